@@ -1,0 +1,92 @@
+"""Who may approve: a pure function from facts to a decision with a reason.
+
+No Slack, no database: the listener gathers the facts, this decides, and the tests cover
+every rule table by table.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class Refusal(enum.StrEnum):
+    NOT_APPROVER = "not_approver"
+    OWN_REQUEST = "own_request"
+    OTHER_WORKSPACE = "other_workspace"
+    ALREADY_DECIDED = "already_decided"
+    ALREADY_APPROVED = "already_approved"
+    EXPIRED = "expired"
+    STALE = "stale"
+
+
+@dataclass(frozen=True)
+class ApprovalFacts:
+    clicker: str
+    clicker_team: str | None
+    workspace_team: str
+    requester: str
+    approvers: frozenset[str]
+    status: str
+    expires_at: datetime | None
+    now: datetime
+    approved_by: frozenset[str]
+    required: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    accepted: bool
+    reason: str
+    refusal: Refusal | None = None
+    quorum_reached: bool = False
+
+
+def _who(approvers: frozenset[str], exclude: str) -> str:
+    names = [f"<@{a}>" for a in sorted(approvers) if a != exclude]
+    return ", ".join(names[:5]) or "nobody else is listed in REPROTECT_APPROVERS"
+
+
+def decide_approval(f: ApprovalFacts) -> Decision:
+    """Accept the click or say exactly why not and who can act instead."""
+    if f.clicker_team is not None and f.clicker_team != f.workspace_team:
+        return Decision(False, "Only members of this workspace can approve reprotect; people "
+                        "from other organisations in a shared channel cannot.",
+                        Refusal.OTHER_WORKSPACE)
+    if f.status != "pending":
+        return Decision(False, f"This request is already {f.status}: nothing to approve.",
+                        Refusal.ALREADY_DECIDED)
+    if f.expires_at is not None and f.now >= f.expires_at:
+        return Decision(False, "This request has expired: run `/reprotect` again for a fresh "
+                        "preflight.", Refusal.EXPIRED)
+    if f.clicker == f.requester:
+        return Decision(False, "You cannot approve your own request (four eyes). Ask one of: "
+                        + _who(f.approvers, f.clicker) + ".", Refusal.OWN_REQUEST)
+    if f.clicker not in f.approvers:
+        return Decision(False, "You are not an approver for reprotect. Approvers: "
+                        + _who(f.approvers, f.requester) + ".", Refusal.NOT_APPROVER)
+    if f.clicker in f.approved_by:
+        missing = f.required - len(f.approved_by)
+        return Decision(False, f"You already approved; {missing} more distinct approval(s) "
+                        "needed.", Refusal.ALREADY_APPROVED)
+    count = len(f.approved_by - {f.requester}) + 1
+    if count >= f.required:
+        return Decision(True, "Approved: starting reprotect.", quorum_reached=True)
+    return Decision(True, f"Approval recorded: {f.required - count} more distinct approval(s) "
+                    "needed.")
+
+
+def decide_rejection(f: ApprovalFacts) -> Decision:
+    """Approvers reject; the requester may withdraw their own pending request."""
+    if f.clicker_team is not None and f.clicker_team != f.workspace_team:
+        return Decision(False, "Only members of this workspace can reject reprotect requests.",
+                        Refusal.OTHER_WORKSPACE)
+    if f.status != "pending":
+        return Decision(False, f"This request is already {f.status}: nothing to reject.",
+                        Refusal.ALREADY_DECIDED)
+    if f.clicker not in f.approvers and f.clicker != f.requester:
+        return Decision(False, "Only an approver or the requester can reject this request. "
+                        "Approvers: " + _who(f.approvers, f.requester) + ".",
+                        Refusal.NOT_APPROVER)
+    return Decision(True, "Rejected.")

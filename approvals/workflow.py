@@ -1,0 +1,141 @@
+"""Approve and Reject clicks: policy decides, the database arbitrates.
+
+The approval row is unique per (request, approver) and the request moves `pending →
+approved` by compare-and-set, so twenty concurrent clicks, Slack retries and clicks on
+several replicas yield at most one approved request, and so one execution.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from approvals.policy import ApprovalFacts, Decision, Refusal, decide_approval, decide_rejection
+from commands.config import Policy
+from commands.ports import ApproverDirectory, Notifier, Waker
+from store.db import session_scope
+from store.models import Approval, OutboxKind, Request, RequestStatus, utcnow
+from store.repo import audit, enqueue, get_request, transition
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Click:
+    request_id: int
+    user_id: str
+    user_team: str | None
+    channel_id: str
+
+
+class Approvals:
+    def __init__(self, engine: Engine, directory: ApproverDirectory, notifier: Notifier,
+                 waker: Waker, policy: Policy) -> None:
+        self._engine = engine
+        self._directory = directory
+        self._notifier = notifier
+        self._waker = waker
+        self._policy = policy
+
+    def _facts(self, session: Session, request: Request, click: Click) -> ApprovalFacts:
+        approved = session.exec(select(Approval.approver_id)
+                                .where(Approval.request_id == request.id)).all()
+        return ApprovalFacts(
+            clicker=click.user_id, clicker_team=click.user_team,
+            workspace_team=self._policy.workspace_team or request.team_id,
+            requester=request.requester_id, approvers=self._directory.members(),
+            status=request.status.value if isinstance(request.status, RequestStatus)
+            else str(request.status),
+            expires_at=request.expires_at, now=utcnow(), approved_by=frozenset(approved),
+            required=request.required_approvals)
+
+    def approve(self, click: Click) -> Decision:
+        with Session(self._engine) as session:
+            request = get_request(session, click.request_id)
+            if request is None:
+                return self._refuse(click, Decision(False, "This request no longer exists.",
+                                                    Refusal.ALREADY_DECIDED))
+            decision = decide_approval(self._facts(session, request, click))
+        if not decision.accepted:
+            return self._refuse(click, decision)
+        try:
+            with session_scope(self._engine) as session:
+                session.add(Approval(request_id=click.request_id, approver_id=click.user_id,
+                                     fingerprint=request.fingerprint))
+                session.flush()
+                if decision.quorum_reached and not transition(
+                        session, click.request_id, [RequestStatus.PENDING],
+                        RequestStatus.APPROVED, decided_by=click.user_id):
+                    raise _LostRace
+                audit(session, click.user_id, "approve", click.request_id,
+                      fingerprint=request.fingerprint, quorum=decision.quorum_reached)
+                enqueue(session, request, OutboxKind.UPDATE, {"view": "request"})
+        except (IntegrityError, _LostRace):
+            current = self._status(click.request_id)
+            return self._refuse(click, Decision(
+                False, f"This request is already {current}: your click changed nothing.",
+                Refusal.ALREADY_DECIDED))
+        if decision.quorum_reached:
+            self._waker.wake("track")
+        else:
+            self._notifier.ephemeral(click.channel_id, click.user_id, decision.reason)
+        return decision
+
+    def reject(self, click: Click, reason: str = "") -> Decision:
+        with Session(self._engine) as session:
+            request = get_request(session, click.request_id)
+            if request is None:
+                return self._refuse(click, Decision(False, "This request no longer exists.",
+                                                    Refusal.ALREADY_DECIDED))
+            decision = decide_rejection(self._facts(session, request, click))
+        if not decision.accepted:
+            return self._refuse(click, decision)
+        with session_scope(self._engine) as session:
+            if not transition(session, click.request_id, [RequestStatus.PENDING],
+                              RequestStatus.REJECTED, decided_by=click.user_id, reason=reason,
+                              finished_at=utcnow()):
+                session.rollback()
+                return self._refuse(click, Decision(
+                    False, f"This request is already {self._status(click.request_id)}.",
+                    Refusal.ALREADY_DECIDED))
+            audit(session, click.user_id, "reject", click.request_id, reason=reason)
+            enqueue(session, request, OutboxKind.UPDATE, {"view": "request"})
+        return decision
+
+    def _status(self, request_id: int) -> str:
+        with Session(self._engine) as session:
+            request = get_request(session, request_id)
+            return str(request.status) if request else "gone"
+
+    def _refuse(self, click: Click, decision: Decision) -> Decision:
+        with session_scope(self._engine) as session:
+            audit(session, click.user_id, "click_refused", click.request_id,
+                  refusal=str(decision.refusal), reason=decision.reason, team=click.user_team)
+        self._notifier.ephemeral(click.channel_id, click.user_id,
+                                 f":no_entry_sign: {decision.reason}")
+        return decision
+
+
+def expire_due(engine: Engine) -> int:
+    """Expire pending requests past their TTL; their message loses its buttons."""
+    with Session(engine) as session:
+        due = session.exec(select(Request).where(
+            Request.status == RequestStatus.PENDING, col(Request.expires_at) <= utcnow())).all()
+    expired = 0
+    for request in due:
+        assert request.id is not None
+        with session_scope(engine) as session:
+            if transition(session, request.id, [RequestStatus.PENDING], RequestStatus.EXPIRED,
+                          finished_at=utcnow()):
+                audit(session, "bot", "expire", request.id)
+                enqueue(session, request, OutboxKind.UPDATE, {"view": "request"})
+                expired += 1
+    return expired
+
+
+class _LostRace(Exception):
+    """Another click reached the quorum first: this one must not count."""

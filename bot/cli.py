@@ -1,0 +1,111 @@
+"""`reprotect-bot serve | migrate | sandbox`: the only entry points (see runtime contract)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from bot.settings import SettingsError, load_settings
+
+log = logging.getLogger("reprotect_bot")
+EXIT_CONFIG = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="reprotect-bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the bot (HTTP on $PORT, or Socket Mode with "
+                                 "SLACK_APP_TOKEN)")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    sandbox = sub.add_parser("sandbox", help="walk through a 3-VM failback with emulators only")
+    sandbox.add_argument("--keep-running", action="store_true",
+                         help="stay up after the walk-through, printing the bot's URLs")
+    sandbox.add_argument("--vms", type=int, default=3, help="VMs in the sample plan (1-100)")
+    args = parser.parse_args(argv)
+    _logging()
+    try:
+        if args.command == "serve":
+            return serve()
+        if args.command == "migrate":
+            return migrate()
+        from sandbox.walkthrough import run_sandbox
+
+        return run_sandbox(keep_running=args.keep_running, vms=args.vms)
+    except SettingsError as exc:
+        print(f"reprotect-bot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+def _logging() -> None:
+    level = os.environ.get("LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(level=getattr(logging, level, logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("azure", "urllib3", "slack_sdk", "slack_bolt", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def serve() -> int:
+    """Run until SIGTERM/SIGINT, then finish requests, stop ticking and exit 0."""
+    from bot.container import build
+    from bot.server import build_http_app, make_server
+
+    settings = load_settings()
+    services = build(settings)
+    socket_mode = None
+    try:
+        services.start_background()
+        http_app = build_http_app(app=services.app, engine=services.engine,
+                                  ticker=services.ticker,
+                                  slack_events=settings.slack_app_token is None)
+        if settings.slack_app_token is not None:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            socket_mode = SocketModeHandler(services.app,
+                                            settings.slack_app_token.get_secret_value())
+            socket_mode.connect()  # type: ignore[no-untyped-call]
+            log.info("Socket Mode connected; /healthz on port %d", settings.port)
+        else:
+            log.info("listening on 0.0.0.0:%d (POST /slack/events, GET /healthz)",
+                     settings.port)
+        # uvicorn re-raises the stop signal after its graceful shutdown; a no-op handler
+        # lets `serve` close the scheduler and exit 0 instead of dying by the signal.
+        for stop in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stop, lambda *_: None)
+        make_server(http_app, settings.port).run()
+    finally:
+        if socket_mode is not None:
+            socket_mode.close()  # type: ignore[no-untyped-call]
+        services.close()
+        log.info("stopped cleanly")
+    return 0
+
+
+def migrate() -> int:
+    from pydantic import ValidationError
+    from pydantic_settings import BaseSettings
+
+    from bot.settings import describe
+    from store.db import make_engine
+    from store.db import migrate as upgrade
+
+    class DatabaseSettings(BaseSettings):
+        database_url: str = "sqlite:///reprotect.db"
+
+    try:
+        url = DatabaseSettings().database_url
+    except ValidationError as exc:
+        raise SettingsError(describe(exc)) from None
+    engine = make_engine(url)
+    upgrade(engine)
+    log.info("database schema is up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

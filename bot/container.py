@@ -1,0 +1,91 @@
+"""Wiring: builds every service from the settings, once, in the CLI (never at import)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+from sqlalchemy import Engine
+
+from approvals.workflow import Approvals, expire_due
+from bot.outbox import OutboxSender
+from bot.scheduler import Ticker
+from bot.settings import Settings
+from bot.slack_app import build_app
+from bot.slack_ports import SlackApproverDirectory, SlackNotifier
+from commands.config import Policy
+from commands.intake import Intake
+from commands.tracking import Tracker
+from gateways.site_recovery import AzureSiteRecovery
+from store.db import make_engine, migrate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BotServices:
+    settings: Settings
+    engine: Engine
+    ticker: Ticker
+    app: App
+    site_recovery: AzureSiteRecovery
+
+    def start_background(self) -> None:
+        self.ticker.start()
+
+    def close(self) -> None:
+        """Stop ticking (waiting for running ticks), then close clients and the pool."""
+        self.ticker.shutdown()
+        self.site_recovery.close()
+        self.engine.dispose()
+
+
+def _expire(engine: Engine) -> None:
+    expired = expire_due(engine)
+    if expired:
+        log.info("expired %d pending request(s)", expired)
+
+
+def build(settings: Settings) -> BotServices:
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    client = WebClient(token=settings.slack_bot_token.get_secret_value(),
+                       base_url=settings.slack_api_base, timeout=10,
+                       retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1)])
+    policy = Policy(
+        workspace_team=None,
+        channels=frozenset(settings.reprotect_channels),
+        required_approvals=settings.reprotect_required_approvals,
+        approval_ttl=timedelta(minutes=settings.reprotect_approval_ttl_minutes),
+        poll_interval=timedelta(seconds=settings.reprotect_poll_seconds),
+        protect_timeout=timedelta(minutes=settings.reprotect_protect_timeout_minutes),
+        vcenter_configured=bool(settings.vcenter_url),
+    )
+    site_recovery = AzureSiteRecovery(
+        subscription_id=settings.azure_subscription_id,
+        resource_group=settings.asr_resource_group, vault=settings.asr_vault_name,
+        arm_endpoint=settings.azure_arm_endpoint)
+    ticker = Ticker()
+    notifier = SlackNotifier(client)
+    directory = SlackApproverDirectory(client, settings.reprotect_approvers)
+    intake = Intake(engine, site_recovery, notifier, policy)
+    approvals = Approvals(engine, directory, notifier, ticker, policy)
+    tracker = Tracker(engine, site_recovery, policy, owner)
+    sender = OutboxSender(engine, client, owner)
+    ticker.every("track", min(settings.reprotect_poll_seconds, 5.0), tracker.tick)
+    ticker.every("outbox", 0.5, sender.tick)
+    ticker.every("expire", 15.0, lambda: _expire(engine))
+    app = build_app(client=client,
+                    signing_secret=settings.slack_signing_secret.get_secret_value()
+                    if settings.slack_signing_secret else None,
+                    intake=intake, approvals=approvals, notifier=notifier, waker=ticker)
+    return BotServices(settings=settings, engine=engine, ticker=ticker, app=app,
+                       site_recovery=site_recovery)

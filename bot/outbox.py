@@ -1,0 +1,247 @@
+"""Outbox sender: delivers queued Slack messages in order per thread, within rate limits.
+
+Rows are written in the same transaction as the state change that causes them; this sender
+claims them with a lease, renders them from the current database state, and retries on 429
+(honouring Retry-After) and on 5xx or connection errors. A Slack outage delays messages; it
+never loses them. Each request's messages go strictly in order: nothing of a thread is sent
+before its root has a `ts`, and a waiting message holds back the ones after it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import Engine, or_, update
+from sqlmodel import Session, col, select
+
+from bot import views
+from commands.plan_model import ResolvedPlan
+from store.db import session_scope
+from store.models import Approval, Outbox, OutboxKind, OutboxStatus, Request, utcnow
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+PERMANENT_ERRORS = frozenset({
+    "invalid_blocks", "msg_blocks_too_long", "channel_not_found", "not_in_channel",
+    "is_archived", "invalid_auth", "account_inactive", "token_revoked", "no_permission",
+    "missing_scope", "msg_too_long", "invalid_arguments", "message_not_found",
+    "cant_update_message", "edit_window_closed",
+})
+MAX_BACKOFF = 300.0
+
+
+class ChannelPacer:
+    """Token bucket per channel: Slack allows about one message a second, short bursts."""
+
+    def __init__(self, rate: float = 1.0, burst: int = 3) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._tokens: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, channel: str) -> float:
+        """0 when a message may go now (and counts it), else the seconds to wait."""
+        with self._lock:
+            now = time.monotonic()
+            tokens, last = self._tokens.get(channel, (float(self._burst), now))
+            tokens = min(self._burst, tokens + (now - last) * self._rate)
+            if tokens < 1:
+                self._tokens[channel] = (tokens, now)
+                return (1 - tokens) / self._rate
+            self._tokens[channel] = (tokens - 1, now)
+            return 0.0
+
+
+class OutboxSender:
+    def __init__(self, engine: Engine, client: WebClient, owner: str,
+                 pacer: ChannelPacer | None = None) -> None:
+        self._engine = engine
+        self._client = client
+        self._owner = owner
+        self._pacer = pacer or ChannelPacer()
+        self._lock = threading.Lock()
+
+    def tick(self) -> None:
+        """Send what is due; one sender at a time per process keeps per-thread order."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            for request_id in self._due_requests():
+                self._drain(request_id)
+        finally:
+            self._lock.release()
+
+    def _due_requests(self) -> list[int]:
+        with Session(self._engine) as session:
+            rows = session.exec(select(Outbox.request_id).where(
+                Outbox.status == OutboxStatus.PENDING,
+                col(Outbox.next_attempt_at) <= utcnow()).distinct()).all()
+        return sorted(set(rows))
+
+    def _drain(self, request_id: int) -> None:
+        """Send this request's pending messages in order until one has to wait."""
+        if not self._claim(request_id):
+            return
+        try:
+            while True:
+                with Session(self._engine) as session:
+                    row = session.exec(select(Outbox).where(
+                        Outbox.request_id == request_id, Outbox.status == OutboxStatus.PENDING)
+                        .order_by(col(Outbox.id)).limit(1)).first()
+                    request = session.get(Request, request_id)
+                if row is None or request is None or row.next_attempt_at > utcnow():
+                    return
+                if row.kind != OutboxKind.ROOT and request.message_ts is None:
+                    if not self._root_pending(request_id):
+                        self._finish(row, OutboxStatus.DEAD, error="thread root was never posted")
+                        continue
+                    return
+                if row.kind == OutboxKind.UPDATE and self._superseded(row):
+                    self._finish(row, OutboxStatus.SUPERSEDED)
+                    continue
+                wait = self._pacer.take(row.channel_id)
+                if wait:
+                    return
+                if not self._send(row, request):
+                    return
+        finally:
+            self._release(request_id)
+
+    def _claim(self, request_id: int) -> bool:
+        now = utcnow()
+        free = or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < now,
+                   col(Outbox.lease_owner) == self._owner)
+        with session_scope(self._engine) as session:
+            result = session.execute(update(Outbox).where(
+                col(Outbox.request_id) == request_id,
+                col(Outbox.status) == OutboxStatus.PENDING, free)
+                .values(lease_owner=self._owner, lease_until=now + LEASE))
+            claimed = int(result.rowcount)  # type: ignore[attr-defined]
+            if not claimed:
+                return False
+            others = session.exec(select(Outbox.id).where(
+                Outbox.request_id == request_id, Outbox.status == OutboxStatus.PENDING,
+                col(Outbox.lease_owner) != self._owner)).first()
+            return others is None
+
+    def _release(self, request_id: int) -> None:
+        with session_scope(self._engine) as session:
+            session.execute(update(Outbox).where(
+                col(Outbox.request_id) == request_id, col(Outbox.lease_owner) == self._owner)
+                .values(lease_owner=None, lease_until=None))
+
+    def _root_pending(self, request_id: int) -> bool:
+        with Session(self._engine) as session:
+            return session.exec(select(Outbox.id).where(
+                Outbox.request_id == request_id, Outbox.kind == OutboxKind.ROOT,
+                Outbox.status == OutboxStatus.PENDING)).first() is not None
+
+    def _superseded(self, row: Outbox) -> bool:
+        """An older edit of the root is pointless when a newer one is queued."""
+        with Session(self._engine) as session:
+            return session.exec(select(Outbox.id).where(
+                Outbox.request_id == row.request_id, Outbox.kind == OutboxKind.UPDATE,
+                Outbox.status == OutboxStatus.PENDING, col(Outbox.id) > row.id)).first() \
+                is not None
+
+    def _send(self, row: Outbox, request: Request) -> bool:
+        """True when the row is done with (sent or dead); False when it must wait."""
+        message = render(self._engine, request, row.payload)
+        try:
+            if row.kind == OutboxKind.ROOT:
+                response = self._client.chat_postMessage(channel=row.channel_id, **message)
+                ts = str(response["ts"])
+                with session_scope(self._engine) as session:
+                    session.execute(update(Request).where(col(Request.id) == request.id)
+                                    .values(message_ts=ts))
+                self._finish(row, OutboxStatus.SENT, ts=ts)
+            elif row.kind == OutboxKind.REPLY:
+                response = self._client.chat_postMessage(channel=row.channel_id,
+                                                          thread_ts=request.message_ts, **message)
+                self._finish(row, OutboxStatus.SENT, ts=str(response["ts"]))
+            else:
+                assert request.message_ts is not None
+                self._client.chat_update(channel=row.channel_id, ts=request.message_ts,
+                                         **message)
+                self._finish(row, OutboxStatus.SENT, ts=request.message_ts)
+            return True
+        except SlackApiError as exc:
+            return self._failed(row, exc)
+        except OSError as exc:  # connection refused, reset, timeout
+            self._retry(row, f"Slack unreachable: {exc}", None)
+            return False
+
+    def _failed(self, row: Outbox, exc: SlackApiError) -> bool:
+        error = str(exc.response.get("error", "")) if exc.response is not None else ""
+        status = exc.response.status_code if exc.response is not None else 0
+        if status == 429:
+            retry_after = float(exc.response.headers.get("Retry-After", "1"))
+            self._retry(row, "rate limited by Slack", retry_after)
+            return False
+        if error in PERMANENT_ERRORS:
+            log.error("Slack refused message %s for good: %s", row.id, error)
+            self._finish(row, OutboxStatus.DEAD, error=error)
+            return True
+        self._retry(row, f"Slack error {status} {error}".strip(), None)
+        return False
+
+    def _retry(self, row: Outbox, why: str, after: float | None) -> None:
+        delay = after if after is not None else min(MAX_BACKOFF, 2.0 ** min(row.attempts, 8))
+        log.warning("Slack message %s delayed %.1fs: %s", row.id, delay, why)
+        with session_scope(self._engine) as session:
+            session.execute(update(Outbox).where(col(Outbox.id) == row.id).values(
+                attempts=row.attempts + 1, last_error=why[:500],
+                next_attempt_at=utcnow() + timedelta(seconds=delay)))
+
+    def _finish(self, row: Outbox, status: OutboxStatus, *, ts: str | None = None,
+                error: str = "") -> None:
+        with session_scope(self._engine) as session:
+            session.execute(update(Outbox).where(col(Outbox.id) == row.id).values(
+                status=status, sent_at=utcnow(), ts=ts, last_error=error, lease_owner=None,
+                lease_until=None))
+
+
+def render(engine: Engine, request: Request, payload: dict[str, Any]) -> views.Message:
+    """Build the message at send time: the root always shows the request as it is now."""
+    view = payload.get("view")
+    if view == "request":
+        return _request_view(engine, request)
+    builder = REPLY_VIEWS.get(str(view))
+    if builder is None:
+        raise ValueError(f"unknown view {view!r}")
+    return builder(payload)
+
+
+def _request_view(engine: Engine, request: Request) -> views.Message:
+    assert request.id is not None
+    with Session(engine) as session:
+        fresh = session.get(Request, request.id, populate_existing=True)
+        assert fresh is not None
+        approvals = session.exec(select(Approval).where(Approval.request_id == request.id)
+                                 .order_by(col(Approval.id))).all()
+    note = ""
+    if fresh.decided_by and fresh.status in ("rejected", "cancelled"):
+        note = f"by <@{fresh.decided_by}>" + (f": {fresh.reason}" if fresh.reason else "")
+    return views.request_message(
+        request_id=request.id, requester=fresh.requester_id,
+        plan=ResolvedPlan.from_json(fresh.plan), status=str(fresh.status),
+        approvals=[(a.approver_id, a.created_at) for a in approvals],
+        required=fresh.required_approvals, expires_at=fresh.expires_at, decided_note=note)
+
+
+REPLY_VIEWS: dict[str, Callable[[dict[str, Any]], views.Message]] = {
+    "started": lambda p: views.started([tuple(j) for j in p["jobs"]]),
+    "progress": lambda p: views.progress([tuple(c) for c in p["changes"]]),
+    "protected": lambda p: views.protected(p["vm"]),
+    "failed": lambda p: views.failed(p["vm"], p["reason"]),
+    "summary": lambda p: views.summary(p["total"], p["protected"], p["failed"], p["timed_out"]),
+    "notice": lambda p: views.notice(p["text"]),
+}

@@ -1,0 +1,49 @@
+"""APScheduler as a ticker: every replica ticks; database leases decide who does the work."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+log = logging.getLogger(__name__)
+
+
+class Ticker:
+    """Named periodic jobs (memory job store: the tables hold all state) that can be woken."""
+
+    def __init__(self) -> None:
+        self._scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
+            "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
+
+    def every(self, name: str, seconds: float, func: Callable[[], None]) -> None:
+        def guarded() -> None:
+            try:
+                func()
+            except Exception:
+                log.exception("periodic job %s failed; it runs again at its next tick", name)
+
+        self._scheduler.add_job(guarded, "interval", seconds=seconds, id=name, name=name,
+                                next_run_time=datetime.now(UTC))
+
+    def wake(self, job: str) -> None:
+        """Run `job` as soon as possible instead of at its next interval."""
+        if self._scheduler.running:
+            try:
+                self._scheduler.modify_job(job, next_run_time=datetime.now(UTC))
+            except Exception:  # job missing or scheduler shutting down: the interval runs it
+                log.debug("could not wake %s", job)
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
+
+    def shutdown(self) -> None:
+        """Stop ticking and wait for running ticks: a lease is released, never leaked."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)

@@ -1,0 +1,84 @@
+"""The Bolt app: thin listeners that acknowledge, call a service, and report failures.
+
+Every listener acknowledges first (well inside Slack's 3 seconds); the slow part runs
+after the acknowledgement in Bolt's worker thread, and anything that goes wrong there is
+told to the person who asked, never swallowed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, BoltResponse
+from slack_sdk import WebClient
+
+from approvals.workflow import Approvals, Click
+from commands.intake import Intake, SlashCommand
+from commands.ports import Notifier, Waker
+
+log = logging.getLogger(__name__)
+
+
+def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
+              approvals: Approvals, notifier: Notifier, waker: Waker) -> App:
+    app = App(client=client, signing_secret=signing_secret,
+              request_verification_enabled=signing_secret is not None,
+              token_verification_enabled=False, process_before_response=False,
+              ignoring_self_events_enabled=True)
+
+    @app.command("/reprotect")
+    def on_reprotect(ack: Ack, body: dict[str, Any]) -> None:
+        command = SlashCommand(trigger_id=str(body.get("trigger_id", "")),
+                               team_id=str(body.get("team_id", "")),
+                               channel_id=str(body.get("channel_id", "")),
+                               user_id=str(body.get("user_id", "")),
+                               text=str(body.get("text", "")))
+        reply = intake.receive(command)
+        ack(text=reply.text, response_type="ephemeral")
+        if reply.request_id is not None:
+            _after_ack(notifier, command.channel_id, command.user_id, "preflight",
+                       lambda: intake.preflight(reply.request_id))  # type: ignore[arg-type]
+            waker.wake("outbox")
+
+    def click(body: dict[str, Any]) -> Click:
+        user = body.get("user") or {}
+        action = (body.get("actions") or [{}])[0]
+        channel = (body.get("channel") or {}).get("id") or \
+            (body.get("container") or {}).get("channel_id", "")
+        return Click(request_id=int(action.get("value", "0")), user_id=str(user.get("id", "")),
+                     user_team=user.get("team_id"), channel_id=str(channel))
+
+    @app.action("approve")
+    def on_approve(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        c = click(body)
+        _after_ack(notifier, c.channel_id, c.user_id, "approval", lambda: approvals.approve(c))
+        waker.wake("outbox")
+
+    @app.action("reject")
+    def on_reject(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        c = click(body)
+        _after_ack(notifier, c.channel_id, c.user_id, "rejection", lambda: approvals.reject(c))
+        waker.wake("outbox")
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
+        log.error("unhandled error in a Slack listener: %s", error, exc_info=error)
+        return BoltResponse(status=200, body="")
+
+    return app
+
+
+def _after_ack(notifier: Notifier, channel: str, user: str, what: str,
+               work: Callable[[], object]) -> None:
+    """Run the post-acknowledgement work; a crash becomes a message to the user."""
+    try:
+        work()
+    except Exception:
+        log.exception("%s failed after acknowledgement", what)
+        notifier.ephemeral(channel, user, f":x: The {what} failed on an internal error (logged). "
+                           "Nothing half-done was kept; try again, or ask the bot's operators "
+                           "to check its logs.")

@@ -1,0 +1,173 @@
+"""`/reprotect` from the slash command to a posted preflight.
+
+`receive` runs before Slack's 3-second acknowledgement: it parses, refuses or records the
+request (deduplicated on Slack's trigger id, so a retry never makes a second one) and
+returns the ephemeral reply. `preflight` runs after the acknowledgement and posts the
+result through the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from commands.config import Policy
+from commands.parser import (
+    USAGE,
+    HelpRequest,
+    ReprotectRequest,
+    StatusRequest,
+    UsageError,
+    parse,
+)
+from commands.plan_model import ResolvedPlan
+from commands.planning import PlanNotFound, VmNotInPlan, resolve
+from commands.ports import Notifier
+from gateways.errors import GatewayError
+from gateways.site_recovery import SiteRecovery
+from store.db import session_scope
+from store.models import OPEN_STATUSES, OutboxKind, Request, RequestStatus, utcnow
+from store.repo import audit, enqueue, get_request, transition
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SlashCommand:
+    trigger_id: str
+    team_id: str
+    channel_id: str
+    user_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The ephemeral acknowledgement text, and the request to preflight after it, if any."""
+
+    text: str
+    request_id: int | None = None
+
+
+class Intake:
+    def __init__(self, engine: Engine, site_recovery: SiteRecovery, notifier: Notifier,
+                 policy: Policy) -> None:
+        self._engine = engine
+        self._asr = site_recovery
+        self._notifier = notifier
+        self._policy = policy
+
+    def receive(self, command: SlashCommand) -> Reply:
+        """Decide what to answer within Slack's 3 seconds; record a real request once."""
+        parsed = parse(command.text)
+        if isinstance(parsed, UsageError):
+            return Reply(parsed.render())
+        if isinstance(parsed, HelpRequest):
+            return Reply(parsed_help())
+        if self._policy.channels and command.channel_id not in self._policy.channels:
+            allowed = ", ".join(f"<#{c}>" for c in sorted(self._policy.channels))
+            return Reply(f":no_entry: `/reprotect` is not enabled in this channel. Use it in "
+                         f"{allowed} (REPROTECT_CHANNELS).")
+        if isinstance(parsed, StatusRequest):
+            return Reply(self.status(command.channel_id))
+        return self._record(command, parsed)
+
+    def _record(self, command: SlashCommand, parsed: ReprotectRequest) -> Reply:
+        try:
+            with session_scope(self._engine) as session:
+                request = Request(trigger_id=command.trigger_id, team_id=command.team_id,
+                                  channel_id=command.channel_id, requester_id=command.user_id,
+                                  command_text=command.text, plan_name=parsed.plan,
+                                  required_approvals=self._policy.required_approvals)
+                session.add(request)
+                session.flush()
+                audit(session, command.user_id, "request", request.id, text=command.text,
+                      channel=command.channel_id)
+        except IntegrityError:
+            log.info("duplicate delivery of trigger %s ignored", command.trigger_id)
+            return Reply(f":hourglass: Already received: checking plan `{parsed.plan}`…")
+        return Reply(f":hourglass: Checking plan `{parsed.plan}` against Site Recovery…",
+                     request.id)
+
+    def preflight(self, request_id: int) -> None:
+        """Resolve and check the plan, then post it; an outage is told, never swallowed."""
+        with Session(self._engine) as session:
+            request = get_request(session, request_id)
+        if request is None or request.status != RequestStatus.PREFLIGHT:
+            return
+        parsed = parse(request.command_text)
+        assert isinstance(parsed, ReprotectRequest)
+        try:
+            outcome = resolve(parsed, self._asr, now=utcnow(),
+                              vcenter_configured=self._policy.vcenter_configured)
+        except GatewayError as exc:
+            log.warning("preflight of request %s failed: %s", request_id, exc.what)
+            self._fail(request, f":x: Preflight of plan `{parsed.plan}` could not run: "
+                                f"{exc.explain()}\nNothing was sent to Site Recovery.", exc.what)
+            return
+        except Exception:
+            log.exception("preflight of request %s crashed", request_id)
+            self._fail(request, f":x: Preflight of plan `{parsed.plan}` failed on an internal "
+                                "error (logged). Nothing was sent to Site Recovery; try again "
+                                "or check the bot's logs.", "internal error")
+            return
+        if isinstance(outcome, PlanNotFound | VmNotInPlan):
+            self._fail(request, f":mag: {outcome.message}\nNothing was sent.", outcome.message)
+            return
+        self._post(request, outcome)
+
+    def _fail(self, request: Request, text: str, reason: str) -> None:
+        assert request.id is not None
+        with session_scope(self._engine) as session:
+            if transition(session, request.id, [RequestStatus.PREFLIGHT], RequestStatus.ERROR,
+                          reason=reason, finished_at=utcnow()):
+                audit(session, "bot", "preflight_error", request.id, reason=reason)
+        self._notifier.ephemeral(request.channel_id, request.requester_id, text)
+
+    def _post(self, request: Request, plan: ResolvedPlan) -> None:
+        assert request.id is not None
+        status = RequestStatus.PENDING if plan.approvable else RequestStatus.BLOCKED
+        now = utcnow()
+        with session_scope(self._engine) as session:
+            moved = transition(
+                session, request.id, [RequestStatus.PREFLIGHT], status,
+                plan=plan.to_json(), plan_name=plan.plan_name, fingerprint=plan.fingerprint(),
+                expires_at=now + self._policy.approval_ttl if plan.approvable else None,
+                finished_at=None if plan.approvable else now)
+            if not moved:
+                return
+            audit(session, "bot", "preflight", request.id, status=status.value,
+                  blockers=[c.check for c in plan.blockers], fingerprint=plan.fingerprint())
+            enqueue(session, request, OutboxKind.ROOT, {"view": "request"})
+
+    def status(self, channel_id: str) -> str:
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(Request).where(Request.channel_id == channel_id)
+                .order_by(col(Request.id).desc()).limit(15)).all()
+        if not rows:
+            return "No reprotect requests in this channel yet."
+        lines = [status_line(r) for r in rows if r.status in OPEN_STATUSES]
+        recent = [status_line(r) for r in rows if r.status not in OPEN_STATUSES][:10]
+        return ("*Open*\n" + ("\n".join(lines) or "none") + "\n*Recent*\n"
+                + ("\n".join(recent) or "none"))
+
+
+def status_line(request: Request) -> str:
+    return (f"• #{request.id} plan `{request.plan_name}` — *{request.status}* — "
+            f"<@{request.requester_id}>, {_age(request.created_at)}")
+
+
+def _age(moment: datetime) -> str:
+    minutes = int((utcnow() - moment).total_seconds() // 60)
+    return f"{minutes} min ago" if minutes < 120 else f"{minutes // 60} h ago"
+
+
+def parsed_help() -> str:
+    return ("*/reprotect* preflights a recovery plan's reprotect (Azure → AVS failback), asks "
+            "an approver, then starts and follows it in a thread.\n" + USAGE)

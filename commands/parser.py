@@ -1,0 +1,99 @@
+"""Parse the text of `/reprotect` into a request, a help reply or a usage error.
+
+Pure and total: every input maps to exactly one of three outcomes, so the Slack listener
+never has to guess, and the grammar is tested table by table without Slack.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+USAGE = (
+    "Usage:\n"
+    "• `/reprotect plan=<recovery plan> master=<master target server> [ps=<process server>] "
+    "[datastore=<datastore>] [retention=<retention volume>] [vm=<name>[,<name>…]]`\n"
+    "• `/reprotect status` — open and recent requests in this channel\n"
+    "• `/reprotect help` — this text\n"
+    'Quote values with spaces: `plan="Finance tier 1"`.'
+)
+
+KNOWN_KEYS = ("plan", "master", "ps", "datastore", "retention", "vm")
+REQUIRED_KEYS = ("plan", "master")
+
+
+@dataclass(frozen=True)
+class ReprotectRequest:
+    """What the operator asked for; names are resolved against Site Recovery later."""
+
+    plan: str
+    master: str
+    process_server: str | None = None
+    datastore: str | None = None
+    retention: str | None = None
+    vms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HelpRequest:
+    """`/reprotect help` (or no text at all)."""
+
+
+@dataclass(frozen=True)
+class StatusRequest:
+    """`/reprotect status`: list the channel's open and recent requests."""
+
+
+@dataclass(frozen=True)
+class UsageError:
+    """The text is malformed; `message` says what is wrong, `usage` how to write it."""
+
+    message: str
+    usage: str = USAGE
+
+    def render(self) -> str:
+        return f":warning: {self.message}\n{self.usage}"
+
+
+ParseResult = ReprotectRequest | HelpRequest | StatusRequest | UsageError
+
+
+def parse(text: str) -> ParseResult:
+    """Turn the slash command's text into one outcome; never raises."""
+    try:
+        tokens = shlex.split(text.replace("“", '"').replace("”", '"'))
+    except ValueError:
+        return UsageError("A quote is not closed: check the value in `\"…\"`.")
+    if not tokens or (len(tokens) == 1 and tokens[0].lower() in ("help", "-h", "--help")):
+        return HelpRequest()
+    if len(tokens) == 1 and tokens[0].lower() == "status":
+        return StatusRequest()
+    values: dict[str, str] = {}
+    for token in tokens:
+        key, sep, value = token.partition("=")
+        key = key.strip().lower()
+        if not sep:
+            return UsageError(f"`{token}` is not of the form `key=value`.")
+        if key not in KNOWN_KEYS:
+            known = ", ".join(f"`{k}`" for k in KNOWN_KEYS)
+            return UsageError(f"Unknown key `{key}`: the keys are {known}.")
+        if key in values:
+            return UsageError(f"`{key}` is given twice: give it once.")
+        if not value.strip():
+            return UsageError(f"`{key}` has an empty value.")
+        values[key] = value.strip()
+    missing = [k for k in REQUIRED_KEYS if k not in values]
+    if missing:
+        verb = "is" if len(missing) == 1 else "are"
+        return UsageError(" and ".join(f"`{k}`" for k in missing) + f" {verb} required.")
+    vms = tuple(v.strip() for v in values.get("vm", "").split(",") if v.strip())
+    if "vm" in values and not vms:
+        return UsageError("`vm` names no VM: list names separated by commas.")
+    return ReprotectRequest(
+        plan=values["plan"],
+        master=values["master"],
+        process_server=values.get("ps"),
+        datastore=values.get("datastore"),
+        retention=values.get("retention"),
+        vms=vms,
+    )

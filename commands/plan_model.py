@@ -1,0 +1,110 @@
+"""A resolved reprotect plan: every value that will be sent, and the preflight verdicts.
+
+Stored as JSON on the request row, rendered for the approver, and fingerprinted so that an
+approval binds to exactly what runs.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class Verdict(enum.StrEnum):
+    PASS = "pass"
+    WARN = "warn"
+    BLOCK = "block"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check's outcome; `vms` names the VMs it concerns (empty: the whole plan)."""
+
+    check: str
+    verdict: Verdict
+    message: str
+    fix: str = ""
+    vms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A value sent to Site Recovery, with its display name and why it was chosen."""
+
+    id: str
+    name: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class PlannedItem:
+    item_id: str
+    vm_name: str
+
+
+@dataclass(frozen=True)
+class ResolvedPlan:
+    plan_id: str
+    plan_name: str
+    plan_friendly_name: str
+    items: tuple[PlannedItem, ...]
+    master_target: Choice | None
+    process_server: Choice | None
+    datastore: Choice | None
+    retention: Choice | None
+    policy: Choice | None
+    run_as_account_id: str | None
+    checks: tuple[CheckResult, ...] = field(default_factory=tuple)
+
+    @property
+    def blockers(self) -> tuple[CheckResult, ...]:
+        return tuple(c for c in self.checks if c.verdict is Verdict.BLOCK)
+
+    @property
+    def approvable(self) -> bool:
+        return not self.blockers and all(
+            v is not None for v in (self.master_target, self.process_server, self.retention,
+                                     self.policy))
+
+    def fingerprint(self) -> str:
+        """Hash of what will be sent plus the verdict: any change voids approvals."""
+        values = [(c.id.lower(), c.name) if c else None for c in (
+            self.master_target, self.process_server, self.datastore, self.retention,
+            self.policy)]
+        sent = {
+            "plan": self.plan_id.lower(),
+            "items": sorted(i.item_id.lower() for i in self.items),
+            "values": values,
+            "run_as": self.run_as_account_id,
+            "verdict": sorted(f"{c.check}:{c.verdict}" for c in self.checks),
+        }
+        return hashlib.sha256(json.dumps(sent, sort_keys=True).encode()).hexdigest()
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ResolvedPlan:
+        def choice(value: dict[str, Any] | None) -> Choice | None:
+            return Choice(**value) if value else None
+
+        return cls(
+            plan_id=data["plan_id"],
+            plan_name=data["plan_name"],
+            plan_friendly_name=data["plan_friendly_name"],
+            items=tuple(PlannedItem(**i) for i in data["items"]),
+            master_target=choice(data["master_target"]),
+            process_server=choice(data["process_server"]),
+            datastore=choice(data["datastore"]),
+            retention=choice(data["retention"]),
+            policy=choice(data["policy"]),
+            run_as_account_id=data.get("run_as_account_id"),
+            checks=tuple(CheckResult(check=c["check"], verdict=Verdict(c["verdict"]),
+                                     message=c["message"], fix=c.get("fix", ""),
+                                     vms=tuple(c.get("vms", ())))
+                         for c in data.get("checks", ())),
+        )

@@ -1,0 +1,167 @@
+"""From the operator's names to a resolved plan: ids to send, defaults chosen, checks run.
+
+Reads Site Recovery in bulk through the gateway (a fixed number of calls for any plan size)
+and leaves every decision to pure functions, so the preflight reads the same in tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from commands.names import did_you_mean, find
+from commands.parser import ReprotectRequest
+from commands.plan_model import CheckResult, Choice, PlannedItem, ResolvedPlan, Verdict
+from commands.preflight import HEARTBEAT_STALE, Facts, run_checks
+from gateways.site_recovery import SiteRecovery
+from gateways.site_recovery_models import (
+    MasterTarget,
+    PlanContext,
+    ProcessServer,
+    ProtectedItem,
+    RetentionVolume,
+)
+
+
+@dataclass(frozen=True)
+class PlanNotFound:
+    """The named plan is not in the vault; `message` says so with suggestions."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class VmNotInPlan:
+    message: str
+
+
+def resolve(request: ReprotectRequest, gateway: SiteRecovery, *, now: datetime,
+            vcenter_configured: bool) -> ResolvedPlan | PlanNotFound | VmNotInPlan:
+    """Find the plan, read its context in bulk, choose values and run the checks."""
+    plans = gateway.list_plans()
+    plan = find(request.plan, plans, lambda p: p.name, lambda p: p.friendly_name)
+    if plan is None:
+        names = [p.friendly_name for p in plans] + [p.name for p in plans]
+        return PlanNotFound(
+            f"Recovery plan `{request.plan}` is not in the vault. "
+            + (did_you_mean(request.plan, names) or "The vault has no recovery plans."))
+    context = gateway.plan_context(plan)
+    items = context.items
+    if request.vms:
+        missing = [v for v in request.vms if find(v, items, lambda i: i.friendly_name,
+                                                  lambda i: i.name) is None]
+        if missing:
+            names = [i.friendly_name for i in items]
+            return VmNotInPlan(
+                f"`{', '.join(missing)}` is not in plan `{plan.friendly_name}`. "
+                + did_you_mean(missing[0], names))
+        wanted = {v.lower() for v in request.vms}
+        items = tuple(i for i in items
+                      if i.friendly_name.lower() in wanted or i.name.lower() in wanted)
+    return choose_and_check(request, context, items, now=now,
+                            vcenter_configured=vcenter_configured)
+
+
+def choose_and_check(request: ReprotectRequest, context: PlanContext,
+                     items: tuple[ProtectedItem, ...], *, now: datetime,
+                     vcenter_configured: bool) -> ResolvedPlan:
+    """Pick master target, process server, datastore and retention; then run every check."""
+    cs = context.config_server
+    extra: list[CheckResult] = []
+    master = find(request.master, cs.master_targets, lambda m: m.name,
+                  lambda m: m.ip_address) if cs else None
+    ps_choice = _process_server(request, cs.process_servers if cs else (), now, extra)
+    ds_choice, ds_type = _datastore(request, master, extra)
+    retention = _retention(request, master, extra)
+    facts = Facts(
+        now=now, items=items, config_server=cs, master_target=master,
+        master_wanted=request.master, process_server=ps_choice[0] if ps_choice else None,
+        datastore=ds_choice, datastore_type=ds_type,
+        retention=retention[0] if retention else None, policy=context.failback_policy,
+        narrowed=bool(request.vms), vcenter_configured=vcenter_configured,
+    )
+    policy = context.failback_policy
+    run_as = cs.run_as_accounts[0].account_id if cs and cs.run_as_accounts else None
+    return ResolvedPlan(
+        plan_id=context.plan.id, plan_name=context.plan.name,
+        plan_friendly_name=context.plan.friendly_name,
+        items=tuple(PlannedItem(item_id=i.id, vm_name=i.friendly_name) for i in items),
+        master_target=Choice(master.id, master.name, "given") if master else None,
+        process_server=Choice(ps_choice[0].id, ps_choice[0].name, ps_choice[1])
+        if ps_choice else None,
+        datastore=ds_choice,
+        retention=Choice(retention[0].volume_name, retention[0].volume_name, retention[1])
+        if retention else None,
+        policy=Choice(policy.id, policy.name, "mapped to the configuration server")
+        if policy else None,
+        run_as_account_id=run_as,
+        checks=tuple(extra) + run_checks(facts),
+    )
+
+
+def _unknown(key: str, wanted: str, names: list[str], owner: str) -> CheckResult:
+    known = ", ".join(f"`{n}`" for n in names) or "none"
+    return CheckResult(f"{key}-unknown", Verdict.BLOCK,
+                       f"`{key}={wanted}` is not one of {owner}: {known}. "
+                       + did_you_mean(wanted, names),
+                       f"Pass `{key}=` one of those, or leave it out to let the bot choose.")
+
+
+def _process_server(request: ReprotectRequest, servers: tuple[ProcessServer, ...],
+                    now: datetime, extra: list[CheckResult]) -> tuple[ProcessServer, str] | None:
+    if request.process_server:
+        found = find(request.process_server, servers, lambda p: p.name, lambda p: p.ip_address)
+        if found is None:
+            extra.append(_unknown("ps", request.process_server, [p.name for p in servers],
+                                  "the registered process servers"))
+            return None
+        return found, "given"
+    healthy = [p for p in servers if p.health.lower() in ("normal", "none")
+               and p.last_heartbeat is not None and now - p.last_heartbeat <= HEARTBEAT_STALE]
+    if not healthy:
+        return None
+    best = min(healthy, key=lambda p: (p.replication_pair_count or 0, p.name))
+    return best, (f"healthy, heartbeat fresh, lowest load "
+                  f"({best.replication_pair_count or 0} replication pairs)")
+
+
+def _datastore(request: ReprotectRequest, master: MasterTarget | None,
+               extra: list[CheckResult]) -> tuple[Choice | None, str | None]:
+    if master is None:
+        return None, None
+    stores = master.datastores
+    if request.datastore:
+        found = find(request.datastore, stores, lambda d: d.symbolic_name)
+        if found is None:
+            extra.append(_unknown("datastore", request.datastore,
+                                  [d.symbolic_name for d in stores],
+                                  f"the datastores of `{master.name}`"))
+            return None, None
+        return Choice(found.symbolic_name, found.symbolic_name, "given"), found.type
+    usable = [d for d in stores if d.type.lower() in ("vmfs", "vsan")]
+    if not usable:
+        return None, None
+    best = max(usable, key=lambda d: d.free_gb or 0.0)
+    return (Choice(best.symbolic_name, best.symbolic_name,
+                   f"{best.type}, most free space ({best.free_gb or 0:.0f} GB)"), best.type)
+
+
+def _retention(request: ReprotectRequest, master: MasterTarget | None,
+               extra: list[CheckResult]) -> tuple[RetentionVolume, str] | None:
+    if master is None:
+        return None
+    volumes = master.retention_volumes
+    if request.retention:
+        found = find(request.retention, volumes, lambda v: v.volume_name)
+        if found is None:
+            extra.append(_unknown("retention", request.retention,
+                                  [v.volume_name for v in volumes],
+                                  f"the retention volumes of `{master.name}`"))
+            return None
+        return found, "given"
+    roomy = [v for v in volumes if v.free_percent is None or v.threshold_percent is None
+             or v.free_percent > v.threshold_percent]
+    if not roomy:
+        return (volumes[0], "the only one, but full") if volumes else None
+    best = max(roomy, key=lambda v: v.free_bytes or 0)
+    return best, f"most free space ({(best.free_bytes or 0) / 2**30:.0f} GiB)"

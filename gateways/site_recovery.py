@@ -1,0 +1,445 @@
+"""Site Recovery gateway: the only module that imports the Azure SDK.
+
+Reads are done in bulk (a fixed number of list calls per plan, run concurrently) and
+converted into `site_recovery_models` dataclasses. The reprotect POST is sent with azure-core
+retries off: a reprotect must never go out twice, so the caller decides about any resend
+after looking at the protected item.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.core.pipeline import PipelineResponse
+from azure.identity import CredentialUnavailableError, DefaultAzureCredential
+from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
+from azure.mgmt.recoveryservicessiterecovery import models as m
+
+from gateways.errors import SiteRecoveryAuthError, SiteRecoveryError
+from gateways.site_recovery_models import (
+    ConfigurationServer,
+    CurrentScenario,
+    Datastore,
+    FailbackPolicy,
+    HealthIssue,
+    Job,
+    JobError,
+    JobTask,
+    MasterTarget,
+    PlanContext,
+    ProcessServer,
+    ProtectedItem,
+    RecoveryPlan,
+    ReprotectInput,
+    RetentionVolume,
+    RunAsAccount,
+    same_arm_id,
+)
+
+T = TypeVar("T")
+
+ITEM_ID = re.compile(
+    r"/replicationFabrics/(?P<fabric>[^/]+)/replicationProtectionContainers/(?P<container>[^/]+)"
+    r"/replicationProtectedItems/(?P<item>[^/?]+)",
+    re.IGNORECASE,
+)
+JOB_FROM_LOCATION = re.compile(r"/operationresults/(?P<job>[^/?]+)", re.IGNORECASE)
+JOB_FROM_ID = re.compile(r"/replicationJobs/(?P<job>[^/?]+)", re.IGNORECASE)
+
+
+class SiteRecovery(Protocol):
+    """What the domain needs from Site Recovery; the emulator and Azure both satisfy it."""
+
+    def list_plans(self) -> list[RecoveryPlan]: ...
+
+    def plan_context(self, plan: RecoveryPlan) -> PlanContext: ...
+
+    def get_item(self, item_id: str) -> ProtectedItem: ...
+
+    def reprotect(self, item_id: str, inputs: ReprotectInput) -> str | None: ...
+
+    def get_job(self, job_id: str) -> Job: ...
+
+
+def job_name(job_id: str) -> str:
+    """The job's GUID from an ARM id or a bare name."""
+    match = JOB_FROM_ID.search(job_id)
+    return match.group("job") if match else job_id
+
+
+class AzureSiteRecovery:
+    """`SiteRecovery` over the real `azure-mgmt-recoveryservicessiterecovery` client."""
+
+    def __init__(self, *, subscription_id: str, resource_group: str, vault: str,
+                 arm_endpoint: str, credential: Any | None = None) -> None:
+        self._rg = resource_group
+        self._vault = vault
+        self._credential = credential or DefaultAzureCredential()
+        self._client = SiteRecoveryManagementClient(
+            self._credential, subscription_id, base_url=arm_endpoint.rstrip("/")
+        )
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="asr-read")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+        self._client.close()
+        close = getattr(self._credential, "close", None)
+        if callable(close):
+            close()
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def list_plans(self) -> list[RecoveryPlan]:
+        return _call(
+            "list the vault's recovery plans",
+            lambda: [_plan(p) for p in self._client.replication_recovery_plans.list(
+                self._rg, self._vault)],
+        )
+
+    def plan_context(self, plan: RecoveryPlan) -> PlanContext:
+        """Items, fabric, policies and mappings in four concurrent list calls."""
+        items_f = self._pool.submit(self._plan_items, plan)
+        fabrics_f = self._pool.submit(self._list, "list the vault's fabrics",
+                                      self._client.replication_fabrics.list)
+        policies_f = self._pool.submit(self._list, "list the vault's replication policies",
+                                       self._client.replication_policies.list)
+        mappings_f = self._pool.submit(
+            self._list, "list the vault's container mappings",
+            self._client.replication_protection_container_mappings.list)
+        items = items_f.result()
+        fabrics = fabrics_f.result()
+        config_server = _config_server(fabrics, items)
+        policy = _failback_policy(policies_f.result(), mappings_f.result(), config_server)
+        return PlanContext(plan=plan, items=items, config_server=config_server,
+                           failback_policy=policy)
+
+    def get_item(self, item_id: str) -> ProtectedItem:
+        fabric, container, name = _item_path(item_id)
+        return _call(
+            f"read protected item {name}",
+            lambda: _item(self._client.replication_protected_items.get(
+                self._rg, self._vault, fabric, container, name)),
+        )
+
+    def get_job(self, job_id: str) -> Job:
+        name = job_name(job_id)
+        return _call(f"read job {name}",
+                     lambda: _job(self._client.replication_jobs.get(self._rg, self._vault, name)))
+
+    # -- write ---------------------------------------------------------------------------
+
+    def reprotect(self, item_id: str, inputs: ReprotectInput) -> str | None:
+        """POST reProtect once (no SDK retry); return the job GUID when the answer names it."""
+        fabric, container, name = _item_path(item_id)
+        body = m.ReverseReplicationInput(properties=m.ReverseReplicationInputProperties(
+            failover_direction="RecoveryToPrimary",
+            provider_specific_details=m.InMageReprotectInput(
+                master_target_id=inputs.master_target_id,
+                process_server_id=inputs.process_server_id,
+                retention_drive=inputs.retention_drive,
+                datastore_name=inputs.datastore_name,
+                profile_id=inputs.profile_id,
+                run_as_account_id=inputs.run_as_account_id,
+                disk_exclusion_input=m.InMageDiskExclusionInput(volume_options=[
+                    m.InMageVolumeExclusionOptions(volume_label="Temporary Storage",
+                                                   only_exclude_if_single_volume="Yes")]),
+            ),
+        ))
+        seen: dict[str, str] = {}
+
+        def keep_headers(response: PipelineResponse[Any, Any]) -> None:
+            seen.update({k.lower(): v for k, v in response.http_response.headers.items()})
+
+        _call(
+            f"start reprotect of {name}",
+            lambda: self._client.replication_protected_items.begin_reprotect(
+                self._rg, self._vault, fabric, container, name, body,
+                polling=False, raw_response_hook=keep_headers, retry_total=0),
+        )
+        return job_from_headers(seen)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _list(self, action: str, operation: Callable[[str, str], Iterable[T]]) -> list[T]:
+        return _call(action, lambda: list(operation(self._rg, self._vault)))
+
+    def _plan_items(self, plan: RecoveryPlan) -> tuple[ProtectedItem, ...]:
+        """The plan's items from one filtered list; any the filter missed are read one by one."""
+        listed = self._list(
+            f"list the protected items of plan {plan.friendly_name}",
+            lambda rg, vault: self._client.replication_protected_items.list(
+                rg, vault, filter=f"RecoveryPlanName eq '{plan.name}'"),
+        )
+        by_id = {i.id.lower(): _item(i) for i in listed if i.id}
+        return tuple(by_id.get(item_id.lower()) or self.get_item(item_id)
+                     for item_id in plan.item_ids)
+
+
+def job_from_headers(headers: dict[str, str]) -> str | None:
+    """Job GUID from `Location: …/operationresults/{job}`, else from `x-ms-request-id`."""
+    location = JOB_FROM_LOCATION.search(headers.get("location", ""))
+    if location:
+        return location.group("job")
+    request_id = JOB_FROM_ID.search(headers.get("x-ms-request-id", ""))
+    return request_id.group("job") if request_id else None
+
+
+def _call(action: str, operation: Callable[[], T]) -> T:
+    """Run one SDK call; turn its failures into `SiteRecoveryError`s that explain themselves."""
+    try:
+        return operation()
+    except (ClientAuthenticationError, CredentialUnavailableError) as exc:
+        raise SiteRecoveryAuthError(
+            f"Azure refused the bot's identity while trying to {action}.",
+            _first_line(str(exc)),
+            "Check the bot's managed identity or AZURE_* credentials, and that it holds the "
+            "Site Recovery Contributor role on the vault.",
+            status=getattr(exc, "status_code", None),
+        ) from None
+    except ResourceNotFoundError as exc:
+        raise SiteRecoveryError(
+            f"Site Recovery could not find what the bot asked for while trying to {action}.",
+            _error_text(exc), "Check AZURE_SUBSCRIPTION_ID, ASR_RESOURCE_GROUP and ASR_VAULT_NAME.",
+            status=404, code=_error_code(exc),
+        ) from None
+    except HttpResponseError as exc:
+        status = exc.status_code
+        raise SiteRecoveryError(
+            f"Site Recovery refused to {action} (HTTP {status}).",
+            _error_text(exc),
+            "Wait a minute and try again." if status in (429, 500, 502, 503, 504)
+            else "Fix the cause above, then run the command again.",
+            status=status, code=_error_code(exc),
+        ) from None
+    except (ServiceRequestError, ServiceResponseError) as exc:
+        raise SiteRecoveryError(
+            f"Site Recovery could not be reached to {action}.", _first_line(str(exc)),
+            "Check AZURE_ARM_ENDPOINT and the network path to Azure Resource Manager.",
+        ) from None
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def _error_code(exc: HttpResponseError) -> str | None:
+    error = getattr(exc, "error", None)
+    return getattr(error, "code", None)
+
+
+def _error_text(exc: HttpResponseError) -> str:
+    error = getattr(exc, "error", None)
+    if error is not None and getattr(error, "message", None):
+        code = getattr(error, "code", None)
+        return f"{code}: {error.message}" if code else str(error.message)
+    return _first_line(str(exc.message or exc))
+
+
+def _item_path(item_id: str) -> tuple[str, str, str]:
+    match = ITEM_ID.search(item_id)
+    if not match:
+        raise SiteRecoveryError(f"`{item_id}` is not a protected item id.")
+    return match.group("fabric"), match.group("container"), match.group("item")
+
+
+def _issues(errors: Iterable[Any] | None) -> tuple[HealthIssue, ...]:
+    return tuple(
+        HealthIssue(code=str(e.get("errorCode") or e.get("code") or ""),
+                    message=str(e.get("errorMessage") or e.get("message") or
+                                e.get("summaryMessage") or ""),
+                    recommended_action=str(e.get("recommendedAction") or ""))
+        for e in errors or ()
+    )
+
+
+def _float(value: object) -> float | None:
+    try:
+        return float(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _plan(plan: m.RecoveryPlan) -> RecoveryPlan:
+    props = plan.properties
+    item_ids = tuple(
+        pi.id for group in (props.groups if props and props.groups else [])
+        for pi in group.replication_protected_items or [] if pi.id
+    )
+    return RecoveryPlan(id=plan.id or "", name=plan.name or "",
+                        friendly_name=(props.friendly_name if props else None) or plan.name or "",
+                        item_ids=tuple(dict.fromkeys(item_ids)))
+
+
+def _item(item: m.ReplicationProtectedItem) -> ProtectedItem:
+    props = item.properties or m.ReplicationProtectedItemProperties()
+    fabric, container, name = _item_path(item.id or "")
+    details = props.provider_specific_details
+    scenario = props.current_scenario
+    return ProtectedItem(
+        id=item.id or "",
+        name=name,
+        friendly_name=props.friendly_name or name,
+        fabric_name=fabric,
+        container_name=container,
+        protection_state=props.protection_state or "",
+        protection_state_description=props.protection_state_description or "",
+        active_location=props.active_location,
+        allowed_operations=tuple(props.allowed_operations or ()),
+        current_scenario=CurrentScenario(
+            name=(scenario.scenario_name if scenario else None) or "None",
+            job_id=scenario.job_id if scenario else None),
+        provider=(details.instance_type if details else None) or "",
+        os_type=_detail(details, "osType") or _detail(details, "osDetails", "osType"),
+        replication_health=props.replication_health,
+        health_errors=_issues(props.health_errors),
+        multi_vm_group=_detail(details, "multiVmGroupName") or None,
+        vm_uuid=_detail(details, "vmId"),
+        ip_address=_detail(details, "ipAddress"),
+        agent_heartbeat=_when(_detail(details, "lastHeartbeat")),
+    )
+
+
+def _detail(details: Any, *path: str) -> str | None:
+    """Read a provider-specific field by wire name: the providers' models differ."""
+    node = details
+    for key in path:
+        if node is None or not hasattr(node, "get"):
+            return None
+        node = node.get(key)
+    return None if node is None else str(node)
+
+
+def _when(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
+def _config_server(fabrics: list[m.Fabric],
+                   items: tuple[ProtectedItem, ...]) -> ConfigurationServer | None:
+    """The VMware fabric the plan's items live on (else the vault's only VMware fabric)."""
+    vmware = [f for f in fabrics if f.properties and isinstance(f.properties.custom_details,
+                                                                   m.VMwareDetails)]
+    item_fabrics = {i.fabric_name.lower() for i in items}
+    chosen = [f for f in vmware if (f.name or "").lower() in item_fabrics] or vmware
+    if not chosen:
+        return None
+    fabric = chosen[0]
+    props = fabric.properties
+    assert props is not None
+    details = props.custom_details
+    assert isinstance(details, m.VMwareDetails)
+    return ConfigurationServer(
+        fabric_name=fabric.name or "",
+        fabric_id=fabric.id or "",
+        host_name=details.host_name or props.friendly_name or fabric.name or "",
+        last_heartbeat=details.last_heartbeat,
+        service_status=details.cs_service_status,
+        health=props.health,
+        health_errors=_issues(props.health_error_details),
+        master_targets=tuple(_master_target(mt) for mt in details.master_target_servers or ()),
+        process_servers=tuple(_process_server(ps) for ps in details.process_servers or ()),
+        run_as_accounts=tuple(RunAsAccount(account_id=a.account_id or "",
+                                           name=a.account_name or "")
+                              for a in details.run_as_accounts or ()),
+    )
+
+
+def _master_target(mt: m.MasterTargetServer) -> MasterTarget:
+    return MasterTarget(
+        id=mt.id or "",
+        name=mt.name or mt.ip_address or "",
+        ip_address=mt.ip_address or "",
+        os_type=mt.os_type or "",
+        last_heartbeat=mt.last_heartbeat,
+        datastores=tuple(Datastore(symbolic_name=d.symbolic_name or "", type=d.type or "",
+                                   capacity_gb=_float(d.capacity), free_gb=_float(d.free_space))
+                         for d in mt.data_stores or ()),
+        retention_volumes=tuple(RetentionVolume(volume_name=v.volume_name or "",
+                                                capacity_bytes=v.capacity_in_bytes,
+                                                free_bytes=v.free_space_in_bytes,
+                                                threshold_percent=v.threshold_percentage)
+                                for v in mt.retention_volumes or ()),
+        health_errors=_issues(mt.health_errors),
+        validation_errors=_issues(mt.validation_errors),
+        disk_count=mt.disk_count,
+    )
+
+
+def _process_server(ps: m.ProcessServer) -> ProcessServer:
+    return ProcessServer(
+        id=ps.id or "",
+        name=ps.friendly_name or ps.ip_address or "",
+        ip_address=ps.ip_address or "",
+        last_heartbeat=ps.last_heartbeat,
+        health=ps.health or "None",
+        health_errors=_issues(ps.health_errors),
+        replication_pair_count=_int(ps.replication_pair_count),
+        system_load=ps.system_load_status,
+    )
+
+
+def _int(value: object) -> int | None:
+    number = _float(value)
+    return None if number is None else int(number)
+
+
+def _failback_policy(policies: list[m.Policy], mappings: list[m.ProtectionContainerMapping],
+                     config_server: ConfigurationServer | None) -> FailbackPolicy | None:
+    """The `InMage` policy mapped to the configuration server's container, as PowerShell picks."""
+    inmage = [p for p in policies if p.properties and p.properties.provider_specific_details
+              and p.properties.provider_specific_details.instance_type == "InMage"]
+    fabric_marker = (f"/replicationFabrics/{config_server.fabric_name}/".lower()
+                     if config_server else None)
+    for policy in inmage:
+        for mapping in mappings:
+            props = mapping.properties
+            if props is None or not same_arm_id(props.policy_id, policy.id):
+                continue
+            if fabric_marker is None or fabric_marker in (mapping.id or "").lower():
+                return FailbackPolicy(id=policy.id or "", name=policy.name or "")
+    return None
+
+
+def _job(job: m.Job) -> Job:
+    props = job.properties or m.JobProperties()
+    return Job(
+        id=job.name or "",
+        state=props.state or "",
+        state_description=props.state_description or "",
+        scenario_name=props.scenario_name or "",
+        target_object_id=props.target_object_id,
+        tasks=tuple(JobTask(name=t.friendly_name or t.name or "", state=t.state or "")
+                    for t in props.tasks or ()),
+        errors=tuple(_job_error(e) for e in props.errors or ()),
+        allowed_actions=tuple(props.allowed_actions or ()),
+    )
+
+
+def _job_error(error: m.JobErrorDetails) -> JobError:
+    service = error.service_error_details
+    provider = error.provider_error_details
+    return JobError(
+        code=(service.code if service else None) or "",
+        message=(service.message if service else None) or "",
+        possible_causes=(service.possible_causes if service else None) or "",
+        recommended_action=(service.recommended_action if service else None) or "",
+        provider_code=str(provider.error_code) if provider and provider.error_code else None,
+        provider_message=provider.error_message if provider else None,
+    )

@@ -1,0 +1,134 @@
+"""`reprotect-bot sandbox`: the whole failback flow on loopback, shown in the terminal.
+
+Starts the Slack and Site Recovery emulators and the real bot (SQLite in a temporary
+folder), then plays an incident: an operator asks to reprotect a 3-VM recovery plan, the
+requester's own click is refused, an approver approves, and the thread fills up until every
+VM is protected. No credentials, no network, no input; exits 0 when every VM is protected.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sandbox.arm_emulator import ArmEmulator
+from sandbox.arm_world import World
+from sandbox.local_bot import SIGNING_SECRET, LocalBot, local_settings
+from sandbox.slack_driver import SlackDriver
+from sandbox.slack_emulator import Message, SlackEmulator
+from sandbox.terminal import render
+
+CHANNEL = "C0INCIDENT"
+REQUESTER = "U0ALICE"
+APPROVER = "U0BOB"
+WALK_TIMEOUT = 180.0
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def run_sandbox(*, keep_running: bool = False, vms: int = 3) -> int:
+    vms = max(1, min(vms, 100))
+    folder = Path(tempfile.mkdtemp(prefix="reprotect-sandbox-"))
+    users = {u: {"name": u.lower()} for u in (REQUESTER, APPROVER)}
+    world = World.sample(vms, task_seconds=1.0, protect_delay_seconds=1.0)
+    with SlackEmulator(users=users) as slack, ArmEmulator(world, ca_dir=folder) as arm:
+        settings = local_settings(slack_api_url=slack.api_url, arm_env=arm.env(),
+                                  database_url=f"sqlite:///{folder / 'sandbox.db'}",
+                                  approvers=APPROVER, reprotect_poll_seconds=1.0)
+        with LocalBot(settings) as bot:
+            driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+            say(f"Sandbox: Slack emulator {slack.api_url}, Site Recovery emulator {arm.base_url}"
+                f", bot {bot.base_url}, database {folder / 'sandbox.db'}\n")
+            started = time.monotonic()
+            ok = walk(slack, driver, vms)
+            say(f"\nWalk-through {'completed' if ok else 'FAILED'} in "
+                f"{time.monotonic() - started:.1f} s.")
+            if keep_running:
+                interactive(slack, driver)
+            return 0 if ok else 1
+
+
+def walk(slack: SlackEmulator, driver: SlackDriver, vms: int) -> bool:
+    command = '/reprotect plan="Finance tier 1" master=avs-mt-01'
+    say(f"1. @alice types in #{CHANNEL}:  {command}")
+    answer = driver.slash_command(command.split(" ", 1)[1], user_id=REQUESTER, channel_id=CHANNEL)
+    say(f"   bot answers privately (HTTP {answer.status_code}): "
+        f"{answer.json().get('text', '') if answer.content else ''}")
+    root = wait_message(lambda: slack.messages(CHANNEL))
+    if root is None:
+        return False
+    say("\n2. The bot posts the preflight in the channel:")
+    say(render(root.text, root.blocks))
+    if "Approve" not in str(root.blocks):
+        say("   The plan is blocked: nothing can be approved.")
+        return False
+    say("\n3. @alice clicks Approve on her own request:")
+    before = len(slack.ephemerals(REQUESTER))
+    driver.click(root, "Approve", user_id=REQUESTER, channel_id=CHANNEL)
+    slack.wait_for(lambda s: len(s.ephemerals(REQUESTER)) > before, timeout=10)
+    say("   only she sees: " + render(_ephemeral_text(slack, REQUESTER), None, "").strip())
+    say("\n4. @bob, an approver, clicks Approve:")
+    driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
+    return follow_thread(slack, root.ts)
+
+
+def follow_thread(slack: SlackEmulator, root_ts: str) -> bool:
+    shown = 0
+    deadline = time.monotonic() + WALK_TIMEOUT
+    updated = False
+    while time.monotonic() < deadline:
+        message = slack.messages(CHANNEL)[0]
+        if not updated and message.edits:
+            updated = True
+            say("   The channel message updates:")
+            say(render(message.text, message.blocks))
+            say("\n5. The thread fills up:")
+        replies = slack.thread(CHANNEL, root_ts)
+        for reply in replies[shown:]:
+            say(render(reply.text, reply.blocks))
+            if "Summary" in reply.text:
+                return "protected" in reply.text and "failed" not in reply.text
+        shown = len(replies)
+        time.sleep(0.2)
+    say(f"   Gave up after {WALK_TIMEOUT:.0f} s without a summary.")
+    return False
+
+
+def wait_message(get: Callable[[], list[Message]], timeout: float = 30) -> Message | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        messages = get()
+        if messages:
+            return messages[0]
+        time.sleep(0.1)
+    say(f"   No channel message after {timeout:.0f} s; the bot's log above says why.")
+    return None
+
+
+def _ephemeral_text(slack: SlackEmulator, user: str) -> str:
+    return str(slack.ephemerals(user)[-1].params.get("text", ""))
+
+
+def interactive(slack: SlackEmulator, driver: SlackDriver) -> None:
+    """A tiny console: type commands as @alice, click buttons as @bob."""
+    say("\nInteractive: `/reprotect …` runs as @alice; `approve` / `reject` click the newest "
+        "request as @bob; `quit` ends.")
+    for line in sys.stdin:
+        words = line.strip()
+        if words in ("quit", "exit"):
+            return
+        if words.startswith("/reprotect"):
+            answer = driver.slash_command(words.removeprefix("/reprotect").strip(),
+                                          user_id=REQUESTER, channel_id=CHANNEL)
+            say(render(answer.json().get("text", ""), None) if answer.content else "")
+        elif words in ("approve", "reject") and slack.messages(CHANNEL):
+            newest = slack.messages(CHANNEL)[-1]
+            driver.click(newest, words.capitalize(), user_id=APPROVER, channel_id=CHANNEL)
+        elif words:
+            say("   unknown input: " + shlex.quote(words))

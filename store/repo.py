@@ -1,0 +1,69 @@
+"""Repository functions shared by the workflows: compare-and-set, outbox and audit writes.
+
+Every state change goes through `transition`, an `UPDATE … WHERE id = ? AND status IN (…)`
+whose row count says whether this caller won; retries, double clicks and other replicas
+lose cleanly instead of acting twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from store.models import (
+    AuditEvent,
+    Outbox,
+    OutboxKind,
+    Request,
+    RequestStatus,
+    Run,
+    RunStatus,
+    utcnow,
+)
+
+
+def transition(session: Session, request_id: int, expected: Iterable[RequestStatus],
+               new: RequestStatus, **values: Any) -> bool:
+    """Move a request from one of `expected` to `new`; True only for the one caller that did."""
+    result = session.execute(
+        update(Request)
+        .where(col(Request.id) == request_id, col(Request.status).in_(list(expected)))
+        .values(status=new, updated_at=utcnow(), **values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def transition_run(session: Session, run_id: int, expected: Iterable[RunStatus],
+                   new: RunStatus, **values: Any) -> bool:
+    """Compare-and-set on a run, as `transition` does on a request."""
+    result = session.execute(
+        update(Run)
+        .where(col(Run.id) == run_id, col(Run.status).in_(list(expected)))
+        .values(status=new, **values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def enqueue(session: Session, request: Request, kind: OutboxKind,
+            message: dict[str, Any]) -> None:
+    """Queue a Slack message in the caller's transaction: it is sent iff the change commits."""
+    assert request.id is not None
+    session.add(Outbox(request_id=request.id, kind=kind, channel_id=request.channel_id,
+                       payload=message))
+
+
+def audit(session: Session, actor: str, action: str, request_id: int | None = None,
+          **detail: Any) -> None:
+    session.add(AuditEvent(request_id=request_id, actor=actor, action=action, detail=detail))
+
+
+def get_request(session: Session, request_id: int) -> Request | None:
+    return session.get(Request, request_id, populate_existing=True)
+
+
+def runs_of(session: Session, request_id: int) -> list[Run]:
+    return list(session.exec(select(Run).where(Run.request_id == request_id)
+                             .order_by(col(Run.id))).all())

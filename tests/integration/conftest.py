@@ -1,0 +1,105 @@
+"""Fixtures that run the real bot against the Slack and Site Recovery emulators on loopback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox.arm_emulator import ArmEmulator
+from sandbox.arm_world import World
+from sandbox.local_bot import SIGNING_SECRET, LocalBot, local_settings
+from sandbox.slack_driver import SlackDriver
+from sandbox.slack_emulator import Message, SlackEmulator
+
+CHANNEL = "C0INCIDENT"
+REQUESTER = "U0ALICE"
+APPROVER = "U0BOB"
+OUTSIDER = "U0MALLORY"
+GROUP = "S0APPROVERS"
+GROUP_MEMBERS = [f"U0APPR{i:02d}" for i in range(20)]
+COMMAND = 'plan="Finance tier 1" master=avs-mt-01'
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackEmulator]:
+    users = {u: {"name": u.lower()} for u in (REQUESTER, APPROVER, OUTSIDER, *GROUP_MEMBERS)}
+    with SlackEmulator(users=users, usergroups={GROUP: GROUP_MEMBERS}) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def world() -> World:
+    return World.sample(3, task_seconds=0.2, protect_delay_seconds=0.2)
+
+
+@pytest.fixture
+def arm(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ArmEmulator]:
+    with ArmEmulator(world, ca_dir=tmp_path / "ca") as emulator:
+        for key in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET",
+                    "MSI_ENDPOINT", "MSI_SECRET", "AZURE_FEDERATED_TOKEN_FILE"):
+            monkeypatch.delenv(key, raising=False)
+        for key, value in emulator.env().items():
+            monkeypatch.setenv(key, value)
+        yield emulator
+
+
+BotFactory = Callable[..., LocalBot]
+
+
+@pytest.fixture
+def start_bot(slack: SlackEmulator, arm: ArmEmulator, tmp_path: Path) -> Iterator[BotFactory]:
+    """Start the bot with settings overrides; stopped at the end of the test."""
+    bots: list[LocalBot] = []
+
+    def start(**overrides: Any) -> LocalBot:
+        settings = local_settings(
+            slack_api_url=slack.api_url, arm_env=arm.env(),
+            database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+            approvers=overrides.pop("approvers", f"{APPROVER},{GROUP}"), **overrides)
+        bot = LocalBot(settings).start()
+        bots.append(bot)
+        return bot
+
+    yield start
+    for bot in bots:
+        bot.stop()
+
+
+@pytest.fixture
+def bot(start_bot: BotFactory) -> LocalBot:
+    return start_bot()
+
+
+@pytest.fixture
+def driver(bot: LocalBot, slack: SlackEmulator) -> SlackDriver:
+    return SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+
+
+def wait_root(slack: SlackEmulator, timeout: float = 20) -> Message:
+    slack.wait_for(lambda s: bool(s.messages(CHANNEL)), timeout=timeout)
+    return slack.messages(CHANNEL)[0]
+
+
+def wait_summary(slack: SlackEmulator, root: Message, timeout: float = 60) -> list[Message]:
+    slack.wait_for(lambda s: any("Summary" in r.text for r in s.thread(CHANNEL, root.ts)),
+                   timeout=timeout)
+    return slack.thread(CHANNEL, root.ts)
+
+
+def buttons(message: Message) -> list[str]:
+    return [e["text"]["text"] for b in message.blocks if b.get("type") == "actions"
+            for e in b["elements"] if e.get("type") == "button"]
+
+
+def reprotect_posts(arm: ArmEmulator) -> list[Any]:
+    return [r for r in arm.requests
+            if r.method == "POST" and r.path.lower().endswith("/reprotect")]
+
+
+def settle(seconds: float = 1.0) -> None:
+    """Let background ticks run when a test asserts that something did NOT happen."""
+    time.sleep(seconds)

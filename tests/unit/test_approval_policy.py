@@ -1,0 +1,58 @@
+"""Who may approve or reject: every rule of the policy, table-driven."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from approvals.policy import ApprovalFacts, Refusal, decide_approval, decide_rejection
+
+NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
+BASE = ApprovalFacts(clicker="U2", clicker_team="T1", workspace_team="T1", requester="U1",
+                     approvers=frozenset({"U1", "U2", "U3"}), status="pending",
+                     expires_at=NOW + timedelta(minutes=5), now=NOW, approved_by=frozenset(),
+                     required=1)
+
+
+@pytest.mark.parametrize(("change", "refusal"), [
+    ({"clicker": "U1"}, Refusal.OWN_REQUEST),
+    ({"clicker": "U9"}, Refusal.NOT_APPROVER),
+    ({"clicker_team": "T_OTHER"}, Refusal.OTHER_WORKSPACE),
+    ({"status": "approved"}, Refusal.ALREADY_DECIDED),
+    ({"status": "rejected"}, Refusal.ALREADY_DECIDED),
+    ({"expires_at": NOW}, Refusal.EXPIRED),
+    ({"required": 2, "approved_by": frozenset({"U2"})}, Refusal.ALREADY_APPROVED),
+])
+def test_refusals(change: dict[str, object], refusal: Refusal) -> None:
+    decision = decide_approval(replace(BASE, **change))  # type: ignore[arg-type]
+    assert not decision.accepted
+    assert decision.refusal is refusal
+    assert decision.reason
+
+
+def test_requester_refusal_names_who_can_approve() -> None:
+    decision = decide_approval(replace(BASE, clicker="U1"))
+    assert "<@U2>" in decision.reason and "<@U1>" not in decision.reason
+
+
+@pytest.mark.parametrize(("required", "already", "quorum"), [
+    (1, frozenset(), True),
+    (2, frozenset(), False),
+    (2, frozenset({"U3"}), True),
+    (2, frozenset({"U1"}), False),  # the requester never counts
+])
+def test_quorum_counts_distinct_approvers_but_never_the_requester(
+        required: int, already: frozenset[str], quorum: bool) -> None:
+    decision = decide_approval(replace(BASE, required=required, approved_by=already))
+    assert decision.accepted
+    assert decision.quorum_reached is quorum
+
+
+def test_rejection_by_approver_or_requester_only() -> None:
+    assert decide_rejection(BASE).accepted
+    assert decide_rejection(replace(BASE, clicker="U1")).accepted
+    refused = decide_rejection(replace(BASE, clicker="U9"))
+    assert not refused.accepted and refused.refusal is Refusal.NOT_APPROVER
+    assert not decide_rejection(replace(BASE, status="approved")).accepted

@@ -1,0 +1,55 @@
+"""The `/reprotect` grammar, rule by rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from commands.parser import (
+    HelpRequest,
+    ReprotectRequest,
+    StatusRequest,
+    UsageError,
+    parse,
+)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("plan=rp1 master=mt1", ReprotectRequest(plan="rp1", master="mt1")),
+    ("PLAN=rp1 Master=mt1", ReprotectRequest(plan="rp1", master="mt1")),
+    ('plan="Finance tier 1" master=mt1', ReprotectRequest(plan="Finance tier 1", master="mt1")),
+    ("plan=“Finance tier 1” master=mt1", ReprotectRequest(plan="Finance tier 1", master="mt1")),
+    ("master=mt1 plan=rp1 ps=ps2 datastore=ds1 retention=R:",
+     ReprotectRequest(plan="rp1", master="mt1", process_server="ps2", datastore="ds1",
+                      retention="R:")),
+    ("plan=rp1 master=mt1 vm=app-01,app-02",
+     ReprotectRequest(plan="rp1", master="mt1", vms=("app-01", "app-02"))),
+    ("plan=rp1 master=mt1 vm=' app-01 , app-02 '",
+     ReprotectRequest(plan="rp1", master="mt1", vms=("app-01", "app-02"))),
+    ("", HelpRequest()),
+    ("help", HelpRequest()),
+    ("  HELP ", HelpRequest()),
+    ("status", StatusRequest()),
+])
+def test_valid_commands(text: str, expected: object) -> None:
+    assert parse(text) == expected
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("plan=rp1", "`master` is required"),
+    ("master=mt1", "`plan` is required"),
+    ("ps=x", "`plan` and `master` are required"),
+    ("plan=rp1 master=mt1 colour=blue", "Unknown key `colour`"),
+    ("plan=rp1 plan=rp2 master=mt1", "`plan` is given twice"),
+    ("plan=rp1 PLAN=rp2 master=mt1", "`plan` is given twice"),
+    ("plan= master=mt1", "`plan` has an empty value"),
+    ('plan="" master=mt1', "`plan` has an empty value"),
+    ("plan=rp1 master=mt1 vm=,", "`vm` names no VM"),
+    ('plan="Finance tier 1 master=mt1', "quote is not closed"),
+    ("plan=rp1 master", "`master` is not of the form `key=value`"),
+    ("reprotect everything", "`reprotect` is not of the form"),
+])
+def test_usage_errors_say_what_is_wrong_and_show_usage(text: str, says: str) -> None:
+    result = parse(text)
+    assert isinstance(result, UsageError)
+    assert says in result.message
+    assert "/reprotect plan=<recovery plan> master=<master target server>" in result.render()
