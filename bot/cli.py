@@ -46,7 +46,7 @@ def _logging() -> None:
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     logging.basicConfig(level=getattr(logging, level, logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("azure", "urllib3", "slack_sdk", "slack_bolt", "apscheduler"):
+    for noisy in ("azure", "urllib3", "slack_sdk", "slack_bolt", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

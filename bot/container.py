@@ -83,6 +83,7 @@ def build(settings: Settings) -> BotServices:
     ticker.every("track", min(settings.reprotect_poll_seconds, 5.0), tracker.tick)
     ticker.every("outbox", 0.5, sender.tick)
     ticker.every("expire", 15.0, lambda: _expire(engine))
+    ticker.every("resume", 30.0, intake.resume_interrupted)
     app = build_app(client=client,
                     signing_secret=settings.slack_signing_secret.get_secret_value()
                     if settings.slack_signing_secret else None,

@@ -28,7 +28,7 @@ from store.models import Approval, Outbox, OutboxKind, OutboxStatus, Request, ut
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=30)
 PERMANENT_ERRORS = frozenset({
     "invalid_blocks", "msg_blocks_too_long", "channel_not_found", "not_in_channel",
     "is_archived", "invalid_auth", "account_inactive", "token_revoked", "no_permission",

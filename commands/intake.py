@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -144,6 +144,17 @@ class Intake:
             audit(session, "bot", "preflight", request.id, status=status.value,
                   blockers=[c.check for c in plan.blockers], fingerprint=plan.fingerprint())
             enqueue(session, request, OutboxKind.ROOT, {"view": "request"})
+
+    def resume_interrupted(self, older_than: timedelta = timedelta(seconds=60)) -> None:
+        """Preflights cut short by a crash or restart run again; the first to finish wins."""
+        with Session(self._engine) as session:
+            stuck = session.exec(select(Request.id).where(
+                Request.status == RequestStatus.PREFLIGHT,
+                col(Request.created_at) < utcnow() - older_than)).all()
+        for request_id in stuck:
+            if request_id is not None:
+                log.info("resuming interrupted preflight of request %s", request_id)
+                self.preflight(request_id)
 
     def status(self, channel_id: str) -> str:
         with Session(self._engine) as session:

@@ -38,7 +38,7 @@ from store.repo import audit, enqueue, get_request, runs_of, transition, transit
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)
+LEASE = timedelta(seconds=60)
 CLAIM_BATCH = 500
 MAX_SUBMIT_ATTEMPTS = 3
 
