@@ -15,6 +15,9 @@ class Ticker:
     """Named periodic jobs (memory job store: the tables hold all state) that can be woken."""
 
     def __init__(self) -> None:
+        # A wake that lands while the job runs is skipped by design (the running tick sees the
+        # new work); APScheduler would log each one as a warning.
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
         self._scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
 
