@@ -12,6 +12,7 @@ from datetime import datetime
 
 
 class Refusal(enum.StrEnum):
+    NOT_REQUESTER = "not_requester"
     NOT_APPROVER = "not_approver"
     OWN_REQUEST = "own_request"
     OTHER_WORKSPACE = "other_workspace"
@@ -77,6 +78,31 @@ def decide_approval(f: ApprovalFacts) -> Decision:
                     "needed.")
 
 
+def decide_request(user: str, requesters: frozenset[str] | None) -> Decision:
+    """Anyone in an allowed channel may ask, unless REPROTECT_REQUESTERS names who may."""
+    if requesters is None or user in requesters:
+        return Decision(True, "Request accepted.")
+    return Decision(False, "You are not allowed to request reprotect (REPROTECT_REQUESTERS). "
+                    "Ask one of: " + _who(requesters, user) + ".", Refusal.NOT_REQUESTER)
+
+
+def decide_cancel(f: ApprovalFacts) -> Decision:
+    """The requester or an approver may withdraw a request until it starts running."""
+    if f.clicker_team is not None and f.clicker_team != f.workspace_team:
+        return Decision(False, "Only members of this workspace can cancel reprotect requests.",
+                        Refusal.OTHER_WORKSPACE)
+    if f.status not in ("pending", "approved"):
+        return Decision(False, f"This request is already {f.status}: it can no longer be "
+                        "cancelled." + (" Running Site Recovery jobs are not stopped by the bot."
+                                        if f.status == "executing" else ""),
+                        Refusal.ALREADY_DECIDED)
+    if f.clicker not in f.approvers and f.clicker != f.requester:
+        return Decision(False, "Only the requester or an approver can cancel this request. "
+                        "Approvers: " + _who(f.approvers, f.requester) + ".",
+                        Refusal.NOT_APPROVER)
+    return Decision(True, "Cancelled: nothing was sent to Site Recovery.")
+
+
 def decide_rejection(f: ApprovalFacts) -> Decision:
     """Approvers reject; the requester may withdraw their own pending request."""
     if f.clicker_team is not None and f.clicker_team != f.workspace_team:
@@ -90,3 +116,17 @@ def decide_rejection(f: ApprovalFacts) -> Decision:
                         "Approvers: " + _who(f.approvers, f.requester) + ".",
                         Refusal.NOT_APPROVER)
     return Decision(True, "Rejected.")
+
+
+def decide_retry(f: ApprovalFacts) -> Decision:
+    """Restarting a failed VM's job rewrites its disks again: the approval rules apply."""
+    if f.clicker_team is not None and f.clicker_team != f.workspace_team:
+        return Decision(False, "Only members of this workspace can retry reprotect.",
+                        Refusal.OTHER_WORKSPACE)
+    if f.clicker == f.requester:
+        return Decision(False, "You cannot approve a retry of your own request (four eyes). "
+                        "Ask one of: " + _who(f.approvers, f.clicker) + ".", Refusal.OWN_REQUEST)
+    if f.clicker not in f.approvers:
+        return Decision(False, "Only approvers can retry reprotect. Approvers: "
+                        + _who(f.approvers, f.requester) + ".", Refusal.NOT_APPROVER)
+    return Decision(True, "Retry approved: restarting the Site Recovery job.")

@@ -8,15 +8,23 @@ several replicas yield at most one approved request, and so one execution.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from approvals.policy import ApprovalFacts, Decision, Refusal, decide_approval, decide_rejection
+from approvals.policy import (
+    ApprovalFacts,
+    Decision,
+    Refusal,
+    decide_approval,
+    decide_cancel,
+    decide_rejection,
+)
 from commands.config import Policy
-from commands.ports import ApproverDirectory, Notifier, Waker
+from commands.ports import Directory, Notifier, Waker
 from store.db import session_scope
 from store.models import Approval, OutboxKind, Request, RequestStatus, utcnow
 from store.repo import audit, enqueue, get_request, transition
@@ -33,7 +41,7 @@ class Click:
 
 
 class Approvals:
-    def __init__(self, engine: Engine, directory: ApproverDirectory, notifier: Notifier,
+    def __init__(self, engine: Engine, directory: Directory, notifier: Notifier,
                  waker: Waker, policy: Policy) -> None:
         self._engine = engine
         self._directory = directory
@@ -54,16 +62,13 @@ class Approvals:
             required=request.required_approvals)
 
     def approve(self, click: Click) -> Decision:
-        with Session(self._engine) as session:
-            request = get_request(session, click.request_id)
-            if request is None:
-                return self._refuse(click, Decision(False, "This request no longer exists.",
-                                                    Refusal.ALREADY_DECIDED))
-            decision = decide_approval(self._facts(session, request, click))
+        decision = self._decide(click, decide_approval)
         if not decision.accepted:
             return self._refuse(click, decision)
         try:
             with session_scope(self._engine) as session:
+                request = get_request(session, click.request_id)
+                assert request is not None
                 session.add(Approval(request_id=click.request_id, approver_id=click.user_id,
                                      fingerprint=request.fingerprint))
                 session.flush()
@@ -74,7 +79,10 @@ class Approvals:
                 audit(session, click.user_id, "approve", click.request_id,
                       fingerprint=request.fingerprint, quorum=decision.quorum_reached)
                 enqueue(session, request, OutboxKind.UPDATE, {"view": "request"})
-        except (IntegrityError, _LostRace):
+        except IntegrityError:
+            return self._refuse(click, Decision(False, "You already approved this request.",
+                                                Refusal.ALREADY_APPROVED))
+        except _LostRace:
             current = self._status(click.request_id)
             return self._refuse(click, Decision(
                 False, f"This request is already {current}: your click changed nothing.",
@@ -85,25 +93,50 @@ class Approvals:
             self._notifier.ephemeral(click.channel_id, click.user_id, decision.reason)
         return decision
 
-    def reject(self, click: Click, reason: str = "") -> Decision:
+    def may_reject(self, click: Click) -> Decision:
+        """Checked before the reason modal opens, so a refused click never sees the modal."""
+        decision = self._decide(click, decide_rejection)
+        if not decision.accepted:
+            self._refuse(click, decision)
+        return decision
+
+    def reject(self, click: Click, reason: str) -> Decision:
+        return self._close(click, decide_rejection, RequestStatus.REJECTED, "reject", reason)
+
+    def cancel(self, click: Click) -> Decision:
+        return self._close(click, decide_cancel, RequestStatus.CANCELLED, "cancel", "")
+
+    def _decide(self, click: Click,
+                rule: Callable[[ApprovalFacts], Decision]) -> Decision:
         with Session(self._engine) as session:
             request = get_request(session, click.request_id)
             if request is None:
-                return self._refuse(click, Decision(False, "This request no longer exists.",
-                                                    Refusal.ALREADY_DECIDED))
-            decision = decide_rejection(self._facts(session, request, click))
+                return Decision(False, f"Request #{click.request_id} does not exist.",
+                                Refusal.ALREADY_DECIDED)
+            return rule(self._facts(session, request, click))
+
+    def _close(self, click: Click, rule: Callable[[ApprovalFacts], Decision],
+               new: RequestStatus, action: str, reason: str) -> Decision:
+        """Reject or cancel: a compare-and-set from pending (or approved, for cancel)."""
+        decision = self._decide(click, rule)
         if not decision.accepted:
             return self._refuse(click, decision)
         with session_scope(self._engine) as session:
-            if not transition(session, click.request_id, [RequestStatus.PENDING],
-                              RequestStatus.REJECTED, decided_by=click.user_id, reason=reason,
-                              finished_at=utcnow()):
+            request = get_request(session, click.request_id)
+            assert request is not None
+            if not transition(session, click.request_id,
+                              [RequestStatus.PENDING, RequestStatus.APPROVED], new,
+                              decided_by=click.user_id, reason=reason, finished_at=utcnow()):
                 session.rollback()
                 return self._refuse(click, Decision(
                     False, f"This request is already {self._status(click.request_id)}.",
                     Refusal.ALREADY_DECIDED))
-            audit(session, click.user_id, "reject", click.request_id, reason=reason)
+            audit(session, click.user_id, action, click.request_id, reason=reason)
             enqueue(session, request, OutboxKind.UPDATE, {"view": "request"})
+            verb = "rejected" if new is RequestStatus.REJECTED else "cancelled"
+            enqueue(session, request, OutboxKind.REPLY, {"view": "notice", "text": (
+                f":no_entry_sign: Request #{click.request_id} {verb} by <@{click.user_id}>"
+                + (f": {reason}" if reason else ".") + " Nothing was sent to Site Recovery.")})
         return decision
 
     def _status(self, request_id: int) -> str:

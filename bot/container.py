@@ -19,7 +19,7 @@ from bot.outbox import OutboxSender
 from bot.scheduler import Ticker
 from bot.settings import Settings
 from bot.slack_app import build_app
-from bot.slack_ports import SlackApproverDirectory, SlackNotifier
+from bot.slack_ports import SlackDirectory, SlackNotifier
 from commands.config import Policy
 from commands.intake import Intake
 from commands.tracking import Tracker
@@ -75,8 +75,10 @@ def build(settings: Settings) -> BotServices:
         arm_endpoint=settings.azure_arm_endpoint)
     ticker = Ticker()
     notifier = SlackNotifier(client)
-    directory = SlackApproverDirectory(client, settings.reprotect_approvers)
-    intake = Intake(engine, site_recovery, notifier, policy)
+    directory = SlackDirectory(client, settings.reprotect_approvers)
+    requesters = (SlackDirectory(client, settings.reprotect_requesters)
+                  if settings.reprotect_requesters else None)
+    intake = Intake(engine, site_recovery, notifier, policy, requesters)
     approvals = Approvals(engine, directory, notifier, ticker, policy)
     tracker = Tracker(engine, site_recovery, policy, owner)
     sender = OutboxSender(engine, client, owner)

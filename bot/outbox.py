@@ -161,7 +161,8 @@ class OutboxSender:
                 ts = str(response["ts"])
                 with session_scope(self._engine) as session:
                     session.execute(update(Request).where(col(Request.id) == request.id)
-                                    .values(message_ts=ts))
+                                    .values(message_ts=ts,
+                                            permalink=self._permalink(row.channel_id, ts)))
                 self._finish(row, OutboxStatus.SENT, ts=ts)
             elif row.kind == OutboxKind.REPLY:
                 response = self._client.chat_postMessage(channel=row.channel_id,
@@ -178,6 +179,14 @@ class OutboxSender:
         except OSError as exc:  # connection refused, reset, timeout
             self._retry(row, f"Slack unreachable: {exc}", None)
             return False
+
+    def _permalink(self, channel: str, ts: str) -> str | None:
+        """Links to the request in refusals and `/reprotect status`; optional, never fatal."""
+        try:
+            return str(self._client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
+        except (SlackApiError, OSError, KeyError) as exc:
+            log.info("no permalink for %s/%s: %s", channel, ts, exc)
+            return None
 
     def _failed(self, row: Outbox, exc: SlackApiError) -> bool:
         error = str(exc.response.get("error", "")) if exc.response is not None else ""

@@ -22,6 +22,13 @@ def _split_csv(value: object) -> object:
     return value
 
 
+def _user_ids(value: list[str]) -> list[str]:
+    bad = [v for v in value if not SLACK_ID.match(v)]
+    if bad:
+        raise ValueError(f"not Slack user or user group IDs: {', '.join(bad)}")
+    return value
+
+
 class Settings(BaseSettings):
     """Environment variables of `shared/runtime-contract.md`, with its defaults."""
 
@@ -44,12 +51,14 @@ class Settings(BaseSettings):
     vcenter_insecure: bool = False
     reprotect_approvers: Annotated[list[str], NoDecode]
     reprotect_channels: Annotated[list[str], NoDecode] = []
+    reprotect_requesters: Annotated[list[str], NoDecode] = []
     reprotect_required_approvals: int = Field(default=1, ge=1, le=10)
     reprotect_approval_ttl_minutes: int = Field(default=60, ge=1)
     reprotect_poll_seconds: float = Field(default=30, gt=0)
     reprotect_protect_timeout_minutes: int = Field(default=720, ge=1)
 
-    @field_validator("reprotect_approvers", "reprotect_channels", mode="before")
+    @field_validator("reprotect_approvers", "reprotect_channels", "reprotect_requesters",
+                     mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
@@ -59,10 +68,12 @@ class Settings(BaseSettings):
     def _approver_ids(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("name at least one Slack user (U…/W…) or user group (S…) ID")
-        bad = [v for v in value if not SLACK_ID.match(v)]
-        if bad:
-            raise ValueError(f"not Slack user or user group IDs: {', '.join(bad)}")
-        return value
+        return _user_ids(value)
+
+    @field_validator("reprotect_requesters")
+    @classmethod
+    def _requester_ids(cls, value: list[str]) -> list[str]:
+        return _user_ids(value)
 
     @field_validator("reprotect_channels")
     @classmethod

@@ -15,6 +15,7 @@ from slack_bolt import Ack, App, BoltResponse
 from slack_sdk import WebClient
 
 from approvals.workflow import Approvals, Click
+from bot import views
 from commands.intake import Intake, SlashCommand
 from commands.ports import Notifier, Waker
 
@@ -37,6 +38,11 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
                                text=str(body.get("text", "")))
         reply = intake.receive(command)
         ack(text=reply.text, response_type="ephemeral")
+        if reply.cancel is not None:
+            cancel = Click(request_id=reply.cancel, user_id=command.user_id,
+                           user_team=command.team_id, channel_id=command.channel_id)
+            _after_ack(notifier, command.channel_id, command.user_id, "cancellation",
+                       lambda: approvals.cancel(cancel))
         if reply.request_id is not None:
             _after_ack(notifier, command.channel_id, command.user_id, "preflight",
                        lambda: intake.preflight(reply.request_id))  # type: ignore[arg-type]
@@ -58,10 +64,38 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
         waker.wake("outbox")
 
     @app.action("reject")
-    def on_reject(ack: Ack, body: dict[str, Any]) -> None:
+    def on_reject(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """Ask the approver why in a modal; the rejection happens when it is submitted."""
         ack()
         c = click(body)
-        _after_ack(notifier, c.channel_id, c.user_id, "rejection", lambda: approvals.reject(c))
+
+        def open_modal() -> None:
+            if approvals.may_reject(c).accepted:
+                client.views_open(trigger_id=body["trigger_id"],
+                                  view=views.reject_modal(c.request_id, c.channel_id))
+
+        _after_ack(notifier, c.channel_id, c.user_id, "rejection", open_modal)
+
+    @app.view(views.REJECT_CALLBACK)
+    def on_reject_reason(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        reason = views.reject_reason(view)
+        if not reason:
+            ack(response_action="errors", errors={views.REASON_BLOCK: "Say why, in a few words."})
+            return
+        ack()
+        request_id, channel = views.reject_target(view)
+        user = body.get("user") or {}
+        c = Click(request_id=request_id, user_id=str(user.get("id", "")),
+                  user_team=user.get("team_id"), channel_id=channel)
+        _after_ack(notifier, c.channel_id, c.user_id, "rejection",
+                   lambda: approvals.reject(c, reason))
+        waker.wake("outbox")
+
+    @app.action("cancel")
+    def on_cancel(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        c = click(body)
+        _after_ack(notifier, c.channel_id, c.user_id, "cancellation", lambda: approvals.cancel(c))
         waker.wake("outbox")
 
     @app.error

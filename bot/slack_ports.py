@@ -26,17 +26,17 @@ class SlackNotifier:
             log.warning("could not send an ephemeral reply to %s in %s: %s", user, channel, exc)
 
 
-class SlackApproverDirectory:
-    """Approver user IDs, with user groups (`S…`) expanded and cached for `ttl` seconds.
+class SlackDirectory:
+    """User IDs of a configured list, with user groups (`S…`) expanded and cached for `ttl` s.
 
     When Slack cannot be asked, the last known members are kept: a Slack hiccup must not
     turn every approver away, nor let anyone new in.
     """
 
-    def __init__(self, client: WebClient, approvers: Iterable[str], ttl: float = 60.0) -> None:
+    def __init__(self, client: WebClient, ids: Iterable[str], ttl: float = 60.0) -> None:
         self._client = client
-        self._users = frozenset(a for a in approvers if not a.startswith("S"))
-        self._groups = tuple(sorted(a for a in approvers if a.startswith("S")))
+        self._users = frozenset(a for a in ids if not a.startswith("S"))
+        self._groups = tuple(sorted(a for a in ids if a.startswith("S")))
         self._ttl = ttl
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._lock = threading.Lock()

@@ -7,6 +7,7 @@ result into one line.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -98,6 +99,8 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
              "style": "primary", "text": {"type": "plain_text", "text": "Approve"}},
             {"type": "button", "action_id": "reject", "value": str(request_id),
              "style": "danger", "text": {"type": "plain_text", "text": "Reject"}},
+            {"type": "button", "action_id": "cancel", "value": str(request_id),
+             "text": {"type": "plain_text", "text": "Cancel"}},
         ]})
     elif status == "blocked":
         blocks.append(context(":no_entry: Blocked: fix the blockers above, then run "
@@ -158,3 +161,36 @@ def summary(total: int, protected_count: int, failed_count: int, timed_out: int)
         parts.append(f"{timed_out} timed out")
     icon = ":tada:" if protected_count == total else ":warning:"
     return {"text": f"{icon} *Summary*: " + ", ".join(parts) + "."}
+
+
+REJECT_CALLBACK = "reject_reason"
+REASON_BLOCK = "reason"
+REASON_ACTION = "reason_input"
+
+
+def reject_modal(request_id: int, channel: str) -> dict[str, Any]:
+    """Rejections carry a reason, shown in the thread for whoever picks the incident up."""
+    return {
+        "type": "modal", "callback_id": REJECT_CALLBACK,
+        "private_metadata": json.dumps({"request_id": request_id, "channel": channel}),
+        "title": {"type": "plain_text", "text": f"Reject #{request_id}"},
+        "submit": {"type": "plain_text", "text": "Reject"},
+        "close": {"type": "plain_text", "text": "Back"},
+        "blocks": [{
+            "type": "input", "block_id": REASON_BLOCK,
+            "label": {"type": "plain_text", "text": "Why reject this reprotect?"},
+            "element": {"type": "plain_text_input", "action_id": REASON_ACTION,
+                        "multiline": True, "max_length": 500},
+        }],
+    }
+
+
+def reject_reason(view: dict[str, Any]) -> str:
+    value = (view.get("state", {}).get("values", {}).get(REASON_BLOCK, {})
+             .get(REASON_ACTION, {}).get("value"))
+    return str(value or "").strip()
+
+
+def reject_target(view: dict[str, Any]) -> tuple[int, str]:
+    meta = json.loads(view.get("private_metadata") or "{}")
+    return int(meta["request_id"]), str(meta["channel"])

@@ -16,9 +16,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from approvals.policy import decide_request
 from commands.config import Policy
 from commands.parser import (
     USAGE,
+    CancelRequest,
     HelpRequest,
     ReprotectRequest,
     StatusRequest,
@@ -27,12 +29,12 @@ from commands.parser import (
 )
 from commands.plan_model import ResolvedPlan
 from commands.planning import PlanNotFound, VmNotInPlan, resolve
-from commands.ports import Notifier
+from commands.ports import Directory, Notifier
 from gateways.errors import GatewayError
 from gateways.site_recovery import SiteRecovery
 from store.db import session_scope
 from store.models import OPEN_STATUSES, OutboxKind, Request, RequestStatus, utcnow
-from store.repo import audit, enqueue, get_request, transition
+from store.repo import acquire_locks, audit, enqueue, get_request, transition
 
 log = logging.getLogger(__name__)
 
@@ -48,19 +50,25 @@ class SlashCommand:
 
 @dataclass(frozen=True)
 class Reply:
-    """The ephemeral acknowledgement text, and the request to preflight after it, if any."""
+    """The ephemeral acknowledgement text, the request to preflight after it, if any, and the
+    request to cancel (cancellation follows the approval rules, in `approvals`)."""
 
     text: str
     request_id: int | None = None
+    cancel: int | None = None
+
+
+CANCEL_VIA_APPROVALS = ":hourglass: Cancelling…"
 
 
 class Intake:
     def __init__(self, engine: Engine, site_recovery: SiteRecovery, notifier: Notifier,
-                 policy: Policy) -> None:
+                 policy: Policy, requesters: Directory | None = None) -> None:
         self._engine = engine
         self._asr = site_recovery
         self._notifier = notifier
         self._policy = policy
+        self._requesters = requesters
 
     def receive(self, command: SlashCommand) -> Reply:
         """Decide what to answer within Slack's 3 seconds; record a real request once."""
@@ -75,6 +83,12 @@ class Intake:
                          f"{allowed} (REPROTECT_CHANNELS).")
         if isinstance(parsed, StatusRequest):
             return Reply(self.status(command.channel_id))
+        if isinstance(parsed, CancelRequest):
+            return Reply(CANCEL_VIA_APPROVALS, cancel=parsed.request_id)
+        may_request = decide_request(command.user_id, self._requesters.members()
+                                     if self._requesters else None)
+        if not may_request.accepted:
+            return Reply(f":no_entry_sign: {may_request.reason}")
         return self._record(command, parsed)
 
     def _record(self, command: SlashCommand, parsed: ReprotectRequest) -> Reply:
@@ -133,6 +147,16 @@ class Intake:
         assert request.id is not None
         status = RequestStatus.PENDING if plan.approvable else RequestStatus.BLOCKED
         now = utcnow()
+        if status is RequestStatus.PENDING:
+            holder = self._lock(request.id, [i.item_id for i in plan.items])
+            if holder is not None:
+                link = f" (<{holder.permalink}|message>)" if holder.permalink else ""
+                self._fail(request, f":lock: Request #{holder.id}{link} by "
+                                    f"<@{holder.requester_id}> is {holder.status} for some of "
+                                    "these VMs; one open request per VM. Wait for it to finish, "
+                                    f"or cancel it with `/reprotect cancel {holder.id}`.",
+                           f"locked by request #{holder.id}")
+                return
         with session_scope(self._engine) as session:
             moved = transition(
                 session, request.id, [RequestStatus.PREFLIGHT], status,
@@ -144,6 +168,20 @@ class Intake:
             audit(session, "bot", "preflight", request.id, status=status.value,
                   blockers=[c.check for c in plan.blockers], fingerprint=plan.fingerprint())
             enqueue(session, request, OutboxKind.ROOT, {"view": "request"})
+
+    def _lock(self, request_id: int, item_ids: list[str]) -> Request | None:
+        """Take the plan's item locks, or return the open request that holds one."""
+        for _ in range(3):
+            try:
+                with session_scope(self._engine) as session:
+                    holder = acquire_locks(session, request_id, item_ids)
+                    if holder is not None:
+                        session.expunge(holder)  # keep it readable after the rollback
+                        session.rollback()
+                    return holder
+            except IntegrityError:  # another request took a lock at the same moment: look again
+                continue
+        raise RuntimeError("item locks kept changing; try again")
 
     def resume_interrupted(self, older_than: timedelta = timedelta(seconds=60)) -> None:
         """Preflights cut short by a crash or restart run again; the first to finish wins."""
@@ -170,7 +208,9 @@ class Intake:
 
 
 def status_line(request: Request) -> str:
-    return (f"• #{request.id} plan `{request.plan_name}` — *{request.status}* — "
+    number = (f"<{request.permalink}|#{request.id}>" if request.permalink
+              else f"#{request.id}")
+    return (f"• {number} plan `{request.plan_name}` — *{request.status}* — "
             f"<@{request.requester_id}>, {_age(request.created_at)}")
 
 

@@ -14,6 +14,7 @@ USAGE = (
     "• `/reprotect plan=<recovery plan> master=<master target server> [ps=<process server>] "
     "[datastore=<datastore>] [retention=<retention volume>] [vm=<name>[,<name>…]]`\n"
     "• `/reprotect status` — open and recent requests in this channel\n"
+    "• `/reprotect cancel <id>` — withdraw a request before it runs (requester or approver)\n"
     "• `/reprotect help` — this text\n"
     'Quote values with spaces: `plan="Finance tier 1"`.'
 )
@@ -45,6 +46,13 @@ class StatusRequest:
 
 
 @dataclass(frozen=True)
+class CancelRequest:
+    """`/reprotect cancel <id>`: withdraw a pending or approved request before it runs."""
+
+    request_id: int
+
+
+@dataclass(frozen=True)
 class UsageError:
     """The text is malformed; `message` says what is wrong, `usage` how to write it."""
 
@@ -55,7 +63,7 @@ class UsageError:
         return f":warning: {self.message}\n{self.usage}"
 
 
-ParseResult = ReprotectRequest | HelpRequest | StatusRequest | UsageError
+ParseResult = ReprotectRequest | HelpRequest | StatusRequest | CancelRequest | UsageError
 
 
 def parse(text: str) -> ParseResult:
@@ -68,6 +76,11 @@ def parse(text: str) -> ParseResult:
         return HelpRequest()
     if len(tokens) == 1 and tokens[0].lower() == "status":
         return StatusRequest()
+    if tokens[0].lower() == "cancel":
+        number = tokens[1].lstrip("#") if len(tokens) == 2 else ""
+        if not number.isdigit():
+            return UsageError("`cancel` takes one request number, e.g. `/reprotect cancel 12`.")
+        return CancelRequest(int(number))
     values: dict[str, str] = {}
     for token in tokens:
         key, sep, value = token.partition("=")

@@ -11,8 +11,8 @@ class Notifier(Protocol):
     def ephemeral(self, channel: str, user: str, text: str) -> None: ...
 
 
-class ApproverDirectory(Protocol):
-    """The user IDs allowed to approve, with user groups expanded."""
+class Directory(Protocol):
+    """A configured list of users and user groups, as user IDs (groups expanded)."""
 
     def members(self) -> frozenset[str]: ...
 

@@ -27,6 +27,7 @@ from gateways.site_recovery_models import ProtectedItem, ReprotectInput
 from store.db import session_scope
 from store.models import (
     FINAL_RUN_STATUSES,
+    Approval,
     OutboxKind,
     Request,
     RequestStatus,
@@ -86,6 +87,8 @@ class Tracker:
             assert request.id is not None
             plan = ResolvedPlan.from_json(request.plan)
             with session_scope(self._engine) as session:
+                if not self._approvals_bind(session, request):
+                    continue
                 if not transition(session, request.id, [RequestStatus.APPROVED],
                                   RequestStatus.EXECUTING):
                     continue
@@ -95,6 +98,25 @@ class Tracker:
                 audit(session, "bot", "execute", request.id, vms=len(plan.items),
                       fingerprint=request.fingerprint)
                 enqueue(session, request, OutboxKind.UPDATE, {"view": "request"})
+
+    def _approvals_bind(self, session: Session, request: Request) -> bool:
+        """Execute only what was approved: enough approvals of this exact fingerprint."""
+        assert request.id is not None
+        approvers = set(session.exec(select(Approval.approver_id).where(
+            Approval.request_id == request.id, Approval.fingerprint == request.fingerprint,
+            Approval.approver_id != request.requester_id)).all())
+        if len(approvers) >= request.required_approvals:
+            return True
+        if transition(session, request.id, [RequestStatus.APPROVED], RequestStatus.CANCELLED,
+                      reason="approvals void: what would be sent changed after approval",
+                      finished_at=utcnow()):
+            audit(session, "bot", "void", request.id, fingerprint=request.fingerprint)
+            enqueue(session, request, OutboxKind.UPDATE, {"view": "request"})
+            enqueue(session, request, OutboxKind.REPLY, {"view": "notice", "text": (
+                f":no_entry: Request #{request.id} was not run: its approvals were given for "
+                "different values than those it would send now, so they are void. Run "
+                "`/reprotect` again for a fresh preflight and approval.")})
+        return False
 
     # -- claim -----------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ class RequestStatus(enum.StrEnum):
 
 OPEN_STATUSES = (RequestStatus.PREFLIGHT, RequestStatus.PENDING, RequestStatus.APPROVED,
                  RequestStatus.EXECUTING)
+LOCKING_STATUSES = (RequestStatus.PENDING, RequestStatus.APPROVED, RequestStatus.EXECUTING)
 
 
 class RunStatus(enum.StrEnum):
@@ -79,6 +80,7 @@ class Request(SQLModel, table=True):
     plan: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     fingerprint: str = Field(default="", max_length=64)
     message_ts: str | None = Field(default=None, max_length=32)
+    permalink: str | None = Field(default=None, max_length=512)
     required_approvals: int = 1
     reason: str = ""
     decided_by: str | None = Field(default=None, max_length=32)
@@ -86,6 +88,16 @@ class Request(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime | None = None
     finished_at: datetime | None = None
+
+
+class ItemLock(SQLModel, table=True):
+    """Which request holds a protected item. The lock is held only while that request is open
+    (pending, approved, executing): a crash or an expiry releases it without a cleanup step."""
+
+    __tablename__ = "item_locks"
+
+    item_key: str = Field(primary_key=True, max_length=1024)
+    request_id: int = Field(foreign_key="requests.id", index=True)
 
 
 class Approval(SQLModel, table=True):

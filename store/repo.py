@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from store.models import (
+    LOCKING_STATUSES,
     AuditEvent,
+    ItemLock,
     Outbox,
     OutboxKind,
     Request,
@@ -58,6 +60,28 @@ def enqueue(session: Session, request: Request, kind: OutboxKind,
 def audit(session: Session, actor: str, action: str, request_id: int | None = None,
           **detail: Any) -> None:
     session.add(AuditEvent(request_id=request_id, actor=actor, action=action, detail=detail))
+
+
+def acquire_locks(session: Session, request_id: int, item_ids: Iterable[str]) -> Request | None:
+    """Lock every item for `request_id`, or return the open request holding one of them.
+
+    A lock counts only while its holder is pending, approved or executing, so locks of
+    finished, expired or crashed requests are taken over here, never cleaned up elsewhere.
+    A concurrent taker makes the insert fail (IntegrityError): the caller looks again.
+    """
+    keys = sorted({i.lower() for i in item_ids})
+    held = session.exec(select(ItemLock, Request)
+                        .join(Request, col(ItemLock.request_id) == col(Request.id))
+                        .where(col(ItemLock.item_key).in_(keys))).all()
+    for _, holder in held:
+        if holder.id != request_id and holder.status in LOCKING_STATUSES:
+            return holder
+    stale = [lock.item_key for lock, _ in held]
+    if stale:
+        session.execute(delete(ItemLock).where(col(ItemLock.item_key).in_(stale)))
+    session.add_all(ItemLock(item_key=key, request_id=request_id) for key in keys)
+    session.flush()
+    return None
 
 
 def get_request(session: Session, request_id: int) -> Request | None:

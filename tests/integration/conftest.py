@@ -79,6 +79,11 @@ def driver(bot: LocalBot, slack: SlackEmulator) -> SlackDriver:
     return SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
 
 
+def roots(slack: SlackEmulator) -> list[Message]:
+    """Channel messages that are not thread replies."""
+    return [m for m in slack.messages(CHANNEL) if m.thread_ts is None]
+
+
 def wait_root(slack: SlackEmulator, timeout: float = 20) -> Message:
     slack.wait_for(lambda s: bool(s.messages(CHANNEL)), timeout=timeout)
     return slack.messages(CHANNEL)[0]

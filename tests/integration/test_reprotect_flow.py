@@ -38,7 +38,7 @@ def test_happy_path_three_vms_protected(driver: SlackDriver, slack: SlackEmulato
     assert answer.json()["response_type"] == "ephemeral"
 
     root = wait_root(slack)
-    assert buttons(root) == ["Approve", "Reject"]
+    assert buttons(root) == ["Approve", "Reject", "Cancel"]
     shown = str(root.blocks)
     for value in ("avs-mt-01", "azure-ps-01", "R:", "Finance tier 1"):
         assert value in shown
@@ -131,7 +131,7 @@ def test_requester_and_non_approver_are_refused(driver: SlackDriver, slack: Slac
     assert "not an approver" in slack.ephemerals(OUTSIDER)[-1].params["text"]
     settle(1.0)
     assert slack.messages(CHANNEL)[0].edits == 0
-    assert buttons(slack.messages(CHANNEL)[0]) == ["Approve", "Reject"]
+    assert buttons(slack.messages(CHANNEL)[0]) == ["Approve", "Reject", "Cancel"]
     assert not reprotect_posts(arm)
 
 
@@ -152,9 +152,18 @@ def test_reject_removes_buttons_and_sends_nothing(driver: SlackDriver, slack: Sl
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     root = wait_root(slack)
     driver.click(root, "Reject", user_id=APPROVER, channel_id=CHANNEL)
-    slack.wait_for(lambda s: s.messages(CHANNEL)[0].edits > 0)
+    slack.wait_for(lambda s: any(c.method == "views.open" for c in s.calls))
+    modal = next(c for c in slack.calls if c.method == "views.open").params["view"]
+    empty = driver.submit_view(modal, {"reason": {"reason_input": ""}}, user_id=APPROVER)
+    assert empty.json()["response_action"] == "errors"
+    driver.submit_view(modal, {"reason": {"reason_input": "MT has a snapshot"}},
+                       user_id=APPROVER)
+    slack.wait_for(lambda s: s.messages(CHANNEL)[0].edits > 0
+                   and bool(s.thread(CHANNEL, root.ts)))
     updated = slack.messages(CHANNEL)[0]
     assert buttons(updated) == [] and "rejected" in str(updated.blocks)
+    assert "MT has a snapshot" in str(updated.blocks)
+    assert "MT has a snapshot" in slack.thread(CHANNEL, root.ts)[-1].text
     settle(1.0)
     assert not reprotect_posts(arm)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from commands.parser import (
+    CancelRequest,
     HelpRequest,
     ReprotectRequest,
     StatusRequest,
@@ -29,6 +30,8 @@ from commands.parser import (
     ("help", HelpRequest()),
     ("  HELP ", HelpRequest()),
     ("status", StatusRequest()),
+    ("cancel 12", CancelRequest(12)),
+    ("CANCEL #7", CancelRequest(7)),
 ])
 def test_valid_commands(text: str, expected: object) -> None:
     assert parse(text) == expected
@@ -47,6 +50,9 @@ def test_valid_commands(text: str, expected: object) -> None:
     ('plan="Finance tier 1 master=mt1', "quote is not closed"),
     ("plan=rp1 master", "`master` is not of the form `key=value`"),
     ("reprotect everything", "`reprotect` is not of the form"),
+    ("cancel", "`cancel` takes one request number"),
+    ("cancel twelve", "`cancel` takes one request number"),
+    ("cancel 1 2", "`cancel` takes one request number"),
 ])
 def test_usage_errors_say_what_is_wrong_and_show_usage(text: str, says: str) -> None:
     result = parse(text)

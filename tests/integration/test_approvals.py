@@ -1,0 +1,169 @@
+"""Approvals people can trust: quorum, expiry, cancellation, locks, requesters, identity."""
+
+from __future__ import annotations
+
+import threading
+
+from sandbox.arm_emulator import ArmEmulator
+from sandbox.local_bot import SIGNING_SECRET
+from sandbox.slack_driver import SlackDriver
+from sandbox.slack_emulator import SlackEmulator
+from tests.integration.conftest import (
+    APPROVER,
+    CHANNEL,
+    COMMAND,
+    GROUP,
+    GROUP_MEMBERS,
+    REQUESTER,
+    BotFactory,
+    buttons,
+    reprotect_posts,
+    roots,
+    settle,
+    wait_root,
+    wait_summary,
+)
+
+
+def last_ephemeral(slack: SlackEmulator, user: str) -> str:
+    slack.wait_for(lambda s: bool(s.ephemerals(user)))
+    return str(slack.ephemerals(user)[-1].params["text"])
+
+
+def test_quorum_of_two_needs_two_distinct_approvers(start_bot: BotFactory,
+                                                    slack: SlackEmulator,
+                                                    arm: ArmEmulator) -> None:
+    bot = start_bot(reprotect_required_approvals=2)
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    root = wait_root(slack)
+    driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
+    assert "1 more" in last_ephemeral(slack, APPROVER)
+    driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
+    slack.wait_for(lambda s: len(s.ephemerals(APPROVER)) >= 2)
+    assert "already approved" in slack.ephemerals(APPROVER)[-1].params["text"]
+    settle(1.0)
+    assert not reprotect_posts(arm)
+    assert buttons(slack.messages(CHANNEL)[0]) == ["Approve", "Reject", "Cancel"]
+    assert f"<@{APPROVER}>" in str(slack.messages(CHANNEL)[0].blocks)
+
+    driver.click(root, "Approve", user_id=GROUP_MEMBERS[0], channel_id=CHANNEL)
+    assert "3/3 protected" in wait_summary(slack, root)[-1].text
+    assert len(reprotect_posts(arm)) == 3
+
+
+def test_twenty_concurrent_clicks_on_quorum_two_execute_once(start_bot: BotFactory,
+                                                             slack: SlackEmulator,
+                                                             arm: ArmEmulator) -> None:
+    bot = start_bot(reprotect_required_approvals=2)
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    root = wait_root(slack)
+    barrier = threading.Barrier(20)
+
+    def click(user: str) -> None:
+        barrier.wait()
+        driver.click(root, "Approve", user_id=user, channel_id=CHANNEL)
+
+    threads = [threading.Thread(target=click, args=(u,)) for u in GROUP_MEMBERS]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    thread_replies = wait_summary(slack, root)
+    assert sum("Reprotect started" in m.text for m in thread_replies) == 1
+    assert len(reprotect_posts(arm)) == 3
+
+
+def test_pending_request_expires_and_loses_its_buttons(start_bot: BotFactory,
+                                                       slack: SlackEmulator,
+                                                       arm: ArmEmulator) -> None:
+    bot = start_bot(reprotect_approval_ttl_minutes=1)
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    root = wait_root(slack)
+    from approvals.workflow import expire_due
+    from store.db import session_scope
+    from store.models import Request
+
+    assert bot.services is not None
+    engine = bot.services.engine
+    with session_scope(engine) as session:
+        request = session.get(Request, 1)
+        assert request is not None and request.expires_at is not None
+        request.expires_at = request.expires_at.replace(year=2000)
+    assert expire_due(engine) == 1
+    slack.wait_for(lambda s: s.messages(CHANNEL)[0].edits > 0)
+    assert buttons(slack.messages(CHANNEL)[0]) == []
+    assert "expired" in str(slack.messages(CHANNEL)[0].blocks)
+    driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
+    assert "expired" in last_ephemeral(slack, APPROVER)
+    settle(0.5)
+    assert not reprotect_posts(arm)
+
+
+def test_cancel_by_command_and_by_button(start_bot: BotFactory, slack: SlackEmulator,
+                                         arm: ArmEmulator) -> None:
+    bot = start_bot()
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    root = wait_root(slack)
+    driver.slash_command("cancel 1", user_id=REQUESTER, channel_id=CHANNEL)
+    slack.wait_for(lambda s: s.messages(CHANNEL)[0].edits > 0)
+    assert "cancelled" in str(slack.messages(CHANNEL)[0].blocks)
+    assert buttons(slack.messages(CHANNEL)[0]) == []
+
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    slack.wait_for(lambda s: len(roots(s)) == 2)
+    second = roots(slack)[1]
+    driver.click(second, "Cancel", user_id="U0MALLORY", channel_id=CHANNEL)
+    assert "Only the requester or an approver" in last_ephemeral(slack, "U0MALLORY")
+    driver.click(second, "Cancel", user_id=APPROVER, channel_id=CHANNEL)
+    slack.wait_for(lambda s: roots(s)[1].edits > 0)
+    assert "cancelled" in str(roots(slack)[1].blocks)
+    driver.click(second, "Approve", user_id=APPROVER, channel_id=CHANNEL)
+    slack.wait_for(lambda s: any("already cancelled" in c.params["text"]
+                                 for c in s.ephemerals(APPROVER)))
+    driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
+    settle(0.5)
+    assert not reprotect_posts(arm)
+
+
+def test_second_request_for_the_same_vms_is_refused_with_a_link(
+        start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator) -> None:
+    bot = start_bot()
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    wait_root(slack)
+    driver.slash_command('plan=finance-rp master=avs-mt-01 vm=app-02', user_id=APPROVER,
+                         channel_id=CHANNEL)
+    text = last_ephemeral(slack, APPROVER)
+    assert "Request #1" in text and "cancel 1" in text and "https://" in text
+    settle(0.5)
+    assert len(roots(slack)) == 1
+
+    driver.slash_command("cancel 1", user_id=REQUESTER, channel_id=CHANNEL)
+    slack.wait_for(lambda s: s.messages(CHANNEL)[0].edits > 0)
+    driver.slash_command('plan=finance-rp master=avs-mt-01 vm=app-02', user_id=APPROVER,
+                         channel_id=CHANNEL)
+    slack.wait_for(lambda s: len(roots(s)) == 2)  # the lock went with the cancel
+
+
+def test_requesters_setting_limits_who_may_ask(start_bot: BotFactory,
+                                              slack: SlackEmulator) -> None:
+    bot = start_bot(reprotect_requesters=GROUP)
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+    refused = driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    assert "not allowed to request" in refused.json()["text"]
+    accepted = driver.slash_command(COMMAND, user_id=GROUP_MEMBERS[3], channel_id=CHANNEL)
+    assert "Checking plan" in accepted.json()["text"]
+    wait_root(slack)
+
+
+def test_channel_restriction(start_bot: BotFactory, slack: SlackEmulator) -> None:
+    bot = start_bot(reprotect_channels="C0OTHER")
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+    refused = driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    assert "not enabled in this channel" in refused.json()["text"]
+    settle(0.5)
+    assert slack.messages(CHANNEL) == []
