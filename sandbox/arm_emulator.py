@@ -39,7 +39,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from sandbox.arm_world import ArmError, Json, World, parse_filter, parse_iso, same_id
+from sandbox.arm_world import ArmError, Json, World, iso, parse_filter, parse_iso, same_id
 from sandbox.tls import issue_loopback_pki
 
 __all__ = ["ArmEmulator", "RecordedRequest", "World"]
@@ -601,11 +601,12 @@ class ArmEmulator:
             raise ArmError(400, "InvalidFilter", f"Invalid date in $filter: {exc}.") from exc
         states = {s.lower() for s in terms.get("jobstatus", [])}
         jobs = sorted(world.jobs.values(), key=lambda j: j.started, reverse=True)
+        # Compare at the wire's microsecond precision: a client echoes back what it was shown.
         return [
             world.job_json(job.name, summary=True)
             for job in jobs
-            if (after is None or job.started >= after)
-            and (before is None or job.started <= before)
+            if (after is None or parse_iso(iso(job.started)) >= after)
+            and (before is None or parse_iso(iso(job.started)) <= before)
             and (not states or world.job_state(job).lower() in states)
         ]
 

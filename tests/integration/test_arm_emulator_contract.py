@@ -48,7 +48,7 @@ Raw = PipelineResponse[Any, Any]
 
 @pytest.fixture
 def world() -> World:
-    return World.sample(3, task_seconds=0.15, protect_delay_seconds=0.15)
+    return World.sample(3, task_seconds=0.25, protect_delay_seconds=0.25)
 
 
 @pytest.fixture
