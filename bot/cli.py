@@ -8,8 +8,13 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from bot.settings import SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger("reprotect_bot")
 EXIT_CONFIG = 2
@@ -21,6 +26,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("serve", help="run the bot (HTTP on $PORT, or Socket Mode with "
                                  "SLACK_APP_TOKEN)")
     sub.add_parser("migrate", help="bring the database schema up to date")
+    audit = sub.add_parser("audit", help="export the audit trail (needs DATABASE_URL)")
+    audit.add_argument("--since", type=_utc, help="ISO date or time, UTC unless an offset is "
+                                                  "given (e.g. 2026-11-26T03:00)")
+    audit.add_argument("--request", type=int, help="only this request number")
+    audit.add_argument("--format", choices=("csv", "json"), default="csv")
     sandbox = sub.add_parser("sandbox", help="walk through a 3-VM failback with emulators only")
     sandbox.add_argument("--keep-running", action="store_true",
                          help="stay up after the walk-through, printing the bot's URLs")
@@ -32,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve()
         if args.command == "migrate":
             return migrate()
+        if args.command == "audit":
+            return export_audit(args.since, args.request, args.format)
         from sandbox.walkthrough import run_sandbox
 
         return run_sandbox(keep_running=args.keep_running, vms=args.vms)
@@ -86,24 +98,43 @@ def serve() -> int:
     return 0
 
 
-def migrate() -> int:
-    from pydantic import ValidationError
-    from pydantic_settings import BaseSettings
+def _utc(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date or time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
-    from bot.settings import describe
+
+def _database_engine() -> Engine:
+    """An engine from DATABASE_URL alone: `migrate` and `audit` need nothing else."""
     from store.db import make_engine
+
+    url = os.environ.get("DATABASE_URL", "sqlite:///reprotect.db")
+    if not url.startswith(("sqlite", "postgresql")):
+        raise SettingsError("DATABASE_URL: must be a SQLAlchemy URL for SQLite or PostgreSQL")
+    return make_engine(url)
+
+
+def migrate() -> int:
     from store.db import migrate as upgrade
 
-    class DatabaseSettings(BaseSettings):
-        database_url: str = "sqlite:///reprotect.db"
-
-    try:
-        url = DatabaseSettings().database_url
-    except ValidationError as exc:
-        raise SettingsError(describe(exc)) from None
-    engine = make_engine(url)
-    upgrade(engine)
+    upgrade(_database_engine())
     log.info("database schema is up to date")
+    return 0
+
+
+def export_audit(since: datetime | None, request_id: int | None, fmt: str) -> int:
+    from store.audit_export import audit_rows, to_csv, to_json
+    from store.db import schema_is_current
+
+    engine = _database_engine()
+    if not schema_is_current(engine):
+        print("reprotect-bot: the database schema is not up to date (or empty): run "
+              "`reprotect-bot migrate` against this DATABASE_URL first.", file=sys.stderr)
+        return 1
+    rows = audit_rows(engine, since=since, request_id=request_id)
+    sys.stdout.write(to_json(rows) if fmt == "json" else to_csv(rows))
     return 0
 
 

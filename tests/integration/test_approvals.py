@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
 import threading
 
 from sandbox.arm_emulator import ArmEmulator
@@ -167,3 +173,31 @@ def test_channel_restriction(start_bot: BotFactory, slack: SlackEmulator) -> Non
     assert "not enabled in this channel" in refused.json()["text"]
     settle(0.5)
     assert slack.messages(CHANNEL) == []
+
+
+def test_audit_export_tells_the_whole_story(start_bot: BotFactory,
+                                            slack: SlackEmulator) -> None:
+    bot = start_bot()
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    root = wait_root(slack)
+    driver.click(root, "Approve", user_id=REQUESTER, channel_id=CHANNEL)
+    last_ephemeral(slack, REQUESTER)
+    driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
+    wait_summary(slack, root)
+
+    env = {**os.environ, "DATABASE_URL": bot.settings.database_url}
+    exported = subprocess.run([sys.executable, "-m", "bot.cli", "audit", "--format", "json"],
+                              env=env, capture_output=True, text=True, timeout=60, check=True)
+    story = [(e["actor"], e["action"]) for e in json.loads(exported.stdout)]
+    assert story[:3] == [(REQUESTER, "request"), ("bot", "preflight"),
+                         (REQUESTER, "click_refused")]
+    assert (APPROVER, "approve") in story and ("bot", "execute") in story
+    assert story.count(("bot", "submit")) == 3 and story[-1] == ("bot", "finish")
+
+    as_csv = subprocess.run([sys.executable, "-m", "bot.cli", "audit", "--since",
+                             "2000-01-01", "--request", "1"], env=env, capture_output=True,
+                            text=True, timeout=60, check=True)
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert [r["action"] for r in rows] == [a for _, a in story]
+    assert json.loads(rows[2]["detail"])["refusal"] == "own_request"

@@ -7,7 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from approvals.policy import ApprovalFacts, Refusal, decide_approval, decide_rejection
+from approvals.policy import (
+    ApprovalFacts,
+    Refusal,
+    decide_approval,
+    decide_cancel,
+    decide_rejection,
+    decide_request,
+    decide_retry,
+)
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 BASE = ApprovalFacts(clicker="U2", clicker_team="T1", workspace_team="T1", requester="U1",
@@ -56,3 +64,45 @@ def test_rejection_by_approver_or_requester_only() -> None:
     refused = decide_rejection(replace(BASE, clicker="U9"))
     assert not refused.accepted and refused.refusal is Refusal.NOT_APPROVER
     assert not decide_rejection(replace(BASE, status="approved")).accepted
+
+
+@pytest.mark.parametrize(("user", "requesters", "accepted"), [
+    ("U1", None, True),
+    ("U1", frozenset({"U1", "U2"}), True),
+    ("U9", frozenset({"U1", "U2"}), False),
+    ("U9", frozenset(), False),
+])
+def test_who_may_request(user: str, requesters: frozenset[str] | None, accepted: bool) -> None:
+    decision = decide_request(user, requesters)
+    assert decision.accepted is accepted
+    if not accepted:
+        assert decision.refusal is Refusal.NOT_REQUESTER and "REPROTECT_REQUESTERS" in \
+            decision.reason
+
+
+@pytest.mark.parametrize(("change", "accepted", "refusal"), [
+    ({}, True, None),
+    ({"clicker": "U1"}, True, None),
+    ({"status": "approved"}, True, None),
+    ({"clicker": "U9"}, False, Refusal.NOT_APPROVER),
+    ({"status": "executing"}, False, Refusal.ALREADY_DECIDED),
+    ({"status": "done"}, False, Refusal.ALREADY_DECIDED),
+    ({"clicker_team": "T2"}, False, Refusal.OTHER_WORKSPACE),
+])
+def test_cancel_until_execution_by_requester_or_approver(
+        change: dict[str, object], accepted: bool, refusal: Refusal | None) -> None:
+    decision = decide_cancel(replace(BASE, **change))  # type: ignore[arg-type]
+    assert decision.accepted is accepted and decision.refusal is refusal
+
+
+@pytest.mark.parametrize(("change", "refusal"), [
+    ({}, None),
+    ({"status": "failed"}, None),
+    ({"clicker": "U1"}, Refusal.OWN_REQUEST),
+    ({"clicker": "U9"}, Refusal.NOT_APPROVER),
+    ({"clicker_team": "T2"}, Refusal.OTHER_WORKSPACE),
+])
+def test_retry_follows_the_approval_rules(change: dict[str, object],
+                                          refusal: Refusal | None) -> None:
+    decision = decide_retry(replace(BASE, **change))  # type: ignore[arg-type]
+    assert decision.accepted is (refusal is None) and decision.refusal is refusal

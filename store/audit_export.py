@@ -1,0 +1,43 @@
+"""Export the audit trail as CSV or JSON: who did what, when, to which request."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from store.models import AuditEvent
+
+COLUMNS = ("at", "request_id", "actor", "action", "detail")
+
+
+def audit_rows(engine: Engine, *, since: datetime | None = None,
+               request_id: int | None = None) -> list[dict[str, Any]]:
+    """Events in the order they happened, optionally from `since` or for one request."""
+    query = select(AuditEvent).order_by(col(AuditEvent.at), col(AuditEvent.id))
+    if since is not None:
+        query = query.where(col(AuditEvent.at) >= since)
+    if request_id is not None:
+        query = query.where(AuditEvent.request_id == request_id)
+    with Session(engine) as session:
+        events = session.exec(query).all()
+    return [{"at": e.at.isoformat(), "request_id": e.request_id, "actor": e.actor,
+             "action": e.action, "detail": e.detail} for e in events]
+
+
+def to_json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, indent=2, sort_keys=False) + "\n"
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "detail": json.dumps(row["detail"], sort_keys=True)})
+    return out.getvalue()
