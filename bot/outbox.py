@@ -96,6 +96,8 @@ class OutboxSender:
                     row = session.exec(select(Outbox).where(
                         Outbox.request_id == request_id, Outbox.status == OutboxStatus.PENDING)
                         .order_by(col(Outbox.id)).limit(1)).first()
+                    if row is not None and row.lease_owner != self._owner:
+                        return  # queued after the claim: the next tick claims it
                     request = session.get(Request, request_id)
                 if row is None or request is None or row.next_attempt_at > utcnow():
                     return
@@ -116,21 +118,24 @@ class OutboxSender:
             self._release(request_id)
 
     def _claim(self, request_id: int) -> bool:
+        """Lease all of a request's pending rows, or none: one sender per thread keeps order."""
         now = utcnow()
         free = or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < now,
                    col(Outbox.lease_owner) == self._owner)
         with session_scope(self._engine) as session:
-            result = session.execute(update(Outbox).where(
+            claimed = session.execute(update(Outbox).where(
                 col(Outbox.request_id) == request_id,
                 col(Outbox.status) == OutboxStatus.PENDING, free)
                 .values(lease_owner=self._owner, lease_until=now + LEASE))
-            claimed = int(result.rowcount)  # type: ignore[attr-defined]
-            if not claimed:
+            if not claimed.rowcount:  # type: ignore[attr-defined]
                 return False
             others = session.exec(select(Outbox.id).where(
                 Outbox.request_id == request_id, Outbox.status == OutboxStatus.PENDING,
                 col(Outbox.lease_owner) != self._owner)).first()
-            return others is None
+            if others is not None:
+                session.rollback()
+                return False
+            return True
 
     def _release(self, request_id: int) -> None:
         with session_scope(self._engine) as session:

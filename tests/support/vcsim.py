@@ -33,7 +33,7 @@ GOPATH = Path("/usr/share/gocode")
 GOVMOMI_SIMULATOR = GOPATH / "src/github.com/vmware/govmomi/simulator"
 APT_HINT = (
     "vcsim is built from Debian's packages golang-go and golang-github-vmware-govmomi-dev: "
-    "run scripts/install-vcsim-deps.sh (or `sudo apt-get install -y golang-go "
+    "run scripts/install-test-deps.sh (or `sudo apt-get install -y golang-go "
     "golang-github-vmware-govmomi-dev`)."
 )
 READY_TIMEOUT_SECONDS = 30.0
@@ -59,7 +59,7 @@ def cache_dir() -> Path:
     return Path(base) / "reprotect-bot"
 
 
-INSTALL_SCRIPT = Path(__file__).parents[2] / "scripts" / "install-vcsim-deps.sh"
+INSTALL_SCRIPT = Path(__file__).parents[2] / "scripts" / "install-test-deps.sh"
 
 
 def _provision() -> None:
