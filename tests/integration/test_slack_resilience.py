@@ -1,0 +1,46 @@
+"""A Slack outage or rate limit delays the bot's messages; it never loses or reorders them."""
+
+from __future__ import annotations
+
+import time
+
+from sandbox.arm_emulator import ArmEmulator
+from sandbox.slack_driver import SlackDriver
+from sandbox.slack_emulator import SlackEmulator
+from tests.integration.conftest import (
+    APPROVER,
+    CHANNEL,
+    COMMAND,
+    REQUESTER,
+    wait_root,
+    wait_summary,
+)
+
+
+def test_outage_during_tracking_delays_but_loses_nothing(
+        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    root = wait_root(slack)
+    driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
+    slack.wait_for(lambda s: bool(s.thread(CHANNEL, root.ts)), timeout=30)
+    slack.set_down(True)
+    time.sleep(4)  # jobs finish while Slack answers 503 to everything
+    assert all(job.state(time.time()) == "Succeeded" for job in arm.world.jobs.values())
+    slack.set_down(False)
+    texts = [m.text for m in wait_summary(slack, root, timeout=90)]
+    for vm in ("app-01", "app-02", "app-03"):
+        assert sum(vm in t and "is protected" in t for t in texts) == 1
+    assert texts.index(next(t for t in texts if "Reprotect started" in t)) == 0
+    assert "Summary" in texts[-1] and "3/3 protected" in texts[-1]
+
+
+def test_rate_limit_is_honoured_and_the_message_still_arrives(
+        driver: SlackDriver, slack: SlackEmulator) -> None:
+    slack.inject("chat.postMessage", status=429, retry_after=2, count=1)
+    began = time.monotonic()
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    wait_root(slack)
+    posts = [c for c in slack.calls if c.method == "chat.postMessage"]
+    assert [c.status for c in posts] == [429, 200]
+    assert posts[1].at - posts[0].at >= 1.9, "Retry-After was not honoured"
+    assert time.monotonic() - began < 30
