@@ -76,12 +76,12 @@ def serve() -> int:
                                   ticker=services.ticker,
                                   slack_events=settings.slack_app_token is None)
         if settings.slack_app_token is not None:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+            from bot.socket_mode import SocketModeRunner
 
-            socket_mode = SocketModeHandler(services.app,
-                                            settings.slack_app_token.get_secret_value())
-            socket_mode.connect()  # type: ignore[no-untyped-call]
-            log.info("Socket Mode connected; /healthz on port %d", settings.port)
+            socket_mode = SocketModeRunner(services.app,
+                                           settings.slack_app_token.get_secret_value())
+            socket_mode.start()
+            log.info("Socket Mode: connecting; /healthz on port %d", settings.port)
         else:
             log.info("listening on 0.0.0.0:%d (POST /slack/events, GET /healthz)",
                      settings.port)
@@ -92,7 +92,7 @@ def serve() -> int:
         make_server(http_app, settings.port).run()
     finally:
         if socket_mode is not None:
-            socket_mode.close()  # type: ignore[no-untyped-call]
+            socket_mode.close()
         services.close()
         log.info("stopped cleanly")
     return 0
