@@ -49,24 +49,53 @@ def _who(approvers: frozenset[str], exclude: str) -> str:
     return ", ".join(names[:5]) or "nobody else is listed in REPROTECT_APPROVERS"
 
 
-def decide_approval(f: ApprovalFacts) -> Decision:
-    """Accept the click or say exactly why not and who can act instead."""
+def _outsider(f: ApprovalFacts, verb: str) -> Decision | None:
+    """Slack Connect: people of other organisations see the buttons but never decide."""
     if f.clicker_team is not None and f.clicker_team != f.workspace_team:
-        return Decision(False, "Only members of this workspace can approve reprotect; people "
-                        "from other organisations in a shared channel cannot.",
+        return Decision(False, f"Only members of this workspace can {verb} reprotect requests; "
+                        "people from other organisations in a shared channel cannot.",
                         Refusal.OTHER_WORKSPACE)
-    if f.status != "pending":
-        return Decision(False, f"This request is already {f.status}: nothing to approve.",
-                        Refusal.ALREADY_DECIDED)
-    if f.expires_at is not None and f.now >= f.expires_at:
-        return Decision(False, "This request has expired: run `/reprotect` again for a fresh "
-                        "preflight.", Refusal.EXPIRED)
+    return None
+
+
+def _closed(f: ApprovalFacts, open_states: tuple[str, ...], verb: str) -> Decision | None:
+    if f.status in open_states:
+        return None
+    note = " Running Site Recovery jobs are not stopped by the bot." \
+        if f.status == "executing" and verb == "cancel" else ""
+    return Decision(False, f"This request is already {f.status}: nothing to {verb}.{note}",
+                    Refusal.ALREADY_DECIDED)
+
+
+def _four_eyes(f: ApprovalFacts, what: str) -> Decision | None:
+    """An approver who is not the requester."""
     if f.clicker == f.requester:
-        return Decision(False, "You cannot approve your own request (four eyes). Ask one of: "
+        return Decision(False, f"You cannot approve {what} (four eyes). Ask one of: "
                         + _who(f.approvers, f.clicker) + ".", Refusal.OWN_REQUEST)
     if f.clicker not in f.approvers:
         return Decision(False, "You are not an approver for reprotect. Approvers: "
                         + _who(f.approvers, f.requester) + ".", Refusal.NOT_APPROVER)
+    return None
+
+
+def _requester_or_approver(f: ApprovalFacts, verb: str) -> Decision | None:
+    if f.clicker in f.approvers or f.clicker == f.requester:
+        return None
+    return Decision(False, f"Only the requester or an approver can {verb} this request. "
+                    "Approvers: " + _who(f.approvers, f.requester) + ".", Refusal.NOT_APPROVER)
+
+
+def decide_approval(f: ApprovalFacts) -> Decision:
+    """Accept the click or say exactly why not and who can act instead."""
+    refused = _outsider(f, "approve") or _closed(f, ("pending",), "approve")
+    if refused:
+        return refused
+    if f.expires_at is not None and f.now >= f.expires_at:
+        return Decision(False, "This request has expired: run `/reprotect` again for a fresh "
+                        "preflight.", Refusal.EXPIRED)
+    refused = _four_eyes(f, "your own request")
+    if refused:
+        return refused
     if f.clicker in f.approved_by:
         missing = f.required - len(f.approved_by)
         return Decision(False, f"You already approved; {missing} more distinct approval(s) "
@@ -88,45 +117,18 @@ def decide_request(user: str, requesters: frozenset[str] | None) -> Decision:
 
 def decide_cancel(f: ApprovalFacts) -> Decision:
     """The requester or an approver may withdraw a request until it starts running."""
-    if f.clicker_team is not None and f.clicker_team != f.workspace_team:
-        return Decision(False, "Only members of this workspace can cancel reprotect requests.",
-                        Refusal.OTHER_WORKSPACE)
-    if f.status not in ("pending", "approved"):
-        return Decision(False, f"This request is already {f.status}: it can no longer be "
-                        "cancelled." + (" Running Site Recovery jobs are not stopped by the bot."
-                                        if f.status == "executing" else ""),
-                        Refusal.ALREADY_DECIDED)
-    if f.clicker not in f.approvers and f.clicker != f.requester:
-        return Decision(False, "Only the requester or an approver can cancel this request. "
-                        "Approvers: " + _who(f.approvers, f.requester) + ".",
-                        Refusal.NOT_APPROVER)
-    return Decision(True, "Cancelled: nothing was sent to Site Recovery.")
+    return (_outsider(f, "cancel") or _closed(f, ("pending", "approved"), "cancel")
+            or _requester_or_approver(f, "cancel")
+            or Decision(True, "Cancelled: nothing was sent to Site Recovery."))
 
 
 def decide_rejection(f: ApprovalFacts) -> Decision:
     """Approvers reject; the requester may withdraw their own pending request."""
-    if f.clicker_team is not None and f.clicker_team != f.workspace_team:
-        return Decision(False, "Only members of this workspace can reject reprotect requests.",
-                        Refusal.OTHER_WORKSPACE)
-    if f.status != "pending":
-        return Decision(False, f"This request is already {f.status}: nothing to reject.",
-                        Refusal.ALREADY_DECIDED)
-    if f.clicker not in f.approvers and f.clicker != f.requester:
-        return Decision(False, "Only an approver or the requester can reject this request. "
-                        "Approvers: " + _who(f.approvers, f.requester) + ".",
-                        Refusal.NOT_APPROVER)
-    return Decision(True, "Rejected.")
+    return (_outsider(f, "reject") or _closed(f, ("pending",), "reject")
+            or _requester_or_approver(f, "reject") or Decision(True, "Rejected."))
 
 
 def decide_retry(f: ApprovalFacts) -> Decision:
     """Restarting a failed VM's job rewrites its disks again: the approval rules apply."""
-    if f.clicker_team is not None and f.clicker_team != f.workspace_team:
-        return Decision(False, "Only members of this workspace can retry reprotect.",
-                        Refusal.OTHER_WORKSPACE)
-    if f.clicker == f.requester:
-        return Decision(False, "You cannot approve a retry of your own request (four eyes). "
-                        "Ask one of: " + _who(f.approvers, f.clicker) + ".", Refusal.OWN_REQUEST)
-    if f.clicker not in f.approvers:
-        return Decision(False, "Only approvers can retry reprotect. Approvers: "
-                        + _who(f.approvers, f.requester) + ".", Refusal.NOT_APPROVER)
-    return Decision(True, "Retry approved: restarting the Site Recovery job.")
+    return (_outsider(f, "retry") or _four_eyes(f, "a retry of your own request")
+            or Decision(True, "Retry approved: restarting the Site Recovery job."))
