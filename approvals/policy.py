@@ -20,6 +20,7 @@ class Refusal(enum.StrEnum):
     ALREADY_APPROVED = "already_approved"
     EXPIRED = "expired"
     STALE = "stale"
+    UNCONFIRMED = "unconfirmed"
 
 
 @dataclass(frozen=True)

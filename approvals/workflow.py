@@ -22,9 +22,11 @@ from approvals.policy import (
     decide_approval,
     decide_cancel,
     decide_rejection,
+    decide_retry,
 )
 from commands.config import Policy
 from commands.ports import Directory, Notifier, Waker
+from commands.recheck import Recheck
 from store.db import session_scope
 from store.models import Approval, OutboxKind, Request, RequestStatus, utcnow
 from store.repo import audit, enqueue, get_request, transition
@@ -42,12 +44,13 @@ class Click:
 
 class Approvals:
     def __init__(self, engine: Engine, directory: Directory, notifier: Notifier,
-                 waker: Waker, policy: Policy) -> None:
+                 waker: Waker, policy: Policy, recheck: Recheck | None = None) -> None:
         self._engine = engine
         self._directory = directory
         self._notifier = notifier
         self._waker = waker
         self._policy = policy
+        self._recheck = recheck
 
     def _facts(self, session: Session, request: Request, click: Click) -> ApprovalFacts:
         approved = session.exec(select(Approval.approver_id)
@@ -65,6 +68,11 @@ class Approvals:
         decision = self._decide(click, decide_approval)
         if not decision.accepted:
             return self._refuse(click, decision)
+        # Preflight gate (issue 4): manual items ticked, and the plan re-checked unchanged.
+        hold = self._recheck.hold(click.request_id, click.user_id) if self._recheck else None
+        if hold is not None:
+            return self._refuse(click, Decision(
+                False, hold.reason, Refusal.STALE if hold.stale else Refusal.UNCONFIRMED))
         try:
             with session_scope(self._engine) as session:
                 request = get_request(session, click.request_id)
@@ -99,6 +107,11 @@ class Approvals:
         if not decision.accepted:
             self._refuse(click, decision)
         return decision
+
+    def may_retry(self, click: Click) -> Decision:
+        """A Retry click on a failed VM follows the approval rules; a refusal is told why."""
+        decision = self._decide(click, decide_retry)
+        return decision if decision.accepted else self._refuse(click, decision)
 
     def reject(self, click: Click, reason: str) -> Decision:
         return self._close(click, decide_rejection, RequestStatus.REJECTED, "reject", reason)

@@ -19,6 +19,7 @@ from sandbox.arm_world import World
 from sandbox.local_bot import SIGNING_SECRET, LocalBot, local_settings
 from sandbox.slack_driver import SlackDriver
 from sandbox.slack_emulator import SlackEmulator
+from sandbox.walkthrough import tick_manual_items
 
 CHANNEL = "C0BENCH"
 APPROVERS = [f"U0APPR{i:02d}" for i in range(20)]
@@ -54,7 +55,8 @@ def main() -> None:
             print("slash command ack:", percentiles(commands))
 
             slack.wait_for(lambda s: len(s.messages(CHANNEL)) >= 30, timeout=120)
-            root = slack.messages(CHANNEL)[-1]
+            root = tick_manual_items(slack, driver, slack.messages(CHANNEL)[-1],
+                                     user_id=APPROVERS[0], channel_id=CHANNEL)
             clicks: list[float] = []
             barrier = threading.Barrier(20)
 

@@ -8,6 +8,7 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -22,8 +23,14 @@ from bot.slack_app import build_app
 from bot.slack_ports import SlackDirectory, SlackNotifier
 from commands.config import Policy
 from commands.intake import Intake
+from commands.manual_items import ManualChecks
+from commands.planning import Sources
+from commands.power_guard import PowerGuard
+from commands.recheck import Recheck
+from commands.retry import Retries
 from commands.tracking import Tracker
 from gateways.site_recovery import AzureSiteRecovery
+from gateways.vcenter import VCenterConfig, VCenterGateway
 from store.db import make_engine, migrate
 
 log = logging.getLogger(__name__)
@@ -36,14 +43,17 @@ class BotServices:
     ticker: Ticker
     app: App
     site_recovery: AzureSiteRecovery
+    vcenter: VCenterGateway | None = None
 
     def start_background(self) -> None:
         self.ticker.start()
 
     def close(self) -> None:
-        """Stop ticking (waiting for running ticks), then close clients and the pool."""
+        """Stop ticking (waiting for running ticks), log out of vCenter, close the pools."""
         self.ticker.shutdown()
         self.site_recovery.close()
+        if self.vcenter is not None:
+            self.vcenter.close()
         self.engine.dispose()
 
 
@@ -67,28 +77,47 @@ def build(settings: Settings) -> BotServices:
         approval_ttl=timedelta(minutes=settings.reprotect_approval_ttl_minutes),
         poll_interval=timedelta(seconds=settings.reprotect_poll_seconds),
         protect_timeout=timedelta(minutes=settings.reprotect_protect_timeout_minutes),
-        vcenter_configured=bool(settings.vcenter_url),
     )
     site_recovery = AzureSiteRecovery(
         subscription_id=settings.azure_subscription_id,
         resource_group=settings.asr_resource_group, vault=settings.asr_vault_name,
         arm_endpoint=settings.azure_arm_endpoint)
+    vcenter = _vcenter(settings)
+    sources = Sources(site_recovery, vcenter,
+                      vcenter_host=urlsplit(settings.vcenter_url or "").hostname or "",
+                      vcenter_insecure=settings.vcenter_insecure)
     ticker = Ticker()
     notifier = SlackNotifier(client)
     directory = SlackDirectory(client, settings.reprotect_approvers)
     requesters = (SlackDirectory(client, settings.reprotect_requesters)
                   if settings.reprotect_requesters else None)
-    intake = Intake(engine, site_recovery, notifier, policy, requesters)
-    approvals = Approvals(engine, directory, notifier, ticker, policy)
+    intake = Intake(engine, sources, notifier, policy, requesters)
+    approvals = Approvals(engine, directory, notifier, ticker, policy, Recheck(engine, sources))
+    manual = ManualChecks(engine, directory, notifier, policy)
     tracker = Tracker(engine, site_recovery, policy, owner)
     sender = OutboxSender(engine, client, owner)
     ticker.every("track", min(settings.reprotect_poll_seconds, 5.0), tracker.tick)
     ticker.every("outbox", 0.5, sender.tick)
     ticker.every("expire", 15.0, lambda: _expire(engine))
     ticker.every("resume", 30.0, intake.resume_interrupted)
+    if vcenter is not None:
+        ticker.every("power", settings.reprotect_poll_seconds, PowerGuard(engine, vcenter).tick)
     app = build_app(client=client,
                     signing_secret=settings.slack_signing_secret.get_secret_value()
                     if settings.slack_signing_secret else None,
-                    intake=intake, approvals=approvals, notifier=notifier, waker=ticker)
+                    intake=intake, approvals=approvals, manual=manual,
+                    retries=Retries(engine, tracker, approvals, notifier, ticker),
+                    notifier=notifier, waker=ticker)
     return BotServices(settings=settings, engine=engine, ticker=ticker, app=app,
-                       site_recovery=site_recovery)
+                       site_recovery=site_recovery, vcenter=vcenter)
+
+
+def _vcenter(settings: Settings) -> VCenterGateway | None:
+    """The vCenter gateway when VCENTER_URL is set; it logs in at the first preflight."""
+    if not settings.vcenter_url:
+        return None
+    assert settings.vcenter_user and settings.vcenter_password  # the settings ensure it
+    return VCenterGateway(VCenterConfig(
+        url=settings.vcenter_url, user=settings.vcenter_user,
+        password=settings.vcenter_password.get_secret_value(),
+        ca_bundle=settings.vcenter_ca_bundle, insecure=settings.vcenter_insecure))

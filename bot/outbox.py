@@ -22,6 +22,7 @@ from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, col, select
 
 from bot import views
+from commands.manual_items import confirmations
 from commands.plan_model import ResolvedPlan
 from store.db import session_scope
 from store.models import Approval, Outbox, OutboxKind, OutboxStatus, Request, utcnow
@@ -241,21 +242,29 @@ def _request_view(engine: Engine, request: Request) -> views.Message:
         assert fresh is not None
         approvals = session.exec(select(Approval).where(Approval.request_id == request.id)
                                  .order_by(col(Approval.id))).all()
+        ticked = confirmations(session, request.id)
     note = ""
     if fresh.decided_by and fresh.status in ("rejected", "cancelled"):
         note = f"by <@{fresh.decided_by}>" + (f": {fresh.reason}" if fresh.reason else "")
+    elif fresh.status == "stale":
+        note = fresh.reason
     return views.request_message(
         request_id=request.id, requester=fresh.requester_id,
         plan=ResolvedPlan.from_json(fresh.plan), status=str(fresh.status),
         approvals=[(a.approver_id, a.created_at) for a in approvals],
-        required=fresh.required_approvals, expires_at=fresh.expires_at, decided_note=note)
+        required=fresh.required_approvals, expires_at=fresh.expires_at, decided_note=note,
+        confirmations=ticked)
 
 
 REPLY_VIEWS: dict[str, Callable[[dict[str, Any]], views.Message]] = {
     "started": lambda p: views.started([tuple(j) for j in p["jobs"]]),
     "progress": lambda p: views.progress([tuple(c) for c in p["changes"]]),
     "protected": lambda p: views.protected(p["vm"]),
-    "failed": lambda p: views.failed(p["vm"], p["reason"]),
+    "failed": lambda p: views.failed(p["vm"], p["reason"], p.get("run")),
     "summary": lambda p: views.summary(p["total"], p["protected"], p["failed"], p["timed_out"]),
     "notice": lambda p: views.notice(p["text"]),
+    "preflight_changed": lambda p: views.preflight_changed(
+        p["request_id"], p["command"], p["changes"],
+        ResolvedPlan.from_json(p["plan"]) if p.get("plan") else None),
+    "powered_on": lambda p: views.powered_on(p["vms"], p["finished"]),
 }

@@ -117,6 +117,8 @@ class Settings(BaseSettings):
             raise ValueError("SLACK_SIGNING_SECRET: required in HTTP mode (SLACK_APP_TOKEN unset)")
         if self.vcenter_url and not (self.vcenter_user and self.vcenter_password):
             raise ValueError("VCENTER_USER and VCENTER_PASSWORD: required with VCENTER_URL")
+        if self.vcenter_url and not self.vcenter_url.startswith("https://"):
+            raise ValueError("VCENTER_URL: must be https://, e.g. https://vcenter.example/sdk")
         return self
 
     @property

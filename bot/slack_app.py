@@ -17,13 +17,16 @@ from slack_sdk import WebClient
 from approvals.workflow import Approvals, Click
 from bot import views
 from commands.intake import Intake, SlashCommand
+from commands.manual_items import ManualChecks, Ticks
 from commands.ports import Notifier, Waker
+from commands.retry import Retries
 
 log = logging.getLogger(__name__)
 
 
 def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
-              approvals: Approvals, notifier: Notifier, waker: Waker) -> App:
+              approvals: Approvals, manual: ManualChecks, retries: Retries,
+              notifier: Notifier, waker: Waker) -> App:
     app = App(client=client, signing_secret=signing_secret,
               request_verification_enabled=signing_secret is not None,
               token_verification_enabled=False, process_before_response=False,
@@ -91,11 +94,32 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
                    lambda: approvals.reject(c, reason))
         waker.wake("outbox")
 
+    @app.action("retry")
+    def on_retry(ack: Ack, body: dict[str, Any]) -> None:
+        """Retry a failed VM (the button's value is its run id) under the approval rules."""
+        ack()
+        c = click(body)
+        _after_ack(notifier, c.channel_id, c.user_id, "retry",
+                   lambda: retries.retry(c.request_id, c))
+
     @app.action("cancel")
     def on_cancel(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         c = click(body)
         _after_ack(notifier, c.channel_id, c.user_id, "cancellation", lambda: approvals.cancel(c))
+        waker.wake("outbox")
+
+    @app.action(views.MANUAL_ACTION)
+    def on_manual_ticks(ack: Ack, body: dict[str, Any]) -> None:
+        """An approver ticks or unticks the manual checks; Slack sends the whole selection."""
+        ack()
+        c = click(body)
+        action = (body.get("actions") or [{}])[0]
+        ticks = Ticks(request_id=views.manual_request(str(action.get("block_id", ""))),
+                      user_id=c.user_id, user_team=c.user_team, channel_id=c.channel_id,
+                      selected=frozenset(str(o.get("value", ""))
+                                         for o in action.get("selected_options") or ()))
+        _after_ack(notifier, c.channel_id, c.user_id, "confirmation", lambda: manual.tick(ticks))
         waker.wake("outbox")
 
     @app.error

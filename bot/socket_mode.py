@@ -31,7 +31,11 @@ class SocketModeRunner:
         while not self._stop.is_set():
             try:
                 self._handler.connect()  # type: ignore[no-untyped-call]
-                log.info("Socket Mode connected")
+                if self._handler.client.is_connected():
+                    log.info("Socket Mode connected")
+                else:  # slack_sdk logs and swallows a failed WebSocket handshake
+                    log.warning("Socket Mode: the WebSocket did not open; slack_sdk retries "
+                                "every %.0f s", self._handler.client.ping_interval)
                 return
             except (SlackApiError, OSError) as exc:
                 log.warning("Socket Mode could not connect (%s); retrying in %.0f s", exc, delay)

@@ -8,7 +8,7 @@ result into one line.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -43,10 +43,106 @@ def vm_list(names: Sequence[str], limit: int = 12) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def _check_line(result: CheckResult) -> str:
-    who = f" — {vm_list(result.vms)}" if result.vms else ""
-    fix = f"\n    _Fix:_ {result.fix}" if result.fix and result.verdict is not Verdict.PASS else ""
-    return f"{ICON[result.verdict]} *{result.check}*{who}: {result.message}{fix}"
+# Characters of check lines in one message: with the values, the VM list, the manual items
+# and the buttons, a 100-VM plan stays near 8,000 characters of blocks, well under the
+# ~13,000 at which Slack answers msg_blocks_too_long.
+CHECK_BUDGET = 5500
+# Detail levels tried in turn until the findings fit: findings shown per check, characters
+# per message or fix, VM names per line.
+DETAIL_LEVELS = ((None, 900, 12), (8, 400, 12), (4, 250, 8), (2, 160, 5), (1, 120, 3))
+CHECKBOX_TEXT_LIMIT = 75
+MANUAL_ACTION = "confirm_manual"
+MANUAL_BLOCK = "manual"
+
+
+def _findings(results: Sequence[CheckResult]) -> list[str]:
+    """Blockers, then warnings: one entry per check, its findings folded, within budget."""
+    groups: dict[tuple[Verdict, str], list[CheckResult]] = {}
+    for verdict in (Verdict.BLOCK, Verdict.WARN):
+        for result in results:
+            if result.verdict is verdict:
+                groups.setdefault((verdict, result.check), []).append(result)
+    lines: list[str] = []
+    for shown, chars, names in DETAIL_LEVELS:
+        lines = [_group_line(group, shown, chars, names) for group in groups.values()]
+        if sum(len(line) + 1 for line in lines) <= CHECK_BUDGET and \
+                all(len(line) <= SECTION_LIMIT for line in lines):
+            break
+    return lines
+
+
+def _group_line(group: Sequence[CheckResult], shown: int | None, chars: int, names: int) -> str:
+    """One check: its findings (VMs: message), and its fix once when they share it."""
+    head = f"{ICON[group[0].verdict]} *{group[0].check}*"
+    fixes = {r.fix for r in group}
+    one_fix = len(fixes) == 1
+
+    def finding(r: CheckResult) -> str:
+        who = f"{vm_list(r.vms, names)}: " if r.vms else ""
+        fix = "" if one_fix or not r.fix else f" _Fix:_ {clip(r.fix, chars)}"
+        return f"{who}{clip(r.message, chars)}{fix}"
+
+    if len(group) == 1:
+        body = f"{head} — {finding(group[0])}"
+    else:
+        visible = group[:shown] if shown is not None else group
+        body = f"{head} ({len(group)} findings)" + "".join(
+            f"\n    • {finding(r)}" for r in visible)
+        hidden = group[len(visible):]
+        if hidden:
+            rest = [vm for r in hidden for vm in r.vms]
+            body += (f"\n    • … and {len(hidden)} more" + (f" on {vm_list(rest, names)}"
+                                                          if rest else ""))
+    fix = next(iter(fixes)) if one_fix else ""
+    return body + (f"\n    _Fix:_ {clip(fix, chars)}" if fix else "")
+
+
+def manual_request(block_id: str) -> int:
+    """The request id in the checkboxes' block id (`manual:<id>`); 0 when malformed."""
+    prefix, _, request_id = block_id.partition(":")
+    return int(request_id) if prefix == MANUAL_BLOCK and request_id.isdigit() else 0
+
+
+def check_blocks(plan: ResolvedPlan) -> list[dict[str, Any]]:
+    """Blockers with their fix, then warnings, then every pass folded into one line."""
+    blocks = [section(chunk) for chunk in _chunks(_findings(plan.checks), most=6)]
+    failing = {c.check for c in plan.checks if c.verdict in (Verdict.BLOCK, Verdict.WARN)}
+    passed = sorted({c.check for c in plan.checks if c.verdict is Verdict.PASS} - failing)
+    if passed:
+        blocks.append(context(f":white_check_mark: Passed ({len(passed)}): " + ", ".join(passed)))
+    return blocks
+
+
+def _manual_blocks(request_id: int, plan: ResolvedPlan, status: str,
+                   confirmations: Mapping[str, tuple[str, datetime]]) -> list[dict[str, Any]]:
+    """While pending, checkboxes an approver ticks; afterwards, who confirmed what."""
+    items = plan.manual_items
+    if not items:
+        return []
+    if status != "pending":
+        lines = [f"{':ballot_box_with_check:' if i.key in confirmations else ':ballot_box:'} "
+                 f"*{i.result.check}*: {i.result.message}"
+                 + (f" — confirmed by <@{confirmations[i.key][0]}> at "
+                    f"{when(confirmations[i.key][1])}" if i.key in confirmations
+                    else " — not confirmed") for i in items]
+        return [section("*Confirmed by hand*\n" + "\n".join(lines))]
+    detail = "\n".join(f"• *{i.result.message}*: {i.result.fix}" for i in items)
+    options = [{"text": {"type": "mrkdwn", "text": clip(i.result.message, CHECKBOX_TEXT_LIMIT)},
+                "value": i.key} for i in items]
+    ticked = [o for o, i in zip(options, items, strict=True) if i.key in confirmations]
+    checkboxes: dict[str, Any] = {"type": "checkboxes", "action_id": MANUAL_ACTION,
+                                  "options": options}
+    if ticked:
+        checkboxes["initial_options"] = ticked
+    blocks = [section(":ballot_box: *Confirm before approving* (the bot cannot see these; an "
+                      "approver ticks them, and Approve waits for all):\n" + detail),
+              {"type": "actions", "block_id": f"{MANUAL_BLOCK}:{request_id}",
+               "elements": [checkboxes]}]
+    if confirmations:
+        blocks.append(context("Ticked: " + "; ".join(
+            f"{i.result.message} by <@{confirmations[i.key][0]}> at "
+            f"{when(confirmations[i.key][1])}" for i in items if i.key in confirmations)))
+    return blocks
 
 
 def _values(plan: ResolvedPlan) -> str:
@@ -72,21 +168,18 @@ def summary_line(plan: ResolvedPlan) -> str:
 
 def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, status: str,
                     approvals: Sequence[tuple[str, datetime]], required: int,
-                    expires_at: datetime | None, decided_note: str = "") -> Message:
-    """The channel message: request, values, preflight, and buttons while approvable."""
+                    expires_at: datetime | None, decided_note: str = "",
+                    confirmations: Mapping[str, tuple[str, datetime]] | None = None) -> Message:
+    """The channel message: request, values, preflight, manual items, and buttons while
+    approvable. `confirmations` maps ticked manual item keys to (who, when)."""
     title = f"Reprotect #{request_id}: plan *{plan.plan_friendly_name}* — {summary_line(plan)}"
     blocks: list[dict[str, Any]] = [
         section(f":arrows_counterclockwise: {title}\nRequested by <@{requester}>."),
         section(_values(plan)),
         section(f"*VMs ({len(plan.items)})*: " + vm_list([i.vm_name for i in plan.items], 40)),
+        *check_blocks(plan),
+        *_manual_blocks(request_id, plan, status, confirmations or {}),
     ]
-    ordered = [c for v in (Verdict.BLOCK, Verdict.WARN, Verdict.MANUAL)
-               for c in plan.checks if c.verdict is v]
-    for chunk in _chunks([_check_line(c) for c in ordered]):
-        blocks.append(section(chunk))
-    passed = sorted({c.check for c in plan.checks if c.verdict is Verdict.PASS})
-    if passed:
-        blocks.append(context(":white_check_mark: Passed: " + ", ".join(passed)))
     if approvals:
         blocks.append(context("Approved by " + ", ".join(
             f"<@{who}> at {when(at)}" for who, at in approvals)))
@@ -105,6 +198,11 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
     elif status == "blocked":
         blocks.append(context(":no_entry: Blocked: fix the blockers above, then run "
                               "`/reprotect` again. Nothing was sent to Site Recovery."))
+    elif status == "stale":
+        blocks.append(context(":arrows_counterclockwise: Preflight changed when an approver "
+                              "clicked (" + (decided_note or "see the thread") + "): approval "
+                              "refused and nothing was sent. Run `/reprotect` again for a fresh "
+                              "request."))
     else:
         blocks.append(context(f"Status: *{status}*" + (f" — {decided_note}"
                                                         if decided_note else "")))
@@ -145,12 +243,44 @@ def protected(vm: str) -> Message:
                     "runs. Keep the AVS VM powered off until failback."}
 
 
-def failed(vm: str, reason: str) -> Message:
-    return {"text": clip(f":x: `{vm}` failed.\n{reason}", 3900)}
+def failed(vm: str, reason: str, run_id: int | None = None) -> Message:
+    """A VM's failure; with a Retry button (restart its job) when `run_id` can be retried."""
+    text = clip(f":x: `{vm}` failed.\n{reason}", 3900)
+    if run_id is None:
+        return {"text": text}
+    return {"text": text, "blocks": [
+        section(text),
+        {"type": "actions", "block_id": f"retry:{run_id}", "elements": [
+            {"type": "button", "action_id": "retry", "value": str(run_id),
+             "text": {"type": "plain_text", "text": "Retry"}}]},
+    ]}
 
 
 def notice(text: str) -> Message:
     return {"text": clip(text, 3900)}
+
+
+def preflight_changed(request_id: int, command: str, changes: Sequence[str],
+                      plan: ResolvedPlan | None) -> Message:
+    """Thread reply when the re-check at approval differs from what was posted."""
+    head = (f":arrows_counterclockwise: Preflight of request #{request_id} changed since it was "
+            "posted, so the approval was refused and nothing was sent:\n"
+            + "\n".join(f"• {c}" for c in changes)
+            + f"\nRun `/reprotect {command}` again for a fresh request to approve.")
+    blocks = [section(head)]
+    if plan is not None:
+        blocks += [context(f"Preflight now: {summary_line(plan)}"), *check_blocks(plan)]
+    return {"text": clip(head, 3900), "blocks": blocks}
+
+
+def powered_on(vms: Sequence[str], finished: bool) -> Message:
+    """Thread warning from the power guard: an AVS VM must stay off until failback."""
+    when_ = "after reprotect" if finished else "while reprotect runs"
+    return {"text": clip(
+        f":warning: Powered on in the private cloud {when_}: {vm_list(vms)}. The AVS VM must "
+        "stay off until failback: replication overwrites its disks, and changes made in it "
+        "are lost. Power it off in vCenter now and leave it off; failback (a planned failover "
+        "back) starts it.", 3900)}
 
 
 def summary(total: int, protected_count: int, failed_count: int, timed_out: int) -> Message:

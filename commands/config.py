@@ -14,4 +14,3 @@ class Policy:
     approval_ttl: timedelta
     poll_interval: timedelta
     protect_timeout: timedelta
-    vcenter_configured: bool

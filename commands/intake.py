@@ -28,10 +28,9 @@ from commands.parser import (
     parse,
 )
 from commands.plan_model import ResolvedPlan
-from commands.planning import PlanNotFound, VmNotInPlan, resolve
+from commands.planning import PlanNotFound, Sources, VmNotInPlan, resolve
 from commands.ports import Directory, Notifier
 from gateways.errors import GatewayError
-from gateways.site_recovery import SiteRecovery
 from store.db import session_scope
 from store.models import OPEN_STATUSES, OutboxKind, Request, RequestStatus, utcnow
 from store.repo import acquire_locks, audit, enqueue, get_request, transition
@@ -62,10 +61,10 @@ CANCEL_VIA_APPROVALS = ":hourglass: Cancelling…"
 
 
 class Intake:
-    def __init__(self, engine: Engine, site_recovery: SiteRecovery, notifier: Notifier,
+    def __init__(self, engine: Engine, sources: Sources, notifier: Notifier,
                  policy: Policy, requesters: Directory | None = None) -> None:
         self._engine = engine
-        self._asr = site_recovery
+        self._sources = sources
         self._notifier = notifier
         self._policy = policy
         self._requesters = requesters
@@ -117,8 +116,7 @@ class Intake:
         parsed = parse(request.command_text)
         assert isinstance(parsed, ReprotectRequest)
         try:
-            outcome = resolve(parsed, self._asr, now=utcnow(),
-                              vcenter_configured=self._policy.vcenter_configured)
+            outcome = resolve(parsed, self._sources, now=utcnow())
         except GatewayError as exc:
             log.warning("preflight of request %s failed: %s", request_id, exc.what)
             self._fail(request, f":x: Preflight of plan `{parsed.plan}` could not run: "

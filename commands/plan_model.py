@@ -31,6 +31,19 @@ class CheckResult:
     vms: tuple[str, ...] = ()
 
 
+def passed(check: str, message: str) -> list[CheckResult]:
+    """A check's single passing result (checks return lists: one check may find several)."""
+    return [CheckResult(check, Verdict.PASS, message)]
+
+
+@dataclass(frozen=True)
+class ManualItem:
+    """A manual check the approver ticks; `key` is stable for the same plan."""
+
+    key: str
+    result: CheckResult
+
+
 @dataclass(frozen=True)
 class Choice:
     """A value sent to Site Recovery, with its display name and why it was chosen."""
@@ -42,8 +55,12 @@ class Choice:
 
 @dataclass(frozen=True)
 class PlannedItem:
+    """A protected item to reprotect; `avs_vm` is its AVS VM's vCenter moref when preflight
+    found it, so the power guard reads its state without searching again."""
+
     item_id: str
     vm_name: str
+    avs_vm: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,19 +87,33 @@ class ResolvedPlan:
             v is not None for v in (self.master_target, self.process_server, self.retention,
                                      self.policy))
 
-    def fingerprint(self) -> str:
-        """Hash of what will be sent plus the verdict: any change voids approvals."""
+    @property
+    def manual_items(self) -> tuple[ManualItem, ...]:
+        """The manual checks, keyed `check:n` (n counts results of the same check)."""
+        seen: dict[str, int] = {}
+        items = []
+        for result in self.checks:
+            if result.verdict is Verdict.MANUAL:
+                seen[result.check] = seen.get(result.check, 0) + 1
+                items.append(ManualItem(f"{result.check}:{seen[result.check]}", result))
+        return tuple(items)
+
+    def sent(self) -> dict[str, Any]:
+        """Exactly the values that go to Site Recovery, normalised for comparison."""
         values = [(c.id.lower(), c.name) if c else None for c in (
             self.master_target, self.process_server, self.datastore, self.retention,
             self.policy)]
-        sent = {
+        return {
             "plan": self.plan_id.lower(),
             "items": sorted(i.item_id.lower() for i in self.items),
             "values": values,
             "run_as": self.run_as_account_id,
-            "verdict": sorted(f"{c.check}:{c.verdict}" for c in self.checks),
         }
-        return hashlib.sha256(json.dumps(sent, sort_keys=True).encode()).hexdigest()
+
+    def fingerprint(self) -> str:
+        """Hash of what will be sent plus the verdict: any change voids approvals."""
+        signed = self.sent() | {"verdict": sorted(f"{c.check}:{c.verdict}" for c in self.checks)}
+        return hashlib.sha256(json.dumps(signed, sort_keys=True).encode()).hexdigest()
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

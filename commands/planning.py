@@ -1,26 +1,45 @@
 """From the operator's names to a resolved plan: ids to send, defaults chosen, checks run.
 
-Reads Site Recovery in bulk through the gateway (a fixed number of calls for any plan size)
-and leaves every decision to pure functions, so the preflight reads the same in tests.
+Reads Site Recovery and vCenter in bulk through the gateways (a fixed number of calls for
+any plan size, vCenter concurrently with Site Recovery) and leaves every decision to pure
+functions, so the preflight reads the same in tests.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from commands.names import did_you_mean, find
 from commands.parser import ReprotectRequest
 from commands.plan_model import CheckResult, Choice, PlannedItem, ResolvedPlan, Verdict
+from commands.ports import VCenter
 from commands.preflight import HEARTBEAT_STALE, Facts, run_checks
+from commands.vcenter_checks import VCenterReading, avs_candidates
+from gateways.errors import VCenterError
 from gateways.site_recovery import SiteRecovery
 from gateways.site_recovery_models import (
+    ConfigurationServer,
     MasterTarget,
     PlanContext,
     ProcessServer,
     ProtectedItem,
     RetentionVolume,
 )
+from gateways.vcenter_models import VCenterInventory
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where a preflight reads: Site Recovery, and the private cloud's vCenter when one is
+    configured (`vcenter_host` is VCENTER_URL's host, `vcenter_insecure` VCENTER_INSECURE)."""
+
+    site_recovery: SiteRecovery
+    vcenter: VCenter | None = None
+    vcenter_host: str = ""
+    vcenter_insecure: bool = False
 
 
 @dataclass(frozen=True)
@@ -35,9 +54,15 @@ class VmNotInPlan:
     message: str
 
 
-def resolve(request: ReprotectRequest, gateway: SiteRecovery, *, now: datetime,
-            vcenter_configured: bool) -> ResolvedPlan | PlanNotFound | VmNotInPlan:
-    """Find the plan, read its context in bulk, choose values and run the checks."""
+def resolve(request: ReprotectRequest, sources: Sources, *,
+            now: datetime) -> ResolvedPlan | PlanNotFound | VmNotInPlan:
+    """Find the plan, read its context and vCenter in bulk, choose values and run the checks.
+
+    vCenter is read while Site Recovery lists the plan's context, looking VMs up by the
+    plan's VM UUIDs and the master target by the name given; only if that misses is it read
+    once more by the names and IP address Site Recovery shows.
+    """
+    gateway = sources.site_recovery
     plans = gateway.list_plans()
     plan = find(request.plan, plans, lambda p: p.name, lambda p: p.friendly_name)
     if plan is None:
@@ -45,7 +70,11 @@ def resolve(request: ReprotectRequest, gateway: SiteRecovery, *, now: datetime,
         return PlanNotFound(
             f"Recovery plan `{request.plan}` is not in the vault. "
             + (did_you_mean(request.plan, names) or "The vault has no recovery plans."))
-    context = gateway.plan_context(plan)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vcenter-read") as pool:
+        early = pool.submit(_read_vcenter, sources, (), plan.vm_ids, request.master,
+                            request.master)
+        context = gateway.plan_context(plan)
+        reading = early.result()
     items = context.items
     if request.vms:
         missing = [v for v in request.vms if find(v, items, lambda i: i.friendly_name,
@@ -58,18 +87,52 @@ def resolve(request: ReprotectRequest, gateway: SiteRecovery, *, now: datetime,
         wanted = {v.lower() for v in request.vms}
         items = tuple(i for i in items
                       if i.friendly_name.lower() in wanted or i.name.lower() in wanted)
-    return choose_and_check(request, context, items, now=now,
-                            vcenter_configured=vcenter_configured)
+    master = _master(request, context.config_server)
+    if reading is not None and _missed(reading, items, master):
+        reading = _read_vcenter(sources, [i.friendly_name for i in items],
+                                [i.vm_uuid for i in items if i.vm_uuid],
+                                master.name if master else request.master,
+                                master.ip_address if master else None)
+    return choose_and_check(request, context, items, now=now, vcenter=reading)
+
+
+def _read_vcenter(sources: Sources, names: Sequence[str], uuids: Sequence[str], master: str,
+                  master_ip: str | None) -> VCenterReading | None:
+    """One inventory read; vCenter's refusals become part of the reading, never exceptions."""
+    if sources.vcenter is None:
+        return None
+    reading = VCenterReading(host=sources.vcenter_host, insecure=sources.vcenter_insecure)
+    try:
+        inventory = sources.vcenter.inventory(vm_names=names, vm_uuids=uuids,
+                                              master_target=master, master_target_ip=master_ip)
+    except VCenterError as exc:
+        return replace(reading, error=exc)
+    return replace(reading, inventory=inventory)
+
+
+def _missed(reading: VCenterReading, items: Sequence[ProtectedItem],
+            master: MasterTarget | None) -> bool:
+    """The early read missed a plan VM or the master target: worth a read by name."""
+    inv = reading.inventory
+    if inv is None:
+        return False
+    return any(not avs_candidates(inv, i) for i in items) or \
+        (master is not None and not inv.master_target_candidates)
+
+
+def _master(request: ReprotectRequest, cs: ConfigurationServer | None) -> MasterTarget | None:
+    if cs is None:
+        return None
+    return find(request.master, cs.master_targets, lambda m: m.name, lambda m: m.ip_address)
 
 
 def choose_and_check(request: ReprotectRequest, context: PlanContext,
                      items: tuple[ProtectedItem, ...], *, now: datetime,
-                     vcenter_configured: bool) -> ResolvedPlan:
+                     vcenter: VCenterReading | None) -> ResolvedPlan:
     """Pick master target, process server, datastore and retention; then run every check."""
     cs = context.config_server
     extra: list[CheckResult] = []
-    master = find(request.master, cs.master_targets, lambda m: m.name,
-                  lambda m: m.ip_address) if cs else None
+    master = _master(request, cs)
     ps_choice = _process_server(request, cs.process_servers if cs else (), now, extra)
     ds_choice, ds_type = _datastore(request, master, extra)
     retention = _retention(request, master, extra)
@@ -78,14 +141,17 @@ def choose_and_check(request: ReprotectRequest, context: PlanContext,
         master_wanted=request.master, process_server=ps_choice[0] if ps_choice else None,
         datastore=ds_choice, datastore_type=ds_type,
         retention=retention[0] if retention else None, policy=context.failback_policy,
-        narrowed=bool(request.vms), vcenter_configured=vcenter_configured,
+        narrowed=bool(request.vms), vcenter=vcenter, vcenters=context.vcenters,
+        vault_extended_info=context.vault_extended_info,
     )
+    inventory = vcenter.inventory if vcenter else None
     policy = context.failback_policy
     run_as = cs.run_as_accounts[0].account_id if cs and cs.run_as_accounts else None
     return ResolvedPlan(
         plan_id=context.plan.id, plan_name=context.plan.name,
         plan_friendly_name=context.plan.friendly_name,
-        items=tuple(PlannedItem(item_id=i.id, vm_name=i.friendly_name) for i in items),
+        items=tuple(PlannedItem(item_id=i.id, vm_name=i.friendly_name,
+                                avs_vm=_avs_moref(inventory, i)) for i in items),
         master_target=Choice(master.id, master.name, "given") if master else None,
         process_server=Choice(ps_choice[0].id, ps_choice[0].name, ps_choice[1])
         if ps_choice else None,
@@ -97,6 +163,11 @@ def choose_and_check(request: ReprotectRequest, context: PlanContext,
         run_as_account_id=run_as,
         checks=tuple(extra) + run_checks(facts),
     )
+
+
+def _avs_moref(inventory: VCenterInventory | None, item: ProtectedItem) -> str | None:
+    found = avs_candidates(inventory, item) if inventory else ()
+    return found[0].moref if len(found) == 1 else None
 
 
 def _unknown(key: str, wanted: str, names: list[str], owner: str) -> CheckResult:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
+
+from gateways.vcenter_models import VCenterInventory
 
 
 class Notifier(Protocol):
@@ -21,3 +24,17 @@ class Waker(Protocol):
     """Asks the scheduler to run a periodic job now rather than at its next tick."""
 
     def wake(self, job: str) -> None: ...
+
+
+class VCenter(Protocol):
+    """The private cloud's vCenter, read in bulk (`gateways.vcenter.VCenterGateway`).
+
+    Both calls raise `gateways.errors.VCenterError` subclasses on an outage, a refused login
+    or a missing privilege; preflight turns those into blocking results.
+    """
+
+    def inventory(self, *, vm_names: Sequence[str], vm_uuids: Sequence[str],
+                  master_target: str, master_target_ip: str | None = None) -> VCenterInventory:
+        ...
+
+    def power_states(self, vm_refs: Sequence[str]) -> dict[str, str]: ...

@@ -11,8 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from commands.plan_model import CheckResult, Choice, Verdict
+from commands.plan_model import passed as _ok
+from commands.vcenter_checks import VCENTER_CHECKS, VCenterReading
+from gateways.agent_auth import EXTENDED_INFO_FIX
 from gateways.site_recovery_models import (
     ConfigurationServer,
+    DiscoveredVCenter,
     FailbackPolicy,
     MasterTarget,
     ProcessServer,
@@ -26,7 +30,10 @@ FAILBACK_DATASTORE_TYPES = ("vmfs", "vsan")
 
 @dataclass(frozen=True)
 class Facts:
-    """What the checks see: Site Recovery's answers and the values chosen to send."""
+    """What the checks see: Site Recovery's and vCenter's answers, and the values chosen.
+
+    `vcenter` is None when VCENTER_URL is not set; `vcenters` are Site Recovery's.
+    """
 
     now: datetime
     items: tuple[ProtectedItem, ...]
@@ -39,14 +46,12 @@ class Facts:
     retention: RetentionVolume | None
     policy: FailbackPolicy | None
     narrowed: bool
-    vcenter_configured: bool
+    vcenter: VCenterReading | None = None
+    vcenters: tuple[DiscoveredVCenter, ...] = ()
+    vault_extended_info: bool = True
 
 
 Check = Callable[[Facts], Sequence[CheckResult]]
-
-
-def _ok(check: str, message: str) -> list[CheckResult]:
-    return [CheckResult(check, Verdict.PASS, message)]
 
 
 def _stale(now: datetime, heartbeat: datetime | None) -> bool:
@@ -206,13 +211,20 @@ def datastore_ok(f: Facts) -> list[CheckResult]:
                             f"No usable datastore on master target `{f.master_target.name}`.",
                             "Give the master target's ESXi host a VMFS or vSAN datastore with "
                             "free space, refresh the configuration server, then retry.")]
+    return _ok("datastore-ok", f"Datastore `{f.datastore.name}` is on master target "
+                               f"`{f.master_target.name}` with room.")
+
+
+def datastore_type(f: Facts) -> list[CheckResult]:
+    if f.datastore is None:
+        return []
     if (f.datastore_type or "").lower() not in FAILBACK_DATASTORE_TYPES:
         return [CheckResult("datastore-type", Verdict.BLOCK,
                             f"Datastore `{f.datastore.name}` is "
                             f"{f.datastore_type or 'of unknown type'}: failback needs VMFS or vSAN "
                             "(NFS is not supported).",
                             "Pick a VMFS or vSAN datastore with `datastore=`.")]
-    return _ok("datastore-ok", f"Datastore `{f.datastore.name}` is usable ({f.datastore_type}).")
+    return _ok("datastore-type", f"Datastore `{f.datastore.name}` is {f.datastore_type}.")
 
 
 def retention_ok(f: Facts) -> list[CheckResult]:
@@ -244,27 +256,47 @@ def failback_policy(f: Facts) -> list[CheckResult]:
     return _ok("failback-policy", f"Failback policy `{f.policy.name}` is mapped.")
 
 
-def vcenter_configured(f: Facts) -> list[CheckResult]:
-    if not f.vcenter_configured:
-        return [CheckResult("vcenter-connected", Verdict.WARN,
-                            "vCenter not configured: snapshot, UUID, datastore and power checks "
-                            "were not run.",
-                            "Set VCENTER_URL, VCENTER_USER and VCENTER_PASSWORD to have them "
-                            "checked.")]
-    return []
+def vault_signing(f: Facts) -> list[CheckResult]:
+    """Reprotects are signed as Azure PowerShell signs them, with the vault's integrity key."""
+    if not f.vault_extended_info:
+        return [CheckResult("vault-signing", Verdict.BLOCK,
+                            "The vault has no extended information, so the bot has no integrity "
+                            "key to sign reprotect requests with (Agent-Authentication, as Azure "
+                            "PowerShell sends it).", EXTENDED_INFO_FIX)]
+    return _ok("vault-signing", "The vault's integrity key signs the reprotect requests.")
+
+
+def source_supported(f: Facts) -> list[CheckResult]:
+    """Physical Windows Server 2008 R2 SP1 cannot fail back; VMware never to Hyper-V."""
+    physical_2008 = tuple(i.friendly_name for i in f.items
+                          if (i.discovery_type or "").lower() == "physical"
+                          and "2008 r2" in (i.os_version or "").lower())
+    if physical_2008:
+        return [CheckResult("source-supported", Verdict.BLOCK,
+                            "Physical server with Windows Server 2008 R2 SP1: Site Recovery "
+                            "cannot fail it back.",
+                            "Leave it out with `vm=` and rebuild it in the private cloud (or "
+                            "keep it in Azure).", physical_2008)]
+    return _ok("source-supported", "Every VM fails back to VMware (never to Hyper-V) from a "
+                                   "supported source.")
 
 
 def network_ready(_: Facts) -> list[CheckResult]:
+    """Two items the approver ticks: the bot cannot see the network."""
     return [CheckResult("network-ready", Verdict.MANUAL,
-                        "Site-to-site VPN or ExpressRoute private peering is up and failback "
-                        "ports are open (443 and 9443 to the configuration and process servers).",
-                        "The bot cannot see the network: confirm it before approving.")]
+                        "Site-to-site VPN or ExpressRoute private peering is up",
+                        "Between the Azure network of the process server and the private "
+                        "cloud's network of the master target server."),
+            CheckResult("network-ready", Verdict.MANUAL,
+                        "Failback ports are open between Azure and the private cloud",
+                        "Process server → master target TCP 9443 (replication data); master "
+                        "target and process server → configuration server TCP 443 and 9443.")]
 
 
 CHECKS: tuple[Check, ...] = (
     cs_connected, vm_known, reprotect_allowed, agent_registered, mt_exists, ps_exists,
-    mt_os_match, group_same_mt, datastore_ok, retention_ok, failback_policy,
-    vcenter_configured, network_ready,
+    mt_os_match, group_same_mt, source_supported, datastore_ok, datastore_type, retention_ok,
+    failback_policy, vault_signing, *VCENTER_CHECKS, network_ready,
 )
 
 

@@ -30,10 +30,11 @@ class SiteRecoveryError(GatewayError):
     """Site Recovery answered with an error or could not be reached."""
 
     def __init__(self, what: str, why: str = "", fix: str = "", *, status: int | None = None,
-                 code: str | None = None) -> None:
+                 code: str | None = None, retry_after: float | None = None) -> None:
         super().__init__(what, why, fix)
         self.status = status
         self.code = code
+        self.retry_after = retry_after  # seconds Site Recovery asked to wait (429 Retry-After)
 
     @property
     def transient(self) -> bool:
@@ -43,3 +44,23 @@ class SiteRecoveryError(GatewayError):
 
 class SiteRecoveryAuthError(SiteRecoveryError):
     """The bot's Azure identity got no token, or its token was refused."""
+
+
+class VCenterError(GatewayError):
+    """vCenter refused or failed a request; `explain()` says what to do.
+
+    Defined here rather than in `gateways.vcenter` so that preflight can tell an outage from a
+    missing privilege without importing pyVmomi.
+    """
+
+
+class VCenterAuthError(VCenterError):
+    """vCenter rejected the login (wrong user or password, locked account)."""
+
+
+class VCenterUnreachable(VCenterError):
+    """No answer from vCenter: refused, timed out, DNS, or a certificate that fails checks."""
+
+
+class VCenterPermissionError(VCenterError):
+    """The account logged in but may not read what preflight needs."""

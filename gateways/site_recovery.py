@@ -1,17 +1,22 @@
 """Site Recovery gateway: the only module that imports the Azure SDK.
 
 Reads are done in bulk (a fixed number of list calls per plan, run concurrently) and
-converted into `site_recovery_models` dataclasses. The reprotect POST is sent with azure-core
-retries off: a reprotect must never go out twice, so the caller decides about any resend
-after looking at the protected item.
+converted into `site_recovery_models` dataclasses. Reads retry as azure-core does (429 after
+its Retry-After; 5xx and dropped connections with exponential backoff, here jittered). Writes
+(reprotect, job restart) are sent with retries off: a reprotect must never go out twice, so
+the caller decides about any resend after looking at the protected item and its recent jobs.
+Writes are signed as Azure PowerShell signs them (`gateways.agent_auth`) with the vault's
+integrity key, read once and cached, never logged.
 """
 
 from __future__ import annotations
 
+import random
 import re
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 from azure.core.exceptions import (
@@ -20,17 +25,24 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
     ServiceRequestError,
     ServiceResponseError,
+    map_error,
 )
 from azure.core.pipeline import PipelineResponse
+from azure.core.pipeline.policies import RetryPolicy
+from azure.core.rest import HttpRequest
 from azure.identity import CredentialUnavailableError, DefaultAzureCredential
+from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 from azure.mgmt.recoveryservicessiterecovery import models as m
 
+from gateways.agent_auth import EXTENDED_INFO_FIX, signed_headers
 from gateways.errors import SiteRecoveryAuthError, SiteRecoveryError
 from gateways.site_recovery_models import (
+    Accepted,
     ConfigurationServer,
     CurrentScenario,
     Datastore,
+    DiscoveredVCenter,
     FailbackPolicy,
     HealthIssue,
     Job,
@@ -54,8 +66,21 @@ ITEM_ID = re.compile(
     r"/replicationProtectedItems/(?P<item>[^/?]+)",
     re.IGNORECASE,
 )
+FABRIC_OF = re.compile(r"/replicationFabrics/(?P<fabric>[^/]+)", re.IGNORECASE)
 JOB_FROM_LOCATION = re.compile(r"/operationresults/(?P<job>[^/?]+)", re.IGNORECASE)
 JOB_FROM_ID = re.compile(r"/replicationJobs/(?P<job>[^/?]+)", re.IGNORECASE)
+EXTENDED_INFO_API = "2023-04-01"
+READ_RETRIES = 4
+READ_BACKOFF_S = 0.5
+READ_BACKOFF_MAX_S = 20
+
+
+class JitteredRetry(RetryPolicy[Any, Any]):
+    """azure-core's retry with jitter on its exponential backoff, so that runs and replicas
+    that failed together do not come back together. Retry-After (429) is honoured as sent."""
+
+    def get_backoff_time(self, settings: dict[str, Any]) -> float:
+        return float(super().get_backoff_time(settings)) * random.uniform(0.5, 1.5)
 
 
 class SiteRecovery(Protocol):
@@ -67,9 +92,15 @@ class SiteRecovery(Protocol):
 
     def get_item(self, item_id: str) -> ProtectedItem: ...
 
-    def reprotect(self, item_id: str, inputs: ReprotectInput) -> str | None: ...
+    def plan_items(self, plan: RecoveryPlan) -> tuple[ProtectedItem, ...]: ...
+
+    def reprotect(self, item_id: str, inputs: ReprotectInput) -> Accepted: ...
+
+    def restart_job(self, job_id: str) -> Accepted: ...
 
     def get_job(self, job_id: str) -> Job: ...
+
+    def list_jobs(self, since: datetime) -> list[Job]: ...
 
 
 def job_name(job_id: str) -> str:
@@ -85,11 +116,18 @@ class AzureSiteRecovery:
                  arm_endpoint: str, credential: Any | None = None) -> None:
         self._rg = resource_group
         self._vault = vault
+        self._vault_path = (f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
+                            f"/providers/Microsoft.RecoveryServices/vaults/{vault}")
         self._credential = credential or DefaultAzureCredential()
         self._client = SiteRecoveryManagementClient(
-            self._credential, subscription_id, base_url=arm_endpoint.rstrip("/")
+            self._credential, subscription_id, base_url=arm_endpoint.rstrip("/"),
+            retry_policy=JitteredRetry(retry_total=READ_RETRIES,
+                                       retry_backoff_factor=READ_BACKOFF_S,
+                                       retry_backoff_max=READ_BACKOFF_MAX_S),
         )
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="asr-read")
+        self._pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="asr-read")
+        self._key: str | None = None
+        self._key_lock = threading.Lock()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
@@ -108,8 +146,8 @@ class AzureSiteRecovery:
         )
 
     def plan_context(self, plan: RecoveryPlan) -> PlanContext:
-        """Items, fabric, policies and mappings in four concurrent list calls."""
-        items_f = self._pool.submit(self._plan_items, plan)
+        """Items, fabric, policies, mappings and vCenters in five concurrent list calls."""
+        items_f = self._pool.submit(self.plan_items, plan)
         fabrics_f = self._pool.submit(self._list, "list the vault's fabrics",
                                       self._client.replication_fabrics.list)
         policies_f = self._pool.submit(self._list, "list the vault's replication policies",
@@ -117,12 +155,19 @@ class AzureSiteRecovery:
         mappings_f = self._pool.submit(
             self._list, "list the vault's container mappings",
             self._client.replication_protection_container_mappings.list)
+        vcenters_f = self._pool.submit(self._list, "list the vault's discovered vCenters",
+                                       self._client.replicationv_centers.list)
+        key_f = self._pool.submit(self._integrity_key)
         items = items_f.result()
         fabrics = fabrics_f.result()
         config_server = _config_server(fabrics, items)
         policy = _failback_policy(policies_f.result(), mappings_f.result(), config_server)
+        vcenters = tuple(_vcenter(v) for v in vcenters_f.result())
         return PlanContext(plan=plan, items=items, config_server=config_server,
-                           failback_policy=policy)
+                           failback_policy=policy, vault_extended_info=key_f.result() is not None,
+                           vcenters=tuple(v for v in vcenters if config_server is None
+                                          or v.fabric_name.lower()
+                                          == config_server.fabric_name.lower()))
 
     def get_item(self, item_id: str) -> ProtectedItem:
         fabric, container, name = _item_path(item_id)
@@ -137,10 +182,51 @@ class AzureSiteRecovery:
         return _call(f"read job {name}",
                      lambda: _job(self._client.replication_jobs.get(self._rg, self._vault, name)))
 
+    def list_jobs(self, since: datetime) -> list[Job]:
+        """The vault's jobs started since `since`, in one paged list (the filter as PowerShell
+        writes it; filtered again here, the service's support of each key is undocumented)."""
+        moment = since.astimezone(UTC)
+        query = f"StartTime eq '{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}0Z'"
+        jobs = self._list("list the vault's recent jobs",
+                          lambda rg, vault: self._client.replication_jobs.list(
+                              rg, vault, filter=query))
+        return [job for job in map(_job, jobs)
+                if job.start_time is None or job.start_time >= moment]
+
+    def _integrity_key(self) -> str | None:
+        """The vault's channel integrity key, read once; None while the vault has none."""
+        with self._key_lock:
+            if self._key is None:
+                self._key = _call("read the vault's extended information",
+                                  self._read_integrity_key)
+            return self._key
+
+    def _read_integrity_key(self) -> str | None:
+        request = HttpRequest("GET", f"{self._vault_path}/extendedInformation/vaultExtendedInfo",
+                              params={"api-version": EXTENDED_INFO_API})
+        response = self._client.send_request(request)
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            map_error(response.status_code, response, {401: ClientAuthenticationError})
+            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+        key = (response.json().get("properties") or {}).get("integrityKey")
+        return str(key) if key else None
+
+    def _signed(self, action: str) -> dict[str, str]:
+        """Agent-Authentication and x-ms-client-request-id for one write."""
+        key = self._integrity_key()
+        if key is None:
+            raise SiteRecoveryError(
+                f"The bot did not {action}: the vault has no extended information, so the "
+                "request cannot be signed as Azure PowerShell signs it.",
+                "GET vaultExtendedInfo answered 404.", EXTENDED_INFO_FIX, status=404)
+        return signed_headers(key, datetime.now(UTC))
+
     # -- write ---------------------------------------------------------------------------
 
-    def reprotect(self, item_id: str, inputs: ReprotectInput) -> str | None:
-        """POST reProtect once (no SDK retry); return the job GUID when the answer names it."""
+    def reprotect(self, item_id: str, inputs: ReprotectInput) -> Accepted:
+        """POST reProtect once (no SDK retry, signed); the job GUID when the answer names it."""
         fabric, container, name = _item_path(item_id)
         body = m.ReverseReplicationInput(properties=m.ReverseReplicationInputProperties(
             failover_direction="RecoveryToPrimary",
@@ -156,25 +242,29 @@ class AzureSiteRecovery:
                                                    only_exclude_if_single_volume="Yes")]),
             ),
         ))
-        seen: dict[str, str] = {}
+        action = f"start reprotect of {name}"
+        headers = self._signed(action)
+        return _accepted(action, lambda hook: self._client.replication_protected_items
+                         .begin_reprotect(self._rg, self._vault, fabric, container, name, body,
+                                          polling=False, raw_response_hook=hook, retry_total=0,
+                                          headers=headers))
 
-        def keep_headers(response: PipelineResponse[Any, Any]) -> None:
-            seen.update({k.lower(): v for k, v in response.http_response.headers.items()})
-
-        _call(
-            f"start reprotect of {name}",
-            lambda: self._client.replication_protected_items.begin_reprotect(
-                self._rg, self._vault, fabric, container, name, body,
-                polling=False, raw_response_hook=keep_headers, retry_total=0),
-        )
-        return job_from_headers(seen)
+    def restart_job(self, job_id: str) -> Accepted:
+        """POST restart of a failed job once (no SDK retry, signed); the answer names the new
+        job, which Site Recovery runs instead of the old one."""
+        name = job_name(job_id)
+        action = f"restart job {name}"
+        headers = self._signed(action)
+        return _accepted(action, lambda hook: self._client.replication_jobs.begin_restart(
+            self._rg, self._vault, name, polling=False, raw_response_hook=hook, retry_total=0,
+            headers=headers))
 
     # -- helpers -------------------------------------------------------------------------
 
     def _list(self, action: str, operation: Callable[[str, str], Iterable[T]]) -> list[T]:
         return _call(action, lambda: list(operation(self._rg, self._vault)))
 
-    def _plan_items(self, plan: RecoveryPlan) -> tuple[ProtectedItem, ...]:
+    def plan_items(self, plan: RecoveryPlan) -> tuple[ProtectedItem, ...]:
         """The plan's items from one filtered list; any the filter missed are read one by one."""
         listed = self._list(
             f"list the protected items of plan {plan.friendly_name}",
@@ -184,6 +274,18 @@ class AzureSiteRecovery:
         by_id = {i.id.lower(): _item(i) for i in listed if i.id}
         return tuple(by_id.get(item_id.lower()) or self.get_item(item_id)
                      for item_id in plan.item_ids)
+
+
+def _accepted(action: str,
+              send: Callable[[Callable[[PipelineResponse[Any, Any]], None]], object]) -> Accepted:
+    """Send a write once and read its answer's headers: the job id and the Retry-After."""
+    seen: dict[str, str] = {}
+
+    def keep_headers(response: PipelineResponse[Any, Any]) -> None:
+        seen.update({k.lower(): v for k, v in response.http_response.headers.items()})
+
+    _call(action, lambda: send(keep_headers))
+    return Accepted(job_from_headers(seen), _float(seen.get("retry-after")))
 
 
 def job_from_headers(headers: dict[str, str]) -> str | None:
@@ -201,10 +303,14 @@ def _call(action: str, operation: Callable[[], T]) -> T:
         return operation()
     except (ClientAuthenticationError, CredentialUnavailableError) as exc:
         raise SiteRecoveryAuthError(
-            f"Azure refused the bot's identity while trying to {action}.",
+            f"Authentication problem: Azure did not accept the bot's token while trying to "
+            f"{action}.",
             _first_line(str(exc)),
-            "Check the bot's managed identity or AZURE_* credentials, and that it holds the "
-            "Site Recovery Contributor role on the vault.",
+            "Check the bot's Azure identity: the managed identity is assigned "
+            "(IDENTITY_ENDPOINT/IDENTITY_HEADER), or AZURE_CLIENT_ID, AZURE_TENANT_ID and "
+            "AZURE_CLIENT_SECRET are current (an expired client secret or certificate gives "
+            "this) and belong to the vault's tenant. The bot carries on by itself once Azure "
+            "accepts its token again.",
             status=getattr(exc, "status_code", None),
         ) from None
     except ResourceNotFoundError as exc:
@@ -215,12 +321,20 @@ def _call(action: str, operation: Callable[[], T]) -> T:
         ) from None
     except HttpResponseError as exc:
         status = exc.status_code
+        if status == 403:
+            raise SiteRecoveryAuthError(
+                f"Authorization problem: Azure refused the bot's identity the right to {action}.",
+                _error_text(exc),
+                "Give the bot's identity the Site Recovery Contributor role on the vault "
+                "(Reader is not enough), then wait a few minutes for the role to apply.",
+                status=403, code=_error_code(exc)) from None
         raise SiteRecoveryError(
             f"Site Recovery refused to {action} (HTTP {status}).",
             _error_text(exc),
             "Wait a minute and try again." if status in (429, 500, 502, 503, 504)
             else "Fix the cause above, then run the command again.",
             status=status, code=_error_code(exc),
+            retry_after=_float(getattr(exc.response, "headers", {}).get("Retry-After")),
         ) from None
     except (ServiceRequestError, ServiceResponseError) as exc:
         raise SiteRecoveryError(
@@ -272,13 +386,13 @@ def _float(value: object) -> float | None:
 
 def _plan(plan: m.RecoveryPlan) -> RecoveryPlan:
     props = plan.properties
-    item_ids = tuple(
-        pi.id for group in (props.groups if props and props.groups else [])
-        for pi in group.replication_protected_items or [] if pi.id
-    )
+    members = [pi for group in (props.groups if props and props.groups else [])
+               for pi in group.replication_protected_items or [] if pi.id]
     return RecoveryPlan(id=plan.id or "", name=plan.name or "",
                         friendly_name=(props.friendly_name if props else None) or plan.name or "",
-                        item_ids=tuple(dict.fromkeys(item_ids)))
+                        item_ids=tuple(dict.fromkeys(pi.id for pi in members if pi.id)),
+                        vm_ids=tuple(dict.fromkeys(pi.virtual_machine_id for pi in members
+                                                   if pi.virtual_machine_id)))
 
 
 def _item(item: m.ReplicationProtectedItem) -> ProtectedItem:
@@ -307,6 +421,9 @@ def _item(item: m.ReplicationProtectedItem) -> ProtectedItem:
         vm_uuid=_detail(details, "vmId"),
         ip_address=_detail(details, "ipAddress"),
         agent_heartbeat=_when(_detail(details, "lastHeartbeat")),
+        os_version=_detail(details, "osVersion"),
+        discovery_type=_detail(details, "discoveryType"),
+        vcenter_infrastructure_id=_detail(details, "vCenterInfrastructureId"),
     )
 
 
@@ -358,6 +475,20 @@ def _config_server(fabrics: list[m.Fabric],
         run_as_accounts=tuple(RunAsAccount(account_id=a.account_id or "",
                                            name=a.account_name or "")
                               for a in details.run_as_accounts or ()),
+    )
+
+
+def _vcenter(vcenter: m.VCenter) -> DiscoveredVCenter:
+    props = vcenter.properties or m.VCenterProperties()
+    fabric = FABRIC_OF.search(vcenter.id or "")
+    return DiscoveredVCenter(
+        name=props.friendly_name or vcenter.name or "",
+        fabric_name=props.fabric_arm_resource_name or (fabric.group(1) if fabric else ""),
+        ip_address=props.ip_address or "",
+        infrastructure_id=props.infrastructure_id or "",
+        discovery_status=props.discovery_status or "",
+        last_heartbeat=props.last_heartbeat,
+        health_errors=_issues(props.health_errors),
     )
 
 
@@ -429,6 +560,7 @@ def _job(job: m.Job) -> Job:
                     for t in props.tasks or ()),
         errors=tuple(_job_error(e) for e in props.errors or ()),
         allowed_actions=tuple(props.allowed_actions or ()),
+        start_time=props.start_time,
     )
 
 

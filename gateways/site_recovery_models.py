@@ -11,6 +11,7 @@ from datetime import datetime
 
 IDLE_SCENARIO = "None"
 TERMINAL_JOB_STATES = frozenset({"Succeeded", "Failed", "Cancelled"})
+REPROTECT_SCENARIOS = frozenset({"reversereplication", "restartjob"})
 
 
 def same_arm_id(a: str | None, b: str | None) -> bool:
@@ -127,6 +128,9 @@ class ProtectedItem:
     vm_uuid: str | None = None
     ip_address: str | None = None
     agent_heartbeat: datetime | None = None
+    os_version: str | None = None
+    discovery_type: str | None = None
+    vcenter_infrastructure_id: str | None = None
 
     @property
     def protected(self) -> bool:
@@ -139,12 +143,26 @@ class RecoveryPlan:
     name: str
     friendly_name: str
     item_ids: tuple[str, ...]
+    vm_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class FailbackPolicy:
     id: str
     name: str
+
+
+@dataclass(frozen=True)
+class DiscoveredVCenter:
+    """A vCenter the configuration server discovered (`replicationvCenters`)."""
+
+    name: str
+    fabric_name: str
+    ip_address: str
+    infrastructure_id: str
+    discovery_status: str
+    last_heartbeat: datetime | None
+    health_errors: tuple[HealthIssue, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,6 +173,17 @@ class PlanContext:
     items: tuple[ProtectedItem, ...]
     config_server: ConfigurationServer | None
     failback_policy: FailbackPolicy | None
+    vcenters: tuple[DiscoveredVCenter, ...] = ()
+    vault_extended_info: bool = True
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What Site Recovery's answer to a write says: the job it started (when the answer names
+    it) and how long it asks clients to wait before looking (`Retry-After`)."""
+
+    job_id: str | None
+    retry_after_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -195,6 +224,7 @@ class Job:
     tasks: tuple[JobTask, ...] = ()
     errors: tuple[JobError, ...] = field(default_factory=tuple)
     allowed_actions: tuple[str, ...] = ()
+    start_time: datetime | None = None
 
     @property
     def finished(self) -> bool:

@@ -23,7 +23,12 @@ from urllib.parse import urlsplit
 import pyVim.connect
 import pyVmomi
 
-from gateways.errors import GatewayError
+from gateways.errors import (
+    VCenterAuthError,
+    VCenterError,
+    VCenterPermissionError,
+    VCenterUnreachable,
+)
 from gateways.vcenter_models import (
     DATASTORE_WRITE_PRIVILEGES,
     VM_DISK_PRIVILEGES,
@@ -94,22 +99,6 @@ SCSI_KINDS: tuple[tuple[Any, ScsiKind], ...] = (
     (vim.vm.device.VirtualBusLogicController, "buslogic"),
     (vim.vm.device.VirtualSCSIController, "scsi"),
 )
-
-
-class VCenterError(GatewayError):
-    """vCenter refused or failed a request; `explain()` says what to do."""
-
-
-class VCenterAuthError(VCenterError):
-    """vCenter rejected the login (wrong user or password, locked account)."""
-
-
-class VCenterUnreachable(VCenterError):
-    """No answer from vCenter: refused, timed out, DNS, or a certificate that fails checks."""
-
-
-class VCenterPermissionError(VCenterError):
-    """The account logged in but may not read what preflight needs."""
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,10 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import datetime as dt
 import hmac
 import json
+import math
 import re
 import secrets
 import shutil
@@ -39,7 +41,18 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from sandbox.arm_world import ArmError, Json, World, iso, parse_filter, parse_iso, same_id
+from gateways.agent_auth import AGENT_AUTH_HEADER, CLIENT_REQUEST_ID_HEADER, verify
+from sandbox.arm_world import (
+    JOB_ACTIONS,
+    ArmError,
+    Json,
+    World,
+    iso,
+    parse_filter,
+    parse_iso,
+    same_id,
+    stable_guid,
+)
 from sandbox.tls import issue_loopback_pki
 
 __all__ = ["ArmEmulator", "RecordedRequest", "World"]
@@ -49,6 +62,10 @@ IDENTITY_API_VERSION = "2019-08-01"
 TOKEN_LIFETIME_S = 3600
 ARM_AUDIENCES = frozenset({"https://management.azure.com", "https://management.core.windows.net"})
 SKIP_TOKEN = "$skiptoken"
+EXTENDED_INFO = ["extendedinformation", "vaultextendedinfo"]
+# ARM's token buckets per subscription and principal (facts §12): size, refill per second.
+READ_BUCKET = (250, 25.0)
+WRITE_BUCKET = (200, 10.0)
 
 # Collection -> the collection it is nested in (None: directly under the vault). Nested ones
 # are also listed vault-wide, as the service does.
@@ -108,6 +125,29 @@ class _Fault:
     headers: dict[str, str]
     body: Json | None
     remaining: int
+    processed: bool
+
+
+class _TokenBucket:
+    """ARM's throttling model: a request takes a token; none left answers 429."""
+
+    def __init__(self, size: int, refill_per_s: float) -> None:
+        self.size = size
+        self.refill_per_s = refill_per_s
+        self._tokens = float(size)
+        self._last = time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> tuple[float, int]:
+        """(seconds to wait, 0 when a token was taken; tokens remaining)."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.size, self._tokens + (now - self._last) * self.refill_per_s)
+            self._last = now
+            if self._tokens < 1:
+                return (1 - self._tokens) / self.refill_per_s, 0
+            self._tokens -= 1
+            return 0.0, int(self._tokens)
 
 
 class _TokenAuthority:
@@ -266,15 +306,27 @@ class ArmEmulator:
     """ARM (HTTPS) + managed identity (HTTP) on loopback, serving one :class:`World` vault."""
 
     def __init__(
-        self, world: World | None = None, *, latency_s: float = 0.0, ca_dir: Path | None = None
+        self,
+        world: World | None = None,
+        *,
+        latency_s: float = 0.0,
+        ca_dir: Path | None = None,
+        throttle: bool = False,
     ) -> None:
         self.world = world if world is not None else World.sample()
         self.latency_s = latency_s
         self.requests: list[RecordedRequest] = []
+        # ``throttle``: ARM's read and write token buckets; ``throttled`` counts 429 answers.
+        self._buckets: dict[str, _TokenBucket] = {}
+        self.throttled = 0
+        if throttle:
+            self.set_throttle()
         self.identity_header = secrets.token_urlsafe(24)
         self.principal_id = str(uuid.uuid4())
-        # Retry-After of 202 answers; the service says 30, tests of the SDK poller lower it.
-        self.lro_retry_after = 30
+        # Retry-After of 202 answers. The service says 30 s; by default the emulator scales
+        # that to its world's clock (a task of `task_seconds`), so that a client honouring it
+        # keeps sandbox runs quick. Set a number to send exactly that.
+        self.lro_retry_after: int | None = None
         self.base_url = ""
         self.identity_endpoint = ""
         self.ca_path = ""
@@ -352,6 +404,14 @@ class ArmEmulator:
             "ASR_VAULT_NAME": self.world.vault_name,
         }
 
+    def set_throttle(
+        self,
+        read: tuple[int, float] = READ_BUCKET,
+        write: tuple[int, float] = WRITE_BUCKET,
+    ) -> None:
+        """Throttle like ARM: a token bucket (size, refill per second) for reads and writes."""
+        self._buckets = {"read": _TokenBucket(*read), "write": _TokenBucket(*write)}
+
     def fail_next(
         self,
         method: str,
@@ -361,11 +421,14 @@ class ArmEmulator:
         headers: dict[str, str] | None = None,
         body: dict[str, Any] | None = None,
         count: int = 1,
+        processed: bool = False,
     ) -> None:
         """Answer the next ``count`` matching ARM requests with ``status`` (after auth).
 
         ``path_regex`` is searched case-insensitively in the URL path. Without ``body`` an ARM
-        error envelope fitting the status is sent (429: ARM's throttling error).
+        error envelope fitting the status is sent (429: ARM's throttling error). With
+        ``processed`` the request takes effect first and only its answer is lost (a 500 after
+        the service started the job).
         """
         with self._lock:
             self._faults.append(
@@ -376,6 +439,7 @@ class ArmEmulator:
                     headers=dict(headers or {}),
                     body=body,
                     remaining=count,
+                    processed=processed,
                 )
             )
 
@@ -428,9 +492,13 @@ class ArmEmulator:
             )
         if self.latency_s:
             time.sleep(self.latency_s)
+        remaining: dict[str, str] = {}
         try:
             self._authenticate(call)
-            self._inject_fault(call)
+            remaining = self._throttle(call)
+            fault = self._take_fault(call)
+            if fault is not None and not fault.processed:
+                raise self._fault_error(call, fault.status, fault.headers, fault.body)
             query = dict(call.query)
             if not query.get("api-version"):
                 raise ArmError(
@@ -443,8 +511,11 @@ class ArmEmulator:
                     400, "InvalidRequestContent", "The request content is not valid JSON."
                 )
             reply = self._route(call, query, body)
+            if fault is not None:
+                raise self._fault_error(call, fault.status, fault.headers, fault.body)
         except ArmError as error:
             reply = _Reply(error.status, error.body(), dict(error.headers))
+        reply.headers.update(remaining)
         reply.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
         reply.headers.setdefault("x-ms-correlation-request-id", str(uuid.uuid4()))
         return reply
@@ -475,7 +546,21 @@ class ArmEmulator:
                 f"The access token has been obtained for wrong audience or resource '{audience}'.",
             )
 
-    def _inject_fault(self, call: _Call) -> None:
+    def _throttle(self, call: _Call) -> dict[str, str]:
+        """Take a token of the read or write bucket; 429 with Retry-After when none is left."""
+        kind = "read" if call.method == "GET" else "write"
+        bucket = self._buckets.get(kind)
+        if bucket is None:
+            return {}
+        wait, left = bucket.take()
+        if wait:
+            with self._lock:
+                self.throttled += 1
+            after = max(1, math.ceil(wait))
+            raise self._fault_error(call, 429, {"Retry-After": str(after)}, None)
+        return {f"x-ms-ratelimit-remaining-subscription-{kind}s": str(left)}
+
+    def _take_fault(self, call: _Call) -> _Fault | None:
         with self._lock:
             fault = next(
                 (
@@ -485,20 +570,46 @@ class ArmEmulator:
                 ),
                 None,
             )
-            if fault is None:
-                return
-            fault.remaining -= 1
-        phrase = next((s.phrase for s in HTTPStatus if s.value == fault.status), "Error")
-        if fault.status == 429:
+            if fault is not None:
+                fault.remaining -= 1
+            return fault
+
+    def _fault_error(
+        self, call: _Call, status: int, headers: dict[str, str], body: Json | None
+    ) -> ArmError:
+        phrase = next((s.phrase for s in HTTPStatus if s.value == status), "Error")
+        if status == 429:
             code = "SubscriptionRequestsThrottled"
+            after = headers.get("Retry-After", "1")
             message = (
                 f"Number of '{'read' if call.method == 'GET' else 'write'}' requests for "
-                "subscription actor exceeded. Please try again after additional tokens are "
-                "available."
+                f"subscription actor '{self.principal_id}' exceeded. Please try again after "
+                f"'{after}' seconds after additional tokens are available."
             )
         else:
-            code, message = phrase.replace(" ", ""), f"Injected {fault.status} {phrase}."
-        raise ArmError(fault.status, code, message, headers=fault.headers, body=fault.body)
+            code, message = phrase.replace(" ", ""), f"Injected {status} {phrase}."
+        return ArmError(status, code, message, headers=headers, body=body)
+
+    def _check_agent_auth(self, call: _Call) -> None:
+        """A signed write must carry a token of this vault's key naming its request id."""
+        token = call.header(AGENT_AUTH_HEADER)
+        if token is None:
+            return
+        key = self.world.integrity_key
+        why = (
+            "the vault has no extended information (no integrity key)"
+            if key is None
+            else verify(key, token, call.header(CLIENT_REQUEST_ID_HEADER), dt.datetime.now(dt.UTC))
+        )
+        if why is not None:
+            raise ArmError(
+                400,
+                "AgentAuthenticationFailed",
+                f"The Agent-Authentication token was refused: {why}.",
+                possible_causes="The token was signed with another key than the vault's "
+                "channel integrity key, or for another request.",
+                recommended_action="Sign with the integrityKey of the vault's extended info.",
+            )
 
     def _vault_relative(self, segments: list[str]) -> list[str]:
         """Strip and check ``subscriptions/../resourceGroups/../vaults/{vault}`` like ARM."""
@@ -532,6 +643,8 @@ class ArmEmulator:
         with world.lock:
             world.settle()
             try:
+                if lowered == EXTENDED_INFO and call.method == "GET":
+                    return self._extended_info()
                 if call.method == "GET" and len(lowered) >= 2 and lowered[-2] == "operationresults":
                     return self._operation_result(query, rest[-1])
                 if lowered[:1] == ["replicationjobs"]:
@@ -543,6 +656,7 @@ class ArmEmulator:
                     and lowered[6] == "reprotect"
                 ):
                     item = world.resources["/".join(lowered[:6])]
+                    self._check_agent_auth(call)
                     return self._accepted(query, world.reprotect(item, body).name)
                 if call.method == "GET" and _valid_collection_path(lowered):
                     return self._read(call, query, lowered)
@@ -586,9 +700,27 @@ class ArmEmulator:
             return self._page(call, self._list_jobs(query))
         if call.method == "GET" and len(rest) == 2:
             return _Reply(200, world.job_json(rest[1].lower()))
-        if call.method == "POST" and len(rest) == 3 and rest[2].lower() == "restart":
-            return self._accepted(query, world.restart_job(rest[1].lower()).name)
+        if call.method == "POST" and len(rest) == 3 and rest[2].lower() in JOB_ACTIONS:
+            self._check_agent_auth(call)
+            return self._accepted(query, world.job_action(rest[1].lower(), rest[2].lower()).name)
         raise _not_found("/".join(rest))
+
+    def _extended_info(self) -> _Reply:
+        """``vaults/{v}/extendedInformation/vaultExtendedInfo``: 404 like ARM when absent."""
+        key = self.world.integrity_key
+        resource_id = f"{self.world.vault_id}/extendedInformation/vaultExtendedInfo"
+        if key is None:
+            raise _not_found(resource_id)
+        return _Reply(
+            200,
+            {
+                "id": resource_id,
+                "name": "vaultExtendedInfo",
+                "type": "Microsoft.RecoveryServices/vaults/extendedInformation",
+                "etag": stable_guid("etag", key),
+                "properties": {"integrityKey": key, "algorithm": "None"},
+            },
+        )
 
     def _list_jobs(self, query: dict[str, str]) -> list[Json]:
         """Jobs newest first, filtered on StartTime (lower bound), EndTime, JobStatus."""
@@ -629,7 +761,11 @@ class ArmEmulator:
                 f"{self.base_url}{self.world.vault_id}/operationresults/{job_name}"
                 f"?api-version={quote(api_version)}"
             ),
-            "Retry-After": str(self.lro_retry_after),
+            "Retry-After": str(
+                self.lro_retry_after
+                if self.lro_retry_after is not None
+                else min(30, max(1, math.ceil(self.world.task_seconds)))
+            ),
         }
 
     def _accepted(self, query: dict[str, str], job_name: str) -> _Reply:

@@ -49,6 +49,11 @@ CODE_UNKNOWN_INFRASTRUCTURE = "28042"
 CODE_OPERATION_NOT_ALLOWED = "28015"
 CODE_OPERATION_IN_PROGRESS = "28024"
 CODE_JOB_NOT_RESTARTABLE = "28093"
+CODE_AGENT_NOT_INSTALLED = "28176"
+AGENT_NOT_INSTALLED = (
+    "Reprotect failed because the agent isn't installed on the virtual machine '{vm}'."
+)
+JOB_ACTIONS = ("cancel", "restart", "resume")
 
 
 class ArmError(Exception):
@@ -273,6 +278,9 @@ class Job:
     activity_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     restarted_as: str | None = None
     progress: Progress = Progress.RUNNING
+    halted: str | None = None  # "Cancelled" or "Suspended", from ``halted_at`` on
+    halted_at: float = 0.0
+    paused: float = 0.0  # seconds spent suspended: the tasks ran that much later
 
     @property
     def failing_task(self) -> int | None:
@@ -284,12 +292,21 @@ class Job:
     @property
     def ended_at(self) -> float:
         tasks_run = len(REPROTECT_TASKS) if self.failing_task is None else self.failing_task + 1
-        return self.started + tasks_run * self.task_seconds
+        return self.started + self.paused + tasks_run * self.task_seconds
 
     def state(self, now: float) -> str:
+        if self.halted is not None:
+            return self.halted
         if now < self.ended_at:
             return "InProgress"
         return "Failed" if self.failure else "Succeeded"
+
+    def ended(self, now: float) -> bool:
+        return self.state(now) in ("Succeeded", "Failed", "Cancelled")
+
+    def unsuccessful(self, now: float) -> bool:
+        """Ended without reprotecting: failed or cancelled."""
+        return self.state(now) in ("Failed", "Cancelled")
 
 
 _STATE_DESCRIPTION = {
@@ -297,6 +314,8 @@ _STATE_DESCRIPTION = {
     "InProgress": "InProgress",
     "Succeeded": "Completed",
     "Failed": "Failed",
+    "Cancelled": "Cancelled",
+    "Suspended": "WaitingForManualAction",
 }
 
 
@@ -327,6 +346,10 @@ class World:
         self.reprotect_posts: list[tuple[str, Json]] = []
         self._failures: dict[str, ReprotectFailure] = {}
         self._post_refusals: dict[str, _PostRefusal] = {}
+        self._agent_registers_at: dict[str, tuple[float, bool]] = {}
+        self._held: dict[str, list[Json]] = {}
+        # The vault's channel integrity key (extendedInformation); None: no extended info.
+        self.integrity_key: str | None = stable_guid("integrity-key", vault_name)
 
     # ----------------------------------------------------------------- identity helpers
     @property
@@ -870,6 +893,23 @@ class World:
             self._find("replicationProtectedItems", item_name)
             self._post_refusals[item_name.lower()] = _PostRefusal(status, code, message, count)
 
+    def set_agent_unregistered(self, item_name: str, seconds: float, *, as_job: bool) -> None:
+        """The VM's agent re-registers ``seconds`` from now; until then reprotect fails saying
+        the agent isn't installed: as the POST's error, or (``as_job``) as a failed job."""
+        with self.lock:
+            self._find("replicationProtectedItems", item_name)
+            self._agent_registers_at[item_name.lower()] = (self.clock() + seconds, as_job)
+
+    def hold_protection(self, item_name: str, health_errors: Sequence[Json] = ()) -> None:
+        """After its job succeeds the item stays in initial replication with these errors."""
+        with self.lock:
+            self._find("replicationProtectedItems", item_name)
+            self._held[item_name.lower()] = list(health_errors)
+
+    def release_protection(self, item_name: str) -> None:
+        with self.lock:
+            self._held.pop(item_name.lower(), None)
+
     # ----------------------------------------------------------------- reprotect
     def reprotect(self, item: Json, body: Any) -> Job:
         """Validate a ``reProtect`` POST like the service and start its job."""
@@ -882,7 +922,17 @@ class World:
                 raise ArmError(refusal.status, refusal.code, refusal.message)
             inputs = self._validate_reprotect(item, body)
             self._check_operation_allowed(item)
-            failure = self._take_failure(name)
+            missing, as_job = self._agent_missing(name)
+            if missing and not as_job:
+                raise ArmError(
+                    400,
+                    CODE_AGENT_NOT_INSTALLED,
+                    AGENT_NOT_INSTALLED.format(vm=item["properties"]["friendlyName"]),
+                    possible_causes="The virtual machine's agent has not registered with the "
+                    "configuration server since failover (it takes up to 15 minutes).",
+                    recommended_action="Wait 15 minutes after failover, then retry.",
+                )
+            failure = self._job_failure(item)
             job = self._start_job(item, REPROTECT_SCENARIO, "Reprotect", inputs, failure)
             self.reprotect_posts.append((name, body))
             return job
@@ -981,6 +1031,12 @@ class World:
                     "VMFS or vSAN datastore.",
                     "Pick a VMFS or vSAN datastore.",
                 )
+        run_as = inputs.get("runAsAccountId")
+        if run_as and not any(a["accountId"] == run_as for a in details["runAsAccounts"]):
+            raise unknown(
+                f"Run-as account '{run_as}' is not an account of the configuration server.",
+                "Pick one of the fabric's runAsAccounts, or leave runAsAccountId out.",
+            )
         if not any(
             same_id(p["id"], inputs["profileId"])
             and p["properties"]["providerSpecificDetails"]["instanceType"] == "InMage"
@@ -1007,7 +1063,7 @@ class World:
         for job in self.jobs.values():
             other = self.resources[job.item_key]
             if (
-                not (job.failure is not None and job.progress is not Progress.RUNNING)
+                not (job.progress is not Progress.RUNNING and job.unsuccessful(self.clock()))
                 and other is not item
                 and other["properties"]["providerSpecificDetails"].get("multiVmGroupName") == group
                 and not same_id(job.reprotect_input["masterTargetId"], mt["id"])
@@ -1041,6 +1097,28 @@ class World:
                 possible_causes="The item is not failed over and committed.",
                 recommended_action="Check allowedOperations of the protected item.",
             )
+
+    def _agent_missing(self, item_name: str) -> tuple[bool, bool]:
+        """(agent not re-registered yet, told as a failed job rather than a refused POST)."""
+        registers_at, as_job = self._agent_registers_at.get(item_name.lower(), (0.0, False))
+        return self.clock() < registers_at, as_job
+
+    def _job_failure(self, item: Json) -> ReprotectFailure | None:
+        """How a new reprotect job of the item fails: agent missing first, then set failures."""
+        missing, _ = self._agent_missing(item["name"])
+        if missing:
+            return ReprotectFailure(
+                CODE_AGENT_NOT_INSTALLED,
+                AGENT_NOT_INSTALLED.format(vm=item["properties"]["friendlyName"]),
+                "The virtual machine's agent has not registered with the configuration server "
+                "since failover (it takes up to 15 minutes).",
+                "Wait 15 minutes after failover, then retry the operation.",
+                None,
+                None,
+                1,
+                1,
+            )
+        return self._take_failure(item["name"])
 
     def _take_failure(self, item_name: str) -> ReprotectFailure | None:
         failure = self._failures.get(item_name.lower())
@@ -1097,14 +1175,47 @@ class World:
             item = self.resources[job.item_key]
             self._check_operation_allowed(item)
             new = self._start_job(
-                item,
-                RESTART_SCENARIO,
-                "Restart job",
-                job.reprotect_input,
-                self._take_failure(item["name"]),
+                item, RESTART_SCENARIO, "Restart job", job.reprotect_input, self._job_failure(item)
             )
             job.restarted_as = new.name
             return new
+
+    def job_action(self, name: str, action: str) -> Job:
+        """POST ``replicationJobs/{job}/{cancel|restart|resume}``: the job the answer names."""
+        if action == "restart":
+            return self.restart_job(name)
+        with self.lock:
+            self.settle()
+            job = self.jobs[name]
+            state = self.job_state(job)
+            wanted = "Cancel" if action == "cancel" else "Resume"
+            if wanted not in self._allowed_actions(job, state):
+                raise ArmError(
+                    400,
+                    CODE_JOB_NOT_RESTARTABLE,
+                    f"Job '{name}' can't be {action}ed in its current state ({state}).",
+                    possible_causes=f"{wanted} is not among the job's allowedActions.",
+                    recommended_action="Check allowedActions of the job.",
+                )
+            if action == "cancel":
+                self.halt_job(name, "Cancelled")
+            else:
+                job.paused += self.clock() - job.halted_at
+                job.halted = None
+            return job
+
+    def halt_job(self, name: str, how: str) -> None:
+        """Test hook and cancel: the job stops where it is, ``Cancelled`` or ``Suspended``."""
+        with self.lock:
+            self.settle()
+            job = self.jobs[name]
+            job.halted, job.halted_at = how, self.clock()
+            self.settle()
+
+    def _allowed_actions(self, job: Job, state: str) -> list[str]:
+        if state == "Failed" and job.restarted_as is None:
+            return ["Restart"]
+        return {"InProgress": ["Cancel"], "Suspended": ["Cancel", "Resume"]}.get(state, [])
 
     # ----------------------------------------------------------------- job effects
     def settle(self) -> None:
@@ -1113,16 +1224,21 @@ class World:
             now = self.clock()
             for job in self.jobs.values():
                 item = self.resources[job.item_key]["properties"]
-                if job.progress is Progress.RUNNING and now >= job.ended_at:
+                state = job.state(now)
+                if job.progress is Progress.RUNNING and job.ended(now):
                     job.progress = Progress.ENDED
-                    if job.failure is not None:
+                    if state != "Succeeded":
                         item["allowedOperations"] = list(job.prior_allowed_operations)
                     else:
                         self._enter_failback_replication(item, job)
                     item["currentScenario"] = self._idle_scenario()
-                if (
+                held = self._held.get(job.item_name.lower())
+                if job.progress is Progress.ENDED and state == "Succeeded" and held is not None:
+                    item["replicationHealth"] = "Critical" if held else "Normal"
+                    item["healthErrors"] = held
+                elif (
                     job.progress is Progress.ENDED
-                    and job.failure is None
+                    and state == "Succeeded"
                     and now >= job.ended_at + self.protect_delay_seconds
                 ):
                     job.progress = Progress.PROTECTED
@@ -1204,10 +1320,7 @@ class World:
             item = self.resources[job.item_key]
             tasks = [self._task_json(job, index, now) for index in range(len(REPROTECT_TASKS))]
             errors = [e for task in tasks for e in task["errors"]]
-            if state == "Failed" and job.restarted_as is None:
-                allowed = ["Restart"]
-            else:
-                allowed = ["Cancel"] if state == "InProgress" else []
+            allowed = self._allowed_actions(job, state)
             return {
                 "name": job.name,
                 "id": self.job_id(job.name),
@@ -1221,7 +1334,7 @@ class World:
                     "tasks": [] if summary else tasks,
                     "errors": errors,
                     "startTime": iso(job.started),
-                    **({} if state == "InProgress" else {"endTime": iso(job.ended_at)}),
+                    **({"endTime": iso(self._end_time(job, state))} if job.ended(now) else {}),
                     "allowedActions": allowed,
                     "targetObjectId": item["name"],
                     "targetObjectName": item["properties"]["friendlyName"],
@@ -1243,16 +1356,21 @@ class World:
                 },
             }
 
+    def _end_time(self, job: Job, state: str) -> float:
+        return job.halted_at if state == "Cancelled" else job.ended_at
+
     def _task_json(self, job: Job, index: int, now: float) -> Json:
         name, friendly = REPROTECT_TASKS[index]
-        start = job.started + index * job.task_seconds
+        start = job.started + job.paused + index * job.task_seconds
         end = start + job.task_seconds
         failing = job.failing_task
         errors: list[Json] = []
+        if job.halted is not None:
+            now = min(now, job.halted_at)
         if (failing is not None and index > failing) or now < start:
             state = "NotStarted"
         elif now < end:
-            state = "InProgress"
+            state = job.halted or "InProgress"
         elif index == failing and job.failure is not None:
             state = "Failed"
             errors = [self._error_json(job, job.failure, index, end)]
@@ -1305,8 +1423,10 @@ class World:
             self.settle()
             job = self.jobs[name]
             state = self.job_state(job)
-            if state == "InProgress":
+            if not job.ended(self.clock()):
                 return 202, None
+            if state == "Cancelled":
+                raise ArmError(400, CODE_OPERATION_IN_PROGRESS, f"Job '{name}' was cancelled.")
             if job.failure is not None:
                 raise ArmError(
                     400,

@@ -2,7 +2,8 @@
 
 Payloads follow what Slack really sends (form-encoded, `payload=<json>` for interactions,
 v0 HMAC signatures, retry headers), so the bot's request verification and parsing are
-exercised exactly as in production.
+exercised exactly as in production. The same payloads go to a bot in Socket Mode as
+envelopes over the WebSocket (`SocketModeDriver`).
 """
 
 from __future__ import annotations
@@ -13,16 +14,20 @@ import json
 import secrets
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 import requests
 
 from sandbox.slack_emulator import APP_ID, BOT_ID, JsonDict, Message, SlackEmulator, block_elements
+from sandbox.socket_mode_emulator import SocketModeEmulator
 
 VERIFICATION_TOKEN = "sandbox-verification-token"  # Slack's deprecated `token` field
 TEAM_DOMAIN = "sandbox"
+
+Answer = TypeVar("Answer")
 
 
 def signed_headers(signing_secret: str, body: bytes, timestamp: int) -> dict[str, str]:
@@ -32,23 +37,21 @@ def signed_headers(signing_secret: str, body: bytes, timestamp: int) -> dict[str
     return {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": f"v0={digest}"}
 
 
-class SlackDriver:
-    """Sends the bot the requests Slack would send when people use it."""
+class SlackActions(ABC, Generic[Answer]):
+    """What people do in Slack, as the payloads Slack sends the bot; subclasses deliver them
+    (signed HTTP requests, Socket Mode envelopes) and return what the bot answered."""
 
-    def __init__(
-        self,
-        events_url: str,
-        signing_secret: str,
-        *,
-        team_id: str = "T0SANDBOX",
-        emulator: SlackEmulator | None = None,
-        timeout: float = 10.0,
-    ) -> None:
-        self.events_url = events_url
-        self.signing_secret = signing_secret
+    def __init__(self, *, team_id: str, emulator: SlackEmulator | None) -> None:
         self.team_id = team_id
         self.emulator = emulator
-        self.timeout = timeout
+
+    @abstractmethod
+    def _send_command(self, fields: dict[str, str], retry_num: int | None) -> Answer:
+        """Deliver a slash command's fields."""
+
+    @abstractmethod
+    def _send_interaction(self, payload: JsonDict, retry_num: int | None) -> Answer:
+        """Deliver an interaction payload (block_actions, view_submission)."""
 
     def slash_command(
         self,
@@ -60,7 +63,7 @@ class SlackDriver:
         trigger_id: str | None = None,
         retry_num: int | None = None,
         user_team_id: str | None = None,
-    ) -> requests.Response:
+    ) -> Answer:
         """A slash command; `team_id` is the invoking user's team, as Slack reports it."""
         fields = {
             "token": VERIFICATION_TOKEN,
@@ -77,7 +80,7 @@ class SlackDriver:
             "response_url": self._response_url(channel_id, None, user_id),
             "trigger_id": trigger_id or _trigger_id(),
         }
-        return self._post_form(fields, retry_num)
+        return self._send_command(fields, retry_num)
 
     def click(
         self,
@@ -88,7 +91,7 @@ class SlackDriver:
         channel_id: str,
         user_team_id: str | None = None,
         retry_num: int | None = None,
-    ) -> requests.Response:
+    ) -> Answer:
         """Click the button whose visible text is `button_text`."""
         buttons = [
             (block, element)
@@ -118,7 +121,7 @@ class SlackDriver:
         selected: Sequence[str] | None = None,
         user_team_id: str | None = None,
         retry_num: int | None = None,
-    ) -> requests.Response:
+    ) -> Answer:
         """Act on the element with `action_id`: a button (`value` overrides its value) or
         checkboxes (`selected` option values; default: its initial options)."""
         elements = list(block_elements(message.blocks))
@@ -142,7 +145,7 @@ class SlackDriver:
 
     def submit_view(
         self, view: dict[str, Any], values: dict[str, dict[str, Any]], *, user_id: str
-    ) -> requests.Response:
+    ) -> Answer:
         """Submit a modal the bot opened.
 
         `view` is what the bot passed to (or got back from) views.open; `values` maps
@@ -184,38 +187,7 @@ class SlackDriver:
             "enterprise": None,
             "is_enterprise_install": False,
         }
-        return self._post_form({"payload": json.dumps(payload)}, None)
-
-    def signed_post(
-        self,
-        body: bytes,
-        content_type: str,
-        *,
-        timestamp: int | None = None,
-        signature: str | None = None,
-        extra_headers: dict[str, str] | None = None,
-    ) -> requests.Response:
-        """POST `body` signed now (or at `timestamp`); `signature` forges the signature."""
-        headers = {
-            "Content-Type": content_type,
-            **signed_headers(self.signing_secret, body, timestamp or int(time.time())),
-        }
-        if signature is not None:
-            headers["X-Slack-Signature"] = signature
-        headers.update(extra_headers or {})
-        return requests.post(self.events_url, data=body, headers=headers, timeout=self.timeout)
-
-    # -- helpers -------------------------------------------------------------------------
-
-    def _post_form(self, fields: dict[str, str], retry_num: int | None) -> requests.Response:
-        retry: dict[str, str] = {}
-        if retry_num is not None:
-            retry = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
-        return self.signed_post(
-            urlencode(fields).encode(),
-            "application/x-www-form-urlencoded",
-            extra_headers=retry,
-        )
+        return self._send_interaction(payload, None)
 
     def _block_actions(
         self,
@@ -225,7 +197,7 @@ class SlackDriver:
         channel_id: str,
         user_team_id: str | None,
         retry_num: int | None,
-    ) -> requests.Response:
+    ) -> Answer:
         container: JsonDict = {
             "type": "message",
             "message_ts": message.ts,
@@ -250,7 +222,7 @@ class SlackDriver:
             "response_url": self._response_url(channel_id, message.ts, user_id),
             "actions": [action],
         }
-        return self._post_form({"payload": json.dumps(payload)}, retry_num)
+        return self._send_interaction(payload, retry_num)
 
     def _user(self, user_id: str, user_team_id: str | None) -> JsonDict:
         return {
@@ -267,6 +239,87 @@ class SlackDriver:
             return f"https://hooks.slack.example/actions/{self.team_id}/{key}"
         return self.emulator.response_url(
             key, channel=channel_id, message_ts=message_ts, user=user_id
+        )
+
+
+class SlackDriver(SlackActions[requests.Response]):
+    """Sends the bot the signed HTTP requests Slack sends when people use it."""
+
+    def __init__(
+        self,
+        events_url: str,
+        signing_secret: str,
+        *,
+        team_id: str = "T0SANDBOX",
+        emulator: SlackEmulator | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        super().__init__(team_id=team_id, emulator=emulator)
+        self.events_url = events_url
+        self.signing_secret = signing_secret
+        self.timeout = timeout
+
+    def signed_post(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        signature: str | None = None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> requests.Response:
+        """POST `body` signed now (or at `timestamp`); `signature` forges the signature."""
+        headers = {
+            "Content-Type": content_type,
+            **signed_headers(self.signing_secret, body, timestamp or int(time.time())),
+        }
+        if signature is not None:
+            headers["X-Slack-Signature"] = signature
+        headers.update(extra_headers or {})
+        return requests.post(self.events_url, data=body, headers=headers, timeout=self.timeout)
+
+    def _send_command(self, fields: dict[str, str], retry_num: int | None) -> requests.Response:
+        return self._post_form(fields, retry_num)
+
+    def _send_interaction(self, payload: JsonDict, retry_num: int | None) -> requests.Response:
+        return self._post_form({"payload": json.dumps(payload)}, retry_num)
+
+    def _post_form(self, fields: dict[str, str], retry_num: int | None) -> requests.Response:
+        retry: dict[str, str] = {}
+        if retry_num is not None:
+            retry = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        return self.signed_post(
+            urlencode(fields).encode(),
+            "application/x-www-form-urlencoded",
+            extra_headers=retry,
+        )
+
+
+class SocketModeDriver(SlackActions[JsonDict]):
+    """Sends the same payloads to a bot in Socket Mode, as envelopes; answers are its acks."""
+
+    def __init__(
+        self,
+        socket_mode: SocketModeEmulator,
+        *,
+        team_id: str = "T0SANDBOX",
+        emulator: SlackEmulator | None = None,
+    ) -> None:
+        super().__init__(team_id=team_id, emulator=emulator)
+        self.socket_mode = socket_mode
+
+    def _send_command(self, fields: dict[str, str], retry_num: int | None) -> JsonDict:
+        return self.socket_mode.send_envelope(
+            "slash_commands", dict(fields), accepts_response_payload=True, retry_attempt=retry_num
+        )
+
+    def _send_interaction(self, payload: JsonDict, retry_num: int | None) -> JsonDict:
+        # Slack lets only view submissions answer in the ack (errors, update, push).
+        return self.socket_mode.send_envelope(
+            "interactive",
+            payload,
+            accepts_response_payload=payload["type"] == "view_submission",
+            retry_attempt=retry_num,
         )
 
 

@@ -20,9 +20,11 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from sandbox.socket_mode_emulator import APP_ID as APP_ID  # one app id for both emulators
+from sandbox.socket_mode_emulator import SocketModeEmulator
+
 JsonDict = dict[str, Any]
 
-APP_ID = "A0SANDBOX"
 BOT_ID = "B0SANDBOX"
 BOT_USER_ID = "U0SANDBOXBOT"
 PERMALINK_BASE = "https://sandbox.slack.example"
@@ -176,12 +178,15 @@ class SlackEmulator:
         self,
         *,
         bot_token: str = "xoxb-sandbox",
+        app_token: str = "xapp-1-A0SANDBOX-sandbox",
+        socket_mode: SocketModeEmulator | None = None,
         team_id: str = "T0SANDBOX",
         usergroups: dict[str, list[str]] | None = None,
         users: dict[str, dict[str, Any]] | None = None,
         port: int = 0,
     ) -> None:
         self.bot_token = bot_token
+        self.app_token = app_token
         self.team_id = team_id
         self.calls: list[ApiCall] = []
         self._usergroups = {group: list(members) for group, members in (usergroups or {}).items()}
@@ -209,6 +214,8 @@ class SlackEmulator:
             "views.open": self._open_view,
             "conversations.info": self._conversation_info,
         }
+        if socket_mode is not None:  # Socket Mode is an app setting: off unless given
+            self._methods["apps.connections.open"] = lambda _: {"url": socket_mode.issue_url()}
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -377,7 +384,8 @@ class SlackEmulator:
             return self._respond(key, params)
         if token is None:
             raise _SlackError("not_authed")
-        if token != self.bot_token:
+        # apps.connections.open takes the app-level token (xapp-), every other method the bot's.
+        if token != (self.app_token if method == "apps.connections.open" else self.bot_token):
             raise _SlackError("invalid_auth")
         handler = self._methods.get(method)
         if handler is None:

@@ -10,7 +10,7 @@ EMOJI = {
     ":white_check_mark:": "✔", ":no_entry:": "⛔", ":warning:": "⚠", ":ballot_box:": "☐",
     ":x:": "✘", ":rocket:": "🚀", ":hourglass_flowing_sand:": "⏳", ":hourglass:": "⏳",
     ":tada:": "🎉", ":bulb:": "💡", ":arrows_counterclockwise:": "🔄", ":mag:": "🔍",
-    ":no_entry_sign:": "🚫",
+    ":no_entry_sign:": "🚫", ":ballot_box_with_check:": "☑",
 }
 USERS = {"U0ALICE": "alice (operator)", "U0BOB": "bob (approver)"}
 
@@ -25,6 +25,13 @@ def plain(text: str) -> str:
     return text.replace("*", "").replace("`", "")
 
 
+def _checkboxes(element: dict[str, Any]) -> list[str]:
+    """A checkboxes element's options as [x] / [ ] lines (none for other elements)."""
+    ticked = {o["value"] for o in element.get("initial_options", [])}
+    return [f"[{'x' if o['value'] in ticked else ' '}] {plain(o['text']['text'])}"
+            for o in element.get("options", []) if element.get("type") == "checkboxes"]
+
+
 def render(text: str, blocks: list[dict[str, Any]] | None, indent: str = "  ") -> str:
     """One message as indented lines; buttons shown as [Approve] [Reject]."""
     lines: list[str] = []
@@ -36,8 +43,11 @@ def render(text: str, blocks: list[dict[str, Any]] | None, indent: str = "  ") -
             lines.extend(plain(" ".join(e.get("text", "") for e in block["elements"]))
                          .splitlines())
         elif kind == "actions":
-            lines.append("  ".join(f"[{e['text']['text']}]" for e in block["elements"]
-                                   if "text" in e))
+            for element in block["elements"]:
+                lines.extend(_checkboxes(element))
+            buttons = [f"[{e['text']['text']}]" for e in block["elements"] if "text" in e]
+            if buttons:
+                lines.append("  ".join(buttons))
     if not lines:
         lines = plain(text).splitlines()
     wrapped = [textwrap.fill(line, width=100, subsequent_indent="    ") for line in lines]

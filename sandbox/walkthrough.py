@@ -15,11 +15,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.views import MANUAL_ACTION
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_world import World
 from sandbox.local_bot import SIGNING_SECRET, LocalBot, local_settings
 from sandbox.slack_driver import SlackDriver
-from sandbox.slack_emulator import Message, SlackEmulator
+from sandbox.slack_emulator import Message, SlackEmulator, block_elements
 from sandbox.terminal import render
 
 CHANNEL = "C0INCIDENT"
@@ -73,22 +74,28 @@ def walk(slack: SlackEmulator, driver: SlackDriver, vms: int) -> bool:
     driver.click(root, "Approve", user_id=REQUESTER, channel_id=CHANNEL)
     slack.wait_for(lambda s: len(s.ephemerals(REQUESTER)) > before, timeout=10)
     say("   only she sees: " + render(_ephemeral_text(slack, REQUESTER), None, "").strip())
-    say("\n4. @bob, an approver, clicks Approve:")
+    say("\n4. @bob, an approver, ticks what the bot cannot see (network path, failback "
+        "ports):")
+    root = tick_manual_items(slack, driver, root, user_id=APPROVER, channel_id=CHANNEL)
+    say(render("", [b for b in root.blocks if b.get("type") == "context"
+                    and "Ticked" in str(b)]).rstrip())
+    say("\n5. @bob clicks Approve: the bot re-runs the preflight, finds it unchanged, and "
+        "starts:")
     driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
-    return follow_thread(slack, root.ts)
+    return follow_thread(slack, root.ts, seen_edits=root.edits)
 
 
-def follow_thread(slack: SlackEmulator, root_ts: str) -> bool:
+def follow_thread(slack: SlackEmulator, root_ts: str, seen_edits: int = 0) -> bool:
     shown = 0
     deadline = time.monotonic() + WALK_TIMEOUT
     updated = False
     while time.monotonic() < deadline:
         message = slack.messages(CHANNEL)[0]
-        if not updated and message.edits:
+        if not updated and message.edits > seen_edits:
             updated = True
             say("   The channel message updates:")
             say(render(message.text, message.blocks))
-            say("\n5. The thread fills up:")
+            say("\n6. The thread fills up:")
         replies = slack.thread(CHANNEL, root_ts)
         for reply in replies[shown:]:
             say(render(reply.text, reply.blocks))
@@ -98,6 +105,33 @@ def follow_thread(slack: SlackEmulator, root_ts: str) -> bool:
         time.sleep(0.2)
     say(f"   Gave up after {WALK_TIMEOUT:.0f} s without a summary.")
     return False
+
+
+def manual_checkboxes(message: Message) -> tuple[list[str], list[str]]:
+    """The manual items' option values in a request message, and those shown ticked."""
+    for _, element in block_elements(message.blocks):
+        if element.get("action_id") == MANUAL_ACTION:
+            return ([o["value"] for o in element.get("options", [])],
+                    [o["value"] for o in element.get("initial_options", [])])
+    return [], []
+
+
+def tick_manual_items(slack: SlackEmulator, driver: SlackDriver, root: Message, *,
+                      user_id: str, channel_id: str) -> Message:
+    """Tick every manual item as `user_id`; return the message once it shows them ticked
+    (Approve is refused until then)."""
+    values, _ = manual_checkboxes(root)
+    if not values:
+        return root
+
+    def current(s: SlackEmulator) -> Message:
+        return next(m for m in s.messages(channel_id) if m.ts == root.ts)
+
+    driver.click_action(root, MANUAL_ACTION, user_id=user_id, channel_id=channel_id,
+                        selected=values)
+    slack.wait_for(lambda s: sorted(manual_checkboxes(current(s))[1]) == sorted(values),
+                   timeout=20)
+    return current(slack)
 
 
 def wait_message(get: Callable[[], list[Message]], timeout: float = 30) -> Message | None:
@@ -129,6 +163,9 @@ def interactive(slack: SlackEmulator, driver: SlackDriver) -> None:
             say(render(answer.json().get("text", ""), None) if answer.content else "")
         elif words in ("approve", "reject") and slack.messages(CHANNEL):
             newest = slack.messages(CHANNEL)[-1]
+            if words == "approve":  # @bob vouches for the network first, as in the walk
+                newest = tick_manual_items(slack, driver, newest, user_id=APPROVER,
+                                           channel_id=CHANNEL)
             driver.click(newest, words.capitalize(), user_id=APPROVER, channel_id=CHANNEL)
         elif words:
             say("   unknown input: " + shlex.quote(words))

@@ -31,6 +31,7 @@ class RequestStatus(enum.StrEnum):
     EXPIRED = "expired"
     CANCELLED = "cancelled"
     ERROR = "error"                # preflight could not run (outage); nothing was sent
+    STALE = "stale"                # preflight changed at approval; a fresh request is needed
 
 
 OPEN_STATUSES = (RequestStatus.PREFLIGHT, RequestStatus.PENDING, RequestStatus.APPROVED,
@@ -43,6 +44,8 @@ class RunStatus(enum.StrEnum):
     SUBMITTING = "submitting"      # POST may be in flight: look at the item before resending
     RUNNING = "running"            # job id known, following the job
     SYNCING = "syncing"            # job succeeded, waiting for protectionState Protected
+    WAITING_AGENT = "waiting_agent"  # agent not re-registered yet: retried with backoff
+    RESTARTING = "restarting"      # an approved Retry is restarting the failed job
     PROTECTED = "protected"
     FAILED = "failed"
     TIMED_OUT = "timed_out"
@@ -133,6 +136,11 @@ class Run(SQLModel, table=True):
     lease_until: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    tasks_read_at: datetime | None = None    # last full job read (task states)
+    wait_until: datetime | None = None       # give up waiting for the agent after this
+    restarts: int = 0                        # job restarts (agent waits and approved retries)
+    flags: dict[str, Any] = Field(default_factory=dict,  # one-time notices already posted
+                                  sa_column=Column(JSON, nullable=False))
 
 
 class Outbox(SQLModel, table=True):
@@ -168,3 +176,32 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ManualConfirmation(SQLModel, table=True):
+    """A manual preflight item an approver ticked (who, when); unticking deletes the row."""
+
+    __tablename__ = "manual_confirmations"
+    __table_args__ = (UniqueConstraint("request_id", "item_key", name="uq_manual_item"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="requests.id", index=True)
+    item_key: str = Field(max_length=128)
+    user_id: str = Field(max_length=32)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class PowerWatch(SQLModel, table=True):
+    """The last power state the power guard saw of one AVS VM of a request, so a restart
+    neither repeats nor loses a warning."""
+
+    __tablename__ = "power_watch"
+    __table_args__ = (UniqueConstraint("request_id", "vm_ref", name="uq_power_vm"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="requests.id", index=True)
+    vm_ref: str = Field(max_length=64)
+    vm_name: str = Field(max_length=255)
+    state: str = Field(default="", max_length=32)
+    warned_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=utcnow)

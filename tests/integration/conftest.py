@@ -9,11 +9,16 @@ from typing import Any
 
 import pytest
 
+from gateways.vcenter import VCenterGateway
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_world import World
 from sandbox.local_bot import SIGNING_SECRET, LocalBot, local_settings
 from sandbox.slack_driver import SlackDriver
 from sandbox.slack_emulator import Message, SlackEmulator
+from sandbox.walkthrough import tick_manual_items
+from tests.support.vcsim import VcsimInstance
+from tests.support.vcsim_shapes import admin_content
+from tests.support.vcsim_shapes import config as vcsim_config
 
 CHANNEL = "C0INCIDENT"
 REQUESTER = "U0ALICE"
@@ -24,10 +29,15 @@ GROUP_MEMBERS = [f"U0APPR{i:02d}" for i in range(20)]
 COMMAND = 'plan="Finance tier 1" master=avs-mt-01'
 
 
+def workspace(**options: Any) -> SlackEmulator:
+    """The emulated workspace the tests use: its people and the approvers' user group."""
+    users = {u: {"name": u.lower()} for u in (REQUESTER, APPROVER, OUTSIDER, *GROUP_MEMBERS)}
+    return SlackEmulator(users=users, usergroups={GROUP: GROUP_MEMBERS}, **options)
+
+
 @pytest.fixture
 def slack() -> Iterator[SlackEmulator]:
-    users = {u: {"name": u.lower()} for u in (REQUESTER, APPROVER, OUTSIDER, *GROUP_MEMBERS)}
-    with SlackEmulator(users=users, usergroups={GROUP: GROUP_MEMBERS}) as emulator:
+    with workspace() as emulator:
         yield emulator
 
 
@@ -108,3 +118,32 @@ def reprotect_posts(arm: ArmEmulator) -> list[Any]:
 def settle(seconds: float = 1.0) -> None:
     """Let background ticks run when a test asserts that something did NOT happen."""
     time.sleep(seconds)
+
+
+def confirm(driver: SlackDriver, slack: SlackEmulator, root: Message, user: str) -> Message:
+    """Tick every manual preflight item (network path, failback ports) as `user`; the bot
+    refuses approvals until they are. Returns the message as it shows them ticked."""
+    return tick_manual_items(slack, driver, root, user_id=user, channel_id=CHANNEL)
+
+
+def approve(driver: SlackDriver, slack: SlackEmulator, root: Message, user: str,
+            **click: Any) -> Any:
+    """Tick the manual preflight items as `user`, then click Approve."""
+    ticked = confirm(driver, slack, root, user)
+    return driver.click(ticked, "Approve", user_id=user, channel_id=CHANNEL, **click)
+
+
+@pytest.fixture(scope="module")
+def content(vcsim: VcsimInstance) -> Iterator[Any]:
+    """The vSphere admin's own session on the module's vcsim (each vCenter test module starts
+    its simulator with the inventory it needs, as a `vcsim` fixture)."""
+    with admin_content(vcsim) as service_content:
+        yield service_content
+
+
+@pytest.fixture
+def gateway(vcsim: VcsimInstance) -> Iterator[VCenterGateway]:
+    """The bot's vCenter gateway on the module's vcsim, logged out afterwards."""
+    gw = VCenterGateway(vcsim_config(vcsim))
+    yield gw
+    gw.close()

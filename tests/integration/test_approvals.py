@@ -22,7 +22,9 @@ from tests.integration.conftest import (
     GROUP_MEMBERS,
     REQUESTER,
     BotFactory,
+    approve,
     buttons,
+    confirm,
     reprotect_posts,
     roots,
     settle,
@@ -43,7 +45,7 @@ def test_quorum_of_two_needs_two_distinct_approvers(start_bot: BotFactory,
     driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     root = wait_root(slack)
-    driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
+    approve(driver, slack, root, APPROVER)
     assert "1 more" in last_ephemeral(slack, APPROVER)
     driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
     slack.wait_for(lambda s: len(s.ephemerals(APPROVER)) >= 2)
@@ -64,7 +66,7 @@ def test_twenty_concurrent_clicks_on_quorum_two_execute_once(start_bot: BotFacto
     bot = start_bot(reprotect_required_approvals=2)
     driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
-    root = wait_root(slack)
+    root = confirm(driver, slack, wait_root(slack), GROUP_MEMBERS[0])
     barrier = threading.Barrier(20)
 
     def click(user: str) -> None:
@@ -183,7 +185,7 @@ def test_audit_export_tells_the_whole_story(start_bot: BotFactory,
     root = wait_root(slack)
     driver.click(root, "Approve", user_id=REQUESTER, channel_id=CHANNEL)
     last_ephemeral(slack, REQUESTER)
-    driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
+    approve(driver, slack, root, APPROVER)
     wait_summary(slack, root)
 
     env = {**os.environ, "DATABASE_URL": bot.settings.database_url}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,10 +18,14 @@ import requests
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceExistsError
 from azure.core.pipeline import PipelineResponse
+from azure.core.rest import HttpRequest
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 from azure.mgmt.recoveryservicessiterecovery import models as m
 
+from gateways.agent_auth import AGENT_AUTH_HEADER, CLIENT_REQUEST_ID_HEADER, signed_headers
+from gateways.site_recovery import AzureSiteRecovery
+from gateways.site_recovery_models import ReprotectInput
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_world import World
 
@@ -262,6 +267,7 @@ def test_lists_follow_next_link(
 def test_reprotect_returns_job_and_item_ends_protected(
     client: SiteRecoveryManagementClient, emu: ArmEmulator, world: World
 ) -> None:
+    emu.lro_retry_after = 30
     response = start_reprotect(client, world, "vm-app-01")
     headers = response.http_response.headers
     assert response.http_response.status_code == 202 and headers["Retry-After"] == "30"
@@ -484,3 +490,172 @@ def test_throttling_is_retried_and_latency_applies(
     client.replication_policies.get(RG, VAULT, "vmware-azure-policy")
     assert time.monotonic() - started >= 0.05
     assert all(r.headers.get("Authorization", "").startswith("Bearer ") for r in emu.requests)
+
+
+# -- issue 6: the paths, states and faults the tracker relies on -------------------------------
+
+
+def gateway(emu: ArmEmulator) -> AzureSiteRecovery:
+    return AzureSiteRecovery(subscription_id=emu.world.subscription_id, resource_group=RG,
+                             vault=VAULT, arm_endpoint=emu.base_url)
+
+
+def item_id(world: World, name: str) -> str:
+    return str(world.item(name)["id"])
+
+
+def test_every_field_the_bot_reads_deserializes_through_the_gateway(
+    emu: ArmEmulator, world: World
+) -> None:
+    world.set_reprotect_failure("vm-app-02", provider_code=31389, provider_message="Scout down")
+    asr = gateway(emu)
+    try:
+        plan = next(p for p in asr.list_plans() if p.name == "finance-rp")
+        context = asr.plan_context(plan)
+        server, policy = some(context.config_server), some(context.failback_policy)
+        assert context.vault_extended_info
+        inputs = ReprotectInput(
+            master_target_id=server.master_targets[0].id,
+            process_server_id=server.process_servers[0].id, retention_drive="R:",
+            datastore_name="vsan-avs-01", profile_id=policy.id, run_as_account_id="2")
+        accepted = asr.reprotect(item_id(world, "vm-app-02"), inputs)
+        assert accepted.job_id in world.jobs and accepted.retry_after_s == 1.0
+        wait_until(lambda: asr.get_job(str(accepted.job_id)).state == "Failed")
+        failed = asr.get_job(str(accepted.job_id))
+        assert (failed.tasks[0].name, failed.tasks[0].state) == ("Prerequisites check", "Failed")
+        assert failed.allowed_actions == ("Restart",)
+        error = failed.errors[0]
+        assert (error.code, error.provider_code, error.provider_message) == (
+            "95226", "31389", "Scout down")
+        assert error.possible_causes and error.recommended_action and error.message
+        assert failed.start_time is not None and failed.target_object_id == "vm-app-02"
+        listed = {j.id: j for j in asr.list_jobs(failed.start_time)}
+        assert listed[failed.id].state == "Failed" and listed[failed.id].tasks == ()
+        restarted = asr.restart_job(failed.id)
+        assert restarted.job_id and restarted.job_id != failed.id
+        assert asr.get_job(restarted.job_id).scenario_name == "RestartJob"
+        item = asr.get_item(item_id(world, "vm-app-02"))
+        assert not item.current_scenario.idle and item.current_scenario.job_id
+        wait_until(lambda: asr.get_item(item_id(world, "vm-app-02")).protected)
+        listed_items = asr.plan_items(plan)
+        assert [i.name for i in listed_items] == ["vm-app-01", "vm-app-02", "vm-app-03"]
+    finally:
+        asr.close()
+    writes = [r for r in emu.requests if r.method == "POST"]
+    assert all(AGENT_AUTH_HEADER in r.headers and CLIENT_REQUEST_ID_HEADER.lower()
+               in {k.lower() for k in r.headers} for r in writes)
+
+
+def test_extended_info_and_agent_authentication(
+    client: SiteRecoveryManagementClient, emu: ArmEmulator, world: World
+) -> None:
+    url = f"{world.vault_id}/extendedInformation/vaultExtendedInfo"
+    info = client.send_request(HttpRequest("GET", url, params={"api-version": "2023-04-01"}))
+    assert info.status_code == 200 and info.json()["properties"]["integrityKey"]
+    key = info.json()["properties"]["integrityKey"]
+
+    def signed(with_key: str) -> dict[str, str]:
+        return signed_headers(with_key, datetime.now(UTC))
+
+    ok: list[Raw] = []
+    client.replication_protected_items.begin_reprotect(
+        RG, VAULT, FABRIC, container_name(world), "vm-app-01", reprotect_input(world),
+        polling=False, raw_response_hook=ok.append, headers=signed(key))
+    assert ok[-1].http_response.status_code == 202
+    with pytest.raises(HttpResponseError) as refused:
+        client.replication_protected_items.begin_reprotect(
+            RG, VAULT, FABRIC, container_name(world), "vm-app-02", reprotect_input(world),
+            polling=False, headers=signed("not-the-vault-key"))
+    assert some(refused.value.error).code == "AgentAuthenticationFailed"
+    assert [name for name, _ in world.reprotect_posts] == ["vm-app-01"]
+
+    world.integrity_key = None
+    missing = client.send_request(HttpRequest("GET", url, params={"api-version": "2023-04-01"}))
+    assert missing.status_code == 404
+
+
+def test_cancel_suspend_resume_and_job_list_pages(
+    client: SiteRecoveryManagementClient, world: World
+) -> None:
+    first = job_of(start_reprotect(client, world, "vm-app-01"))
+    second = job_of(start_reprotect(client, world, "vm-app-02"))
+    world.halt_job(first, "Suspended")
+    suspended = job(client, first)
+    assert suspended.state == "Suspended" and suspended.allowed_actions == ["Cancel", "Resume"]
+    assert "Suspended" in [t.state for t in some(suspended.tasks)]
+    client.replication_jobs.begin_resume(
+        RG, VAULT, first, m.ResumeJobParams(properties=m.ResumeJobParamsProperties(
+            comments="done")), polling=False)
+    assert job(client, first).state == "InProgress"
+    client.replication_jobs.begin_cancel(RG, VAULT, second, polling=False)
+    cancelled = job(client, second)
+    assert cancelled.state == "Cancelled" and cancelled.end_time is not None
+    wait_until(lambda: job(client, first).state == "Succeeded")
+    back = world.item("vm-app-02")["properties"]
+    assert "ReverseReplicate" in back["allowedOperations"]
+    world.page_size = 1
+    assert [j.name for j in client.replication_jobs.list(RG, VAULT)] == [second, first]
+
+
+def test_agent_not_registered_refuses_the_post_or_fails_the_job(
+    client: SiteRecoveryManagementClient, world: World
+) -> None:
+    world.set_agent_unregistered("vm-app-01", 60, as_job=False)
+    world.set_agent_unregistered("vm-app-02", 60, as_job=True)
+    with pytest.raises(HttpResponseError) as refused:
+        start_reprotect(client, world, "vm-app-01")
+    assert "agent isn't installed" in str(refused.value.message)
+    failing = job_of(start_reprotect(client, world, "vm-app-02"))
+    wait_until(lambda: job(client, failing).state == "Failed")
+    error = some(some(job(client, failing).errors)[0].service_error_details)
+    assert "agent isn't installed" in some(error.message)
+
+
+def test_held_item_reports_health_errors(
+    client: SiteRecoveryManagementClient, world: World
+) -> None:
+    world.hold_protection("vm-app-03", [{"errorCode": "78122", "errorMessage": "Stuck.",
+                                          "recommendedAction": "Check the process server."}])
+    name = job_of(start_reprotect(client, world, "vm-app-03"))
+    wait_until(lambda: job(client, name).state == "Succeeded")
+    time.sleep(0.5)
+    props = item(client, world, "vm-app-03")
+    assert props.protection_state == "InitialReplicationInProgress"
+    assert props.replication_health == "Critical"
+    error = some(props.health_errors)[0]
+    assert (error.error_code, error.recommended_action) == ("78122", "Check the process server.")
+    world.release_protection("vm-app-03")
+    wait_until(lambda: item(client, world, "vm-app-03").protection_state == "Protected")
+
+
+def test_token_bucket_throttles_with_retry_after_and_processed_faults(
+    client: SiteRecoveryManagementClient, emu: ArmEmulator, world: World
+) -> None:
+    emu.set_throttle(read=(3, 1.0))
+    started = time.monotonic()
+    for _ in range(5):
+        client.replication_fabrics.get(RG, VAULT, FABRIC)
+    assert emu.throttled >= 1 and time.monotonic() - started >= 0.9
+    emu.set_throttle(read=(250, 25.0))
+    seen: list[Raw] = []
+    client.replication_fabrics.get(RG, VAULT, FABRIC, raw_response_hook=seen.append)
+    assert "x-ms-ratelimit-remaining-subscription-reads" in seen[-1].http_response.headers
+
+    emu.fail_next("POST", r"/vm-app-01/reProtect$", 500, processed=True)
+    with pytest.raises(HttpResponseError):
+        client.replication_protected_items.begin_reprotect(
+            RG, VAULT, FABRIC, container_name(world), "vm-app-01", reprotect_input(world),
+            polling=False, retry_total=0)
+    assert [name for name, _ in world.reprotect_posts] == ["vm-app-01"]
+    assert world.item("vm-app-01")["properties"]["currentScenario"]["scenarioName"] != "None"
+
+
+def test_reprotect_refuses_an_unknown_run_as_account(
+    client: SiteRecoveryManagementClient, world: World
+) -> None:
+    body = reprotect_input(world)
+    body.properties.provider_specific_details.run_as_account_id = "9"  # type: ignore[union-attr]
+    with pytest.raises(HttpResponseError) as refused:
+        client.replication_protected_items.begin_reprotect(
+            RG, VAULT, FABRIC, container_name(world), "vm-app-01", body, polling=False)
+    assert "Run-as account '9'" in str(refused.value.message)

@@ -19,6 +19,7 @@ from tests.integration.conftest import (
     CHANNEL,
     COMMAND,
     REQUESTER,
+    approve,
     reprotect_posts,
     wait_root,
     wait_summary,
@@ -95,7 +96,7 @@ def test_killed_during_tracking_resumes_without_resubmitting(
     driver = SlackDriver(first.events_url, SIGNING_SECRET, emulator=slack)
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     root = wait_root(slack)
-    driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
+    approve(driver, slack, root, APPROVER)
     slack.wait_for(lambda s: any("Reprotect started" in m.text
                                  for m in s.thread(CHANNEL, root.ts)), timeout=30)
     assert not any("Summary" in m.text for m in slack.thread(CHANNEL, root.ts))

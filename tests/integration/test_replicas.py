@@ -20,6 +20,7 @@ from tests.integration.conftest import (
     GROUP,
     GROUP_MEMBERS,
     REQUESTER,
+    confirm,
     reprotect_posts,
     wait_root,
     wait_summary,
@@ -54,7 +55,7 @@ def test_three_replicas_share_one_request_without_doubling_anything(
     drivers[0].slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL, trigger_id="t.1")
     drivers[1].slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL, trigger_id="t.1",
                              retry_num=1)  # Slack's retry lands on another replica
-    root = wait_root(slack)
+    root = confirm(drivers[2], slack, wait_root(slack), GROUP_MEMBERS[0])
     barrier = threading.Barrier(20)
 
     def click(index: int) -> None:

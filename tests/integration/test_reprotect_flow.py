@@ -20,7 +20,9 @@ from tests.integration.conftest import (
     OUTSIDER,
     REQUESTER,
     BotFactory,
+    approve,
     buttons,
+    confirm,
     reprotect_posts,
     settle,
     wait_root,
@@ -44,7 +46,7 @@ def test_happy_path_three_vms_protected(driver: SlackDriver, slack: SlackEmulato
         assert value in shown
     assert not reprotect_posts(arm), "nothing may be sent before approval"
 
-    driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
+    approve(driver, slack, root, APPROVER)
     thread = wait_summary(slack, root)
 
     updated = slack.messages(CHANNEL)[0]
@@ -171,7 +173,7 @@ def test_reject_removes_buttons_and_sends_nothing(driver: SlackDriver, slack: Sl
 def test_twenty_concurrent_approvals_submit_each_vm_once(
         driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
-    root = wait_root(slack)
+    root = confirm(driver, slack, wait_root(slack), GROUP_MEMBERS[0])
     barrier = threading.Barrier(20)
     statuses: list[int] = []
 
@@ -231,7 +233,7 @@ def test_job_failure_is_reported_with_code_and_fix(start_bot: BotFactory, slack:
     driver = SlackDriver(bot.events_url, "sandbox-signing-secret", emulator=slack)
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     root = wait_root(slack)
-    driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
+    approve(driver, slack, root, APPROVER)
     texts = [m.text for m in wait_summary(slack, root)]
     failure = next(t for t in texts if "app-02" in t and "failed" in t)
     assert "95226" in failure and "InMage Scout" in failure

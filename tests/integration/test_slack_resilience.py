@@ -12,6 +12,7 @@ from tests.integration.conftest import (
     CHANNEL,
     COMMAND,
     REQUESTER,
+    approve,
     wait_root,
     wait_summary,
 )
@@ -21,7 +22,7 @@ def test_outage_during_tracking_delays_but_loses_nothing(
         driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     root = wait_root(slack)
-    driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
+    approve(driver, slack, root, APPROVER)
     slack.wait_for(lambda s: bool(s.thread(CHANNEL, root.ts)), timeout=30)
     slack.set_down(True)
     time.sleep(4)  # jobs finish while Slack answers 503 to everything

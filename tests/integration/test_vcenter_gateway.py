@@ -8,19 +8,14 @@ DC0_H0 and 25 in cluster DC0_C0.
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
-import ssl
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-import pyVim.connect
-import pyVim.task
-import pyVmomi
 
 from gateways.vcenter import (
     VCenterAuthError,
@@ -29,13 +24,19 @@ from gateways.vcenter import (
     VCenterUnreachable,
 )
 from tests.support.vcsim import VcsimInstance, start_vcsim
+from tests.support.vcsim_shapes import (
+    WaitForTask,
+    config,
+    create_vm,
+    device,
+    extra,
+    find_vm,
+    new_uuid,
+    reconfigure,
+    vim,
+)
 
 VMS_PER_GROUP = 25
-# pyVmomi's annotations are partial; the gateway module does the same.
-vim: Any = pyVmomi.vim
-device: Any = vim.vm.device
-SmartConnect: Any = pyVim.connect.SmartConnect
-WaitForTask: Any = pyVim.task.WaitForTask
 
 
 @pytest.fixture(scope="module")
@@ -44,110 +45,10 @@ def vcsim() -> Iterator[VcsimInstance]:
         yield instance
 
 
-@pytest.fixture(scope="module")
-def content(vcsim: VcsimInstance) -> Iterator[Any]:
-    """A separate pyVmomi session that plays the vSphere admin shaping the inventory."""
-    url = urlsplit(vcsim.url)
-    si = SmartConnect(
-        host=url.hostname,
-        port=url.port,
-        user=vcsim.username,
-        pwd=vcsim.password,
-        sslContext=ssl.create_default_context(cafile=vcsim.ca_pem_path),
-    )
-    service_content = si.RetrieveContent()
-    yield service_content
-    service_content.sessionManager.Logout()
-
-
-def config(vcsim: VcsimInstance, **overrides: Any) -> VCenterConfig:
-    values: dict[str, Any] = {
-        "url": vcsim.url,
-        "user": vcsim.username,
-        "password": vcsim.password,
-        "ca_bundle": vcsim.ca_pem_path,
-        "insecure": False,
-    }
-    return VCenterConfig(**(values | overrides))
-
-
-@pytest.fixture
-def gateway(vcsim: VcsimInstance) -> Iterator[VCenterGateway]:
-    gw = VCenterGateway(config(vcsim))
-    yield gw
-    gw.close()
-
-
-def find_vm(content: Any, name: str) -> Any:
-    vm = content.searchIndex.FindByInventoryPath(f"DC0/vm/{name}")
-    assert vm is not None, name
-    return vm
-
-
-def reconfigure(vm: Any, **spec: Any) -> None:
-    WaitForTask(vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(**spec)))
-
-
-def extra(**values: str) -> list[Any]:
-    """extraConfig entries; vcsim applies `SET.guest.*` keys to the VM's guest info."""
-    return [vim.option.OptionValue(key=k.replace("__", "."), value=v) for k, v in values.items()]
-
-
 @pytest.fixture
 def make_vm(content: Any) -> Callable[..., Any]:
     """Create a VM like a master target: LSI Logic, one disk, a NIC, tools running."""
-
-    def make(
-        name: str,
-        *,
-        bios_uuid: str | None = None,
-        disk_uuid: str | None = None,
-        ip: str = "10.0.0.20",
-    ) -> Any:
-        disk_backing = device.VirtualDisk.FlatVer2BackingInfo(
-            fileName="[LocalDS_1]", diskMode="persistent", uuid=disk_uuid
-        )
-        devices = [
-            device.VirtualLsiLogicController(key=-100, busNumber=0, sharedBus="noSharing"),
-            device.VirtualDisk(
-                key=-101, controllerKey=-100, unitNumber=0, capacityInKB=4096, backing=disk_backing
-            ),
-            device.VirtualE1000(
-                key=-102,
-                backing=device.VirtualEthernetCard.NetworkBackingInfo(deviceName="VM Network"),
-            ),
-        ]
-        spec = vim.vm.ConfigSpec(
-            name=name,
-            guestId="otherGuest64",
-            uuid=bios_uuid,
-            files=vim.vm.FileInfo(vmPathName="[LocalDS_1]"),
-            deviceChange=[
-                device.VirtualDeviceSpec(
-                    operation="add",
-                    fileOperation="create" if isinstance(d, device.VirtualDisk) else None,
-                    device=d,
-                )
-                for d in devices
-            ],
-            extraConfig=extra(
-                disk__EnableUUID="TRUE",
-                SET__guest__toolsRunningStatus="guestToolsRunning",
-                SET__guest__ipAddress=ip,
-                SET__guest__hostName=f"{name}.avs.example",
-            ),
-        )
-        folder = content.searchIndex.FindByInventoryPath("DC0/vm")
-        pool = content.searchIndex.FindByInventoryPath("DC0/host/DC0_C0/Resources")
-        task = folder.CreateVM_Task(config=spec, pool=pool)
-        WaitForTask(task)
-        return task.info.result
-
-    return make
-
-
-def new_uuid() -> str:
-    return str(uuid.uuid4())
+    return functools.partial(create_vm, content)
 
 
 # -- finding VMs ---------------------------------------------------------------------------

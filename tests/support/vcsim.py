@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,13 +117,15 @@ def start_vcsim(
     username: str = "vcsim-admin@vsphere.local",
     password: str = "vcsim-Secret-1",
     port: int = 0,
+    esxi_versions: Mapping[str, str] | None = None,
 ) -> Iterator[VcsimInstance]:
     """Run the simulator until the block exits.
 
     Inventory: datacenter DC0 with standalone host DC0_H0 and cluster DC0_C0 (hosts
     DC0_C0_H0, DC0_C0_H1); `vms` powered-off VMs on DC0_H0 (DC0_H0_VM<i>) and as many in
     the cluster (DC0_C0_RP0_VM<i>); datastores LocalDS_0 (VMFS) and LocalDS_1 (vsan) on
-    every host. Only `username`/`password` may log in.
+    every host. Only `username`/`password` may log in. `esxi_versions` makes hosts (by
+    name) report another ESXi version, which the vSphere API cannot change.
     """
     binary = build_vcsim()
     with tempfile.TemporaryDirectory(prefix="vcsim-") as tmp:
@@ -140,6 +142,7 @@ def start_vcsim(
                 "vms": vms,
                 "username": username,
                 "password": password,
+                "esxi-version": ",".join(f"{h}={v}" for h, v in (esxi_versions or {}).items()),
             }
             process = subprocess.Popen(
                 [str(binary), "-watch-stdin", *(f"-{k}={v}" for k, v in args.items())],

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/vmware/govmomi/simulator"
@@ -29,6 +30,7 @@ func main() {
 	password := flag.String("password", "pass", "the only accepted login password")
 	machines := flag.Int("vms", 2, "VMs on the standalone host and again in the cluster")
 	watchStdin := flag.Bool("watch-stdin", false, "exit when stdin closes (the parent died)")
+	esxiVersions := flag.String("esxi-version", "", "HOST=VERSION[,HOST=VERSION]: ESXi versions to report")
 	flag.Parse()
 
 	tlsConfig := new(tls.Config)
@@ -54,6 +56,7 @@ func main() {
 	defer model.Remove()
 
 	shapeDatastores()
+	shapeHostVersions(*esxiVersions)
 
 	model.Service.Listen = &url.URL{
 		Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)),
@@ -105,6 +108,31 @@ func shapeDatastores() {
 					},
 				})
 			}
+		}
+	}
+}
+
+// shapeHostVersions makes hosts report another ESXi version, which the vSphere API cannot
+// change (it is what the host runs). Each host gets its own copy of the product info: the
+// simulator shares one between hosts.
+func shapeHostVersions(spec string) {
+	for _, pair := range strings.Split(spec, ",") {
+		name, version := pair, ""
+		if i := strings.Index(pair, "="); i >= 0 {
+			name, version = pair[:i], pair[i+1:]
+		}
+		if version == "" {
+			continue
+		}
+		for _, entity := range simulator.Map.All("HostSystem") {
+			host := entity.(*simulator.HostSystem)
+			if host.Name != name {
+				continue
+			}
+			product := *host.Summary.Config.Product
+			product.Version = version
+			product.FullName = "VMware ESXi " + version
+			host.Summary.Config.Product = &product
 		}
 	}
 }

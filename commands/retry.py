@@ -1,0 +1,52 @@
+"""Retry of a failed VM: an approver's click restarts its Site Recovery job.
+
+Restarting rewrites the VM's disks again, so the click follows the approval rules
+(`approvals.policy.decide_retry`: an approver, not the requester, of this workspace); the
+tracker then restarts the job once, by compare-and-set from `failed`, and follows the new job.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from approvals.policy import Decision
+from approvals.workflow import Click
+from commands.ports import Notifier, Waker
+from commands.tracking import Tracker
+from store.models import Run
+
+
+class RetryAuthority(Protocol):
+    def may_retry(self, click: Click) -> Decision: ...
+
+
+class Retries:
+    def __init__(self, engine: Engine, tracker: Tracker, authority: RetryAuthority,
+                 notifier: Notifier, waker: Waker) -> None:
+        self._engine = engine
+        self._tracker = tracker
+        self._authority = authority
+        self._notifier = notifier
+        self._waker = waker
+
+    def retry(self, run_id: int, click: Click) -> None:
+        """`click` is who clicked where; `run_id` the failed VM's run (the button's value)."""
+        with Session(self._engine) as session:
+            run = session.get(Run, run_id)
+        if run is None:
+            self._notifier.ephemeral(click.channel_id, click.user_id,
+                                     f":no_entry_sign: Run #{run_id} does not exist.")
+            return
+        on_request = Click(request_id=run.request_id, user_id=click.user_id,
+                           user_team=click.user_team, channel_id=click.channel_id)
+        if not self._authority.may_retry(on_request).accepted:
+            return
+        refusal = self._tracker.restart(run_id, click.user_id)
+        if refusal is not None:
+            self._notifier.ephemeral(click.channel_id, click.user_id,
+                                     f":no_entry_sign: {refusal}")
+        self._waker.wake("outbox")
+        self._waker.wake("track")

@@ -1,0 +1,448 @@
+"""Preflight checks about vCenter: what Site Recovery knows of it, and what it shows itself.
+
+vCenter is read once per preflight (`VCenterReading`); every check here reads that value and
+Site Recovery's facts and returns results, like the checks in `commands.preflight`. When the
+bot has no vCenter (VCENTER_URL unset) or could not read it, one `vcenter-connected` result
+says which checks did not run, instead of every check repeating it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from commands.plan_model import CheckResult, Verdict, passed
+from gateways.errors import VCenterError, VCenterPermissionError
+from gateways.site_recovery_models import DiscoveredVCenter, ProtectedItem
+from gateways.vcenter_models import (
+    DATASTORE_WRITE_PRIVILEGES,
+    HostInfo,
+    VCenterInventory,
+    VmInfo,
+)
+
+if TYPE_CHECKING:
+    from commands.preflight import Facts
+
+MAX_MT_DISKS = 60
+TOOLS_RUNNING = "guestToolsRunning"
+NOT_RUN = ("master target snapshots, UUID clashes, master target VM settings, ESXi versions, "
+           "account privileges, datastore mounts and AVS power states")
+
+
+@dataclass(frozen=True)
+class VCenterReading:
+    """What preflight got from the bot's vCenter (`host` of VCENTER_URL): its inventory, or
+    the error that prevented reading it. `insecure` is VCENTER_INSECURE=1."""
+
+    host: str
+    insecure: bool = False
+    inventory: VCenterInventory | None = None
+    error: VCenterError | None = None
+
+
+def _inventory(f: Facts) -> VCenterInventory | None:
+    return f.vcenter.inventory if f.vcenter else None
+
+
+def _norm(uuid: str | None) -> str:
+    return (uuid or "").strip("{} ").replace("-", "").casefold()
+
+
+def avs_candidates(inv: VCenterInventory, item: ProtectedItem) -> tuple[VmInfo, ...]:
+    """The vCenter VMs answering to a plan VM: by UUID first, else by name; several = clash."""
+    for key, unique in ((item.vm_uuid, inv.vms_by_uuid), (item.friendly_name, inv.vms_by_name)):
+        if key and key in inv.duplicates:
+            return inv.duplicates[key]
+        if key and key in unique:
+            return (unique[key],)
+    return ()
+
+
+def avs_vms(f: Facts) -> list[tuple[ProtectedItem, VmInfo]]:
+    """Plan VMs found exactly once in vCenter, with their AVS VM."""
+    inv = _inventory(f)
+    if inv is None:
+        return []
+    found = ((item, avs_candidates(inv, item)) for item in f.items)
+    return [(item, vms[0]) for item, vms in found if len(vms) == 1]
+
+
+def _master_vm(f: Facts) -> VmInfo | None:
+    inv = _inventory(f)
+    return inv.master_target if inv is not None and f.master_target is not None else None
+
+
+def _names(values: Iterable[str]) -> str:
+    return ", ".join(f"`{v}`" for v in dict.fromkeys(values))
+
+
+# -- connection and discovery ---------------------------------------------------------------
+
+
+def _relevant_vcenters(f: Facts) -> tuple[DiscoveredVCenter, ...]:
+    """Site Recovery's vCenters the plan's VMs came from, else every one on the fabric."""
+    used = {i.vcenter_infrastructure_id.lower() for i in f.items if i.vcenter_infrastructure_id}
+    return tuple(v for v in f.vcenters if v.infrastructure_id.lower() in used) or f.vcenters
+
+
+def vcenter_connected(f: Facts) -> list[CheckResult]:
+    results: list[CheckResult] = []
+    for vc in _relevant_vcenters(f):
+        problems = [f"discovery {vc.discovery_status or 'unknown'}"] \
+            if vc.discovery_status.lower() != "connected" else []
+        problems += [f"{e.code} {e.message}".strip() for e in vc.health_errors]
+        if problems:
+            results.append(CheckResult(
+                "vcenter-connected", Verdict.BLOCK,
+                f"Site Recovery's vCenter `{vc.name}` ({vc.ip_address}) is not connected: "
+                + "; ".join(problems) + ". Without it the master target cannot detach and "
+                "attach the disks.",
+                "On the configuration server, check the vCenter's account and that port 443 "
+                "to it is open, refresh the server in the vault, then run `/reprotect` again."))
+    reading = f.vcenter
+    if reading is None:
+        results.append(CheckResult(
+            "vcenter-connected", Verdict.WARN,
+            f"vCenter not configured: {NOT_RUN} were not checked.",
+            "Set VCENTER_URL, VCENTER_USER and VCENTER_PASSWORD (the private cloud's vCenter) "
+            "to have the bot check them."))
+        return results
+    if reading.insecure:
+        results.append(CheckResult(
+            "vcenter-connected", Verdict.WARN,
+            f"vCenter `{reading.host}`'s certificate is not verified (VCENTER_INSECURE=1): "
+            "anyone on the path could read the bot's vCenter password.",
+            "Set VCENTER_CA_BUNDLE to the CA that signs vCenter's certificate and unset "
+            "VCENTER_INSECURE."))
+    error = reading.error
+    if error is not None and not isinstance(error, VCenterPermissionError):
+        results.append(_unread("vcenter-connected", error))
+    elif reading.inventory is not None:
+        about = reading.inventory.about
+        results += passed("vcenter-connected",
+                          f"Logged in to vCenter `{reading.host}` ({about.full_name}).")
+    return results
+
+
+def _unread(check: str, error: VCenterError) -> CheckResult:
+    why = f" Why: {error.why}." if error.why else ""
+    return CheckResult(check, Verdict.BLOCK,
+                       f"{error.what}{why} So {NOT_RUN} could not be checked.",
+                       error.fix or "Fix vCenter access, then run `/reprotect` again.")
+
+
+def target_vcenter_discovered(f: Facts) -> list[CheckResult]:
+    if not f.vcenters:
+        return [CheckResult(
+            "target-vcenter-discovered", Verdict.BLOCK,
+            "The configuration server has discovered no vCenter: failback needs the private "
+            "cloud's vCenter and its master target server discovered.",
+            "Add the private cloud's vCenter on the configuration server (Site Recovery "
+            "infrastructure → Configuration servers → Add vCenter), wait for discovery, then "
+            "run `/reprotect` again.")]
+    known = ", ".join(f"`{v.name}` ({v.ip_address})" for v in f.vcenters)
+    if f.vcenter is None:
+        return passed("target-vcenter-discovered", f"Site Recovery has discovered {known}.")
+    host = f.vcenter.host.casefold()
+    match = next((v for v in f.vcenters if host in (v.ip_address.casefold(), v.name.casefold())
+                  or host.split(".", 1)[0] == v.name.casefold().split(".", 1)[0]), None)
+    if match is None:
+        return [CheckResult(
+            "target-vcenter-discovered", Verdict.WARN,
+            f"The bot's vCenter `{f.vcenter.host}` is not among Site Recovery's discovered "
+            f"vCenters ({known}) by name or IP.",
+            "Make sure the vCenter you fail back to is discovered by the configuration server "
+            "(same vCenter under another name is fine), or point VCENTER_URL at it.")]
+    return passed("target-vcenter-discovered",
+                  f"vCenter `{f.vcenter.host}` is discovered by Site Recovery as `{match.name}`.")
+
+
+def vcenter_permissions(f: Facts) -> list[CheckResult]:
+    if f.vcenter is not None and isinstance(f.vcenter.error, VCenterPermissionError):
+        return [_unread("vcenter-permissions", f.vcenter.error)]
+    inv = _inventory(f)
+    mt_vm = _master_vm(f)
+    if inv is None or mt_vm is None:
+        return []
+    if inv.privileges is None:
+        return [CheckResult(
+            "vcenter-permissions", Verdict.WARN,
+            "Could not read the vCenter account's privileges ("
+            + "; ".join(inv.unreadable) + ").",
+            "Check by hand that Site Recovery's discovery account may allocate space on the "
+            "master target's datastores and add and remove disks of the master target VM.")]
+    host = inv.host(mt_vm.host)
+    mounted = {m.datastore for m in host.mounts} if host else set(mt_vm.datastores)
+    missing = [m for m in inv.privileges.missing
+               if m.entity in mounted or m.entity == mt_vm.moref]
+    if missing:
+        return [CheckResult(
+            "vcenter-permissions", Verdict.BLOCK,
+            "The vCenter account lacks "
+            + "; ".join(f"{m.privilege} on `{m.entity_name}`" for m in missing)
+            + ". Read-only discovery passes failover but fails reprotect.",
+            "Give the discovery account (and VCENTER_USER) a role with "
+            + ", ".join(DATASTORE_WRITE_PRIVILEGES)
+            + " and the VirtualMachine.Config disk privileges, propagated from the "
+            "datacenter; then refresh the configuration server.")]
+    return passed("vcenter-permissions",
+                  "The vCenter account can write the master target's datastores and change "
+                  "its disks.")
+
+
+# -- the master target VM -------------------------------------------------------------------
+
+
+def mt_no_snapshots(f: Facts) -> list[CheckResult]:
+    mt_vm = _master_vm(f)
+    if mt_vm is None:
+        return []
+    if mt_vm.snapshot_count:
+        return [CheckResult(
+            "mt-no-snapshots", Verdict.BLOCK,
+            f"Master target VM `{mt_vm.name}` has {mt_vm.snapshot_count} snapshot(s): "
+            "reprotect cannot attach disks to it.",
+            "In vCenter: master target VM → Snapshots → Delete all (consolidate), then run "
+            "`/reprotect` again.")]
+    return passed("mt-no-snapshots", f"Master target VM `{mt_vm.name}` has no snapshots.")
+
+
+def uuid_unique(f: Facts) -> list[CheckResult]:
+    inv = _inventory(f)
+    if inv is None or f.master_target is None:
+        return []
+    results: list[CheckResult] = []
+    if inv.master_target_ambiguous:
+        results.append(CheckResult(
+            "uuid-unique", Verdict.BLOCK,
+            f"Master target `{f.master_target.name}` matches several vCenter VMs: "
+            + _names(vm.name for vm in inv.master_target_candidates) + ".",
+            "Rename or remove the extra VM (often a clone) so that one VM answers to the "
+            "master target's name and IP address."))
+    mt_vm = inv.master_target
+    clash, twins = [], []
+    for item in f.items:
+        found = avs_candidates(inv, item)
+        if mt_vm is not None and any(vm.moref == mt_vm.moref or _shares_uuid(vm, mt_vm)
+                                     for vm in found):
+            clash.append(item.friendly_name)
+        elif len(found) > 1:
+            twins.append(item.friendly_name)
+    if clash and mt_vm is not None:
+        results.append(CheckResult(
+            "uuid-unique", Verdict.BLOCK,
+            f"Shares its BIOS or disk UUID with master target VM `{mt_vm.name}` (both cloned "
+            "from one template): failback would write to the wrong disks.",
+            "Rebuild the master target from a fresh template, or give it a new BIOS UUID "
+            "(`uuid.bios`) and new disk UUIDs, then refresh the configuration server.",
+            tuple(clash)))
+    if twins:
+        results.append(CheckResult(
+            "uuid-unique", Verdict.BLOCK,
+            "Several vCenter VMs answer to this VM's UUID or name: the bot will not guess.",
+            "Remove or rename the duplicate (a clone or an old copy) so one AVS VM matches.",
+            tuple(twins)))
+    return results or passed("uuid-unique",
+                             "No VM of the plan shares a UUID with the master target or "
+                             "another VM.")
+
+
+def _shares_uuid(vm: VmInfo, other: VmInfo) -> bool:
+    same_bios = bool(vm.bios_uuid) and _norm(vm.bios_uuid) == _norm(other.bios_uuid)
+    return same_bios or bool({_norm(u) for u in vm.disk_uuids}
+                             & {_norm(u) for u in other.disk_uuids})
+
+
+def mt_vm_settings(f: Facts) -> list[CheckResult]:
+    """VMware Tools, disk.EnableUUID, SCSI controller and the 60-disk ceiling."""
+    inv = _inventory(f)
+    mt = f.master_target
+    if mt is None:
+        return []
+    if inv is None:
+        return _disk_budget(mt.name, mt.disk_count or 0, 0)
+    mt_vm = inv.master_target
+    if mt_vm is None:
+        if inv.master_target_ambiguous:
+            return []
+        return [CheckResult(
+            "mt-vm-settings", Verdict.BLOCK,
+            f"Master target `{mt.name}` is not in vCenter `{f.vcenter.host if f.vcenter else ''}`"
+            f" by VM name, guest host name or IP {mt.ip_address or '(none)'}: its snapshots, "
+            "UUIDs and settings cannot be checked.",
+            "Point VCENTER_URL at the private cloud's vCenter, and check the master target VM "
+            "runs VMware Tools so that its host name and IP address show.")]
+    results = []
+    if mt_vm.tools_running_status != TOOLS_RUNNING:
+        results.append(CheckResult(
+            "mt-vm-settings", Verdict.BLOCK,
+            f"VMware Tools are not running on master target VM `{mt_vm.name}` "
+            f"({mt_vm.tools_running_status or 'no status'}).",
+            "Install or start VMware Tools in the master target VM."))
+    if mt_vm.disk_enable_uuid is not True:
+        results.append(CheckResult(
+            "mt-vm-settings", Verdict.BLOCK,
+            f"Master target VM `{mt_vm.name}` does not have `disk.EnableUUID=TRUE`.",
+            "Power off the master target VM, add the advanced setting disk.EnableUUID = TRUE "
+            "(Edit settings → VM options → Advanced), power it on."))
+    if "pvscsi" in mt_vm.scsi_controllers:
+        results.append(CheckResult(
+            "mt-vm-settings", Verdict.BLOCK,
+            f"Master target VM `{mt_vm.name}` has a Paravirtual SCSI controller: failback "
+            "needs LSI Logic.",
+            "Change the master target's SCSI controllers to LSI Logic (SAS) while it is "
+            "powered off."))
+    plan_disks = sum(vm.disk_count for _, vm in avs_vms(f))
+    results += _disk_budget(mt_vm.name, mt_vm.disk_count, plan_disks)
+    return results or passed(
+        "mt-vm-settings", f"Master target VM `{mt_vm.name}`: VMware Tools running, "
+        f"disk.EnableUUID on, LSI Logic, {mt_vm.disk_count + plan_disks} of {MAX_MT_DISKS} disks.")
+
+
+def _disk_budget(name: str, attached: int, plan_disks: int) -> list[CheckResult]:
+    if attached + plan_disks <= MAX_MT_DISKS:
+        return []
+    return [CheckResult(
+        "mt-vm-settings", Verdict.BLOCK,
+        f"Master target `{name}` would hold {attached + plan_disks} disks ({attached} attached, "
+        f"{plan_disks} from this plan): at most {MAX_MT_DISKS} are supported.",
+        "Reprotect fewer VMs at once (`vm=`), or use another master target server.")]
+
+
+# -- hosts and datastores -------------------------------------------------------------------
+
+
+def esxi_supported(f: Facts) -> list[CheckResult]:
+    """Not below 5.5, and not the free editions of ESXi 5.5 or vSphere Hypervisor 6."""
+    inv = _inventory(f)
+    mt_vm = _master_vm(f)
+    if inv is None or mt_vm is None:
+        return []
+    morefs = dict.fromkeys([mt_vm.host, *(vm.host for _, vm in avs_vms(f))])
+    hosts = [h for h in (inv.host(m) for m in morefs) if h is not None]
+    old = [h for h in hosts if _version(h) < (5, 5)]
+    free = [h for h in hosts if h not in old and _version(h) < (7, 0) and _free(h)]
+    unknown = [h for h in hosts if h not in old and _version(h) < (7, 0)
+               and not h.license_edition and not h.license_name]
+    results = []
+    if old:
+        results.append(CheckResult(
+            "esxi-supported", Verdict.BLOCK,
+            "ESXi older than 5.5 cannot receive failback: "
+            + _names(f"{h.name} ({h.product_version})" for h in old) + ".",
+            "Move the master target (and the VMs' datastores) to hosts on a supported ESXi "
+            "version, or upgrade these hosts."))
+    if free:
+        results.append(CheckResult(
+            "esxi-supported", Verdict.BLOCK,
+            "Free editions of ESXi 5.5 / vSphere Hypervisor 6 are not supported: "
+            + _names(f"{h.name} ({h.license_name or h.license_edition})" for h in free) + ".",
+            "Assign a paid vSphere license to these hosts, or use other hosts."))
+    if unknown:
+        results.append(CheckResult(
+            "esxi-supported", Verdict.WARN,
+            "Could not read the license of " + _names(h.name for h in unknown)
+            + ", so a free ESXi edition was not ruled out.",
+            "Check in vCenter (Licensing → Assets) that these hosts have a paid license."))
+    return results or passed(
+        "esxi-supported", "ESXi " + _names(f"{h.name} {h.product_version}" for h in hosts)
+        + " is supported.")
+
+
+def _version(host: HostInfo) -> tuple[int, int]:
+    parts = (host.product_version or "0.0").split(".")
+    try:
+        return int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
+    except ValueError:
+        return 0, 0
+
+
+def _free(host: HostInfo) -> bool:
+    edition = (host.license_edition or "").casefold()
+    return edition.startswith("esxbasic") or "hypervisor" in (host.license_name or "").casefold()
+
+
+def datastore_mounted(f: Facts) -> list[CheckResult]:
+    """`datastore-ok` as vCenter sees it: accessible, mounted read/write on the MT's host."""
+    inv = _inventory(f)
+    mt_vm = _master_vm(f)
+    if inv is None or mt_vm is None or f.datastore is None:
+        return []
+    host = inv.host(mt_vm.host)
+    where = f"master target host `{host.name}`" if host else "the master target's host"
+    ds = inv.datastore(f.datastore.name)
+    if ds is None:
+        return [CheckResult(
+            "datastore-ok", Verdict.WARN,
+            f"Datastore `{f.datastore.name}` is not in vCenter under that name, so its "
+            "accessibility and mounts were not checked.",
+            "Check the datastore Site Recovery lists is the one vCenter shows, or pass "
+            "`datastore=` another one.")]
+    results = []
+    if ds.accessible is False or not _writable(host, ds.moref):
+        mount = host.mount(ds.moref) if host else None
+        state = "inaccessible" if ds.accessible is False else (
+            "not mounted" if mount is None else f"mounted {mount.access_mode or 'unknown'}")
+        results.append(CheckResult(
+            "datastore-ok", Verdict.BLOCK,
+            f"Datastore `{ds.name}` is {state} on {where}.",
+            "Mount the datastore read/write on the master target's ESXi host (or pass "
+            "`datastore=` one that is), then refresh the configuration server."))
+    unmounted = [item.friendly_name for item, vm in avs_vms(f)
+                 if host is not None and not all(_writable(host, d) for d in vm.datastores)]
+    if unmounted:
+        results.append(CheckResult(
+            "datastore-ok", Verdict.BLOCK,
+            f"The AVS VM's datastores are not all mounted read/write on {where}: failback to "
+            "the existing VM cannot write its disks.",
+            "Mount those datastores read/write on the master target's host, or move the "
+            "master target to a host that has them.", tuple(unmounted)))
+    return results or passed("datastore-ok",
+                             f"Datastore `{ds.name}` is mounted read/write on {where}.")
+
+
+def _writable(host: HostInfo | None, datastore: str) -> bool:
+    mount = host.mount(datastore) if host else None
+    return mount is not None and mount.access_mode == "readWrite" and mount.accessible is not False
+
+
+def datastore_type_vcenter(f: Facts) -> list[CheckResult]:
+    """`datastore-type` as vCenter reports it (Site Recovery's type may be stale)."""
+    inv = _inventory(f)
+    if inv is None or f.datastore is None:
+        return []
+    ds = inv.datastore(f.datastore.name)
+    if ds is None or ds.failback_supported:
+        return []
+    return [CheckResult(
+        "datastore-type", Verdict.BLOCK,
+        f"vCenter reports datastore `{ds.name}` as {ds.type or 'of unknown type'}: failback "
+        "needs VMFS or vSAN (NFS is not supported).",
+        "Pick a VMFS or vSAN datastore with `datastore=`.")]
+
+
+def avs_vm_off(f: Facts) -> list[CheckResult]:
+    """Reprotect overwrites the AVS VM's disks: one that runs is probably in use."""
+    inv = _inventory(f)
+    if inv is None:
+        return []
+    found = avs_vms(f)
+    on = tuple(item.friendly_name for item, vm in found if vm.power_state == "poweredOn")
+    if on:
+        return [CheckResult(
+            "avs-vm-off", Verdict.WARN,
+            "Powered on in the private cloud: reprotect powers it off and overwrites its disks "
+            "with the Azure VM's data.",
+            "Check nobody uses the AVS copy (its changes will be lost). It must stay off until "
+            "failback; the bot warns in the thread if it is powered on.", on)]
+    return passed("avs-vm-off", f"AVS VMs found in vCenter are powered off ({len(found)} of "
+                                f"{len(f.items)} found).")
+
+
+VCENTER_CHECKS = (
+    vcenter_connected, target_vcenter_discovered, vcenter_permissions, mt_no_snapshots,
+    uuid_unique, mt_vm_settings, esxi_supported, datastore_mounted, datastore_type_vcenter,
+    avs_vm_off,
+)

@@ -1,0 +1,178 @@
+"""The request message at 1, 10 and 100 VMs: Slack's limits, reading order, snapshots.
+
+Snapshots are the rendered JSON committed under tests/unit/snapshots/. A missing or
+different snapshot fails; `UPDATE_SNAPSHOTS=1 pytest tests/unit/test_views_limits.py`
+rewrites them after a deliberate change (review the diff).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import views
+from commands.plan_model import CheckResult, Choice, PlannedItem, ResolvedPlan, Verdict
+from commands.preflight import run_checks
+from tests.support.preflight import NOW, facts, inventory, reading
+
+SNAPSHOTS = Path(__file__).with_name("snapshots")
+SIZES = (1, 10, 100)
+# "Well under" Slack's undocumented ~13,000-character ceiling of blocks in a message.
+BLOCKS_JSON_BUDGET = 10_000
+
+
+def plan(vms: int, checks: tuple[CheckResult, ...]) -> ResolvedPlan:
+    return ResolvedPlan(
+        plan_id="/vaults/v/replicationRecoveryPlans/finance-rp", plan_name="finance-rp",
+        plan_friendly_name="Finance tier 1",
+        items=tuple(PlannedItem(f"/items/vm-app-{i:02d}", f"app-{i:02d}", f"vm-{100 + i}")
+                    for i in range(1, vms + 1)),
+        master_target=Choice("mt-id-1", "avs-mt-01", "given"),
+        process_server=Choice("ps-id-1", "azure-ps-01",
+                              "healthy, heartbeat fresh, lowest load (3 replication pairs)"),
+        datastore=Choice("vsan-avs-01", "vsan-avs-01", "vSAN, most free space (2600 GB)"),
+        retention=Choice("R:", "R:", "most free space (900 GiB)"),
+        policy=Choice("policy-id", "vmware-azure-policy-failback",
+                      "mapped to the configuration server"),
+        run_as_account_id="1", checks=checks)
+
+
+def healthy(vms: int) -> ResolvedPlan:
+    return plan(vms, run_checks(facts(vms=vms)))
+
+
+def troubled(vms: int) -> ResolvedPlan:
+    """What a bad night looks like: shared problems on many VMs, and vCenter findings."""
+    f = facts(vms=vms)
+    uuid, first = next(iter(f.vcenter.inventory.vms_by_uuid.items()))  # type: ignore[union-attr]
+    inv = inventory(vms)
+    powered = {k: replace(v, power_state="poweredOn") if i % 3 == 0 else v
+               for i, (k, v) in enumerate(inv.vms_by_uuid.items())}
+    mt = replace(inv.master_target, snapshot_count=1, scsi_controllers=("pvscsi",))  # type: ignore[type-var]
+    broken = replace(
+        f, now=NOW + timedelta(minutes=30),  # every agent heartbeat is now stale
+        items=tuple(replace(i, allowed_operations=()) if n % 2 else i
+                    for n, i in enumerate(f.items)),
+        vcenter=reading(replace(inv, vms_by_uuid=powered | {uuid: first}, master_target=mt,
+                                master_target_candidates=(mt,))))
+    return plan(vms, run_checks(broken))
+
+
+def every_vm_blocked_differently(vms: int) -> ResolvedPlan:
+    ids = ("reprotect-allowed", "vm-known", "mt-os-match", "source-supported", "uuid-unique",
+           "datastore-ok", "avs-vm-off", "agent-registered")
+    checks = tuple(CheckResult(
+        ids[i % len(ids)], Verdict.BLOCK if i % 5 else Verdict.WARN,
+        f"VM app-{i:03d} is in state `State{i}` that Site Recovery describes at some length, "
+        f"with details nobody reads at 3 a.m. (error {90000 + i}).",
+        f"Do the specific thing number {i} in the Azure portal, then run `/reprotect` again.",
+        (f"app-{i:03d}",)) for i in range(1, vms + 1))
+    return plan(vms, checks + run_checks(facts(vms=1))[-2:])
+
+
+def render(p: ResolvedPlan, status: str, ticked: int = 0) -> views.Message:
+    confirmations = {i.key: ("U0BOB", NOW) for i in p.manual_items[:ticked]}
+    return views.request_message(
+        request_id=42, requester="U0ALICE", plan=p, status=status, approvals=[], required=1,
+        expires_at=NOW + timedelta(hours=1), confirmations=confirmations)
+
+
+CASES = {
+    **{f"healthy_{n}": lambda n=n: render(healthy(n), "pending", ticked=1) for n in SIZES},
+    **{f"troubled_{n}": lambda n=n: render(troubled(n), "blocked") for n in SIZES},
+    "every_vm_blocked_differently_100": lambda: render(every_vm_blocked_differently(100),
+                                                       "blocked"),
+}
+
+
+def texts(blocks: list[dict[str, Any]]) -> list[str]:
+    found = []
+    for block in blocks:
+        if "text" in block:
+            found.append(block["text"]["text"])
+        found += [e["text"] for e in block.get("elements", []) if "text" in e
+                  and isinstance(e["text"], str)]
+    return found
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_within_slack_limits(case: str) -> None:
+    message = CASES[case]()
+    blocks = message["blocks"]
+    assert message["text"]
+    assert len(blocks) <= 50
+    assert all(len(t) <= 3000 for t in texts(blocks))
+    assert len(json.dumps(blocks)) < BLOCKS_JSON_BUDGET, len(json.dumps(blocks))
+    for block in blocks:
+        for element in block.get("elements", []):
+            for option in element.get("options", []):
+                assert len(option["text"]["text"]) <= 75
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_matches_snapshot(case: str) -> None:
+    rendered = json.dumps(CASES[case](), indent=1, ensure_ascii=False) + "\n"
+    path = SNAPSHOTS / f"request_{case}.json"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOTS.mkdir(exist_ok=True)
+        path.write_text(rendered)
+    assert path.exists(), f"no snapshot {path.name}: run with UPDATE_SNAPSHOTS=1 and review it"
+    assert rendered == path.read_text()
+
+
+def test_reads_summary_then_blockers_then_warnings_then_passes() -> None:
+    blocks = render(troubled(100), "blocked")["blocks"]
+    flat = "\n".join(texts(blocks))
+    assert "100 VMs · " in texts(blocks)[0] and "blocker(s)" in texts(blocks)[0]
+    assert flat.index(":no_entry: *reprotect-allowed*") < flat.index(":warning:")
+    assert flat.index(":warning: *agent-registered*") < flat.index("Passed (")
+    # 50 VMs share one problem: one entry naming them, its fix once.
+    assert flat.count("*reprotect-allowed*") == 1
+    assert "and 38 more" in flat
+    passes = [t for t in texts(blocks) if t.startswith(":white_check_mark: Passed")]
+    assert len(passes) == 1 and "mt-no-snapshots" not in passes[0]
+
+
+def test_hundred_different_blockers_fold_per_check() -> None:
+    flat = "\n".join(texts(render(every_vm_blocked_differently(100), "blocked")["blocks"]))
+    assert "*reprotect-allowed* (10 findings)" in flat
+    assert "… and" in flat  # the rest are counted and named, not dropped silently
+
+
+def test_manual_items_are_checkboxes_while_pending_and_a_record_after() -> None:
+    p = healthy(3)
+    pending = render(p, "pending", ticked=1)["blocks"]
+    (boxes,) = [e for b in pending if b["type"] == "actions" for e in b["elements"]
+                if e["type"] == "checkboxes"]
+    assert boxes["action_id"] == views.MANUAL_ACTION
+    assert [o["value"] for o in boxes["options"]] == ["network-ready:1", "network-ready:2"]
+    assert [o["value"] for o in boxes["initial_options"]] == ["network-ready:1"]
+    approved = "\n".join(texts(render(p, "approved", ticked=2)["blocks"]))
+    assert "confirmed by <@U0BOB>" in approved
+    assert not any(b["type"] == "actions" for b in render(p, "approved")["blocks"])
+    assert views.manual_request(pending[[b["type"] for b in pending].index("actions")]
+                                ["block_id"]) == 42
+
+
+def test_stale_request_says_what_to_do() -> None:
+    message = views.request_message(
+        request_id=7, requester="U0ALICE", plan=healthy(1), status="stale", approvals=[],
+        required=1, expires_at=None, decided_note="Process server: `a` → `b`")
+    flat = "\n".join(texts(message["blocks"]))
+    assert "Process server: `a` → `b`" in flat and "Run `/reprotect` again" in flat
+    assert not any(b["type"] == "actions" for b in message["blocks"])
+
+
+def test_preflight_changed_reply_within_limits() -> None:
+    message = views.preflight_changed(7, 'plan="Finance tier 1" master=avs-mt-01',
+                                      ["mt-no-snapshots now blocks: has 1 snapshot(s)"],
+                                      troubled(100))
+    assert len(message["blocks"]) <= 50
+    assert len(json.dumps(message["blocks"])) < BLOCKS_JSON_BUDGET
+    assert "/reprotect plan=\"Finance tier 1\" master=avs-mt-01" in message["text"]
