@@ -199,6 +199,9 @@ class Tracker:
             if not transition_run(session, run.id, [expected], new, lease_owner=None,
                                   lease_until=None, **values):
                 return False
+            if new != expected:
+                audit(session, "bot", f"vm_{new.value}", run.request_id, vm=run.vm_name,
+                      job=values.get("job_id", run.job_id), was=expected.value)
             if reply is not None:
                 request = get_request(session, run.request_id)
                 assert request is not None

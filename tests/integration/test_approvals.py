@@ -196,6 +196,10 @@ def test_audit_export_tells_the_whole_story(start_bot: BotFactory,
                          (REQUESTER, "click_refused")]
     assert (APPROVER, "approve") in story and ("bot", "execute") in story
     assert story.count(("bot", "submit")) == 3 and story[-1] == ("bot", "finish")
+    assert story.count(("bot", "vm_running")) == 3, "each job start is recorded"
+    started = [e for e in json.loads(exported.stdout) if e["action"] == "vm_running"]
+    assert all(len(e["detail"]["job"]) == 36 for e in started), "with its job id"
+    assert story.count(("bot", "vm_protected")) == 3, "each VM's outcome is recorded"
 
     as_csv = subprocess.run([sys.executable, "-m", "bot.cli", "audit", "--since",
                              "2000-01-01", "--request", "1"], env=env, capture_output=True,
