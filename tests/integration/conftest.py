@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -87,6 +87,22 @@ def bot(start_bot: BotFactory) -> LocalBot:
 @pytest.fixture
 def driver(bot: LocalBot, slack: SlackEmulator) -> SlackDriver:
     return SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+
+
+class Opened(NamedTuple):
+    """A started bot, a driver to it, and the channel message of one `/reprotect`."""
+
+    bot: LocalBot
+    driver: SlackDriver
+    root: Message
+
+
+def open_request(start_bot: BotFactory, slack: SlackEmulator, **overrides: Any) -> Opened:
+    """Start a bot with `overrides`, run the standard command as the requester, wait for it."""
+    bot = start_bot(**overrides)
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    return Opened(bot, driver, wait_root(slack))
 
 
 def roots(slack: SlackEmulator) -> list[Message]:

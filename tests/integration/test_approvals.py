@@ -25,6 +25,7 @@ from tests.integration.conftest import (
     approve,
     buttons,
     confirm,
+    open_request,
     reprotect_posts,
     roots,
     settle,
@@ -41,10 +42,8 @@ def last_ephemeral(slack: SlackEmulator, user: str) -> str:
 def test_quorum_of_two_needs_two_distinct_approvers(start_bot: BotFactory,
                                                     slack: SlackEmulator,
                                                     arm: ArmEmulator) -> None:
-    bot = start_bot(reprotect_required_approvals=2)
-    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
-    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
-    root = wait_root(slack)
+    _bot, driver, root = open_request(
+        start_bot, slack, reprotect_required_approvals=2)
     approve(driver, slack, root, APPROVER)
     assert "1 more" in last_ephemeral(slack, APPROVER)
     driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
@@ -86,10 +85,8 @@ def test_twenty_concurrent_clicks_on_quorum_two_execute_once(start_bot: BotFacto
 def test_pending_request_expires_and_loses_its_buttons(start_bot: BotFactory,
                                                        slack: SlackEmulator,
                                                        arm: ArmEmulator) -> None:
-    bot = start_bot(reprotect_approval_ttl_minutes=1)
-    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
-    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
-    root = wait_root(slack)
+    bot, driver, root = open_request(
+        start_bot, slack, reprotect_approval_ttl_minutes=1)
     from approvals.workflow import expire_due
     from store.db import session_scope
     from store.models import Request
@@ -112,10 +109,7 @@ def test_pending_request_expires_and_loses_its_buttons(start_bot: BotFactory,
 
 def test_cancel_by_command_and_by_button(start_bot: BotFactory, slack: SlackEmulator,
                                          arm: ArmEmulator) -> None:
-    bot = start_bot()
-    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
-    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
-    root = wait_root(slack)
+    _bot, driver, root = open_request(start_bot, slack)
     driver.slash_command("cancel 1", user_id=REQUESTER, channel_id=CHANNEL)
     slack.wait_for(lambda s: s.messages(CHANNEL)[0].edits > 0)
     assert "cancelled" in str(slack.messages(CHANNEL)[0].blocks)
@@ -179,10 +173,7 @@ def test_channel_restriction(start_bot: BotFactory, slack: SlackEmulator) -> Non
 
 def test_audit_export_tells_the_whole_story(start_bot: BotFactory,
                                             slack: SlackEmulator) -> None:
-    bot = start_bot()
-    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
-    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
-    root = wait_root(slack)
+    bot, driver, root = open_request(start_bot, slack)
     driver.click(root, "Approve", user_id=REQUESTER, channel_id=CHANNEL)
     last_ephemeral(slack, REQUESTER)
     approve(driver, slack, root, APPROVER)
