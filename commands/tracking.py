@@ -342,6 +342,7 @@ class Tracker:
         reply = {"view": "notice", "text": note} if note else None
         if self._save(run, expected, RunStatus.RUNNING, job_id=job, job_state="", job_task="",
                       error={}, tasks_read_at=None, next_poll_at=utcnow() + wait,
+                      restarts=run.restarts,
                       flags={**run.flags, "jobs": jobs}, reply=reply) and not note:
             tick.started[run.request_id].append((run.vm_name, job))
 
