@@ -54,8 +54,10 @@ def main() -> None:
                 assert answer.status_code == 200
             print("slash command ack:", percentiles(commands))
 
-            slack.wait_for(lambda s: len(s.messages(CHANNEL)) >= 30, timeout=120)
-            root = tick_manual_items(slack, driver, slack.messages(CHANNEL)[-1],
+            # The first request locks the plan's VMs: the 29 others are refused privately.
+            slack.wait_for(lambda s: bool(s.messages(CHANNEL))
+                           and len(s.ephemerals("U0ALICE")) >= 29, timeout=120)
+            root = tick_manual_items(slack, driver, slack.messages(CHANNEL)[0],
                                      user_id=APPROVERS[0], channel_id=CHANNEL)
             clicks: list[float] = []
             barrier = threading.Barrier(20)

@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -43,13 +44,16 @@ class BotServices:
     ticker: Ticker
     app: App
     site_recovery: AzureSiteRecovery
+    after_ack: ThreadPoolExecutor
     vcenter: VCenterGateway | None = None
 
     def start_background(self) -> None:
         self.ticker.start()
 
     def close(self) -> None:
-        """Stop ticking (waiting for running ticks), log out of vCenter, close the pools."""
+        """Finish work started by clicks and commands, stop ticking (waiting for running
+        ticks), log out of vCenter, close the pools."""
+        self.after_ack.shutdown(wait=True)
         self.ticker.shutdown()
         self.site_recovery.close()
         if self.vcenter is not None:
@@ -102,14 +106,15 @@ def build(settings: Settings) -> BotServices:
     ticker.every("resume", 30.0, intake.resume_interrupted)
     if vcenter is not None:
         ticker.every("power", settings.reprotect_poll_seconds, PowerGuard(engine, vcenter).tick)
+    after_ack = ThreadPoolExecutor(max_workers=8, thread_name_prefix="after-ack")
     app = build_app(client=client,
                     signing_secret=settings.slack_signing_secret.get_secret_value()
                     if settings.slack_signing_secret else None,
                     intake=intake, approvals=approvals, manual=manual,
                     retries=Retries(engine, tracker, approvals, notifier, ticker),
-                    notifier=notifier, waker=ticker)
+                    notifier=notifier, waker=ticker, background=after_ack)
     return BotServices(settings=settings, engine=engine, ticker=ticker, app=app,
-                       site_recovery=site_recovery, vcenter=vcenter)
+                       site_recovery=site_recovery, after_ack=after_ack, vcenter=vcenter)
 
 
 def _vcenter(settings: Settings) -> VCenterGateway | None:

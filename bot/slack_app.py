@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import Ack, App, BoltResponse
@@ -26,7 +27,13 @@ log = logging.getLogger(__name__)
 
 def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
               approvals: Approvals, manual: ManualChecks, retries: Retries,
-              notifier: Notifier, waker: Waker) -> App:
+              notifier: Notifier, waker: Waker, background: Executor) -> App:
+    """`background` runs the work after each acknowledgement, so Bolt's own workers only
+    acknowledge: a burst of slow preflights or re-checks never delays the next ack."""
+
+    def after_ack(channel: str, user: str, what: str, work: Callable[[], object]) -> None:
+        background.submit(_report_failures, notifier, waker, channel, user, what, work)
+
     app = App(client=client, signing_secret=signing_secret,
               request_verification_enabled=signing_secret is not None,
               token_verification_enabled=False, process_before_response=False,
@@ -44,12 +51,11 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
         if reply.cancel is not None:
             cancel = Click(request_id=reply.cancel, user_id=command.user_id,
                            user_team=command.team_id, channel_id=command.channel_id)
-            _after_ack(notifier, command.channel_id, command.user_id, "cancellation",
-                       lambda: approvals.cancel(cancel))
+            after_ack(command.channel_id, command.user_id, "cancellation",
+                      lambda: approvals.cancel(cancel))
         if reply.request_id is not None:
-            _after_ack(notifier, command.channel_id, command.user_id, "preflight",
-                       lambda: intake.preflight(reply.request_id))  # type: ignore[arg-type]
-            waker.wake("outbox")
+            after_ack(command.channel_id, command.user_id, "preflight",
+                      lambda: intake.preflight(reply.request_id))  # type: ignore[arg-type]
 
     def click(body: dict[str, Any]) -> Click:
         user = body.get("user") or {}
@@ -63,8 +69,7 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
     def on_approve(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         c = click(body)
-        _after_ack(notifier, c.channel_id, c.user_id, "approval", lambda: approvals.approve(c))
-        waker.wake("outbox")
+        after_ack(c.channel_id, c.user_id, "approval", lambda: approvals.approve(c))
 
     @app.action("reject")
     def on_reject(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -77,7 +82,8 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
                 client.views_open(trigger_id=body["trigger_id"],
                                   view=views.reject_modal(c.request_id, c.channel_id))
 
-        _after_ack(notifier, c.channel_id, c.user_id, "rejection", open_modal)
+        _report_failures(notifier, waker, c.channel_id, c.user_id, "rejection",
+                         open_modal)  # now: the trigger id expires within 3 seconds
 
     @app.view(views.REJECT_CALLBACK)
     def on_reject_reason(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -90,24 +96,20 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
         user = body.get("user") or {}
         c = Click(request_id=request_id, user_id=str(user.get("id", "")),
                   user_team=user.get("team_id"), channel_id=channel)
-        _after_ack(notifier, c.channel_id, c.user_id, "rejection",
-                   lambda: approvals.reject(c, reason))
-        waker.wake("outbox")
+        after_ack(c.channel_id, c.user_id, "rejection", lambda: approvals.reject(c, reason))
 
     @app.action("retry")
     def on_retry(ack: Ack, body: dict[str, Any]) -> None:
         """Retry a failed VM (the button's value is its run id) under the approval rules."""
         ack()
         c = click(body)
-        _after_ack(notifier, c.channel_id, c.user_id, "retry",
-                   lambda: retries.retry(c.request_id, c))
+        after_ack(c.channel_id, c.user_id, "retry", lambda: retries.retry(c.request_id, c))
 
     @app.action("cancel")
     def on_cancel(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         c = click(body)
-        _after_ack(notifier, c.channel_id, c.user_id, "cancellation", lambda: approvals.cancel(c))
-        waker.wake("outbox")
+        after_ack(c.channel_id, c.user_id, "cancellation", lambda: approvals.cancel(c))
 
     @app.action(views.MANUAL_ACTION)
     def on_manual_ticks(ack: Ack, body: dict[str, Any]) -> None:
@@ -119,8 +121,7 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
                       user_id=c.user_id, user_team=c.user_team, channel_id=c.channel_id,
                       selected=frozenset(str(o.get("value", ""))
                                          for o in action.get("selected_options") or ()))
-        _after_ack(notifier, c.channel_id, c.user_id, "confirmation", lambda: manual.tick(ticks))
-        waker.wake("outbox")
+        after_ack(c.channel_id, c.user_id, "confirmation", lambda: manual.tick(ticks))
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
@@ -130,11 +131,13 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
     return app
 
 
-def _after_ack(notifier: Notifier, channel: str, user: str, what: str,
-               work: Callable[[], object]) -> None:
-    """Run the post-acknowledgement work; a crash becomes a message to the user."""
+def _report_failures(notifier: Notifier, waker: Waker, channel: str, user: str, what: str,
+                     work: Callable[[], object]) -> None:
+    """Run work after an acknowledgement: what it queued for Slack goes out at once, and a
+    crash becomes a message to the user instead of a line in a log nobody reads."""
     try:
         work()
+        waker.wake("outbox")
     except Exception:
         log.exception("%s failed after acknowledgement", what)
         notifier.ephemeral(channel, user, f":x: The {what} failed on an internal error (logged). "
