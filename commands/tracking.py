@@ -67,7 +67,7 @@ LEASE = timedelta(seconds=60)
 CLAIM_BATCH = 500
 MAX_SUBMIT_ATTEMPTS = 3
 JOB_READS_PER_TICK = 25          # full job reads per tick, whatever the number of VMs
-TASK_REFRESH_POLLS = 4           # a running job's tasks are re-read every this many polls
+TASK_REFRESH_POLLS = 4           # past the budget, a job's tasks are re-read every 4 polls
 LIST_SKEW = timedelta(minutes=5)  # list jobs from a little before the oldest run started
 CLOCK_SKEW = timedelta(minutes=1)  # a job this much older than the run may still be its own
 AGENT_WAIT = timedelta(minutes=20)
@@ -86,6 +86,7 @@ class _Tick:
     jobs: dict[str, Job] = field(default_factory=dict)
     items: dict[str, ProtectedItem] = field(default_factory=dict)
     full_reads: set[int] = field(default_factory=set)
+    task_refresh: timedelta = timedelta(0)
     idle: list[int] = field(default_factory=list)
     started: dict[int, list[tuple[str, str | None]]] = field(default_factory=lambda:
                                                               defaultdict(list))
@@ -251,6 +252,10 @@ class Tracker:
                 id=plan.plan_id, name=plan.plan_name, friendly_name=plan.plan_friendly_name,
                 item_ids=tuple(r.item_id for r in group)))
             tick.items.update({i.id.lower(): i for i in items})
+        running = sum(1 for r in runs if r.status == RunStatus.RUNNING)
+        # Few jobs: read their tasks every poll; many: spread the budget over a few polls.
+        tick.task_refresh = self._policy.poll_interval * (
+            0.5 if running <= JOB_READS_PER_TICK else TASK_REFRESH_POLLS)
         wanted = [(rank, r.tasks_read_at or r.started_at or now, r.id) for r in runs
                   if r.status == RunStatus.RUNNING and r.id is not None
                   and (rank := self._read_rank(r, tick, now)) is not None]
@@ -268,8 +273,7 @@ class Tracker:
             return None  # Succeeded or Cancelled: the list entry says all that matters
         if entry.state != run.job_state:
             return 2
-        refresh = self._policy.poll_interval * TASK_REFRESH_POLLS
-        if run.tasks_read_at is None or now - run.tasks_read_at >= refresh:
+        if run.tasks_read_at is None or now - run.tasks_read_at >= tick.task_refresh:
             return 3
         return None
 
