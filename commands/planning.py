@@ -7,10 +7,11 @@ functions, so the preflight reads the same in tests.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 
 from commands.names import did_you_mean, find
 from commands.parser import ReprotectRequest
@@ -29,6 +30,8 @@ from gateways.site_recovery_models import (
     RetentionVolume,
 )
 from gateways.vcenter_models import VCenterInventory
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -170,23 +173,26 @@ def _avs_moref(inventory: VCenterInventory | None, item: ProtectedItem) -> str |
     return found[0].moref if len(found) == 1 else None
 
 
-def _unknown(key: str, wanted: str, names: list[str], owner: str) -> CheckResult:
-    known = ", ".join(f"`{n}`" for n in names) or "none"
-    return CheckResult(f"{key}-unknown", Verdict.BLOCK,
-                       f"`{key}={wanted}` is not one of {owner}: {known}. "
-                       + did_you_mean(wanted, names),
-                       f"Pass `{key}=` one of those, or leave it out to let the bot choose.")
+def _given(key: str, wanted: str, candidates: Sequence[T], owner: str,
+           extra: list[CheckResult], *keys: Callable[[T], str]) -> T | None:
+    """The candidate the operator named, else a blocker that names the ones that exist."""
+    found = find(wanted, candidates, *keys)
+    if found is None:
+        names = [keys[0](c) for c in candidates]
+        known = ", ".join(f"`{n}`" for n in names) or "none"
+        extra.append(CheckResult(
+            f"{key}-unknown", Verdict.BLOCK,
+            f"`{key}={wanted}` is not one of {owner}: {known}. " + did_you_mean(wanted, names),
+            f"Pass `{key}=` one of those, or leave it out to let the bot choose."))
+    return found
 
 
 def _process_server(request: ReprotectRequest, servers: tuple[ProcessServer, ...],
                     now: datetime, extra: list[CheckResult]) -> tuple[ProcessServer, str] | None:
     if request.process_server:
-        found = find(request.process_server, servers, lambda p: p.name, lambda p: p.ip_address)
-        if found is None:
-            extra.append(_unknown("ps", request.process_server, [p.name for p in servers],
-                                  "the registered process servers"))
-            return None
-        return found, "given"
+        found = _given("ps", request.process_server, servers, "the registered process servers",
+                       extra, lambda p: p.name, lambda p: p.ip_address)
+        return (found, "given") if found else None
     healthy = [p for p in servers if p.health.lower() in ("normal", "none")
                and p.last_heartbeat is not None and now - p.last_heartbeat <= HEARTBEAT_STALE]
     if not healthy:
@@ -202,11 +208,9 @@ def _datastore(request: ReprotectRequest, master: MasterTarget | None,
         return None, None
     stores = master.datastores
     if request.datastore:
-        found = find(request.datastore, stores, lambda d: d.symbolic_name)
+        found = _given("datastore", request.datastore, stores,
+                       f"the datastores of `{master.name}`", extra, lambda d: d.symbolic_name)
         if found is None:
-            extra.append(_unknown("datastore", request.datastore,
-                                  [d.symbolic_name for d in stores],
-                                  f"the datastores of `{master.name}`"))
             return None, None
         return Choice(found.symbolic_name, found.symbolic_name, "given"), found.type
     usable = [d for d in stores if d.type.lower() in ("vmfs", "vsan")]
@@ -223,13 +227,10 @@ def _retention(request: ReprotectRequest, master: MasterTarget | None,
         return None
     volumes = master.retention_volumes
     if request.retention:
-        found = find(request.retention, volumes, lambda v: v.volume_name)
-        if found is None:
-            extra.append(_unknown("retention", request.retention,
-                                  [v.volume_name for v in volumes],
-                                  f"the retention volumes of `{master.name}`"))
-            return None
-        return found, "given"
+        found = _given("retention", request.retention, volumes,
+                       f"the retention volumes of `{master.name}`", extra,
+                       lambda v: v.volume_name)
+        return (found, "given") if found else None
     roomy = [v for v in volumes if v.free_percent is None or v.threshold_percent is None
              or v.free_percent > v.threshold_percent]
     if not roomy:

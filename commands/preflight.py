@@ -18,6 +18,7 @@ from gateways.site_recovery_models import (
     ConfigurationServer,
     DiscoveredVCenter,
     FailbackPolicy,
+    HealthIssue,
     MasterTarget,
     ProcessServer,
     ProtectedItem,
@@ -65,6 +66,13 @@ def _ago(now: datetime, heartbeat: datetime | None) -> str:
     return f"{minutes} min ago"
 
 
+def _health_problems(now: datetime, heartbeat: datetime | None,
+                     errors: Sequence[HealthIssue]) -> list[str]:
+    """A stale heartbeat and Site Recovery's health errors, as short phrases."""
+    problems = [f"last heartbeat {_ago(now, heartbeat)}"] if _stale(now, heartbeat) else []
+    return problems + [f"{e.code} {e.message}".strip() for e in errors]
+
+
 def cs_connected(f: Facts) -> list[CheckResult]:
     cs = f.config_server
     if cs is None:
@@ -72,12 +80,9 @@ def cs_connected(f: Facts) -> list[CheckResult]:
                             "No configuration server (VMware fabric) is registered in the vault.",
                             "Register the configuration server with the vault, then run "
                             "`/reprotect` again.")]
-    problems = []
-    if _stale(f.now, cs.last_heartbeat):
-        problems.append(f"last heartbeat {_ago(f.now, cs.last_heartbeat)}")
+    problems = _health_problems(f.now, cs.last_heartbeat, cs.health_errors)
     if cs.service_status and cs.service_status.lower() != "running":
         problems.append(f"service {cs.service_status}")
-    problems += [f"{e.code} {e.message}".strip() for e in cs.health_errors]
     if problems:
         return [CheckResult("cs-connected", Verdict.BLOCK,
                             f"Configuration server `{cs.host_name}` is not healthy: "
@@ -148,10 +153,8 @@ def mt_exists(f: Facts) -> list[CheckResult]:
                             f"configuration server. Registered: {known}.",
                             "Pass `master=` one of the registered names, or install and register "
                             "the master target server in the private cloud first.")]
-    problems = []
-    if _stale(f.now, mt.last_heartbeat):
-        problems.append(f"last heartbeat {_ago(f.now, mt.last_heartbeat)}")
-    problems += [f"{e.code} {e.message}".strip() for e in mt.health_errors + mt.validation_errors]
+    problems = _health_problems(f.now, mt.last_heartbeat,
+                                mt.health_errors + mt.validation_errors)
     if problems:
         return [CheckResult("mt-exists", Verdict.BLOCK,
                             f"Master target server `{mt.name}` is not healthy: "
