@@ -113,6 +113,15 @@ def reprotect_allowed(f: Facts) -> list[CheckResult]:
     busy = [i for i in f.items if not i.current_scenario.idle]
     refused = [i for i in f.items if i.current_scenario.idle
                and "ReverseReplicate" not in i.allowed_operations]
+    done = [i for i in refused if i.protected and i.provider == "InMage"]
+    refused = [i for i in refused if i not in done]
+    if done:
+        results.append(CheckResult(
+            "reprotect-allowed", Verdict.BLOCK,
+            "Already reprotected: replicating back to the private cloud (`Protected`); there "
+            "is nothing to reprotect.",
+            "Leave these VMs out with `vm=`, or go on with failback (a planned failover to the "
+            "private cloud) in the Azure portal.", tuple(i.friendly_name for i in done)))
     if busy:
         results.append(CheckResult(
             "reprotect-allowed", Verdict.BLOCK,

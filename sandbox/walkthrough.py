@@ -150,9 +150,11 @@ def _ephemeral_text(slack: SlackEmulator, user: str) -> str:
 
 
 def interactive(slack: SlackEmulator, driver: SlackDriver) -> None:
-    """A tiny console: type commands as @alice, click buttons as @bob."""
+    """A tiny console: type commands as @alice, click buttons as @bob, see what Slack shows."""
     say("\nInteractive: `/reprotect …` runs as @alice; `approve` / `reject` click the newest "
         "request as @bob; `quit` ends.")
+    time.sleep(1.5)  # let the walk's last edits land: show only what the console causes
+    seen = len(slack.calls)
     for line in sys.stdin:
         words = line.strip()
         if words in ("quit", "exit"):
@@ -161,11 +163,54 @@ def interactive(slack: SlackEmulator, driver: SlackDriver) -> None:
             answer = driver.slash_command(words.removeprefix("/reprotect").strip(),
                                           user_id=REQUESTER, channel_id=CHANNEL)
             say(render(answer.json().get("text", ""), None) if answer.content else "")
-        elif words in ("approve", "reject") and slack.messages(CHANNEL):
-            newest = slack.messages(CHANNEL)[-1]
-            if words == "approve":  # @bob vouches for the network first, as in the walk
-                newest = tick_manual_items(slack, driver, newest, user_id=APPROVER,
-                                           channel_id=CHANNEL)
-            driver.click(newest, words.capitalize(), user_id=APPROVER, channel_id=CHANNEL)
+        elif words in ("approve", "reject"):
+            requests = [m for m in slack.messages(CHANNEL) if m.thread_ts is None]
+            if not requests:
+                say("   no request yet: type a /reprotect command first")
+                continue
+            decide(slack, driver, requests[-1], words)
         elif words:
             say("   unknown input: " + shlex.quote(words))
+        seen = show_new(slack, seen)
+
+
+def decide(slack: SlackEmulator, driver: SlackDriver, request: Message, verb: str) -> None:
+    """Approve (ticking the manual items first, as in the walk) or reject with a reason."""
+    if verb == "approve":
+        request = tick_manual_items(slack, driver, request, user_id=APPROVER,
+                                    channel_id=CHANNEL)
+        driver.click(request, "Approve", user_id=APPROVER, channel_id=CHANNEL)
+        return
+    opened = len([c for c in slack.calls if c.method == "views.open"])
+    driver.click(request, "Reject", user_id=APPROVER, channel_id=CHANNEL)
+    try:
+        slack.wait_for(lambda s: len([c for c in s.calls if c.method == "views.open"]) > opened,
+                       timeout=5)
+    except AssertionError:
+        return  # refused: the ephemeral reply says why
+    modal = [c for c in slack.calls if c.method == "views.open"][-1].params["view"]
+    driver.submit_view(modal, {"reason": {"reason_input": "rejected from the sandbox console"}},
+                       user_id=APPROVER)
+
+
+def show_new(slack: SlackEmulator, seen: int, quiet: float = 1.5, most: float = 20) -> int:
+    """Print what Slack users would see from the calls after `seen`, once the bot is quiet."""
+    deadline = time.monotonic() + most
+    last = len(slack.calls)
+    calm_since = time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - calm_since < quiet:
+        time.sleep(0.1)
+        if len(slack.calls) != last:
+            last, calm_since = len(slack.calls), time.monotonic()
+    for call in slack.calls[seen:last]:
+        text, blocks = str(call.params.get("text", "")), call.params.get("blocks")
+        if call.method == "chat.postEphemeral":
+            say(f"   only <@{call.params.get('user')}> sees:")
+        elif call.method == "chat.postMessage":
+            say("   in the thread:" if call.params.get("thread_ts") else "   in the channel:")
+        elif call.method == "chat.update":
+            say("   the request message now reads:")
+        else:
+            continue
+        say(render(text, blocks if isinstance(blocks, list) else None))
+    return last

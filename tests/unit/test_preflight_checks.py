@@ -24,6 +24,7 @@ from tests.support.preflight import (
     discovered_vcenter,
     facts,
     host,
+    item,
     process_server,
     reading,
     vm,
@@ -238,3 +239,12 @@ def test_plan_vm_found_by_name_when_uuid_is_unknown() -> None:
     by_name = with_inventory(f, vms_by_uuid={}, vms_by_name={"app-01": replace(
         found, power_state="poweredOn")})
     assert [r.verdict for r in results_of(by_name, "avs-vm-off")] == [Verdict.WARN]
+
+
+def test_already_reprotected_vms_are_told_as_done_not_as_a_failover_problem() -> None:
+    done = item(1, protection_state="Protected", protection_state_description="Protected",
+                provider="InMage", allowed_operations=("PlannedFailover", "DisableProtection"))
+    results = results_of(facts(items=(done,)), "reprotect-allowed")
+    assert len(results) == 1 and results[0].verdict is Verdict.BLOCK
+    assert "Already reprotected" in results[0].message and "failback" in results[0].fix
+    assert results[0].vms == (done.friendly_name,)
