@@ -25,6 +25,7 @@ from approvals.policy import (
     decide_retry,
 )
 from commands.config import Policy
+from commands.manual_items import confirm_remaining
 from commands.ports import Directory, Notifier, Waker
 from commands.recheck import Recheck
 from store.db import session_scope
@@ -73,6 +74,8 @@ class Approvals:
         if hold is not None:
             return self._refuse(click, Decision(
                 False, hold.reason, Refusal.STALE if hold.stale else Refusal.UNCONFIRMED))
+        if self._policy.approval_confirms_manual:
+            confirm_remaining(self._engine, click.request_id, click.user_id)
         try:
             with session_scope(self._engine) as session:
                 request = get_request(session, click.request_id)

@@ -81,6 +81,7 @@ def build(settings: Settings) -> BotServices:
         approval_ttl=timedelta(minutes=settings.reprotect_approval_ttl_minutes),
         poll_interval=timedelta(seconds=settings.reprotect_poll_seconds),
         protect_timeout=timedelta(minutes=settings.reprotect_protect_timeout_minutes),
+        approval_confirms_manual=settings.reprotect_manual_confirmation == "approve",
     )
     site_recovery = AzureSiteRecovery(
         subscription_id=settings.azure_subscription_id,
@@ -96,10 +97,12 @@ def build(settings: Settings) -> BotServices:
     requesters = (SlackDirectory(client, settings.reprotect_requesters)
                   if settings.reprotect_requesters else None)
     intake = Intake(engine, sources, notifier, policy, requesters)
-    approvals = Approvals(engine, directory, notifier, ticker, policy, Recheck(engine, sources))
+    recheck = Recheck(engine, sources, approval_confirms_manual=policy.approval_confirms_manual)
+    approvals = Approvals(engine, directory, notifier, ticker, policy, recheck)
     manual = ManualChecks(engine, directory, notifier, policy)
     tracker = Tracker(engine, site_recovery, policy, owner)
-    sender = OutboxSender(engine, client, owner)
+    sender = OutboxSender(engine, client, owner,
+                          approval_confirms_manual=policy.approval_confirms_manual)
     ticker.every("track", min(settings.reprotect_poll_seconds, 5.0), tracker.tick)
     ticker.every("outbox", 0.5, sender.tick)
     ticker.every("expire", 15.0, lambda: _expire(engine))

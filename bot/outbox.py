@@ -63,11 +63,13 @@ class ChannelPacer:
 
 class OutboxSender:
     def __init__(self, engine: Engine, client: WebClient, owner: str,
-                 pacer: ChannelPacer | None = None) -> None:
+                 pacer: ChannelPacer | None = None, *,
+                 approval_confirms_manual: bool = True) -> None:
         self._engine = engine
         self._client = client
         self._owner = owner
         self._pacer = pacer or ChannelPacer()
+        self._approval_confirms_manual = approval_confirms_manual
         self._lock = threading.Lock()
 
     def tick(self) -> None:
@@ -160,7 +162,8 @@ class OutboxSender:
 
     def _send(self, row: Outbox, request: Request) -> bool:
         """True when the row is done with (sent or dead); False when it must wait."""
-        message = render(self._engine, request, row.payload)
+        message = render(self._engine, request, row.payload,
+                         approval_confirms_manual=self._approval_confirms_manual)
         try:
             if row.kind == OutboxKind.ROOT:
                 response = self._client.chat_postMessage(channel=row.channel_id, **message)
@@ -224,18 +227,20 @@ class OutboxSender:
                 lease_until=None))
 
 
-def render(engine: Engine, request: Request, payload: dict[str, Any]) -> views.Message:
+def render(engine: Engine, request: Request, payload: dict[str, Any], *,
+           approval_confirms_manual: bool = True) -> views.Message:
     """Build the message at send time: the root always shows the request as it is now."""
     view = payload.get("view")
     if view == "request":
-        return _request_view(engine, request)
+        return _request_view(engine, request, approval_confirms_manual)
     builder = REPLY_VIEWS.get(str(view))
     if builder is None:
         raise ValueError(f"unknown view {view!r}")
     return builder(payload)
 
 
-def _request_view(engine: Engine, request: Request) -> views.Message:
+def _request_view(engine: Engine, request: Request,
+                  approval_confirms_manual: bool) -> views.Message:
     assert request.id is not None
     with Session(engine) as session:
         fresh = session.get(Request, request.id, populate_existing=True)
@@ -253,7 +258,7 @@ def _request_view(engine: Engine, request: Request) -> views.Message:
         plan=ResolvedPlan.from_json(fresh.plan), status=str(fresh.status),
         approvals=[(a.approver_id, a.created_at) for a in approvals],
         required=fresh.required_approvals, expires_at=fresh.expires_at, decided_note=note,
-        confirmations=ticked)
+        confirmations=ticked, approval_confirms_manual=approval_confirms_manual)
 
 
 REPLY_VIEWS: dict[str, Callable[[dict[str, Any]], views.Message]] = {

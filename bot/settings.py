@@ -7,7 +7,7 @@ naming the variable, and secrets stay `SecretStr` so they never print.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     reprotect_approvers: Annotated[list[str], NoDecode]
     reprotect_channels: Annotated[list[str], NoDecode] = []
     reprotect_requesters: Annotated[list[str], NoDecode] = []
+    reprotect_manual_confirmation: Literal["approve", "tick"] = "approve"
     reprotect_required_approvals: int = Field(default=1, ge=1, le=10)
     reprotect_approval_ttl_minutes: int = Field(default=60, ge=1)
     reprotect_poll_seconds: float = Field(default=30, gt=0)

@@ -114,7 +114,8 @@ def check_blocks(plan: ResolvedPlan) -> list[dict[str, Any]]:
 
 
 def _manual_blocks(request_id: int, plan: ResolvedPlan, status: str,
-                   confirmations: Mapping[str, tuple[str, datetime]]) -> list[dict[str, Any]]:
+                   confirmations: Mapping[str, tuple[str, datetime]],
+                   approval_confirms: bool) -> list[dict[str, Any]]:
     """While pending, checkboxes an approver ticks; afterwards, who confirmed what."""
     items = plan.manual_items
     if not items:
@@ -134,8 +135,10 @@ def _manual_blocks(request_id: int, plan: ResolvedPlan, status: str,
                                   "options": options}
     if ticked:
         checkboxes["initial_options"] = ticked
-    blocks = [section(":ballot_box: *Confirm before approving* (the bot cannot see these; an "
-                      "approver ticks them, and Approve waits for all):\n" + detail),
+    how = ("an approver ticks them, and approving confirms any left unticked in the approver's "
+           "name" if approval_confirms else "an approver ticks them, and Approve waits for all")
+    blocks = [section(f":ballot_box: *Confirm before approving* (the bot cannot see these; "
+                      f"{how}):\n" + detail),
               {"type": "actions", "block_id": f"{MANUAL_BLOCK}:{request_id}",
                "elements": [checkboxes]}]
     if confirmations:
@@ -169,7 +172,8 @@ def summary_line(plan: ResolvedPlan) -> str:
 def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, status: str,
                     approvals: Sequence[tuple[str, datetime]], required: int,
                     expires_at: datetime | None, decided_note: str = "",
-                    confirmations: Mapping[str, tuple[str, datetime]] | None = None) -> Message:
+                    confirmations: Mapping[str, tuple[str, datetime]] | None = None,
+                    approval_confirms_manual: bool = True) -> Message:
     """The channel message: request, values, preflight, manual items, and buttons while
     approvable. `confirmations` maps ticked manual item keys to (who, when)."""
     title = f"Reprotect #{request_id}: plan *{plan.plan_friendly_name}* — {summary_line(plan)}"
@@ -178,7 +182,8 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
         section(_values(plan)),
         section(f"*VMs ({len(plan.items)})*: " + vm_list([i.vm_name for i in plan.items], 40)),
         *check_blocks(plan),
-        *_manual_blocks(request_id, plan, status, confirmations or {}),
+        *_manual_blocks(request_id, plan, status, confirmations or {},
+                        approval_confirms_manual),
     ]
     if approvals:
         blocks.append(context("Approved by " + ", ".join(

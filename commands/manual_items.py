@@ -64,6 +64,26 @@ def tick_refusal(ticks: Ticks, request: Request, approvers: frozenset[str],
     return None
 
 
+def confirm_remaining(engine: Engine, request_id: int, user_id: str) -> list[str]:
+    """The approver's Approve click confirms the manual items nobody ticked, in their name;
+    recorded and audited like ticks. A concurrent tick of the same item is kept instead."""
+    try:
+        with session_scope(engine) as session:
+            request = get_request(session, request_id)
+            if request is None:
+                return []
+            missing = unconfirmed(ResolvedPlan.from_json(request.plan),
+                                  confirmations(session, request_id))
+            session.add_all(ManualConfirmation(request_id=request_id, item_key=i.key,
+                                               user_id=user_id) for i in missing)
+            if missing:
+                audit(session, user_id, "manual_confirm", request_id,
+                      ticked=[i.key for i in missing], by="approve")
+            return [i.key for i in missing]
+    except IntegrityError:
+        return []
+
+
 class ManualChecks:
     def __init__(self, engine: Engine, directory: Directory, notifier: Notifier,
                  policy: Policy) -> None:

@@ -69,9 +69,11 @@ def _key(choice: Choice | None) -> tuple[str, str] | None:
 
 
 class Recheck:
-    def __init__(self, engine: Engine, sources: Sources) -> None:
+    def __init__(self, engine: Engine, sources: Sources, *,
+                 approval_confirms_manual: bool = True) -> None:
         self._engine = engine
         self._sources = sources
+        self._approval_confirms_manual = approval_confirms_manual
 
     def hold(self, request_id: int, approver: str) -> Hold | None:
         """None when the approval may count; else why not (the thread is told of changes)."""
@@ -82,7 +84,7 @@ class Recheck:
             return Hold(f"Request #{request_id} does not exist.")
         plan = ResolvedPlan.from_json(request.plan)
         missing = unconfirmed(plan, ticked)
-        if missing:
+        if missing and not self._approval_confirms_manual:
             return Hold("Tick the manual checks in the message first (the bot cannot see "
                         "them): " + "; ".join(i.result.message for i in missing)
                         + ". Your approval was not recorded.")

@@ -27,6 +27,7 @@ from tests.integration.conftest import (
     approve,
     buttons,
     confirm,
+    open_request,
     reprotect_posts,
     settle,
     wait_root,
@@ -46,10 +47,30 @@ def ephemeral_texts(slack: SlackEmulator, user: str) -> list[str]:
     return [str(c.params["text"]) for c in slack.ephemerals(user)]
 
 
-def test_approve_waits_for_every_manual_item(driver: SlackDriver, slack: SlackEmulator,
-                                             arm: ArmEmulator, bot: Any) -> None:
+def test_approve_confirms_unticked_manual_items_by_default(
+        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator, bot: Any) -> None:
+    """The runtime contract: an approver's click records the approval. The message says that
+    approving confirms the manual items, and they are recorded in the approver's name."""
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     root = wait_root(slack)
+    values, ticked = manual_checkboxes(root)
+    assert ticked == [] and "approving confirms any left unticked" in str(root.blocks)
+    driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
+    assert "3/3 protected" in wait_summary(slack, root)[-1].text
+    assert bot.services is not None
+    with Session(bot.services.engine) as session:
+        rows = session.exec(select(ManualConfirmation)).all()
+        audited = [e.detail for e in session.exec(select(AuditEvent).where(
+            AuditEvent.action == "manual_confirm")).all()]
+    assert {(r.item_key, r.user_id) for r in rows} == {(v, APPROVER) for v in values}
+    assert audited == [{"ticked": values, "by": "approve"}]
+    assert "confirmed by <@U0BOB>" in str(slack.messages(CHANNEL)[0].blocks)
+
+
+def test_approve_waits_for_every_manual_item_in_tick_mode(
+        start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator) -> None:
+    bot, driver, root = open_request(start_bot, slack, reprotect_manual_confirmation="tick")
+    assert "Approve waits for all" in str(root.blocks)
     values, ticked = manual_checkboxes(root)
     assert values == ["network-ready:1", "network-ready:2"] and ticked == []
 
