@@ -14,6 +14,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltResponse
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from approvals.workflow import Approvals, Click
 from bot import views
@@ -78,9 +79,14 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
         c = click(body)
 
         def open_modal() -> None:
-            if approvals.may_reject(c).accepted:
+            if not approvals.may_reject(c).accepted:
+                return
+            try:
                 client.views_open(trigger_id=body["trigger_id"],
                                   view=views.reject_modal(c.request_id, c.channel_id))
+            except (SlackApiError, OSError) as exc:  # the click still means "reject"
+                log.warning("reject reason dialog did not open (%s); rejecting without it", exc)
+                approvals.reject(c, "no reason given (the reason dialog could not open)")
 
         _report_failures(notifier, waker, c.channel_id, c.user_id, "rejection",
                          open_modal)  # now: the trigger id expires within 3 seconds
