@@ -270,11 +270,13 @@ def failback_policy(f: Facts) -> list[CheckResult]:
 
 def vault_signing(f: Facts) -> list[CheckResult]:
     """Reprotects are signed as Azure PowerShell signs them, with the vault's integrity key."""
-    if not f.vault_extended_info:
-        return [CheckResult("vault-signing", Verdict.BLOCK,
-                            "The vault has no extended information, so the bot has no integrity "
-                            "key to sign reprotect requests with (Agent-Authentication, as Azure "
-                            "PowerShell sends it).", EXTENDED_INFO_FIX)]
+    if not f.vault_extended_info:  # a warning: unsigned is how the SDK and az CLI send it
+        return [CheckResult("vault-signing", Verdict.WARN,
+                            "The vault's extended information (its integrity key) is missing or "
+                            "could not be read, so reprotects go unsigned, as the Python SDK and "
+                            "the az CLI send them; Azure PowerShell signs them "
+                            "(Agent-Authentication). If Site Recovery refuses them:",
+                            EXTENDED_INFO_FIX)]
     return _ok("vault-signing", "The vault's integrity key signs the reprotect requests.")
 
 

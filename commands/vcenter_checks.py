@@ -134,11 +134,12 @@ def _unread(check: str, error: VCenterError) -> CheckResult:
 
 
 def target_vcenter_discovered(f: Facts) -> list[CheckResult]:
-    if not f.vcenters:
+    if not f.vcenters:  # a warning: the tutorial requires it for another vCenter only
         return [CheckResult(
-            "target-vcenter-discovered", Verdict.BLOCK,
-            "The configuration server has discovered no vCenter: failback needs the private "
-            "cloud's vCenter and its master target server discovered.",
+            "target-vcenter-discovered", Verdict.WARN,
+            "Site Recovery lists no vCenter discovered by this configuration server (or the "
+            "list could not be read): failing back to another vCenter needs it and its master "
+            "target server discovered.",
             "Add the private cloud's vCenter on the configuration server (Site Recovery "
             "infrastructure → Configuration servers → Add vCenter), wait for discovery, then "
             "run `/reprotect` again.")]

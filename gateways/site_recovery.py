@@ -11,6 +11,7 @@ integrity key, read once and cached, never logged.
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import threading
@@ -35,7 +36,7 @@ from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 from azure.mgmt.recoveryservicessiterecovery import models as m
 
-from gateways.agent_auth import EXTENDED_INFO_FIX, signed_headers
+from gateways.agent_auth import signed_headers
 from gateways.errors import SiteRecoveryAuthError, SiteRecoveryError
 from gateways.site_recovery_models import (
     Accepted,
@@ -60,6 +61,7 @@ from gateways.site_recovery_models import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 ITEM_ID = re.compile(
     r"/replicationFabrics/(?P<fabric>[^/]+)/replicationProtectionContainers/(?P<container>[^/]+)"
@@ -155,14 +157,15 @@ class AzureSiteRecovery:
         mappings_f = self._pool.submit(
             self._list, "list the vault's container mappings",
             self._client.replication_protection_container_mappings.list)
-        vcenters_f = self._pool.submit(self._list, "list the vault's discovered vCenters",
+        vcenters_f = self._pool.submit(self._optional, self._list,
+                                       "list the vault's discovered vCenters",
                                        self._client.replicationv_centers.list)
         key_f = self._pool.submit(self._integrity_key)
         items = items_f.result()
         fabrics = fabrics_f.result()
         config_server = _config_server(fabrics, items)
         policy = _failback_policy(policies_f.result(), mappings_f.result(), config_server)
-        vcenters = tuple(_vcenter(v) for v in vcenters_f.result())
+        vcenters = tuple(_vcenter(v) for v in vcenters_f.result() or ())
         return PlanContext(plan=plan, items=items, config_server=config_server,
                            failback_policy=policy, vault_extended_info=key_f.result() is not None,
                            vcenters=tuple(v for v in vcenters if config_server is None
@@ -194,12 +197,26 @@ class AzureSiteRecovery:
                 if job.start_time is None or job.start_time >= moment]
 
     def _integrity_key(self) -> str | None:
-        """The vault's channel integrity key, read once; None while the vault has none."""
+        """The vault's channel integrity key, read once; None while the vault has none or it
+        cannot be read (then writes go unsigned, as the Python SDK and az CLI send them)."""
         with self._key_lock:
             if self._key is None:
-                self._key = _call("read the vault's extended information",
-                                  self._read_integrity_key)
+                self._key = self._optional(_call, "read the vault's extended information",
+                                           self._read_integrity_key)
             return self._key
+
+    @staticmethod
+    def _optional(read: Callable[..., T], *args: Any) -> T | None:
+        """A read the preflight can do without: its failure is logged and shown as a warning
+        by the check that uses it, never an outage of the whole preflight. Refused
+        credentials are not optional: they stop everything else too."""
+        try:
+            return read(*args)
+        except SiteRecoveryAuthError:
+            raise
+        except SiteRecoveryError as exc:
+            log.warning("optional Site Recovery read failed: %s (%s)", exc.what, exc.why)
+            return None
 
     def _read_integrity_key(self) -> str | None:
         request = HttpRequest("GET", f"{self._vault_path}/extendedInformation/vaultExtendedInfo",
@@ -217,10 +234,9 @@ class AzureSiteRecovery:
         """Agent-Authentication and x-ms-client-request-id for one write."""
         key = self._integrity_key()
         if key is None:
-            raise SiteRecoveryError(
-                f"The bot did not {action}: the vault has no extended information, so the "
-                "request cannot be signed as Azure PowerShell signs it.",
-                "GET vaultExtendedInfo answered 404.", EXTENDED_INFO_FIX, status=404)
+            log.warning("sending %s unsigned: the vault's integrity key is not available",
+                        action)
+            return {}
         return signed_headers(key, datetime.now(UTC))
 
     # -- write ---------------------------------------------------------------------------

@@ -129,7 +129,7 @@ def test_multi_vm_group_goes_whole_through_one_master_target(
 # -- 3 and 10. failback policy and vault extended info are preflight blockers ----------------
 
 
-def test_missing_failback_policy_and_extended_info_block_with_fixes(
+def test_missing_failback_policy_blocks_and_missing_extended_info_warns_with_fixes(
         start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator) -> None:
     world = arm.world
     mapping = next(k for k in world.resources if k.endswith("cs01-vmware-azure-policy-failback"))
@@ -144,6 +144,22 @@ def test_missing_failback_policy_and_extended_info_block_with_fixes(
     assert "vault-signing" in shown and "extendedInformation/vaultExtendedInfo" in shown
     settle(0.5)
     assert not reprotect_posts(arm)
+
+
+def test_without_extended_info_reprotects_go_unsigned_like_the_sdk_and_cli(
+        start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator) -> None:
+    """Whether Site Recovery needs PowerShell's signature is undocumented: a vault without
+    extended information is a warning, not a reason to block a failback."""
+    arm.world.integrity_key = None
+    _, driver = start(start_bot, slack)
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    root = wait_root(slack)
+    assert "vault-signing" in str(root.blocks) and "Approve" in buttons(root)
+    approve(driver, slack, root, APPROVER)
+    assert "3/3 protected" in wait_summary(slack, root)[-1].text
+    posts = reprotect_posts(arm)
+    assert len(posts) == 3
+    assert all(AGENT_AUTH_HEADER.lower() not in {h.lower() for h in p.headers} for p in posts)
 
 
 # -- 4 and 10. failures with their fix, Retry under the approval rules, signed writes ---------

@@ -188,12 +188,14 @@ BREAKS: list[tuple[str, Callable[[Facts], Facts], Verdict, str]] = [
     ("esxi-supported", lambda f: with_host(f, product_version="5.5.0", license_name=None,
                                            license_edition=None), Verdict.WARN,
      "Could not read the license"),
-    ("target-vcenter-discovered", lambda f: replace(f, vcenters=()), Verdict.BLOCK,
-     "discovered no vCenter"),
+    ("target-vcenter-discovered", lambda f: replace(f, vcenters=()), Verdict.WARN,
+     "lists no vCenter discovered"),
     ("target-vcenter-discovered", lambda f: replace(f, vcenter=reading(host="vc.other")),
      Verdict.WARN, "is not among Site Recovery's discovered vCenters"),
     ("avs-vm-off", lambda f: with_plan_vm(f, power_state="poweredOn"), Verdict.WARN,
      "Powered on in the private cloud"),
+    ("vault-signing", lambda f: replace(f, vault_extended_info=False), Verdict.WARN,
+     "reprotects go unsigned"),
 ]
 
 
