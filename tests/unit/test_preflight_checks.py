@@ -34,7 +34,8 @@ CHECK_IDS = ("cs-connected", "vm-known", "reprotect-allowed", "agent-registered"
              "ps-exists", "mt-os-match", "group-same-mt", "mt-no-snapshots", "vcenter-connected",
              "vcenter-permissions", "datastore-ok", "retention-ok", "uuid-unique",
              "target-vcenter-discovered", "esxi-supported", "source-supported",
-             "mt-vm-settings", "datastore-type", "failback-policy", "avs-vm-off")
+             "mt-vm-settings", "datastore-type", "failback-policy", "avs-vm-off",
+             "vault-signing")
 STALE = NOW - timedelta(hours=1)
 
 
