@@ -241,7 +241,13 @@ class Tracker:
             RunStatus.RUNNING, RunStatus.SUBMITTING, RunStatus.RESTARTING)]
         if following:
             since = min(r.started_at or now for r in following) - LIST_SKEW
-            tick.jobs = {job.id.lower(): job for job in self._asr.list_jobs(since)}
+            try:
+                tick.jobs = {job.id.lower(): job for job in self._asr.list_jobs(since)}
+            except SiteRecoveryAuthError:
+                raise
+            except SiteRecoveryError as exc:  # fall back to reading jobs one by one
+                log.warning("listing the vault's jobs failed (%s); reading jobs one by one",
+                            exc.what)
         syncing: dict[int, list[Run]] = defaultdict(list)
         for run in runs:
             if run.status == RunStatus.SYNCING:

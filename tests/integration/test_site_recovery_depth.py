@@ -390,3 +390,16 @@ def test_hundred_vm_plan_is_reprotected_with_bounded_reads(
     assert "Values that will be sent" in str(root.blocks)
     started = wait_text(slack, root, "Reprotect started")
     assert json.dumps(started).count("job `") >= 1
+
+
+def test_jobs_are_read_one_by_one_when_the_job_list_fails(
+        start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator) -> None:
+    arm.fail_next("GET", r"/replicationJobs$", 503, count=10_000)
+    _, driver = start(start_bot, slack)
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    root = wait_root(slack)
+    approve(driver, slack, root, APPROVER)
+    assert "3/3 protected" in wait_summary(slack, root)[-1].text
+    single_reads = [r for r in arm.requests if r.method == "GET"
+                    and "/replicationjobs/" in r.path.lower()]
+    assert single_reads, "the per-job fallback was used"
