@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from commands.plan_model import CheckResult, Verdict, passed
@@ -257,7 +258,7 @@ def _shares_uuid(vm: VmInfo, other: VmInfo) -> bool:
 
 
 def mt_vm_settings(f: Facts) -> list[CheckResult]:
-    """VMware Tools, disk.EnableUUID, SCSI controller and the 60-disk ceiling."""
+    """VMware Tools, disk.EnableUUID, SCSI controller, the 60-disk ceiling, Storage vMotion."""
     inv = _inventory(f)
     mt = f.master_target
     if mt is None:
@@ -295,11 +296,39 @@ def mt_vm_settings(f: Facts) -> list[CheckResult]:
             "needs LSI Logic.",
             "Change the master target's SCSI controllers to LSI Logic (SAS) while it is "
             "powered off."))
+    results += _storage_vmotions(mt_vm, inv)
     plan_disks = sum(vm.disk_count for _, vm in avs_vms(f))
     results += _disk_budget(mt_vm.name, mt_vm.disk_count, plan_disks)
     return results or passed(
         "mt-vm-settings", f"Master target VM `{mt_vm.name}`: VMware Tools running, "
-        f"disk.EnableUUID on, LSI Logic, {mt_vm.disk_count + plan_disks} of {MAX_MT_DISKS} disks.")
+        f"disk.EnableUUID on, LSI Logic, {mt_vm.disk_count + plan_disks} of {MAX_MT_DISKS} disks, "
+        "no Storage vMotion in vCenter's events.")
+
+
+def _storage_vmotions(mt_vm: VmInfo, inv: VCenterInventory) -> list[CheckResult]:
+    """A moved master target's disk paths no longer match what the configuration server
+    knows, so failback cannot attach the disks."""
+    moves = inv.master_target_storage_vmotions
+    if moves is None:
+        return [CheckResult(
+            "mt-vm-settings", Verdict.WARN,
+            f"Could not read vCenter's events of master target VM `{mt_vm.name}` ("
+            + "; ".join(inv.unreadable) + "), so a Storage vMotion of it was not ruled out.",
+            "Check in vCenter (master target VM → Monitor → Events) that it was never migrated "
+            "to another datastore, or let VCENTER_USER read its events.")]
+    if not moves:
+        return []
+    return [CheckResult(
+        "mt-vm-settings", Verdict.BLOCK,
+        f"Storage vMotion of master target VM `{mt_vm.name}` "
+        + "; ".join(f"on {m.when.astimezone(UTC):%Y-%m-%d %H:%M} UTC from `{m.source_datastore}` "
+                    f"to `{m.target_datastore}`" + (f" by {m.user}" if m.user else "")
+                    for m in moves)
+        + ": Site Recovery does not support a master target moved by Storage vMotion (its "
+        "disks' paths changed under the configuration server).",
+        f"Move the master target back to `{moves[0].source_datastore}` or deploy a new one, "
+        "exclude it from Storage vMotion and Storage DRS, then refresh the configuration server "
+        "and run `/reprotect` again.")]
 
 
 def _disk_budget(name: str, attached: int, plan_disks: int) -> list[CheckResult]:

@@ -3,7 +3,8 @@
 Preflight reads the VMs of a plan, the master target VM, the hosts and the datastores. All
 of it comes from a single `PropertyCollector.RetrievePropertiesEx` over a container view,
 then is matched in Python: pyVmomi's one-property-at-a-time accessors cost a round trip per
-attribute per VM (slow for a 100-VM plan over a VPN) and crash old simulators.
+attribute per VM (slow for a 100-VM plan over a VPN) and crash old simulators. The master
+target's past Storage vMotions are in no property, so one `EventManager.QueryEvents` adds them.
 Nothing outside this module imports pyVmomi; callers get `vcenter_models` dataclasses and
 `VCenterError` subclasses whose messages say what to do.
 """
@@ -41,6 +42,7 @@ from gateways.vcenter_models import (
     MissingPrivilege,
     PrivilegeReport,
     ScsiKind,
+    StorageVMotion,
     VCenterInventory,
     VmInfo,
 )
@@ -89,6 +91,12 @@ DATASTORE_PROPERTIES = (
     "summary.url",
     "host",
 )
+# Completed migrations, whose events name the destination datastore in `ds` and the origin
+# in `sourceDatastore`: a relocation (cold or Storage vMotion), a vMotion or Storage vMotion
+# of a running VM, and DRS's. vCenter filters `eventTypeId` by exact type.
+MIGRATION_EVENTS = ("VmRelocatedEvent", "VmMigratedEvent", "DrsVmMigratedEvent")
+# QueryEvents returns at most this many; a master target migrates rarely.
+MAX_EVENTS = 1000
 
 # Every specific controller class derives from VirtualSCSIController, so the generic one
 # comes last.
@@ -145,7 +153,8 @@ class VCenterGateway:
         master_target: str,
         master_target_ip: str | None = None,
     ) -> VCenterInventory:
-        """Read every VM, host and datastore once, then find the requested ones."""
+        """Read every VM, host and datastore once, then find the requested ones; then the
+        master target's migration events, in one more call."""
         return self._call(
             lambda s: self._inventory(s, vm_names, vm_uuids, master_target, master_target_ip)
         )
@@ -335,24 +344,27 @@ class VCenterGateway:
         by_name = _lookup(vm_names, vms, lambda vm: (vm.name,), str.casefold)
         mt_candidates, mt_matched_by = _find_master_target(vms, master_target, master_target_ip)
 
+        master = mt_candidates[0] if len(mt_candidates) == 1 else None
         found = [m[0] for m in (*by_uuid.values(), *by_name.values()) if len(m) == 1]
-        found += mt_candidates[:1] if len(mt_candidates) == 1 else []
+        found += [master] if master else []
         sessions = objects["SessionManager"]
         current = sessions[0].get("currentSession") if sessions else None
         privileges, privilege_note = _privileges(session, current, datastores, found)
+        moves, events_note = _storage_vmotions(session, master) if master else ((), None)
 
         return VCenterInventory(
             about=_about(session.content.about),
             vms_by_uuid={k: m[0] for k, m in by_uuid.items() if len(m) == 1},
             vms_by_name={k: m[0] for k, m in by_name.items() if len(m) == 1},
             duplicates={k: m for k, m in (*by_uuid.items(), *by_name.items()) if len(m) > 1},
-            master_target=mt_candidates[0] if len(mt_candidates) == 1 else None,
+            master_target=master,
             master_target_candidates=mt_candidates,
             master_target_matched_by=mt_matched_by,
             hosts=hosts,
             datastores=datastores,
             privileges=privileges,
-            unreadable=tuple(n for n in (license_note, privilege_note) if n),
+            unreadable=tuple(n for n in (license_note, privilege_note, events_note) if n),
+            master_target_storage_vmotions=moves,
         )
 
 
@@ -484,6 +496,36 @@ def _privileges(
     return PrivilegeReport(checked=checked, missing=tuple(missing)), None
 
 
+def _storage_vmotions(
+    session: _Session, vm: VmInfo
+) -> tuple[tuple[StorageVMotion, ...] | None, str | None]:
+    """The VM's migrations to another datastore in vCenter's event history, in one call.
+
+    Site Recovery cannot fail back through a master target moved by Storage vMotion, and
+    only the events remember a move: the VM's properties show where it is, not where it was.
+    """
+    entity = vim.event.EventFilterSpec.ByEntity(
+        entity=session.ref(vim.VirtualMachine, vm.moref), recursion="self"
+    )
+    spec = vim.event.EventFilterSpec(
+        entity=entity, eventTypeId=list(MIGRATION_EVENTS), maxCount=MAX_EVENTS
+    )
+    try:
+        events = session.content.eventManager.QueryEvents(spec)
+    except vim.fault.NotAuthenticated:
+        raise
+    except (
+        vim.fault.NoPermission,
+        vmodl.fault.NotSupported,
+        vmodl.fault.NotImplemented,
+        vmodl.fault.MethodNotFound,
+        vmodl.fault.InvalidArgument,
+    ) as exc:
+        return None, f"master target events: {_fault_text(exc)}"
+    moves = (_storage_vmotion(e) for e in events or ())
+    return tuple(sorted((m for m in moves if m), key=lambda m: m.when)), None
+
+
 # -- conversion (pure; pyVmomi data objects in, dataclasses out) ---------------------------
 
 
@@ -538,6 +580,27 @@ def _vm_info(props: Props) -> VmInfo:
         guest_host_name=props.get("guest.hostName"),
         ip_addresses=tuple(dict.fromkeys(ip for ip in ips if ip)),
     )
+
+
+def _storage_vmotion(event: Any) -> StorageVMotion | None:
+    """A migration event as a Storage vMotion; None when the VM kept its datastore (a
+    host-only vMotion) or the event names no source (vCenter before 5.0)."""
+    source, target = getattr(event, "sourceDatastore", None), event.ds
+    if source is None or target is None or _same_datastore(source, target):
+        return None
+    return StorageVMotion(
+        when=event.createdTime,
+        source_datastore=source.name,
+        target_datastore=target.name,
+        user=event.userName or None,
+    )
+
+
+def _same_datastore(a: Any, b: Any) -> bool:
+    """Event arguments by moref when both carry one (names can be reused), else by name."""
+    if a.datastore is not None and b.datastore is not None:
+        return _moref(a.datastore) == _moref(b.datastore)
+    return bool(a.name == b.name)
 
 
 def _walk_snapshots(trees: Any) -> Iterator[Any]:

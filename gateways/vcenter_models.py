@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 # Datastore types failback can write to (vSphere `summary.type` values).
@@ -76,6 +77,17 @@ class VmInfo:
     @property
     def disk_uuids(self) -> tuple[str, ...]:
         return tuple(d.backing_uuid for d in self.disks if d.backing_uuid)
+
+
+@dataclass(frozen=True)
+class StorageVMotion:
+    """A completed migration that moved a VM to another datastore, as vCenter's events
+    record it; datastores are named as the event named them."""
+
+    when: datetime
+    source_datastore: str
+    target_datastore: str
+    user: str | None
 
 
 @dataclass(frozen=True)
@@ -158,6 +170,10 @@ class VCenterInventory:
     datastores: tuple[DatastoreInfo, ...]
     privileges: PrivilegeReport | None
     unreadable: tuple[str, ...] = field(default=())
+    # The master target's Storage vMotions in vCenter's event history (which forgets events
+    # after its retention, 30 days by default); None when the events could not be read, with
+    # the reason in `unreadable`.
+    master_target_storage_vmotions: tuple[StorageVMotion, ...] | None = ()
 
     @property
     def master_target_ambiguous(self) -> bool:

@@ -1,11 +1,11 @@
 """The vCenter preflight checks against vcsim: each passes, then fails once vCenter is shaped.
 
 Each test creates its own master target VM and plan VMs through the vSphere API (snapshot,
-UUID clash, Paravirtual controller, NFS datastore, powered-on AVS VM, a host on old ESXi),
-reads them with the real gateway, and runs the registry on Site Recovery's side as healthy
-values. The last tests resolve a whole plan from the ARM emulator and vcsim together.
-What vcsim cannot shape (missing privileges, free ESXi licences) is covered by
-tests/unit/test_preflight_checks.py.
+UUID clash, Paravirtual controller, Storage vMotion, NFS datastore, powered-on AVS VM, a host
+on old ESXi), reads them with the real gateway, and runs the registry on Site Recovery's side
+as healthy values. The last tests resolve a whole plan from the ARM emulator and vcsim
+together. What vcsim cannot shape (missing privileges, free ESXi licences, unreadable events)
+is covered by tests/unit/test_preflight_checks.py.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from tests.support.vcsim_shapes import (
     device,
     find_vm,
     reconfigure,
+    storage_vmotion,
     vim,
 )
 
@@ -133,6 +134,18 @@ def test_paravirtual_controller_on_the_master_target_blocks(
     assert "Paravirtual" in says(results, "mt-vm-settings")
 
 
+def test_storage_vmotion_of_the_master_target_blocks(
+        content: Any, gateway: VCenterGateway, make_vm: Callable[..., Any]) -> None:
+    mt = make_vm("mt-svmotion")
+    assert verdicts(preflight(gateway, master="mt-svmotion", vms=[]), "mt-vm-settings") == \
+        {Verdict.PASS}
+    storage_vmotion(content, mt, "LocalDS_0")
+    results = preflight(gateway, master="mt-svmotion", vms=[])
+    assert verdicts(results, "mt-vm-settings") == {Verdict.BLOCK}
+    assert "Storage vMotion of master target VM `mt-svmotion`" in says(results, "mt-vm-settings")
+    assert "from `LocalDS_1` to `LocalDS_0`" in says(results, "mt-vm-settings")
+
+
 def test_nfs_datastore_blocks_even_when_site_recovery_says_vmfs(
         content: Any, gateway: VCenterGateway, make_vm: Callable[..., Any],
         tmp_path: Path) -> None:
@@ -220,7 +233,7 @@ def test_a_plan_resolves_with_vcenter_in_a_fixed_number_of_round_trips(
     before = gateway.round_trips
     plan = resolve(request(), sources, now=utcnow())
     assert isinstance(plan, ResolvedPlan)
-    assert gateway.round_trips - before == 5  # one inventory, found at the first read
+    assert gateway.round_trips - before == 6  # one inventory, found at the first read
     assert not plan.blockers, plan.blockers
     assert all(i.avs_vm for i in plan.items)  # the power guard's handles
     vcenter_checks = {c.check for c in plan.checks} & {"mt-no-snapshots", "uuid-unique",

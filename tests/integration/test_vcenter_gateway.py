@@ -1,7 +1,8 @@
 """The vCenter gateway against govmomi's simulator (vcsim 0.24), over verified TLS.
 
 Each test shapes the inventory through the vSphere API (CreateVM_Task, ReconfigVM_Task,
-CreateSnapshot_Task, PowerOnVM_Task, CreateNasDatastore) with its own VMs, so tests do not
+CreateSnapshot_Task, PowerOnVM_Task, RelocateVM_Task, PostEvent, CreateNasDatastore) with its
+own VMs, so tests do not
 depend on each other's order. The simulator starts once per module with 25 VMs on host
 DC0_H0 and 25 in cluster DC0_C0.
 """
@@ -12,6 +13,7 @@ import functools
 import logging
 import socket
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,9 @@ from tests.support.vcsim_shapes import (
     extra,
     find_vm,
     new_uuid,
+    post_migration,
     reconfigure,
+    storage_vmotion,
     vim,
 )
 
@@ -169,6 +173,31 @@ def test_paravirtual_controller_and_enable_uuid_false_detected(
     assert mt.disk_enable_uuid is False
 
 
+def test_storage_vmotion_of_master_target_read_from_its_events(
+    vcsim: VcsimInstance,
+    content: Any,
+    gateway: VCenterGateway,
+    make_vm: Callable[..., Any],
+) -> None:
+    vm = make_vm("mt-moved")
+    other = make_vm("moved-bystander")
+    unmoved = gateway.inventory(vm_names=[], vm_uuids=[], master_target="mt-moved")
+    assert unmoved.master_target_storage_vmotions == ()  # created, never migrated
+
+    storage_vmotion(content, vm, "LocalDS_0")
+    storage_vmotion(content, other, "LocalDS_0")  # another VM's move is not the master's
+    here = vm.datastore[0]
+    post_migration(content, vm, vim.event.DrsVmMigratedEvent, source=here, target=here)
+
+    inv = gateway.inventory(vm_names=[], vm_uuids=[], master_target="mt-moved")
+
+    (move,) = inv.master_target_storage_vmotions or ()  # the host-only vMotion is no move
+    assert (move.source_datastore, move.target_datastore) == ("LocalDS_1", "LocalDS_0")
+    assert move.user == vcsim.username
+    assert timedelta(0) <= datetime.now(UTC) - move.when < timedelta(minutes=5)
+    assert inv.unreadable == ()
+
+
 # -- hosts, datastores, privileges ---------------------------------------------------------
 
 
@@ -244,8 +273,8 @@ def test_inventory_costs_the_same_for_5_and_50_vms(gateway: VCenterGateway) -> N
         return gateway.round_trips - before
 
     # CreateContainerView, RetrievePropertiesEx, DestroyView, QueryAssignedLicenses,
-    # HasPrivilegeOnEntities: whatever the number of VMs.
-    assert cost(names[:5]) == cost(names) == 5
+    # HasPrivilegeOnEntities, QueryEvents (master target): whatever the number of VMs.
+    assert cost(names[:5]) == cost(names) == 6
 
 
 # -- failures ------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Shape vcsim's inventory through the vSphere API, as a vSphere admin would.
 
 Tests create their own VMs (CreateVM_Task) and change them (ReconfigVM_Task,
-CreateSnapshot_Task, PowerOnVM_Task) through a separate admin session, so that they do not
-depend on each other's order. pyVmomi's annotations are partial: it is used dynamically.
+CreateSnapshot_Task, PowerOnVM_Task, RelocateVM_Task) through a separate admin session, so
+that they do not depend on each other's order. pyVmomi's annotations are partial: it is used
+dynamically.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import ssl
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -126,3 +128,30 @@ def create_vm(
     task = folder.CreateVM_Task(config=spec, pool=pool, host=target)
     WaitForTask(task)
     return task.info.result
+
+
+def storage_vmotion(content: Any, vm: Any, datastore: str) -> None:
+    """Move `vm` to `datastore` (RelocateVM_Task), and record it as vCenter would.
+
+    vcsim 0.24 moves the VM's `datastore` but posts no event for a relocation, so this posts
+    the VmRelocatedEvent a vCenter records (EventManager.PostEvent, which vcsim stores as is).
+    """
+    source = vm.datastore[0]
+    target = content.searchIndex.FindByInventoryPath(f"DC0/datastore/{datastore}")
+    WaitForTask(vm.RelocateVM_Task(spec=vim.vm.RelocateSpec(datastore=target)))
+    post_migration(content, vm, vim.event.VmRelocatedEvent, source=source, target=target)
+
+
+def post_migration(content: Any, vm: Any, kind: Any, *, source: Any, target: Any) -> None:
+    """Post a completed-migration event of `kind` for `vm`, from datastore `source` to
+    `target`, on its current host."""
+    host = vm.runtime.host
+    ds = vim.event.DatastoreEventArgument
+    content.eventManager.PostEvent(kind(
+        key=0, chainId=0, createdTime=datetime.now(UTC), userName="", template=False,
+        vm=vim.event.VmEventArgument(name=vm.name, vm=vm),
+        host=vim.event.HostEventArgument(name=host.name, host=host),
+        sourceHost=vim.event.HostEventArgument(name=host.name, host=host),
+        ds=ds(name=target.name, datastore=target),
+        sourceDatastore=ds(name=source.name, datastore=source),
+    ))

@@ -3,7 +3,8 @@
 Pure values (`tests.support.preflight`): the Site Recovery side as the gateway returns it,
 the vCenter side as `VCenterInventory`. The vCenter checks are run against vcsim too
 (tests/integration/test_preflight_vcenter.py); the cases vcsim cannot shape (missing
-privileges, a free ESXi licence, a disconnected vCenter in Site Recovery) are only here.
+privileges, a free ESXi licence, a disconnected vCenter in Site Recovery, unreadable vCenter
+events) are only here.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from commands.plan_model import CheckResult, Verdict
 from commands.preflight import Facts, run_checks
 from gateways.errors import VCenterAuthError, VCenterPermissionError
 from gateways.site_recovery_models import CurrentScenario, HealthIssue, RetentionVolume
-from gateways.vcenter_models import DatastoreMount, MissingPrivilege, VCenterInventory, VmInfo
+from gateways.vcenter_models import (
+    DatastoreMount,
+    MissingPrivilege,
+    StorageVMotion,
+    VCenterInventory,
+    VmInfo,
+)
 from tests.support.preflight import (
     NOW,
     discovered_vcenter,
@@ -173,6 +180,13 @@ BREAKS: list[tuple[str, Callable[[Facts], Facts], Verdict, str]] = [
      Verdict.BLOCK, "VMware Tools are not running"),
     ("mt-vm-settings", lambda f: with_mt_vm(f, disk_enable_uuid=False), Verdict.BLOCK,
      "disk.EnableUUID=TRUE"),
+    ("mt-vm-settings", lambda f: with_inventory(f, master_target_storage_vmotions=(
+        StorageVMotion(NOW - timedelta(days=3), "vsan-avs-01", "vsan-avs-02", "admin"),)),
+     Verdict.BLOCK, "Storage vMotion of master target VM `avs-mt-01` on 2026-11-23 03:00 UTC "
+                    "from `vsan-avs-01` to `vsan-avs-02` by admin"),
+    ("mt-vm-settings", lambda f: with_inventory(f, master_target_storage_vmotions=None, unreadable=(
+        "master target events: NoPermission",)), Verdict.WARN,
+     "Could not read vCenter's events of master target VM `avs-mt-01`"),
     ("mt-vm-settings", lambda f: with_mt_vm(f, disks=vm("mt", "vm-1").disks * 60),
      Verdict.BLOCK, "would hold 62 disks (60 attached, 2 from this plan)"),
     ("mt-vm-settings", lambda f: with_inventory(f, master_target=None,
