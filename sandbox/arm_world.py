@@ -136,6 +136,20 @@ def same_id(left: str | None, right: str | None) -> bool:
     )
 
 
+def invalid_input(message: str, causes: str, action: str) -> ArmError:
+    """The service's 400 for a reprotect body it cannot use."""
+    return ArmError(
+        400, CODE_INVALID_INPUT, message, possible_causes=causes, recommended_action=action
+    )
+
+
+def primary_vm_id(item: Json) -> str | None:
+    """The id Site Recovery gives the item's VM: ``vmId`` (classic) or ``internalIdentifier``."""
+    details = item["properties"]["providerSpecificDetails"]
+    vm_id: str | None = details.get("vmId") or details.get("internalIdentifier")
+    return vm_id
+
+
 def stable_guid(*parts: str) -> str:
     """Deterministic GUID so sample ids are stable across runs."""
     return str(uuid.uuid5(_ID_NAMESPACE, "/".join(parts)))
@@ -524,11 +538,17 @@ class World:
         )
 
     def add_mapping(
-        self, name: str, *, policy: Json, target_container_id: str, target_friendly_name: str
+        self,
+        name: str,
+        *,
+        policy: Json,
+        target_container_id: str,
+        target_friendly_name: str,
+        fabric_name: str | None = None,
     ) -> Json:
-        """A mapping of the configuration server's container to ``policy``."""
-        fabric = self.fabric()
-        container = self.container()
+        """A mapping of a fabric's container (default the configuration server's) to ``policy``."""
+        fabric = self.fabric(fabric_name)
+        container = self.container(fabric_name)
         return self._resource(
             container["id"],
             "replicationProtectionContainerMappings",
@@ -695,9 +715,16 @@ class World:
         container["properties"]["protectedItemCount"] += 1
         return item
 
-    def add_plan(self, name: str, *, friendly_name: str | None, items: Sequence[str]) -> Json:
+    def add_plan(
+        self,
+        name: str,
+        *,
+        friendly_name: str | None,
+        items: Sequence[str],
+        fabric_name: str | None = None,
+    ) -> Json:
         """A recovery plan whose single boot group holds the named protected items."""
-        fabric = self.fabric()
+        fabric = self.fabric(fabric_name)
         members = [self._find("replicationProtectedItems", item) for item in items]
         providers = sorted(
             {m["properties"]["providerSpecificDetails"]["instanceType"] for m in members}
@@ -734,9 +761,7 @@ class World:
                         [
                             {
                                 "id": m["id"],
-                                "virtualMachineId": m["properties"]["providerSpecificDetails"][
-                                    "vmId"
-                                ],
+                                "virtualMachineId": primary_vm_id(m),
                             }
                             for m in members
                         ],
@@ -938,28 +963,26 @@ class World:
             return job
 
     def _validate_reprotect(self, item: Json, body: Any) -> Json:
-        def invalid(message: str, causes: str, action: str) -> ArmError:
-            return ArmError(
-                400, CODE_INVALID_INPUT, message, possible_causes=causes, recommended_action=action
-            )
-
         properties = body.get("properties") if isinstance(body, dict) else None
         if not isinstance(properties, dict):
-            raise invalid(
+            raise invalid_input(
                 "The reprotect input is invalid.",
                 "The request body has no 'properties' object.",
                 "Send a ReverseReplicationInput body.",
             )
         if properties.get("failoverDirection") != "RecoveryToPrimary":
-            raise invalid(
+            raise invalid_input(
                 "The failover direction is invalid for this operation.",
                 f"failoverDirection is {properties.get('failoverDirection')!r}; a virtual "
                 "machine failed over to Azure is reprotected RecoveryToPrimary.",
                 "Set properties.failoverDirection to 'RecoveryToPrimary'.",
             )
-        inputs = properties.get("providerSpecificDetails")
+        return self._validate_provider_input(item, properties.get("providerSpecificDetails"))
+
+    def _validate_provider_input(self, item: Json, inputs: Any) -> Json:
+        """The ``InMage`` provider input of a classic item's reprotect."""
         if not isinstance(inputs, dict) or inputs.get("instanceType") != "InMage":
-            raise invalid(
+            raise invalid_input(
                 "The replication provider input is invalid.",
                 "Reprotect of an InMageAzureV2 item to VMware takes an 'InMage' provider input.",
                 "Set providerSpecificDetails.instanceType to 'InMage'.",
@@ -970,7 +993,7 @@ class World:
             if not inputs.get(k)
         ]
         if missing:
-            raise invalid(
+            raise invalid_input(
                 f"Required input(s) {', '.join(missing)} are missing.",
                 "InMage reprotect requires masterTargetId, processServerId, retentionDrive "
                 "and profileId.",
@@ -1342,15 +1365,16 @@ class World:
                     "customDetails": {
                         "instanceType": "AsrJobDetails",
                         "affectedObjectDetails": {
-                            "PrimaryFabricProviderId": "VMware",
-                            "PrimaryVmId": item["properties"]["providerSpecificDetails"]["vmId"],
+                            "PrimaryFabricProviderId": item["properties"]["primaryFabricProvider"],
+                            "PrimaryVmId": primary_vm_id(item),
                             "PrimaryVmName": item["properties"]["friendlyName"],
                             "PrimaryCloudName": item["properties"][
                                 "primaryProtectionContainerFriendlyName"
                             ],
                             "RecoveryFabricProviderId": "Azure",
                             "RecoveryCloudName": AZURE_FABRIC,
-                            "ProtectionProfileId": job.reprotect_input["profileId"],
+                            "ProtectionProfileId": job.reprotect_input.get("profileId")
+                            or job.reprotect_input.get("policyId"),
                         },
                     },
                 },
