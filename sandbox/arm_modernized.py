@@ -470,7 +470,7 @@ class ModernizedWorld(World):
             return super()._validate_provider_input(item, inputs)
         if not isinstance(inputs, dict) or inputs.get("instanceType") != RCM:
             raise invalid_input(
-                "The replication provider input is invalid.",
+                "The replication provider input is invalid for an InMageRcm item.",
                 "Reprotect of an InMageRcm item to VMware takes an 'InMageRcm' provider input.",
                 "Set providerSpecificDetails.instanceType to 'InMageRcm'.",
             )
