@@ -466,7 +466,7 @@ class ModernizedWorld(World):
     def _validate_provider_input(self, item: Json, inputs: Any) -> Json:
         """``InMageRcm`` items take an ``InMageRcmReprotectInput``, checked by wire name
         against the item's fabric and the vault's failback policies."""
-        if _provider(item) != RCM:
+        if _provider(item) not in (RCM, RCM_FAILBACK):
             return super()._validate_provider_input(item, inputs)
         if not isinstance(inputs, dict) or inputs.get("instanceType") != RCM:
             raise invalid_input(

@@ -130,6 +130,9 @@ def test_modernized_plan_reprotects_item_by_item_until_protected(
         is Architecture.MODERNIZED
     fabric_after, _ = site(client, items)
     assert some(fabric_after.appliance(APPLIANCE)).protected_item_count == 3
+    with pytest.raises(HttpResponseError) as again:
+        send(client, items[0], reprotect_body(inputs))
+    assert again.value.status_code == 400 and "isn't allowed" in str(again.value.message)
 
 
 def _body(**details: Any) -> dict[str, Any]:
