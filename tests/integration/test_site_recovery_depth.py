@@ -372,7 +372,8 @@ def test_a_reprotect_answer_that_does_not_come_is_given_up_and_its_job_adopted(
         start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator) -> None:
     """A write waits for its answer only as long as its own timeouts (azure-core's default
     read timeout of 300 s would outlive the run's lease), then the item is looked at."""
-    monkeypatch.setattr(site_recovery, "WRITE_TIMEOUTS", (5.0, 0.5))
+    # raising=False: without write timeouts the test fails on what the user sees, not a name
+    monkeypatch.setattr(site_recovery, "WRITE_TIMEOUTS", (5.0, 0.5), raising=False)
     late_answers["vm-app-01"] = 20
     _, driver = start(start_bot, slack)
     root = request_approved(driver, slack)
