@@ -193,9 +193,9 @@ class Tracker:
             session.execute(update(Run).where(col(Run.id).in_(due.scalar_subquery()), free)
                             .values(lease_owner=self._owner, lease_until=now + LEASE))
         with Session(self._engine) as session:
-            return list(session.exec(select(Run).where(
+            return list(session.exec(select(Run).where(  # not a run this replica is writing
                 Run.lease_owner == self._owner, col(Run.lease_until) > now,
-                col(Run.status).not_in(list(FINAL_RUN_STATUSES)))
+                col(Run.next_poll_at) <= now, col(Run.status).not_in(list(FINAL_RUN_STATUSES)))
                 .order_by(col(Run.request_id), col(Run.id))).all())
 
     def _save(self, run: Run, expected: RunStatus, new: RunStatus, *,
