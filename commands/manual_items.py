@@ -64,7 +64,7 @@ def tick_refusal(ticks: Ticks, request: Request, approvers: frozenset[str],
     return None
 
 
-def confirm_remaining(session: Session, request: Request, user_id: str) -> list[str]:
+def confirm_remaining(session: Session, request: Request, user_id: str) -> None:
     """The approver's Approve click confirms the manual items nobody ticked, in their name;
     recorded and audited like ticks, in the caller's transaction, which records the approval:
     a refused or failed approval keeps none of them."""
@@ -76,7 +76,6 @@ def confirm_remaining(session: Session, request: Request, user_id: str) -> list[
     if missing:
         audit(session, user_id, "manual_confirm", request.id,
               ticked=[i.key for i in missing], by="approve")
-    return [i.key for i in missing]
 
 
 class ManualChecks:
