@@ -2,7 +2,9 @@
 
 The approval row is unique per (request, approver) and the request moves `pending →
 approved` by compare-and-set, so twenty concurrent clicks, Slack retries and clicks on
-several replicas yield at most one approved request, and so one execution.
+several replicas yield at most one approved request, and so one execution. An approval is
+counted in the transaction that records it, after taking the request's row lock, so two
+approvers clicking together both count towards the quorum.
 """
 
 from __future__ import annotations
@@ -53,13 +55,15 @@ class Approvals:
         self._policy = policy
         self._recheck = recheck
 
-    def _facts(self, session: Session, request: Request, click: Click) -> ApprovalFacts:
+    def _facts(self, session: Session, request: Request, click: Click,
+               approvers: frozenset[str] | None = None) -> ApprovalFacts:
         approved = session.exec(select(Approval.approver_id)
                                 .where(Approval.request_id == request.id)).all()
         return ApprovalFacts(
             clicker=click.user_id, clicker_team=click.user_team,
             workspace_team=self._policy.workspace_team or request.team_id,
-            requester=request.requester_id, approvers=self._directory.members(),
+            requester=request.requester_id,
+            approvers=self._directory.members() if approvers is None else approvers,
             status=request.status.value if isinstance(request.status, RequestStatus)
             else str(request.status),
             expires_at=request.expires_at, now=utcnow(), approved_by=frozenset(approved),
@@ -74,30 +78,34 @@ class Approvals:
         if hold is not None:
             return self._refuse(click, Decision(
                 False, hold.reason, Refusal.STALE if hold.stale else Refusal.UNCONFIRMED))
-        if self._policy.approval_confirms_manual:
-            confirm_remaining(self._engine, click.request_id, click.user_id)
+        approvers = self._directory.members()  # asked before the row lock is taken
         try:
             with session_scope(self._engine) as session:
+                # A compare-and-set of `pending` onto itself takes the request's row lock:
+                # concurrent approvals wait here, so the count below sees every one before.
+                transition(session, click.request_id, [RequestStatus.PENDING],
+                           RequestStatus.PENDING)
                 request = get_request(session, click.request_id)
                 assert request is not None
+                decision = decide_approval(self._facts(session, request, click, approvers))
+                if not decision.accepted:
+                    raise _Refused(decision)
+                if self._policy.approval_confirms_manual:
+                    confirm_remaining(session, request, click.user_id)
                 session.add(Approval(request_id=click.request_id, approver_id=click.user_id,
                                      fingerprint=request.fingerprint))
                 session.flush()
-                if decision.quorum_reached and not transition(
-                        session, click.request_id, [RequestStatus.PENDING],
-                        RequestStatus.APPROVED, decided_by=click.user_id):
-                    raise _LostRace
+                if decision.quorum_reached:
+                    transition(session, click.request_id, [RequestStatus.PENDING],
+                               RequestStatus.APPROVED, decided_by=click.user_id)
                 audit(session, click.user_id, "approve", click.request_id,
                       fingerprint=request.fingerprint, quorum=decision.quorum_reached)
                 enqueue(session, request, OutboxKind.UPDATE, {"view": "request"})
         except IntegrityError:
             return self._refuse(click, Decision(False, "You already approved this request.",
                                                 Refusal.ALREADY_APPROVED))
-        except _LostRace:
-            current = self._status(click.request_id)
-            return self._refuse(click, Decision(
-                False, f"This request is already {current}: your click changed nothing.",
-                Refusal.ALREADY_DECIDED))
+        except _Refused as refused:  # decided by another click, cancelled or expired meanwhile
+            return self._refuse(click, refused.decision)
         if decision.quorum_reached:
             self._waker.wake("track")
         else:
@@ -186,5 +194,10 @@ def expire_due(engine: Engine) -> int:
     return expired
 
 
-class _LostRace(Exception):
-    """Another click reached the quorum first: this one must not count."""
+class _Refused(Exception):
+    """The approval, decided again under the request's row lock, does not count: nothing of
+    the click (approval, confirmations) is kept."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(decision.reason)
+        self.decision = decision

@@ -1,10 +1,12 @@
 """Outbox sender: delivers queued Slack messages in order per thread, within rate limits.
 
 Rows are written in the same transaction as the state change that causes them; this sender
-claims them with a lease, renders them from the current database state, and retries on 429
-(honouring Retry-After) and on 5xx or connection errors. A Slack outage delays messages; it
-never loses them. Each request's messages go strictly in order: nothing of a thread is sent
-before its root has a `ts`, and a waiting message holds back the ones after it.
+claims them with a lease, renewed and checked before each send (so no replica sends a row
+another holds, and none is posted twice), renders them from the current database state, and
+retries on 429 (honouring Retry-After) and on 5xx or connection errors. A Slack outage
+delays messages; it never loses them. Each request's messages go strictly in order: nothing
+of a thread is sent before its root has a `ts`, and a waiting message holds back the ones
+after it.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from store.models import Approval, Outbox, OutboxKind, OutboxStatus, Request, ut
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=30)
+# Longer than one send can take (slack_sdk's 10 s timeout and one retry on a dropped
+# connection), and renewed before each send: another replica never sends a row in flight.
+LEASE = timedelta(seconds=60)
 PERMANENT_ERRORS = frozenset({
     "invalid_blocks", "msg_blocks_too_long", "channel_not_found", "not_in_channel",
     "is_archived", "invalid_auth", "account_inactive", "token_revoked", "no_permission",
@@ -112,6 +116,8 @@ class OutboxSender:
                 if row.kind == OutboxKind.UPDATE and self._superseded(row):
                     self._finish(row, OutboxStatus.SUPERSEDED)
                     continue
+                if not self._renew(row):
+                    return  # the lease ran out and another replica took the thread over
                 wait = self._pacer.take(row.channel_id)
                 if wait:
                     return
@@ -138,6 +144,22 @@ class OutboxSender:
             if others is not None:
                 session.rollback()
                 return False
+            return True
+
+    def _renew(self, row: Outbox) -> bool:
+        """Fence a send: extend this replica's lease on the request's rows, and only if it
+        still holds the row about to go (a compare-and-set on owner and status)."""
+        until = utcnow() + LEASE
+        with session_scope(self._engine) as session:
+            held = session.execute(update(Outbox).where(
+                col(Outbox.id) == row.id, col(Outbox.status) == OutboxStatus.PENDING,
+                col(Outbox.lease_owner) == self._owner).values(lease_until=until))
+            if not held.rowcount:  # type: ignore[attr-defined]
+                return False
+            session.execute(update(Outbox).where(
+                col(Outbox.request_id) == row.request_id,
+                col(Outbox.status) == OutboxStatus.PENDING,
+                col(Outbox.lease_owner) == self._owner).values(lease_until=until))
             return True
 
     def _release(self, request_id: int) -> None:

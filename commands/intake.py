@@ -143,40 +143,44 @@ class Intake:
 
     def _post(self, request: Request, plan: ResolvedPlan) -> None:
         assert request.id is not None
+        holder = self._settle(request, plan)
+        if holder is not None:
+            link = f" (<{holder.permalink}|message>)" if holder.permalink else ""
+            self._fail(request, f":lock: Request #{holder.id}{link} by "
+                                f"<@{holder.requester_id}> is {holder.status} for some of "
+                                "these VMs; one open request per VM. Wait for it to finish, "
+                                f"or cancel it with `/reprotect cancel {holder.id}`.",
+                       f"locked by request #{holder.id}")
+
+    def _settle(self, request: Request, plan: ResolvedPlan) -> Request | None:
+        """Leave `preflight` and, for an approvable plan, take its item locks, in one
+        transaction (locks taken while still `preflight` would not count as held); the open
+        request holding one of the items is returned instead, and nothing changes."""
+        assert request.id is not None
         status = RequestStatus.PENDING if plan.approvable else RequestStatus.BLOCKED
         now = utcnow()
-        if status is RequestStatus.PENDING:
-            holder = self._lock(request.id, [i.item_id for i in plan.items])
-            if holder is not None:
-                link = f" (<{holder.permalink}|message>)" if holder.permalink else ""
-                self._fail(request, f":lock: Request #{holder.id}{link} by "
-                                    f"<@{holder.requester_id}> is {holder.status} for some of "
-                                    "these VMs; one open request per VM. Wait for it to finish, "
-                                    f"or cancel it with `/reprotect cancel {holder.id}`.",
-                           f"locked by request #{holder.id}")
-                return
-        with session_scope(self._engine) as session:
-            moved = transition(
-                session, request.id, [RequestStatus.PREFLIGHT], status,
-                plan=plan.to_json(), plan_name=plan.plan_name, fingerprint=plan.fingerprint(),
-                expires_at=now + self._policy.approval_ttl if plan.approvable else None,
-                finished_at=None if plan.approvable else now)
-            if not moved:
-                return
-            audit(session, "bot", "preflight", request.id, status=status.value,
-                  blockers=[c.check for c in plan.blockers], fingerprint=plan.fingerprint())
-            enqueue(session, request, OutboxKind.ROOT, {"view": "request"})
-
-    def _lock(self, request_id: int, item_ids: list[str]) -> Request | None:
-        """Take the plan's item locks, or return the open request that holds one."""
         for _ in range(3):
             try:
                 with session_scope(self._engine) as session:
-                    holder = acquire_locks(session, request_id, item_ids)
-                    if holder is not None:
-                        session.expunge(holder)  # keep it readable after the rollback
-                        session.rollback()
-                    return holder
+                    if not transition(
+                            session, request.id, [RequestStatus.PREFLIGHT], status,
+                            plan=plan.to_json(), plan_name=plan.plan_name,
+                            fingerprint=plan.fingerprint(),
+                            expires_at=now + self._policy.approval_ttl if plan.approvable
+                            else None, finished_at=None if plan.approvable else now):
+                        return None
+                    if status is RequestStatus.PENDING:
+                        holder = acquire_locks(session, request.id,
+                                               [i.item_id for i in plan.items])
+                        if holder is not None:
+                            session.expunge(holder)  # keep it readable after the rollback
+                            session.rollback()
+                            return holder
+                    audit(session, "bot", "preflight", request.id, status=status.value,
+                          blockers=[c.check for c in plan.blockers],
+                          fingerprint=plan.fingerprint())
+                    enqueue(session, request, OutboxKind.ROOT, {"view": "request"})
+                    return None
             except IntegrityError:  # another request took a lock at the same moment: look again
                 continue
         raise RuntimeError("item locks kept changing; try again")

@@ -21,7 +21,7 @@ from commands.plan_model import ManualItem, ResolvedPlan
 from commands.ports import Directory, Notifier
 from store.db import session_scope
 from store.models import ManualConfirmation, OutboxKind, Request, RequestStatus
-from store.repo import audit, enqueue, get_request
+from store.repo import audit, enqueue, get_request, transition
 
 log = logging.getLogger(__name__)
 
@@ -64,24 +64,18 @@ def tick_refusal(ticks: Ticks, request: Request, approvers: frozenset[str],
     return None
 
 
-def confirm_remaining(engine: Engine, request_id: int, user_id: str) -> list[str]:
+def confirm_remaining(session: Session, request: Request, user_id: str) -> None:
     """The approver's Approve click confirms the manual items nobody ticked, in their name;
-    recorded and audited like ticks. A concurrent tick of the same item is kept instead."""
-    try:
-        with session_scope(engine) as session:
-            request = get_request(session, request_id)
-            if request is None:
-                return []
-            missing = unconfirmed(ResolvedPlan.from_json(request.plan),
-                                  confirmations(session, request_id))
-            session.add_all(ManualConfirmation(request_id=request_id, item_key=i.key,
-                                               user_id=user_id) for i in missing)
-            if missing:
-                audit(session, user_id, "manual_confirm", request_id,
-                      ticked=[i.key for i in missing], by="approve")
-            return [i.key for i in missing]
-    except IntegrityError:
-        return []
+    recorded and audited like ticks, in the caller's transaction, which records the approval:
+    a refused or failed approval keeps none of them."""
+    assert request.id is not None
+    missing = unconfirmed(ResolvedPlan.from_json(request.plan),
+                          confirmations(session, request.id))
+    session.add_all(ManualConfirmation(request_id=request.id, item_key=i.key, user_id=user_id)
+                    for i in missing)
+    if missing:
+        audit(session, user_id, "manual_confirm", request.id,
+              ticked=[i.key for i in missing], by="approve")
 
 
 class ManualChecks:
@@ -105,6 +99,12 @@ class ManualChecks:
                                self._policy.workspace_team or request.team_id)
         try:
             with session_scope(self._engine) as session:
+                # The request's row lock (a compare-and-set of `pending` onto itself) orders
+                # ticks with approvals, which confirm what is unticked in their transaction.
+                if refusal is None and not transition(session, ticks.request_id,
+                                                      [RequestStatus.PENDING],
+                                                      RequestStatus.PENDING):
+                    refusal = "This request is no longer pending: nothing to confirm."
                 if refusal is None:
                     self._store(session, request, ticks)
                 else:

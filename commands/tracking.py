@@ -2,9 +2,14 @@
 
 Each tick claims due runs with a lease (a compare-and-set in the database), so several
 replicas never poll or submit the same run at once, and a restarted bot resumes from the
-tables alone. A reprotect POST is sent from `queued` only; a run found in `submitting`
-(crash, or an answer lost on the wire) is first looked up on the protected item and in the
-vault's recent jobs, and is adopted if Site Recovery already runs it.
+tables alone. Every write of a run is a compare-and-set on its status and on this replica
+still holding its lease. Before a Site Recovery write the lease is extended past the write's
+timeouts and other replicas may not look at the run for WRITE_GRACE, longer still. A
+reprotect POST is sent from `queued` only; a run found in `submitting` (crash, or an answer
+lost on the wire) is first looked up on the protected item and in the vault's recent jobs,
+and is adopted if Site Recovery already runs it: any job on the item that started since the
+submission (less clock skew), whatever its scenario name. A write refused because another
+operation is in progress on the item means the same: look again, and adopt.
 
 Reads per tick do not grow with the number of VMs: the vault's recent jobs are listed once
 (paged) and matched to the runs, the protected items of each plan waiting for `Protected` are
@@ -33,7 +38,6 @@ from commands.plan_model import ResolvedPlan
 from gateways.errors import GatewayError, SiteRecoveryAuthError, SiteRecoveryError
 from gateways.site_recovery import SiteRecovery, job_name
 from gateways.site_recovery_models import (
-    REPROTECT_SCENARIOS,
     Accepted,
     Job,
     ProtectedItem,
@@ -63,17 +67,22 @@ from store.repo import (
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=60)   # longer than a Site Recovery write's timeouts (WRITE_TIMEOUTS)
+WRITE_GRACE = timedelta(seconds=90)  # others look at a run being written only after this
 CLAIM_BATCH = 500
 MAX_SUBMIT_ATTEMPTS = 3
 JOB_READS_PER_TICK = 25          # full job reads per tick, whatever the number of VMs
 TASK_REFRESH_POLLS = 4           # past the budget, a job's tasks are re-read every 4 polls
 LIST_SKEW = timedelta(minutes=5)  # list jobs from a little before the oldest run started
-CLOCK_SKEW = timedelta(minutes=1)  # a job this much older than the run may still be its own
+CLOCK_SKEW = timedelta(minutes=3)  # a job this much older than the run may still be its own
 AGENT_WAIT = timedelta(minutes=20)
 AGENT_BACKOFF = timedelta(minutes=1)
 AGENT_BACKOFF_MAX = timedelta(minutes=5)
 AGENT_MISSING = re.compile(r"agent\s+(?:isn't|is\s+not|not)\s+installed", re.IGNORECASE)
+# "Another operation (…) is in progress", "conflicting operation", "operation already running":
+# Site Recovery does not document the code, so the wording (or a 409 Conflict) decides.
+IN_PROGRESS = re.compile(r"\b(?:another|other|conflicting|existing)\b.{0,60}?\b(?:operation|job)"
+                         r"|in[\s-]?progress\b|\balready\s+running\b", re.IGNORECASE)
 AGENT_FIX = ("Check that the Azure VM is running and that its Mobility service (InMage Scout "
              "application service) runs and reaches the configuration server on 443 and the "
              "process server on 9443")
@@ -184,9 +193,9 @@ class Tracker:
             session.execute(update(Run).where(col(Run.id).in_(due.scalar_subquery()), free)
                             .values(lease_owner=self._owner, lease_until=now + LEASE))
         with Session(self._engine) as session:
-            return list(session.exec(select(Run).where(
+            return list(session.exec(select(Run).where(  # not a run this replica is writing
                 Run.lease_owner == self._owner, col(Run.lease_until) > now,
-                col(Run.status).not_in(list(FINAL_RUN_STATUSES)))
+                col(Run.next_poll_at) <= now, col(Run.status).not_in(list(FINAL_RUN_STATUSES)))
                 .order_by(col(Run.request_id), col(Run.id))).all())
 
     def _save(self, run: Run, expected: RunStatus, new: RunStatus, *,
@@ -197,8 +206,8 @@ class Tracker:
         if new in FINAL_RUN_STATUSES:
             values.setdefault("finished_at", utcnow())
         with session_scope(self._engine) as session:
-            if not transition_run(session, run.id, [expected], new, lease_owner=None,
-                                  lease_until=None, **values):
+            if not transition_run(session, run.id, [expected], new, owner=self._owner,
+                                  lease_owner=None, lease_until=None, **values):
                 return False
             if new != expected:
                 audit(session, "bot", f"vm_{new.value}", run.request_id, vm=run.vm_name,
@@ -211,6 +220,16 @@ class Tracker:
             setattr(run, key, value)
         run.status = new
         return True
+
+    def _hold(self, run: Run, expected: RunStatus) -> bool:
+        """Before a Site Recovery write: extend the lease past the write's timeouts, and keep
+        other replicas from looking at the run for WRITE_GRACE (a crash mid-write is looked
+        up after it). False when another replica took the run over: nothing is sent."""
+        assert run.id is not None
+        now = utcnow()
+        with session_scope(self._engine) as session:
+            return transition_run(session, run.id, [expected], expected, owner=self._owner,
+                                  lease_until=now + LEASE, next_poll_at=now + WRITE_GRACE)
 
     def _release(self, run_ids: list[int], delay: timedelta | None = None) -> None:
         """Release runs that did not change, in one statement: polled again after `delay`."""
@@ -307,7 +326,7 @@ class Tracker:
         assert run.id is not None
         with session_scope(self._engine) as session:
             if not transition_run(session, run.id, [RunStatus.QUEUED], RunStatus.SUBMITTING,
-                                  started_at=utcnow()):
+                                  owner=self._owner, started_at=utcnow()):
                 return
             audit(session, "bot", "submit", run.request_id, vm=run.vm_name, item=run.item_id)
         run.status = RunStatus.SUBMITTING
@@ -316,21 +335,26 @@ class Tracker:
 
     def _post_reprotect(self, run: Run, expected: RunStatus, tick: _Tick, *,
                         attempt: int) -> None:
+        if not self._hold(run, expected):
+            return
         try:
             accepted = self._asr.reprotect(run.item_id, _inputs(self._plan_of(run.request_id)))
         except SiteRecoveryError as exc:
-            self._write_refused(run, expected, exc, attempt=attempt,
+            self._write_refused(run, expected, exc, tick, attempt=attempt,
                                 what="Site Recovery refused the reprotect request.")
             return
         self._running(run, expected, accepted, tick)
 
-    def _write_refused(self, run: Run, expected: RunStatus, exc: SiteRecoveryError, *,
-                       attempt: int, what: str) -> None:
-        """A reprotect or restart was answered with an error: wait for the agent, look again
-        next tick (the answer may be lost, not the request), or report the refusal."""
+    def _write_refused(self, run: Run, expected: RunStatus, exc: SiteRecoveryError, tick: _Tick,
+                       *, attempt: int, what: str) -> None:
+        """A reprotect or restart was answered with an error: wait for the agent, adopt the
+        job already running on the item, look again next tick (the answer may be lost, not
+        the request), or report the refusal."""
         if AGENT_MISSING.search(f"{exc.what} {exc.why}"):
             self._wait_for_agent(run, expected, None, exc.why or exc.what)
-        elif exc.transient:
+        elif _in_progress(exc) and (job := self._find_started(run, tick)[0]):
+            self._running(run, expected, Accepted(job), tick)
+        elif exc.transient or _in_progress(exc):
             self._save(run, expected, expected, error={"attempts": attempt, "last": exc.what},
                        next_poll_at=utcnow() + self._delay(exc))
         else:
@@ -367,7 +391,6 @@ class Tracker:
         since = (run.started_at or utcnow()) - CLOCK_SKEW
         recent = [j for j in tick.jobs.values()
                   if j.id.lower() not in known and _targets(j, item)
-                  and j.scenario_name.lower() in REPROTECT_SCENARIOS
                   and (j.start_time is None or j.start_time >= since)]
         newest = max(recent, key=lambda j: j.start_time or since, default=None)
         return (newest.id if newest else None), item
@@ -512,10 +535,12 @@ class Tracker:
         if run.job_id is None:
             self._post_reprotect(run, RunStatus.WAITING_AGENT, tick, attempt=attempt)
             return
+        if not self._hold(run, RunStatus.WAITING_AGENT):
+            return
         try:
             accepted = self._asr.restart_job(run.job_id)
         except SiteRecoveryError as exc:
-            self._write_refused(run, RunStatus.WAITING_AGENT, exc, attempt=attempt,
+            self._write_refused(run, RunStatus.WAITING_AGENT, exc, tick, attempt=attempt,
                                 what=f"Site Recovery refused to restart job `{run.job_id}`.")
             return
         run.restarts += 1
@@ -545,7 +570,8 @@ class Tracker:
                         f"{holder.status}: retry it there.")
             if not transition_run(session, run_id, [RunStatus.FAILED], RunStatus.RESTARTING,
                                   started_at=now, finished_at=None, lease_owner=self._owner,
-                                  lease_until=now + LEASE, wait_until=None):
+                                  lease_until=now + LEASE, next_poll_at=now + WRITE_GRACE,
+                                  wait_until=None):
                 session.rollback()
                 return "This VM is already being retried."
             transition(session, run.request_id, [RequestStatus.FAILED, RequestStatus.EXECUTING],
@@ -556,7 +582,7 @@ class Tracker:
         try:
             accepted = self._asr.restart_job(run.job_id)
         except SiteRecoveryError as exc:
-            if exc.transient:  # the answer may be lost, not the request: look next tick
+            if exc.transient or _in_progress(exc):  # it may run already: look next tick
                 self._save(run, RunStatus.RESTARTING, RunStatus.RESTARTING,
                            next_poll_at=utcnow() + self._delay(exc))
             else:
@@ -643,7 +669,8 @@ class Tracker:
         with session_scope(self._engine) as session:
             for run in runs:
                 run.flags = {**run.flags, "auth": value}
-                session.execute(update(Run).where(col(Run.id) == run.id)
+                session.execute(update(Run).where(col(Run.id) == run.id,
+                                                  col(Run.lease_owner) == self._owner)
                                 .values(flags=run.flags))
             for request_id in sorted({r.request_id for r in runs} - quiet):
                 request = get_request(session, request_id)
@@ -700,6 +727,11 @@ def _inputs(plan: ResolvedPlan) -> ReprotectInput:
         retention_drive=plan.retention.id,
         datastore_name=plan.datastore.id if plan.datastore else None,
         profile_id=plan.policy.id, run_as_account_id=plan.run_as_account_id)
+
+
+def _in_progress(exc: SiteRecoveryError) -> bool:
+    """Refused because another operation runs on the item (maybe the one this run sent)."""
+    return exc.status == 409 or bool(IN_PROGRESS.search(f"{exc.code or ''} {exc.why}"))
 
 
 def _scenario_job(item: ProtectedItem) -> str | None:

@@ -3,8 +3,9 @@
 Reads are done in bulk (a fixed number of list calls per plan, run concurrently) and
 converted into `site_recovery_models` dataclasses. Reads retry as azure-core does (429 after
 its Retry-After; 5xx and dropped connections with exponential backoff, here jittered). Writes
-(reprotect, job restart) are sent with retries off: a reprotect must never go out twice, so
-the caller decides about any resend after looking at the protected item and its recent jobs.
+(reprotect, job restart) are sent with retries off and explicit timeouts shorter than the
+tracker's lease: a reprotect must never go out twice, so the caller decides about any resend
+after looking at the protected item and its recent jobs.
 Writes are signed as Azure PowerShell signs them (`gateways.agent_auth`) with the vault's
 integrity key, read once and cached, never logged.
 """
@@ -75,6 +76,9 @@ EXTENDED_INFO_API = "2023-04-01"
 READ_RETRIES = 4
 READ_BACKOFF_S = 0.5
 READ_BACKOFF_MAX_S = 20
+# (connect, read) seconds for writes: well inside the tracker's 60 s run lease, so an answer
+# that does not come is given up on before another replica may look at the run.
+WRITE_TIMEOUTS = (10.0, 30.0)
 
 
 class JitteredRetry(RetryPolicy[Any, Any]):
@@ -263,7 +267,7 @@ class AzureSiteRecovery:
         return _accepted(action, lambda hook: self._client.replication_protected_items
                          .begin_reprotect(self._rg, self._vault, fabric, container, name, body,
                                           polling=False, raw_response_hook=hook, retry_total=0,
-                                          headers=headers))
+                                          headers=headers, **_write_timeouts()))
 
     def restart_job(self, job_id: str) -> Accepted:
         """POST restart of a failed job once (no SDK retry, signed); the answer names the new
@@ -273,7 +277,7 @@ class AzureSiteRecovery:
         headers = self._signed(action)
         return _accepted(action, lambda hook: self._client.replication_jobs.begin_restart(
             self._rg, self._vault, name, polling=False, raw_response_hook=hook, retry_total=0,
-            headers=headers))
+            headers=headers, **_write_timeouts()))
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -290,6 +294,12 @@ class AzureSiteRecovery:
         by_id = {i.id.lower(): _item(i) for i in listed if i.id}
         return tuple(by_id.get(item_id.lower()) or self.get_item(item_id)
                      for item_id in plan.item_ids)
+
+
+def _write_timeouts() -> dict[str, Any]:
+    """azure-core's per-call timeouts for a write (its default read timeout is 300 s)."""
+    connect, read = WRITE_TIMEOUTS
+    return {"connection_timeout": connect, "read_timeout": read}
 
 
 def _accepted(action: str,

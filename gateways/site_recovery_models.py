@@ -11,7 +11,6 @@ from datetime import datetime
 
 IDLE_SCENARIO = "None"
 TERMINAL_JOB_STATES = frozenset({"Succeeded", "Failed", "Cancelled"})
-REPROTECT_SCENARIOS = frozenset({"reversereplication", "restartjob"})
 
 
 def same_arm_id(a: str | None, b: str | None) -> bool:

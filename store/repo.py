@@ -39,13 +39,13 @@ def transition(session: Session, request_id: int, expected: Iterable[RequestStat
 
 
 def transition_run(session: Session, run_id: int, expected: Iterable[RunStatus],
-                   new: RunStatus, **values: Any) -> bool:
-    """Compare-and-set on a run, as `transition` does on a request."""
-    result = session.execute(
-        update(Run)
-        .where(col(Run.id) == run_id, col(Run.status).in_(list(expected)))
-        .values(status=new, **values)
-    )
+                   new: RunStatus, *, owner: str | None = None, **values: Any) -> bool:
+    """Compare-and-set on a run, as `transition` does on a request; with `owner`, only while
+    that replica holds the run's lease (another replica may have taken it over)."""
+    where = [col(Run.id) == run_id, col(Run.status).in_(list(expected))]
+    if owner is not None:
+        where.append(col(Run.lease_owner) == owner)
+    result = session.execute(update(Run).where(*where).values(status=new, **values))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

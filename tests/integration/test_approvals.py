@@ -9,11 +9,33 @@ import os
 import subprocess
 import sys
 import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
+import pytest
+from sqlmodel import Session, select
+
+from commands import intake as intake_module
+from commands.config import Policy
+from commands.intake import Intake, SlashCommand
+from commands.planning import Sources
+from commands.recheck import Hold, Recheck
+from gateways.site_recovery import AzureSiteRecovery
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.local_bot import SIGNING_SECRET
 from sandbox.slack_driver import SlackDriver
 from sandbox.slack_emulator import SlackEmulator
+from store.db import make_engine, migrate, session_scope
+from store.models import (
+    Approval,
+    AuditEvent,
+    ItemLock,
+    ManualConfirmation,
+    Request,
+    RequestStatus,
+)
+from store.repo import transition
 from tests.integration.conftest import (
     APPROVER,
     CHANNEL,
@@ -212,3 +234,94 @@ def test_reject_still_rejects_when_the_reason_dialog_cannot_open(
     assert "reason dialog could not open" in slack.thread(CHANNEL, root.ts)[-1].text
     settle(0.5)
     assert not reprotect_posts(arm)
+
+
+def test_two_approvals_clicked_together_reach_a_quorum_of_two(
+        start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator) -> None:
+    """Each click is counted with the other one it races, not on a snapshot taken before."""
+    bot = start_bot(reprotect_required_approvals=2)
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    root = confirm(driver, slack, wait_root(slack), GROUP_MEMBERS[0])
+    barrier = threading.Barrier(2)
+
+    def click(user: str) -> None:
+        barrier.wait()
+        driver.click(root, "Approve", user_id=user, channel_id=CHANNEL)
+
+    threads = [threading.Thread(target=click, args=(u,)) for u in GROUP_MEMBERS[1:3]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert "3/3 protected" in wait_summary(slack, root, timeout=30)[-1].text
+    assert len(reprotect_posts(arm)) == 3
+
+
+def test_a_refused_approval_leaves_no_confirmations(
+        start_bot: BotFactory, slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The manual items an Approve click confirms are kept only with the approval itself."""
+    bot, driver, root = open_request(start_bot, slack)
+    assert bot.services is not None
+    engine = bot.services.engine
+    original = Recheck.hold
+
+    def cancelled_meanwhile(self: Recheck, request_id: int, user_id: str) -> Hold | None:
+        held = original(self, request_id, user_id)
+        with session_scope(engine) as session:  # the requester cancels on another replica
+            transition(session, request_id, [RequestStatus.PENDING], RequestStatus.CANCELLED,
+                       decided_by=REQUESTER)
+        return held
+
+    monkeypatch.setattr(Recheck, "hold", cancelled_meanwhile)
+    driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
+    assert "already cancelled" in last_ephemeral(slack, APPROVER)
+    with Session(engine) as session:
+        assert session.exec(select(ManualConfirmation)).all() == []
+        assert session.exec(select(Approval)).all() == []
+        actions = [e.action for e in session.exec(select(AuditEvent)).all()]
+    assert "manual_confirm" not in actions and "approve" not in actions
+
+
+def test_two_open_requests_never_hold_the_same_vms(arm: ArmEmulator, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second request whose preflight ends while the first is taking its locks is refused:
+    the locks and the move to `pending` are one transaction."""
+    env = arm.env()
+    asr = AzureSiteRecovery(subscription_id=env["AZURE_SUBSCRIPTION_ID"],
+                            resource_group=env["ASR_RESOURCE_GROUP"],
+                            vault=env["ASR_VAULT_NAME"], arm_endpoint=env["AZURE_ARM_ENDPOINT"])
+    engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+    migrate(engine)
+    told: list[tuple[str, str]] = []
+
+    class Told:
+        def ephemeral(self, channel: str, user: str, text: str) -> None:
+            told.append((user, text))
+
+    policy = Policy(workspace_team=None, channels=frozenset(), required_approvals=1,
+                    approval_ttl=timedelta(hours=1), poll_interval=timedelta(seconds=1),
+                    protect_timeout=timedelta(hours=12))
+    intake = Intake(engine, Sources(asr), Told(), policy)
+    first = intake.receive(SlashCommand("t.1", "T0", CHANNEL, REQUESTER, COMMAND)).request_id
+    second = intake.receive(SlashCommand("t.2", "T0", CHANNEL, APPROVER, COMMAND)).request_id
+    assert first is not None and second is not None
+    real_transition = intake_module.transition
+
+    def second_finishes_meanwhile(session: Session, request_id: int, *args: Any,
+                                  **values: Any) -> bool:
+        if request_id == first:  # the first is about to become pending: the second ends now
+            intake.preflight(second)
+        return real_transition(session, request_id, *args, **values)
+
+    monkeypatch.setattr(intake_module, "transition", second_finishes_meanwhile)
+    try:
+        intake.preflight(first)
+    finally:
+        asr.close()
+    with Session(engine) as session:
+        statuses = {r.id: r.status for r in session.exec(select(Request)).all()}
+        holders = {lock.request_id for lock in session.exec(select(ItemLock)).all()}
+    assert statuses == {first: RequestStatus.ERROR, second: RequestStatus.PENDING}
+    assert holders == {second}
+    assert any(user == REQUESTER and f"Request #{second}" in text for user, text in told)

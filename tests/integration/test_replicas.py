@@ -35,11 +35,15 @@ def postgres() -> Iterator[PostgresInstance]:
 
 
 @pytest.fixture
-def replicas(postgres: PostgresInstance, slack: SlackEmulator,
+def replicas(request: pytest.FixtureRequest, postgres: PostgresInstance, slack: SlackEmulator,
              arm: ArmEmulator) -> Iterator[list[LocalBot]]:
+    """Three replicas; `param` (indirect) holds settings overrides."""
+    overrides = getattr(request, "param", {})
+
     def start() -> LocalBot:
         settings = local_settings(slack_api_url=slack.api_url, arm_env=arm.env(),
-                                  database_url=postgres.url, approvers=f"{APPROVER},{GROUP}")
+                                  database_url=postgres.url, approvers=f"{APPROVER},{GROUP}",
+                                  **overrides)
         return LocalBot(settings).start()
 
     with ThreadPoolExecutor(3) as pool:  # started together: migrations must not collide
@@ -77,3 +81,25 @@ def test_three_replicas_share_one_request_without_doubling_anything(
                         for vm in ("app-01", "app-02", "app-03") if vm in t)
     assert protected == {"app-01": 1, "app-02": 1, "app-03": 1}
     assert sum("Summary" in t for t in replies) == 1 and "3/3 protected" in replies[-1]
+
+
+@pytest.mark.parametrize("replicas", [{"reprotect_required_approvals": 2}], indirect=True)
+def test_two_approvers_clicking_together_on_two_replicas_reach_a_quorum_of_two(
+        replicas: list[LocalBot], slack: SlackEmulator, arm: ArmEmulator) -> None:
+    drivers = [SlackDriver(b.events_url, SIGNING_SECRET, emulator=slack) for b in replicas]
+    drivers[0].slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    root = confirm(drivers[0], slack, wait_root(slack), GROUP_MEMBERS[0])
+    barrier = threading.Barrier(2)
+
+    def click(index: int) -> None:
+        barrier.wait()
+        drivers[index].click(root, "Approve", user_id=GROUP_MEMBERS[index + 1],
+                             channel_id=CHANNEL)
+
+    threads = [threading.Thread(target=click, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert "3/3 protected" in wait_summary(slack, root, timeout=30)[-1].text
+    assert len(reprotect_posts(arm)) == 3
