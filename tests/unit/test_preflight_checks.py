@@ -37,7 +37,7 @@ from tests.support.preflight import (
     vm,
 )
 
-CHECK_IDS = ("cs-connected", "vm-known", "reprotect-allowed", "agent-registered", "mt-exists",
+CHECK_IDS = ("cs-connected", "vm-known", "azure-to-vmware", "reprotect-allowed", "agent-registered", "mt-exists",
              "ps-exists", "mt-os-match", "group-same-mt", "mt-no-snapshots", "vcenter-connected",
              "vcenter-permissions", "datastore-ok", "retention-ok", "uuid-unique",
              "target-vcenter-discovered", "esxi-supported", "source-supported",
@@ -100,8 +100,12 @@ BREAKS: list[tuple[str, Callable[[Facts], Facts], Verdict, str]] = [
         f.config_server, last_heartbeat=STALE)), Verdict.BLOCK, "last heartbeat 60 min ago"),
     ("cs-connected", lambda f: replace(f, config_server=None), Verdict.BLOCK,
      "No configuration server"),
-    ("vm-known", lambda f: with_item(f, provider="HyperVReplicaAzure"), Verdict.BLOCK,
+    ("vm-known", lambda f: with_item(f, fabric_name="other-cs-fabric"), Verdict.BLOCK,
      "Not replicated through this configuration server"),
+    ("azure-to-vmware", lambda f: with_item(f, provider="HyperVReplicaAzure"), Verdict.BLOCK,
+     "Replication provider `HyperVReplicaAzure`, not InMageAzureV2"),
+    ("azure-to-vmware", lambda f: with_item(f, active_location="Primary"), Verdict.BLOCK,
+     "Not active in Azure (activeLocation `Primary`, not Recovery)"),
     ("reprotect-allowed", lambda f: with_item(f, allowed_operations=("Failover",)),
      Verdict.BLOCK, "does not allow reprotect"),
     ("reprotect-allowed", lambda f: with_item(
@@ -129,13 +133,17 @@ BREAKS: list[tuple[str, Callable[[Facts], Facts], Verdict, str]] = [
         DatastoreMount("ds-1", "readOnly", True, True),)), Verdict.BLOCK, "mounted readOnly"),
     ("datastore-ok", lambda f: with_plan_vm(f, datastores=("ds-9",)), Verdict.BLOCK,
      "not all mounted read/write"),
-    ("datastore-type", lambda f: replace(f, datastore_type="NFS"), Verdict.BLOCK,
-     "is NFS: failback needs VMFS or vSAN"),
+    ("datastore-type", lambda f: replace(f, datastore_type="NFS"), Verdict.WARN,
+     "type of datastore `vsan-avs-01` is `NFS`, not a value the bot knows"),
     ("datastore-type", lambda f: with_inventory(f, datastores=(
         replace(inv_of(f).datastores[0], type="NFS"),)), Verdict.BLOCK,
      "vCenter reports datastore `vsan-avs-01` as NFS"),
+    ("retention-ok", lambda f: replace(f, retention=RetentionVolume("R:", 2**40, 0, 80)),
+     Verdict.BLOCK, "has no free space (0 GiB free of 1024 GiB, threshold 80%)"),
+    ("retention-ok", lambda f: replace(f, retention=RetentionVolume("R:", 2**40, None, 80)),
+     Verdict.BLOCK, "has no free space (free space not reported"),
     ("retention-ok", lambda f: replace(f, retention=RetentionVolume("R:", 100, 5, 10)),
-     Verdict.BLOCK, "at or below its 10% threshold"),
+     Verdict.WARN, "may be close to full"),
     ("failback-policy", lambda f: replace(f, policy=None), Verdict.BLOCK,
      "No failback (InMage) policy"),
     ("vcenter-connected", lambda f: replace(f, vcenter=None), Verdict.WARN,
@@ -148,8 +156,11 @@ BREAKS: list[tuple[str, Callable[[Facts], Facts], Verdict, str]] = [
     ("vcenter-connected", lambda f: replace(f, vcenter=reading(insecure=True)), Verdict.WARN,
      "VCENTER_INSECURE=1"),
     ("vcenter-connected", lambda f: replace(f, vcenters=(
-        discovered_vcenter(discovery_status="NotConnected"),)), Verdict.BLOCK,
-     "discovery NotConnected"),
+        discovered_vcenter(discovery_status="NotConnected"),)), Verdict.WARN,
+     "discovery status of vCenter `vcenter-avs` (10.40.0.2) is `NotConnected`"),
+    ("vcenter-connected", lambda f: replace(f, vcenters=(discovered_vcenter(
+        health_errors=(HealthIssue("539", "vCenter is not reachable"),)),)), Verdict.BLOCK,
+     "is not connected: 539 vCenter is not reachable"),
     ("vcenter-permissions", lambda f: with_inventory(f, privileges=replace(
         inv_of(f).privileges, missing=(
             MissingPrivilege("ds-1", "vsan-avs-01", "Datastore.AllocateSpace"),))),
@@ -211,6 +222,9 @@ BREAKS: list[tuple[str, Callable[[Facts], Facts], Verdict, str]] = [
      "Powered on in the private cloud"),
     ("vault-signing", lambda f: replace(f, vault_extended_info=False), Verdict.WARN,
      "reprotects go unsigned"),
+    ("vault-signing", lambda f: replace(f, vault_extended_info=False,
+                                        vault_extended_info_forbidden=True), Verdict.WARN,
+     "refused the bot's identity the read of the vault's extended information (HTTP 403)"),
 ]
 
 
