@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from commands.plan_model import CheckResult, Verdict
-from commands.preflight import Facts, run_checks
+from commands.preflight import BLOCK_SOURCES, Facts, run_checks
 from gateways.errors import VCenterAuthError, VCenterPermissionError
 from gateways.site_recovery_models import CurrentScenario, HealthIssue, RetentionVolume
 from gateways.vcenter_models import (
@@ -37,8 +38,9 @@ from tests.support.preflight import (
     vm,
 )
 
-CHECK_IDS = ("cs-connected", "vm-known", "azure-to-vmware", "reprotect-allowed", "agent-registered", "mt-exists",
-             "ps-exists", "mt-os-match", "group-same-mt", "mt-no-snapshots", "vcenter-connected",
+CHECK_IDS = ("cs-connected", "vm-known", "azure-to-vmware", "reprotect-allowed",
+             "agent-registered", "mt-exists", "ps-exists", "mt-os-match", "group-same-mt",
+             "mt-no-snapshots", "vcenter-connected",
              "vcenter-permissions", "datastore-ok", "retention-ok", "uuid-unique",
              "target-vcenter-discovered", "esxi-supported", "source-supported",
              "mt-vm-settings", "datastore-type", "failback-policy", "avs-vm-off",
@@ -236,6 +238,56 @@ def test_each_check_fails_with_a_fix(check: str, breaks: Callable[[Facts], Facts
     assert found, results_of(breaks(facts(vms=2)), check)
     assert any(says in r.message for r in found), [r.message for r in found]
     assert all(r.fix for r in found)
+
+
+def test_every_blocker_names_its_source_in_code_and_in_the_readme() -> None:
+    blocking = {c for c, _, verdict, _ in BREAKS if verdict is Verdict.BLOCK}
+    assert blocking <= set(BLOCK_SOURCES)
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    rows = {line.split("|")[1].strip().strip("`") for line in readme.splitlines()
+            if line.startswith("| `")}
+    assert set(BLOCK_SOURCES) <= rows
+
+
+UNSEEN = ("Started", "OK", "running", "RUNNING", "Unknown", "", "Ünïcode ✓", "42")
+FREE_TEXT: dict[str, Callable[[Facts, str], Facts]] = {
+    "csServiceStatus": lambda f, v: replace(f, config_server=replace(
+        f.config_server, service_status=v)),
+    "psServiceStatus": lambda f, v: replace(f, process_server=replace(
+        f.process_server, service_status=v)),
+    "process server health": lambda f, v: replace(f, process_server=replace(
+        f.process_server, health=v)),
+    "discoveryStatus": lambda f, v: replace(f, vcenters=(discovered_vcenter(
+        discovery_status=v),)),
+    "datastore type": lambda f, v: replace(f, datastore_type=v),
+    "osType": lambda f, v: replace(f, master_target=replace(f.master_target, os_type=v),
+                                   items=tuple(replace(i, os_type=v) for i in f.items)),
+}
+
+
+@pytest.mark.parametrize("field", sorted(FREE_TEXT))
+@pytest.mark.parametrize("value", (*UNSEEN, "vmfs", "VSAN", "Pending", "NotConnected",
+                                   "Degraded", "windows"))
+def test_no_unseen_free_text_value_alone_blocks(field: str, value: str) -> None:
+    results = run_checks(FREE_TEXT[field](facts(vms=2), value))
+    assert [r for r in results if r.verdict is Verdict.BLOCK] == []
+    for warning in (r for r in results if r.verdict is Verdict.WARN):
+        assert f"`{value}`" in warning.message and warning.fix.startswith("Confirm by hand")
+
+
+@pytest.mark.parametrize("threshold", [0, 1, 10, 50, 80, 95, 100, 250, -5])
+def test_no_retention_threshold_alone_blocks(threshold: int) -> None:
+    volume = RetentionVolume("R:", 1024 * 2**30, 900 * 2**30, threshold)
+    results = run_checks(facts(retention=volume))
+    assert [r for r in results if r.verdict is Verdict.BLOCK] == []
+
+
+def test_enumerations_compare_without_case() -> None:
+    f = with_item(facts(), active_location="RECOVERY", allowed_operations=("reverseReplicate",),
+                  current_scenario=CurrentScenario("none", None), provider="inmageazurev2")
+    f = replace(f, process_server=replace(f.process_server, health="NORMAL"))
+    assert [r for r in run_checks(f) if r.verdict is not Verdict.PASS
+            and r.verdict is not Verdict.MANUAL] == []
 
 
 def test_every_check_id_has_a_failing_case() -> None:
