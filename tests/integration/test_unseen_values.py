@@ -199,7 +199,7 @@ def test_respelled_healthy_plan_is_approved_reprotected_and_protected(
 
 def test_named_run_as_account_is_sent(driver: SlackDriver, slack: SlackEmulator,
                                       arm: ArmEmulator) -> None:
-    shown, thread = run_to_summary(driver, slack, f"{COMMAND} account=windows-push")
+    _, thread = run_to_summary(driver, slack, f"{COMMAND} account=windows-push")
     assert "3/3 protected" in thread[-1]
     assert {p.body["properties"]["providerSpecificDetails"]["runAsAccountId"]
             for p in reprotect_posts(arm)} == {"2"}
