@@ -318,20 +318,19 @@ def mt_os_match(f: Facts) -> list[CheckResult]:
         if not known(mt.os_type, OS_FAMILIES) else []
     odd += [(f"VM `{i.friendly_name}`'s OS type", i.os_type) for i in f.items
             if i.os_type and not known(i.os_type, OS_FAMILIES)]
-    if odd:
-        return [unseen("mt-os-match", what, raw, OS_FAMILIES,
-                       "the VMs and the master target run the same OS family (Windows or "
-                       "Linux); Site Recovery shows it on each replicated item and on the "
-                       "master target server.") for what, raw in odd]
+    results = [unseen("mt-os-match", what, raw, OS_FAMILIES,
+                      "the VMs and the master target run the same OS family (Windows or "
+                      "Linux); Site Recovery shows it on each replicated item and on the "
+                      "master target server.") for what, raw in odd]
     family = mt.os_type.casefold()
-    wrong = tuple(i.friendly_name for i in f.items
-                  if i.os_type and i.os_type.casefold() != family)
+    wrong = tuple(i.friendly_name for i in f.items if known(mt.os_type, OS_FAMILIES)
+                  and known(i.os_type, OS_FAMILIES) and (i.os_type or "").casefold() != family)
     if wrong:
-        return [CheckResult("mt-os-match", Verdict.BLOCK,
-                            f"OS differs from the master target's ({mt.os_type}).",
-                            "Use a master target server of the VMs' OS family (Windows VMs need "
-                            "a Windows master target, Linux VMs a Linux one).", wrong)]
-    return _ok("mt-os-match", f"VMs and master target share the {mt.os_type} OS family.")
+        results.append(CheckResult(
+            "mt-os-match", Verdict.BLOCK, f"OS differs from the master target's ({mt.os_type}).",
+            "Use a master target server of the VMs' OS family (Windows VMs need a Windows "
+            "master target, Linux VMs a Linux one).", wrong))
+    return results or _ok("mt-os-match", f"VMs and master target share the {mt.os_type} OS family.")
 
 
 def group_same_mt(f: Facts) -> list[CheckResult]:

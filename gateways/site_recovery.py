@@ -164,12 +164,13 @@ class AzureSiteRecovery:
                                        self._client.replicationv_centers.list)
         key_f = self._pool.submit(self._integrity_key)
         items = items_f.result()
+        key = key_f.result()  # before reading `_key_forbidden`, which that read sets
         fabrics = fabrics_f.result()
         config_server = _config_server(fabrics, items)
         policy = _failback_policy(policies_f.result(), mappings_f.result(), config_server)
         vcenters = tuple(_vcenter(v) for v in vcenters_f.result() or ())
         return PlanContext(plan=plan, items=items, config_server=config_server,
-                           failback_policy=policy, vault_extended_info=key_f.result() is not None,
+                           failback_policy=policy, vault_extended_info=key is not None,
                            vault_extended_info_forbidden=self._key_forbidden,
                            vcenters=tuple(v for v in vcenters if config_server is None
                                           or v.fabric_name.lower()

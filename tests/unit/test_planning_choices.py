@@ -269,3 +269,10 @@ def test_avs_vm_found_by_vm_id_as_bios_uuid_then_by_name() -> None:
     by_name = facts(vcenter=reading(inventory(vms_by_uuid={}, vms_by_name={"app-01": by_bios})))
     (off,) = [r for r in run_checks(by_name) if r.check == "avs-vm-off"]
     assert "by name" in off.message
+
+
+def test_an_unseen_os_type_warns_without_hiding_a_known_mismatch() -> None:
+    items = (item(1, os_type="Linux"), item(2, os_type="Microsoft Windows"))
+    plan = plan_for(config_server(), items=items)
+    results = {(c.verdict, c.vms) for c in plan.checks if c.check == "mt-os-match"}
+    assert (Verdict.BLOCK, ("app-01",)) in results and (Verdict.WARN, ()) in results
