@@ -546,12 +546,18 @@ def _process_server(ps: m.ProcessServer) -> ProcessServer:
         name=ps.friendly_name or ps.ip_address or "",
         ip_address=ps.ip_address or "",
         last_heartbeat=utc(ps.last_heartbeat),
-        health=ps.health or "None",
+        health=_text(ps.health) or "None",
         health_errors=_issues(ps.health_errors),
         replication_pair_count=_int(ps.replication_pair_count),
         system_load=ps.system_load_status,
         service_status=ps.ps_service_status,
     )
+
+
+def _text(value: str | None) -> str | None:
+    """A string as Site Recovery sent it: the SDK's string enums would print their Python
+    name (`ProtectionHealth.NORMAL`) in messages."""
+    return None if value is None else str.__str__(value)
 
 
 def _int(value: object) -> int | None:

@@ -126,3 +126,11 @@ def test_a_timestamp_without_a_zone_is_read_as_utc() -> None:
     assert cs is not None and job.start_time is not None
     for moment in (job.start_time, cs.last_heartbeat, cs.process_servers[0].last_heartbeat):
         assert moment == FRESH  # 02:59 UTC, one minute before the tests' now
+
+
+def test_process_server_health_reads_as_site_recovery_sent_it() -> None:
+    """The SDK's enum would show as `ProtectionHealth.NORMAL` in the chosen server's reason."""
+    fabric = m.Fabric({"name": "cs", "id": "/f/cs", "properties": {"customDetails": {
+        "instanceType": "VMware", "processServers": [{"friendlyName": "ps", "health": "Normal"}]}}})
+    cs = _config_server([fabric], ())
+    assert cs is not None and f"{cs.process_servers[0].health}" == "Normal"
