@@ -221,10 +221,10 @@ def _process_server(request: ReprotectRequest, cs: ConfigurationServer | None, n
     best = min(in_azure, key=rank)
     left_out = f"; the configuration server's built-in `{built_in[0].name}` left out" \
         if built_in else ""
-    return best, (f"in Azure, health {best.health}, heartbeat "
-                  f"{'stale' if stale(now, best.last_heartbeat) else 'fresh'}, fewest "
-                  f"replication pairs ({best.replication_pair_count or 0}) of {len(in_azure)}"
-                  f"{left_out}; `ps=` chooses another")
+    return best, (f"health {best.health}, heartbeat "
+                  f"{'stale' if stale(now, best.last_heartbeat) else 'fresh'}, "
+                  f"{best.replication_pair_count or 0} replication pairs: the best of "
+                  f"{len(in_azure)} in Azure{left_out}; `ps=` chooses another")
 
 
 def _datastore(request: ReprotectRequest, master: MasterTarget | None,

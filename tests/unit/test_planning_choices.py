@@ -68,7 +68,7 @@ def test_the_configuration_servers_built_in_process_server_is_never_the_default(
     assert plan.process_server is not None and plan.process_server.name == "azure-ps-01"
     reason = plan.process_server.reason
     assert "built-in `cs01.contoso.local` left out" in reason and "`ps=`" in reason
-    assert "fewest replication pairs (3)" in reason
+    assert "3 replication pairs: the best of 2 in Azure" in reason
 
 
 def test_built_in_process_server_found_by_host_name_when_ips_differ() -> None:
