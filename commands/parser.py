@@ -12,14 +12,15 @@ from dataclasses import dataclass
 USAGE = (
     "Usage:\n"
     "• `/reprotect plan=<recovery plan> master=<master target server> [ps=<process server>] "
-    "[datastore=<datastore>] [retention=<retention volume>] [vm=<name>[,<name>…]]`\n"
+    "[datastore=<datastore>] [retention=<retention volume>] [vm=<name>[,<name>…]] "
+    "[account=<run-as account>]`\n"
     "• `/reprotect status` — open and recent requests in this channel\n"
     "• `/reprotect cancel <id>` — withdraw a request before it runs (requester or approver)\n"
     "• `/reprotect help` — this text\n"
     'Quote values with spaces: `plan="Finance tier 1"`.'
 )
 
-KNOWN_KEYS = ("plan", "master", "ps", "datastore", "retention", "vm")
+KNOWN_KEYS = ("plan", "master", "ps", "datastore", "retention", "vm", "account")
 REQUIRED_KEYS = ("plan", "master")
 
 
@@ -33,6 +34,7 @@ class ReprotectRequest:
     datastore: str | None = None
     retention: str | None = None
     vms: tuple[str, ...] = ()
+    account: str | None = None  # run-as account for the Mobility service push, sent only if named
 
 
 @dataclass(frozen=True)
@@ -109,4 +111,5 @@ def parse(text: str) -> ParseResult:
         datastore=values.get("datastore"),
         retention=values.get("retention"),
         vms=vms,
+        account=values.get("account"),
     )

@@ -17,12 +17,21 @@ from commands.names import did_you_mean, find
 from commands.parser import ReprotectRequest
 from commands.plan_model import CheckResult, Choice, PlannedItem, ResolvedPlan, Verdict
 from commands.ports import VCenter
-from commands.preflight import HEARTBEAT_STALE, Facts, run_checks
-from commands.vcenter_checks import VCenterReading, avs_candidates
+from commands.preflight import (
+    FAILBACK_DATASTORE_TYPES,
+    HEALTH_BAD,
+    HEALTH_GOOD,
+    Facts,
+    retention_size,
+    run_checks,
+    stale,
+)
+from commands.vcenter_checks import VCenterReading, avs_candidates, known
 from gateways.errors import VCenterError
 from gateways.site_recovery import SiteRecovery
 from gateways.site_recovery_models import (
     ConfigurationServer,
+    Datastore,
     MasterTarget,
     PlanContext,
     ProcessServer,
@@ -93,7 +102,8 @@ def resolve(request: ReprotectRequest, sources: Sources, *,
     master = _master(request, context.config_server)
     if reading is not None and _missed(reading, items, master):
         reading = _read_vcenter(sources, [i.friendly_name for i in items],
-                                [i.vm_uuid for i in items if i.vm_uuid],
+                                [u for i in items for u in (i.vm_uuid, i.infrastructure_vm_id)
+                                 if u],
                                 master.name if master else request.master,
                                 master.ip_address if master else None)
     return choose_and_check(request, context, items, now=now, vcenter=reading)
@@ -136,7 +146,7 @@ def choose_and_check(request: ReprotectRequest, context: PlanContext,
     cs = context.config_server
     extra: list[CheckResult] = []
     master = _master(request, cs)
-    ps_choice = _process_server(request, cs.process_servers if cs else (), now, extra)
+    ps_choice = _process_server(request, cs, now, extra)
     ds_choice, ds_type = _datastore(request, master, extra)
     retention = _retention(request, master, extra)
     facts = Facts(
@@ -146,10 +156,13 @@ def choose_and_check(request: ReprotectRequest, context: PlanContext,
         retention=retention[0] if retention else None, policy=context.failback_policy,
         narrowed=bool(request.vms), vcenter=vcenter, vcenters=context.vcenters,
         vault_extended_info=context.vault_extended_info,
+        vault_extended_info_forbidden=context.vault_extended_info_forbidden,
     )
     inventory = vcenter.inventory if vcenter else None
     policy = context.failback_policy
-    run_as = cs.run_as_accounts[0].account_id if cs and cs.run_as_accounts else None
+    run_as = _given("account", request.account, cs.run_as_accounts if cs else (),
+                    "the configuration server's run-as accounts", extra,
+                    lambda a: a.name, lambda a: a.account_id) if request.account else None
     return ResolvedPlan(
         plan_id=context.plan.id, plan_name=context.plan.name,
         plan_friendly_name=context.plan.friendly_name,
@@ -163,7 +176,7 @@ def choose_and_check(request: ReprotectRequest, context: PlanContext,
         if retention else None,
         policy=Choice(policy.id, policy.name, "mapped to the configuration server")
         if policy else None,
-        run_as_account_id=run_as,
+        run_as_account_id=run_as.account_id if run_as else None,
         checks=tuple(extra) + run_checks(facts),
     )
 
@@ -187,19 +200,31 @@ def _given(key: str, wanted: str, candidates: Sequence[T], owner: str,
     return found
 
 
-def _process_server(request: ReprotectRequest, servers: tuple[ProcessServer, ...],
-                    now: datetime, extra: list[CheckResult]) -> tuple[ProcessServer, str] | None:
+def _process_server(request: ReprotectRequest, cs: ConfigurationServer | None, now: datetime,
+                    extra: list[CheckResult]) -> tuple[ProcessServer, str] | None:
+    """The operator's `ps=`, else a process server in Azure: the configuration server's
+    built-in one (same host) is left out, the rest ranked by health, heartbeat, then load."""
+    servers = cs.process_servers if cs else ()
     if request.process_server:
         found = _given("ps", request.process_server, servers, "the registered process servers",
                        extra, lambda p: p.name, lambda p: p.ip_address)
         return (found, "given") if found else None
-    healthy = [p for p in servers if p.health.lower() in ("normal", "none")
-               and p.last_heartbeat is not None and now - p.last_heartbeat <= HEARTBEAT_STALE]
-    if not healthy:
+    built_in = [p for p in servers if cs and cs.hosts(p)]
+    in_azure = [p for p in servers if p not in built_in]
+    if not in_azure:
         return None
-    best = min(healthy, key=lambda p: (p.replication_pair_count or 0, p.name))
-    return best, (f"healthy, heartbeat fresh, lowest load "
-                  f"({best.replication_pair_count or 0} replication pairs)")
+
+    def rank(p: ProcessServer) -> tuple[int, bool, int, str]:
+        health = 0 if known(p.health, HEALTH_GOOD) else 2 if known(p.health, HEALTH_BAD) else 1
+        return health, stale(now, p.last_heartbeat), p.replication_pair_count or 0, p.name
+
+    best = min(in_azure, key=rank)
+    left_out = f"; the configuration server's built-in `{built_in[0].name}` left out" \
+        if built_in else ""
+    return best, (f"health {best.health}, heartbeat "
+                  f"{'stale' if stale(now, best.last_heartbeat) else 'fresh'}, "
+                  f"{best.replication_pair_count or 0} replication pairs: the best of "
+                  f"{len(in_azure)} in Azure{left_out}; `ps=` chooses another")
 
 
 def _datastore(request: ReprotectRequest, master: MasterTarget | None,
@@ -213,12 +238,19 @@ def _datastore(request: ReprotectRequest, master: MasterTarget | None,
         if found is None:
             return None, None
         return Choice(found.symbolic_name, found.symbolic_name, "given"), found.type
-    usable = [d for d in stores if d.type.lower() in ("vmfs", "vsan")]
-    if not usable:
+    if not stores:
         return None, None
-    best = max(usable, key=lambda d: d.free_gb or 0.0)
+
+    def rank(d: Datastore) -> tuple[int, float]:
+        """Known VMFS/vSAN first, then types spelled otherwise, NFS-looking ones last."""
+        kind = 0 if known(d.type, FAILBACK_DATASTORE_TYPES) else \
+            2 if "nfs" in d.type.casefold() else 1
+        return -kind, d.free_gb or 0.0
+
+    best = max(stores, key=rank)
     return (Choice(best.symbolic_name, best.symbolic_name,
-                   f"{best.type}, most free space ({best.free_gb or 0:.0f} GB)"), best.type)
+                   f"{best.type}, most free space ({best.free_gb or 0:.0f} GB); `datastore=` "
+                   "chooses another"), best.type)
 
 
 def _retention(request: ReprotectRequest, master: MasterTarget | None,
@@ -231,9 +263,7 @@ def _retention(request: ReprotectRequest, master: MasterTarget | None,
                        f"the retention volumes of `{master.name}`", extra,
                        lambda v: v.volume_name)
         return (found, "given") if found else None
-    roomy = [v for v in volumes if v.free_percent is None or v.threshold_percent is None
-             or v.free_percent > v.threshold_percent]
-    if not roomy:
-        return (volumes[0], "the only one, but full") if volumes else None
-    best = max(roomy, key=lambda v: v.free_bytes or 0)
-    return best, f"most free space ({(best.free_bytes or 0) / 2**30:.0f} GiB)"
+    if not volumes:
+        return None
+    best = max(volumes, key=lambda v: v.free_bytes or 0)
+    return best, f"most free space ({retention_size(best)}); `retention=` chooses another"

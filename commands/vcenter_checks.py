@@ -8,14 +8,15 @@ says which checks did not run, instead of every check repeating it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC
 from typing import TYPE_CHECKING
 
 from commands.plan_model import CheckResult, Verdict, passed
 from gateways.errors import VCenterError, VCenterPermissionError
 from gateways.site_recovery_models import DiscoveredVCenter, ProtectedItem
+from gateways.timestamps import utc
 from gateways.vcenter_models import (
     DATASTORE_WRITE_PRIVILEGES,
     HostInfo,
@@ -51,14 +52,47 @@ def _norm(uuid: str | None) -> str:
     return (uuid or "").strip("{} ").replace("-", "").casefold()
 
 
-def avs_candidates(inv: VCenterInventory, item: ProtectedItem) -> tuple[VmInfo, ...]:
-    """The vCenter VMs answering to a plan VM: by UUID first, else by name; several = clash."""
-    for key, unique in ((item.vm_uuid, inv.vms_by_uuid), (item.friendly_name, inv.vms_by_name)):
+DISCOVERY_CONNECTED = ("Connected",)
+
+
+def known(value: str | None, good: Sequence[str]) -> bool:
+    """A free-text value Site Recovery may spell in any case, among the known-good ones."""
+    return (value or "").strip().casefold() in {g.casefold() for g in good}
+
+
+def unseen(check: str, what: str, raw: str, expected: Sequence[str], confirm: str
+           ) -> CheckResult:
+    """A free-text value no public source pins that is not a known-good one: shown as given,
+    with what was expected and how to confirm by hand. A warning, never a blocker."""
+    wanted = " or ".join(f"`{e}`" for e in expected)
+    return CheckResult(check, Verdict.WARN,
+                       f"{what} is `{raw}`, not a value the bot knows (expected {wanted}, in any "
+                       "case); Site Recovery does not document its values, so it does not block.",
+                       f"Confirm by hand: {confirm}")
+
+
+def avs_match(inv: VCenterInventory, item: ProtectedItem) -> tuple[str, tuple[VmInfo, ...]]:
+    """The vCenter VMs answering to a plan VM, and how they were found: the item's vmId, then
+    its infrastructureVmId (each as BIOS or instance UUID), then its name; several = clash."""
+    keys = (("vmId", item.vm_uuid, inv.vms_by_uuid),
+            ("infrastructureVmId", item.infrastructure_vm_id, inv.vms_by_uuid),
+            ("name", item.friendly_name, inv.vms_by_name))
+    for label, key, unique in keys:
         if key and key in inv.duplicates:
-            return inv.duplicates[key]
+            return label, inv.duplicates[key]
         if key and key in unique:
-            return (unique[key],)
-    return ()
+            found = unique[key]
+            if label != "name":
+                kind = "BIOS " if _norm(found.bios_uuid) == _norm(key) else \
+                    "instance " if _norm(found.instance_uuid) == _norm(key) else ""
+                label = f"{label} as {kind}UUID"
+            return label, (found,)
+    return "", ()
+
+
+def avs_candidates(inv: VCenterInventory, item: ProtectedItem) -> tuple[VmInfo, ...]:
+    """The vCenter VMs answering to a plan VM (`avs_match` without how)."""
+    return avs_match(inv, item)[1]
 
 
 def avs_vms(f: Facts) -> list[tuple[ProtectedItem, VmInfo]]:
@@ -91,9 +125,14 @@ def _relevant_vcenters(f: Facts) -> tuple[DiscoveredVCenter, ...]:
 def vcenter_connected(f: Facts) -> list[CheckResult]:
     results: list[CheckResult] = []
     for vc in _relevant_vcenters(f):
-        problems = [f"discovery {vc.discovery_status or 'unknown'}"] \
-            if vc.discovery_status.lower() != "connected" else []
-        problems += [f"{e.code} {e.message}".strip() for e in vc.health_errors]
+        if vc.discovery_status and not known(vc.discovery_status, DISCOVERY_CONNECTED):
+            results.append(unseen(
+                "vcenter-connected", f"Site Recovery's discovery status of vCenter `{vc.name}` "
+                f"({vc.ip_address})", vc.discovery_status, DISCOVERY_CONNECTED,
+                "in the vault, Site Recovery infrastructure → Configuration servers → the "
+                "server → vCenter servers, the vCenter shows connected with a recent "
+                "heartbeat and no error; refresh the server if it does not."))
+        problems = [f"{e.code} {e.message}".strip() for e in vc.health_errors]
         if problems:
             results.append(CheckResult(
                 "vcenter-connected", Verdict.BLOCK,
@@ -321,7 +360,7 @@ def _storage_vmotions(mt_vm: VmInfo, inv: VCenterInventory) -> list[CheckResult]
     return [CheckResult(
         "mt-vm-settings", Verdict.BLOCK,
         f"Storage vMotion of master target VM `{mt_vm.name}` "
-        + "; ".join(f"on {m.when.astimezone(UTC):%Y-%m-%d %H:%M} UTC from `{m.source_datastore}` "
+        + "; ".join(f"on {utc(m.when):%Y-%m-%d %H:%M} UTC from `{m.source_datastore}` "
                     f"to `{m.target_datastore}`" + (f" by {m.user}" if m.user else "")
                     for m in moves)
         + ": Site Recovery does not support a master target moved by Storage vMotion (its "
@@ -459,16 +498,24 @@ def avs_vm_off(f: Facts) -> list[CheckResult]:
     if inv is None:
         return []
     found = avs_vms(f)
-    on = tuple(item.friendly_name for item, vm in found if vm.power_state == "poweredOn")
+    on = [(item, vm) for item, vm in found if vm.power_state == "poweredOn"]
     if on:
         return [CheckResult(
             "avs-vm-off", Verdict.WARN,
             "Powered on in the private cloud: reprotect powers it off and overwrites its disks "
-            "with the Azure VM's data.",
+            f"with the Azure VM's data (found by {_found_by(inv, on)}).",
             "Check nobody uses the AVS copy (its changes will be lost). It must stay off until "
-            "failback; the bot warns in the thread if it is powered on.", on)]
+            "failback; the bot warns in the thread if it is powered on.",
+            tuple(item.friendly_name for item, _ in on))]
     return passed("avs-vm-off", f"AVS VMs found in vCenter are powered off ({len(found)} of "
-                                f"{len(f.items)} found).")
+                                f"{len(f.items)} found" + (f", by {_found_by(inv, found)}"
+                                                           if found else "") + ").")
+
+
+def _found_by(inv: VCenterInventory, found: Sequence[tuple[ProtectedItem, VmInfo]]) -> str:
+    """Which key found the AVS VMs: `vmId as BIOS UUID`, … (with a count when several)."""
+    ways = Counter(avs_match(inv, item)[0] for item, _ in found)
+    return ", ".join(way if len(found) == 1 else f"{way} ({n})" for way, n in ways.items())
 
 
 VCENTER_CHECKS = (

@@ -60,6 +60,7 @@ from gateways.site_recovery_models import (
     RunAsAccount,
     same_arm_id,
 )
+from gateways.timestamps import utc
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ class AzureSiteRecovery:
         )
         self._pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="asr-read")
         self._key: str | None = None
+        self._key_forbidden = False
         self._key_lock = threading.Lock()
 
     def close(self) -> None:
@@ -166,12 +168,14 @@ class AzureSiteRecovery:
                                        self._client.replicationv_centers.list)
         key_f = self._pool.submit(self._integrity_key)
         items = items_f.result()
+        key = key_f.result()  # before reading `_key_forbidden`, which that read sets
         fabrics = fabrics_f.result()
         config_server = _config_server(fabrics, items)
         policy = _failback_policy(policies_f.result(), mappings_f.result(), config_server)
         vcenters = tuple(_vcenter(v) for v in vcenters_f.result() or ())
         return PlanContext(plan=plan, items=items, config_server=config_server,
-                           failback_policy=policy, vault_extended_info=key_f.result() is not None,
+                           failback_policy=policy, vault_extended_info=key is not None,
+                           vault_extended_info_forbidden=self._key_forbidden,
                            vcenters=tuple(v for v in vcenters if config_server is None
                                           or v.fabric_name.lower()
                                           == config_server.fabric_name.lower()))
@@ -192,7 +196,7 @@ class AzureSiteRecovery:
     def list_jobs(self, since: datetime) -> list[Job]:
         """The vault's jobs started since `since`, in one paged list (the filter as PowerShell
         writes it; filtered again here, the service's support of each key is undocumented)."""
-        moment = since.astimezone(UTC)
+        moment = utc(since)
         query = f"StartTime eq '{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}0Z'"
         jobs = self._list("list the vault's recent jobs",
                           lambda rg, vault: self._client.replication_jobs.list(
@@ -226,7 +230,11 @@ class AzureSiteRecovery:
         request = HttpRequest("GET", f"{self._vault_path}/extendedInformation/vaultExtendedInfo",
                               params={"api-version": EXTENDED_INFO_API})
         response = self._client.send_request(request)
-        if response.status_code == 404:
+        self._key_forbidden = response.status_code == 403
+        if response.status_code in (403, 404):  # 403: the identity lacks the read permission
+            if self._key_forbidden:
+                log.warning("the vault's extended information is forbidden to the bot's "
+                            "identity (HTTP 403): writes go unsigned")
             return None
         if response.status_code >= 400:
             map_error(response.status_code, response, {401: ClientAuthenticationError})
@@ -450,6 +458,7 @@ def _item(item: m.ReplicationProtectedItem) -> ProtectedItem:
         os_version=_detail(details, "osVersion"),
         discovery_type=_detail(details, "discoveryType"),
         vcenter_infrastructure_id=_detail(details, "vCenterInfrastructureId"),
+        infrastructure_vm_id=_detail(details, "infrastructureVmId"),
     )
 
 
@@ -464,11 +473,12 @@ def _detail(details: Any, *path: str) -> str | None:
 
 
 def _when(value: object) -> datetime | None:
+    """A timestamp read by wire name, aware UTC (the model leaves it a string)."""
     if isinstance(value, datetime):
-        return value
+        return utc(value)
     if isinstance(value, str) and value:
         try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
         except ValueError:
             return None
     return None
@@ -492,7 +502,7 @@ def _config_server(fabrics: list[m.Fabric],
         fabric_name=fabric.name or "",
         fabric_id=fabric.id or "",
         host_name=details.host_name or props.friendly_name or fabric.name or "",
-        last_heartbeat=details.last_heartbeat,
+        last_heartbeat=utc(details.last_heartbeat),
         service_status=details.cs_service_status,
         health=props.health,
         health_errors=_issues(props.health_error_details),
@@ -501,6 +511,7 @@ def _config_server(fabrics: list[m.Fabric],
         run_as_accounts=tuple(RunAsAccount(account_id=a.account_id or "",
                                            name=a.account_name or "")
                               for a in details.run_as_accounts or ()),
+        ip_address=details.ip_address or "",
     )
 
 
@@ -513,7 +524,7 @@ def _vcenter(vcenter: m.VCenter) -> DiscoveredVCenter:
         ip_address=props.ip_address or "",
         infrastructure_id=props.infrastructure_id or "",
         discovery_status=props.discovery_status or "",
-        last_heartbeat=props.last_heartbeat,
+        last_heartbeat=utc(props.last_heartbeat),
         health_errors=_issues(props.health_errors),
     )
 
@@ -524,7 +535,7 @@ def _master_target(mt: m.MasterTargetServer) -> MasterTarget:
         name=mt.name or mt.ip_address or "",
         ip_address=mt.ip_address or "",
         os_type=mt.os_type or "",
-        last_heartbeat=mt.last_heartbeat,
+        last_heartbeat=utc(mt.last_heartbeat),
         datastores=tuple(Datastore(symbolic_name=d.symbolic_name or "", type=d.type or "",
                                    capacity_gb=_float(d.capacity), free_gb=_float(d.free_space))
                          for d in mt.data_stores or ()),
@@ -544,12 +555,19 @@ def _process_server(ps: m.ProcessServer) -> ProcessServer:
         id=ps.id or "",
         name=ps.friendly_name or ps.ip_address or "",
         ip_address=ps.ip_address or "",
-        last_heartbeat=ps.last_heartbeat,
-        health=ps.health or "None",
+        last_heartbeat=utc(ps.last_heartbeat),
+        health=_text(ps.health) or "None",
         health_errors=_issues(ps.health_errors),
         replication_pair_count=_int(ps.replication_pair_count),
         system_load=ps.system_load_status,
+        service_status=ps.ps_service_status,
     )
+
+
+def _text(value: str | None) -> str | None:
+    """A string as Site Recovery sent it: the SDK's string enums would print their Python
+    name (`ProtectionHealth.NORMAL`) in messages."""
+    return None if value is None else str.__str__(value)
 
 
 def _int(value: object) -> int | None:
@@ -586,7 +604,7 @@ def _job(job: m.Job) -> Job:
                     for t in props.tasks or ()),
         errors=tuple(_job_error(e) for e in props.errors or ()),
         allowed_actions=tuple(props.allowed_actions or ()),
-        start_time=props.start_time,
+        start_time=utc(props.start_time),
     )
 
 

@@ -48,6 +48,11 @@ class RetentionVolume:
             return None
         return 100.0 * self.free_bytes / self.capacity_bytes
 
+    @property
+    def used_percent(self) -> float | None:
+        free = self.free_percent
+        return None if free is None else 100.0 - free
+
 
 @dataclass(frozen=True)
 class MasterTarget:
@@ -73,6 +78,7 @@ class ProcessServer:
     health_errors: tuple[HealthIssue, ...] = ()
     replication_pair_count: int | None = None
     system_load: str | None = None
+    service_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,14 @@ class ConfigurationServer:
     master_targets: tuple[MasterTarget, ...]
     process_servers: tuple[ProcessServer, ...]
     run_as_accounts: tuple[RunAsAccount, ...]
+    ip_address: str = ""
+
+    def hosts(self, ps: ProcessServer) -> bool:
+        """The process server installed with the configuration server (same host): it
+        serves replication to Azure, not failback from it."""
+        short = self.host_name.split(".", 1)[0].casefold()
+        return bool(self.ip_address and ps.ip_address == self.ip_address) or \
+            bool(short and ps.name.split(".", 1)[0].casefold() == short)
 
 
 @dataclass(frozen=True)
@@ -104,7 +118,7 @@ class CurrentScenario:
 
     @property
     def idle(self) -> bool:
-        return self.name == IDLE_SCENARIO
+        return self.name.casefold() == IDLE_SCENARIO.casefold()
 
 
 @dataclass(frozen=True)
@@ -130,6 +144,7 @@ class ProtectedItem:
     os_version: str | None = None
     discovery_type: str | None = None
     vcenter_infrastructure_id: str | None = None
+    infrastructure_vm_id: str | None = None
 
     @property
     def protected(self) -> bool:
@@ -174,6 +189,7 @@ class PlanContext:
     failback_policy: FailbackPolicy | None
     vcenters: tuple[DiscoveredVCenter, ...] = ()
     vault_extended_info: bool = True
+    vault_extended_info_forbidden: bool = False
 
 
 @dataclass(frozen=True)

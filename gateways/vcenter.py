@@ -30,6 +30,7 @@ from gateways.errors import (
     VCenterPermissionError,
     VCenterUnreachable,
 )
+from gateways.timestamps import utc
 from gateways.vcenter_models import (
     DATASTORE_WRITE_PRIVILEGES,
     VM_DISK_PRIVILEGES,
@@ -589,7 +590,7 @@ def _storage_vmotion(event: Any) -> StorageVMotion | None:
     if source is None or target is None or _same_datastore(source, target):
         return None
     return StorageVMotion(
-        when=event.createdTime,
+        when=utc(event.createdTime),
         source_datastore=source.name,
         target_datastore=target.name,
         user=event.userName or None,

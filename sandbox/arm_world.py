@@ -13,6 +13,7 @@ them); the job failure codes are the documented failback/reprotect ones.
 from __future__ import annotations
 
 import datetime as dt
+import random
 import re
 import threading
 import time
@@ -41,6 +42,22 @@ REPROTECT_TASKS = (
     ("FinalizeProtectionTask", "Finalizing protection"),
 )
 GB = 1024**3
+# Spellings a seeded vault (`World.sample(seed=…)`) uses instead of the emulator's defaults:
+# the fields no public source pins (facts.md §8) and the case of enumerations, each list free
+# of the default value so that a seeded vault holds only values the default one never shows.
+RESPELLINGS: dict[str, tuple[Any, ...]] = {
+    "csServiceStatus": ("running", "RUNNING", "Started", "OK", "Healthy", "Active"),
+    "psServiceStatus": ("running", "RUNNING", "Started", "OK", "Healthy", "Active"),
+    "discoveryStatus": ("connected", "CONNECTED", "Discovered", "Completed", "Pending",
+                        "Succeeded"),
+    "health": ("normal", "NORMAL", "None"),
+    "activeLocation": ("recovery", "RECOVERY"),
+    "thresholdPercentage": (0, 10, 20, 50, 90, 95, 100),
+    "vSAN": ("vsan", "VSAN", "vsanDatastore", "vSAN-ESA"),
+    "VMFS": ("vmfs", "VMFS6", "VMFS-6", "vmfs5"),
+    "NFS": ("nfs", "NFS41", "NFSv3"),
+}
+FAILBACK_TYPES = ("vmfs", "vsan")  # how a seeded datastore type still reads as VMFS or vSAN
 _ID_NAMESPACE = uuid.UUID("5b6f2f8e-43a1-4c57-9a53-3f1f0c1d2e10")
 
 # Emulator-chosen codes for synchronous reprotect refusals (undocumented in the service).
@@ -781,8 +798,12 @@ class World:
         process_server: str = "azure-ps-01",
         task_seconds: float = 1.0,
         protect_delay_seconds: float = 1.0,
+        seed: int | None = None,
     ) -> World:
-        """The vault right after failover of ``vm_count`` VMware VMs to Azure, AVS ready."""
+        """The vault right after failover of ``vm_count`` VMware VMs to Azure, AVS ready.
+
+        With ``seed`` its free-text fields are respelled (`respell`), reproducibly.
+        """
         world = cls(task_seconds=task_seconds, protect_delay_seconds=protect_delay_seconds)
         now = world.clock()
         shared_vsan = data_store("vsan-avs-01", "vSAN", 4096, 2600)
@@ -803,6 +824,12 @@ class World:
                     heartbeat=now - 50,
                     machine_count=14,
                     cpu_load=76,
+                ),
+                # The configuration server's built-in process server (same host): it serves
+                # replication to Azure, never failback from it.
+                make_process_server(
+                    "cs01", ip_address="10.10.0.10", heartbeat=now - 30, machine_count=0,
+                    cpu_load=12,
                 ),
             ],
             master_targets=[
@@ -871,7 +898,31 @@ class World:
         for index, name in enumerate(names, start=1):
             world.add_item(name, ip_address=f"10.20.0.{10 + index}")
         world.add_plan(plan_name, friendly_name=plan_friendly_name, items=names)
+        if seed is not None:
+            world.respell(seed)
         return world
+
+    def respell(self, seed: int) -> None:
+        """Give every free-text field a spelling from `RESPELLINGS`, chosen by ``seed``.
+
+        Site Recovery's documents do not pin these values, so a healthy vault may show any
+        of them: the bot must meet more than the emulator's own spelling.
+        """
+        pick = random.Random(seed).choice
+        details = self.fabric()["properties"]["customDetails"]
+        details["csServiceStatus"] = pick(RESPELLINGS["csServiceStatus"])
+        for ps in details["processServers"]:
+            ps["psServiceStatus"] = pick(RESPELLINGS["psServiceStatus"])
+            ps["health"] = pick(RESPELLINGS["health"])
+        for mt in details["masterTargetServers"]:
+            for volume in mt["retentionVolumes"]:
+                volume["thresholdPercentage"] = pick(RESPELLINGS["thresholdPercentage"])
+            for store in mt["dataStores"]:
+                store["type"] = pick(RESPELLINGS[store["type"]])
+        for vcenter in self.of_type("replicationvCenters"):
+            vcenter["properties"]["discoveryStatus"] = pick(RESPELLINGS["discoveryStatus"])
+        for item in self.of_type("replicationProtectedItems"):
+            item["properties"]["activeLocation"] = pick(RESPELLINGS["activeLocation"])
 
     # ----------------------------------------------------------------- test hooks
     def set_reprotect_failure(
@@ -1048,7 +1099,7 @@ class World:
                     f"'{mt['name']}'.",
                     "Pick one of the master target's dataStores.",
                 )
-            if store["type"] not in ("VMFS", "vSAN"):
+            if not store["type"].casefold().startswith(FAILBACK_TYPES):
                 raise unknown(
                     f"Datastore '{datastore_name}' is of type {store['type']}; failback needs a "
                     "VMFS or vSAN datastore.",

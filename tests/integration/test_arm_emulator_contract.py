@@ -178,7 +178,7 @@ def test_fabric_carries_failback_infrastructure(client: SiteRecoveryManagementCl
     assert [d.type for d in some(mt.data_stores)] == ["vSAN", "VMFS", "NFS"]
     assert some(linux_mt.retention_volumes)[0].volume_name == "/mnt/retention"
     processes = some(details.process_servers)
-    assert [p.friendly_name for p in processes] == ["azure-ps-01", "azure-ps-02"]
+    assert [p.friendly_name for p in processes] == ["azure-ps-01", "azure-ps-02", "cs01"]
     assert processes[0].health == "Normal"
     assert {a.account_id for a in some(details.run_as_accounts)} == {"1", "2", "3"}
     assert [f.name for f in client.replication_fabrics.list(RG, VAULT)] == [FABRIC]

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from commands.plan_model import CheckResult, Verdict
-from commands.preflight import Facts, run_checks
+from commands.preflight import BLOCK_SOURCES, Facts, run_checks
 from gateways.errors import VCenterAuthError, VCenterPermissionError
 from gateways.site_recovery_models import CurrentScenario, HealthIssue, RetentionVolume
 from gateways.vcenter_models import (
@@ -37,8 +38,9 @@ from tests.support.preflight import (
     vm,
 )
 
-CHECK_IDS = ("cs-connected", "vm-known", "reprotect-allowed", "agent-registered", "mt-exists",
-             "ps-exists", "mt-os-match", "group-same-mt", "mt-no-snapshots", "vcenter-connected",
+CHECK_IDS = ("cs-connected", "vm-known", "azure-to-vmware", "reprotect-allowed",
+             "agent-registered", "mt-exists", "ps-exists", "mt-os-match", "group-same-mt",
+             "mt-no-snapshots", "vcenter-connected",
              "vcenter-permissions", "datastore-ok", "retention-ok", "uuid-unique",
              "target-vcenter-discovered", "esxi-supported", "source-supported",
              "mt-vm-settings", "datastore-type", "failback-policy", "avs-vm-off",
@@ -100,8 +102,12 @@ BREAKS: list[tuple[str, Callable[[Facts], Facts], Verdict, str]] = [
         f.config_server, last_heartbeat=STALE)), Verdict.BLOCK, "last heartbeat 60 min ago"),
     ("cs-connected", lambda f: replace(f, config_server=None), Verdict.BLOCK,
      "No configuration server"),
-    ("vm-known", lambda f: with_item(f, provider="HyperVReplicaAzure"), Verdict.BLOCK,
+    ("vm-known", lambda f: with_item(f, fabric_name="other-cs-fabric"), Verdict.BLOCK,
      "Not replicated through this configuration server"),
+    ("azure-to-vmware", lambda f: with_item(f, provider="HyperVReplicaAzure"), Verdict.BLOCK,
+     "Replication provider `HyperVReplicaAzure`, not InMageAzureV2"),
+    ("azure-to-vmware", lambda f: with_item(f, active_location="Primary"), Verdict.BLOCK,
+     "Not active in Azure (activeLocation `Primary`, not Recovery)"),
     ("reprotect-allowed", lambda f: with_item(f, allowed_operations=("Failover",)),
      Verdict.BLOCK, "does not allow reprotect"),
     ("reprotect-allowed", lambda f: with_item(
@@ -129,13 +135,17 @@ BREAKS: list[tuple[str, Callable[[Facts], Facts], Verdict, str]] = [
         DatastoreMount("ds-1", "readOnly", True, True),)), Verdict.BLOCK, "mounted readOnly"),
     ("datastore-ok", lambda f: with_plan_vm(f, datastores=("ds-9",)), Verdict.BLOCK,
      "not all mounted read/write"),
-    ("datastore-type", lambda f: replace(f, datastore_type="NFS"), Verdict.BLOCK,
-     "is NFS: failback needs VMFS or vSAN"),
+    ("datastore-type", lambda f: replace(f, datastore_type="NFS"), Verdict.WARN,
+     "type of datastore `vsan-avs-01` is `NFS`, not a value the bot knows"),
     ("datastore-type", lambda f: with_inventory(f, datastores=(
         replace(inv_of(f).datastores[0], type="NFS"),)), Verdict.BLOCK,
      "vCenter reports datastore `vsan-avs-01` as NFS"),
+    ("retention-ok", lambda f: replace(f, retention=RetentionVolume("R:", 2**40, 0, 80)),
+     Verdict.BLOCK, "has no free space (0 GiB free of 1024 GiB, threshold 80%)"),
+    ("retention-ok", lambda f: replace(f, retention=RetentionVolume("R:", 2**40, None, 80)),
+     Verdict.BLOCK, "has no free space (free space not reported"),
     ("retention-ok", lambda f: replace(f, retention=RetentionVolume("R:", 100, 5, 10)),
-     Verdict.BLOCK, "at or below its 10% threshold"),
+     Verdict.WARN, "may be close to full"),
     ("failback-policy", lambda f: replace(f, policy=None), Verdict.BLOCK,
      "No failback (InMage) policy"),
     ("vcenter-connected", lambda f: replace(f, vcenter=None), Verdict.WARN,
@@ -148,8 +158,11 @@ BREAKS: list[tuple[str, Callable[[Facts], Facts], Verdict, str]] = [
     ("vcenter-connected", lambda f: replace(f, vcenter=reading(insecure=True)), Verdict.WARN,
      "VCENTER_INSECURE=1"),
     ("vcenter-connected", lambda f: replace(f, vcenters=(
-        discovered_vcenter(discovery_status="NotConnected"),)), Verdict.BLOCK,
-     "discovery NotConnected"),
+        discovered_vcenter(discovery_status="NotConnected"),)), Verdict.WARN,
+     "discovery status of vCenter `vcenter-avs` (10.40.0.2) is `NotConnected`"),
+    ("vcenter-connected", lambda f: replace(f, vcenters=(discovered_vcenter(
+        health_errors=(HealthIssue("539", "vCenter is not reachable"),)),)), Verdict.BLOCK,
+     "is not connected: 539 vCenter is not reachable"),
     ("vcenter-permissions", lambda f: with_inventory(f, privileges=replace(
         inv_of(f).privileges, missing=(
             MissingPrivilege("ds-1", "vsan-avs-01", "Datastore.AllocateSpace"),))),
@@ -211,6 +224,9 @@ BREAKS: list[tuple[str, Callable[[Facts], Facts], Verdict, str]] = [
      "Powered on in the private cloud"),
     ("vault-signing", lambda f: replace(f, vault_extended_info=False), Verdict.WARN,
      "reprotects go unsigned"),
+    ("vault-signing", lambda f: replace(f, vault_extended_info=False,
+                                        vault_extended_info_forbidden=True), Verdict.WARN,
+     "refused the bot's identity the read of the vault's extended information (HTTP 403)"),
 ]
 
 
@@ -222,6 +238,56 @@ def test_each_check_fails_with_a_fix(check: str, breaks: Callable[[Facts], Facts
     assert found, results_of(breaks(facts(vms=2)), check)
     assert any(says in r.message for r in found), [r.message for r in found]
     assert all(r.fix for r in found)
+
+
+def test_every_blocker_names_its_source_in_code_and_in_the_readme() -> None:
+    blocking = {c for c, _, verdict, _ in BREAKS if verdict is Verdict.BLOCK}
+    assert blocking <= set(BLOCK_SOURCES)
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    rows = {line.split("|")[1].strip().strip("`") for line in readme.splitlines()
+            if line.startswith("| `")}
+    assert set(BLOCK_SOURCES) <= rows
+
+
+UNSEEN = ("Started", "OK", "running", "RUNNING", "Unknown", "", "Ünïcode ✓", "42")
+FREE_TEXT: dict[str, Callable[[Facts, str], Facts]] = {
+    "csServiceStatus": lambda f, v: replace(f, config_server=replace(
+        f.config_server, service_status=v)),
+    "psServiceStatus": lambda f, v: replace(f, process_server=replace(
+        f.process_server, service_status=v)),
+    "process server health": lambda f, v: replace(f, process_server=replace(
+        f.process_server, health=v)),
+    "discoveryStatus": lambda f, v: replace(f, vcenters=(discovered_vcenter(
+        discovery_status=v),)),
+    "datastore type": lambda f, v: replace(f, datastore_type=v),
+    "osType": lambda f, v: replace(f, master_target=replace(f.master_target, os_type=v),
+                                   items=tuple(replace(i, os_type=v) for i in f.items)),
+}
+
+
+@pytest.mark.parametrize("field", sorted(FREE_TEXT))
+@pytest.mark.parametrize("value", (*UNSEEN, "vmfs", "VSAN", "Pending", "NotConnected",
+                                   "Degraded", "windows"))
+def test_no_unseen_free_text_value_alone_blocks(field: str, value: str) -> None:
+    results = run_checks(FREE_TEXT[field](facts(vms=2), value))
+    assert [r for r in results if r.verdict is Verdict.BLOCK] == []
+    for warning in (r for r in results if r.verdict is Verdict.WARN):
+        assert f"`{value}`" in warning.message and warning.fix.startswith("Confirm by hand")
+
+
+@pytest.mark.parametrize("threshold", [0, 1, 10, 50, 80, 95, 100, 250, -5])
+def test_no_retention_threshold_alone_blocks(threshold: int) -> None:
+    volume = RetentionVolume("R:", 1024 * 2**30, 900 * 2**30, threshold)
+    results = run_checks(facts(retention=volume))
+    assert [r for r in results if r.verdict is Verdict.BLOCK] == []
+
+
+def test_enumerations_compare_without_case() -> None:
+    f = with_item(facts(), active_location="RECOVERY", allowed_operations=("reverseReplicate",),
+                  current_scenario=CurrentScenario("none", None), provider="inmageazurev2")
+    f = replace(f, process_server=replace(f.process_server, health="NORMAL"))
+    assert [r for r in run_checks(f) if r.verdict is not Verdict.PASS
+            and r.verdict is not Verdict.MANUAL] == []
 
 
 def test_every_check_id_has_a_failing_case() -> None:
