@@ -112,7 +112,7 @@ def build(settings: Settings) -> BotServices:
     after_ack = ThreadPoolExecutor(max_workers=8, thread_name_prefix="after-ack")
     app = build_app(client=client,
                     signing_secret=settings.slack_signing_secret.get_secret_value()
-                    if settings.slack_signing_secret else None,
+                    if settings.slack_signing_secret is not None else None,
                     intake=intake, approvals=approvals, manual=manual,
                     retries=Retries(engine, tracker, approvals, notifier, ticker),
                     notifier=notifier, waker=ticker, background=after_ack)

@@ -63,8 +63,10 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
         action = (body.get("actions") or [{}])[0]
         channel = (body.get("channel") or {}).get("id") or \
             (body.get("container") or {}).get("channel_id", "")
-        return Click(request_id=int(action.get("value", "0")), user_id=str(user.get("id", "")),
-                     user_team=user.get("team_id"), channel_id=str(channel))
+        value = str(action.get("value", ""))  # ours: a request or run number
+        return Click(request_id=int(value) if value.isdigit() else 0,
+                     user_id=str(user.get("id", "")), user_team=user.get("team_id"),
+                     channel_id=str(channel))
 
     @app.action("approve")
     def on_approve(ack: Ack, body: dict[str, Any]) -> None:
@@ -98,7 +100,11 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
             ack(response_action="errors", errors={views.REASON_BLOCK: "Say why, in a few words."})
             return
         ack()
-        request_id, channel = views.reject_target(view)
+        target = views.reject_target(view)
+        if target is None:
+            log.warning("a reject reason came without its request (private_metadata); ignored")
+            return
+        request_id, channel = target
         user = body.get("user") or {}
         c = Click(request_id=request_id, user_id=str(user.get("id", "")),
                   user_team=user.get("team_id"), channel_id=channel)

@@ -326,6 +326,10 @@ def reject_reason(view: dict[str, Any]) -> str:
     return str(value or "").strip()
 
 
-def reject_target(view: dict[str, Any]) -> tuple[int, str]:
-    meta = json.loads(view.get("private_metadata") or "{}")
-    return int(meta["request_id"]), str(meta["channel"])
+def reject_target(view: dict[str, Any]) -> tuple[int, str] | None:
+    """The request and channel `reject_modal` stored; None when the metadata is not ours."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        return int(meta["request_id"]), str(meta["channel"])
+    except (ValueError, KeyError, TypeError):
+        return None
