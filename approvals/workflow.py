@@ -26,6 +26,7 @@ from approvals.policy import (
 )
 from commands.config import Policy
 from commands.manual_items import confirm_remaining
+from commands.mrkdwn import code
 from commands.ports import Directory, Notifier, Waker
 from commands.recheck import Recheck
 from store.db import session_scope
@@ -152,7 +153,8 @@ class Approvals:
             verb = "rejected" if new is RequestStatus.REJECTED else "cancelled"
             enqueue(session, request, OutboxKind.REPLY, {"view": "notice", "text": (
                 f":no_entry_sign: Request #{click.request_id} {verb} by <@{click.user_id}>"
-                + (f": {reason}" if reason else ".") + " Nothing was sent to Site Recovery.")})
+                + (f": {code(reason)}." if reason else ".")
+                + " Nothing was sent to Site Recovery.")})
         return decision
 
     def _status(self, request_id: int) -> str:

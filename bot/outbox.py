@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from bot import views
 from commands.manual_items import confirmations
+from commands.mrkdwn import code
 from commands.plan_model import ResolvedPlan
 from store.db import session_scope
 from store.models import Approval, Outbox, OutboxKind, OutboxStatus, Request, utcnow
@@ -250,7 +251,7 @@ def _request_view(engine: Engine, request: Request,
         ticked = confirmations(session, request.id)
     note = ""
     if fresh.decided_by and fresh.status in ("rejected", "cancelled"):
-        note = f"by <@{fresh.decided_by}>" + (f": {fresh.reason}" if fresh.reason else "")
+        note = f"by <@{fresh.decided_by}>" + (f": {code(fresh.reason)}" if fresh.reason else "")
     elif fresh.status == "stale":
         note = fresh.reason
     return views.request_message(

@@ -48,7 +48,8 @@ def build_http_app(*, app: App, engine: Engine, ticker: Ticker,
         if not _signed(verifier, body, headers):
             return _refuse(401, "invalid or missing Slack signature")
         try:
-            bolt_request = BoltRequest(body=body, query=request.url.query, headers=headers)
+            bolt_request = BoltRequest(body=body, query=request.url.query,
+                                       headers=dict(headers.items()))
             result = await run_in_threadpool(app.dispatch, bolt_request)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             # Raised by Bolt while parsing or routing a payload Slack would not send.

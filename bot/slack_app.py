@@ -20,6 +20,7 @@ from approvals.workflow import Approvals, Click
 from bot import views
 from commands.intake import Intake, SlashCommand
 from commands.manual_items import ManualChecks, Ticks
+from commands.mrkdwn import decode_slash_text
 from commands.ports import Notifier, Waker
 from commands.retry import Retries
 
@@ -46,7 +47,7 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
                                team_id=str(body.get("team_id", "")),
                                channel_id=str(body.get("channel_id", "")),
                                user_id=str(body.get("user_id", "")),
-                               text=str(body.get("text", "")))
+                               text=decode_slash_text(str(body.get("text", ""))))
         reply = intake.receive(command)
         ack(text=reply.text, response_type="ephemeral")
         if reply.cancel is not None:
@@ -86,9 +87,12 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
             try:
                 client.views_open(trigger_id=body["trigger_id"],
                                   view=views.reject_modal(c.request_id, c.channel_id))
-            except (SlackApiError, OSError) as exc:  # the click still means "reject"
-                log.warning("reject reason dialog did not open (%s); rejecting without it", exc)
-                approvals.reject(c, "no reason given (the reason dialog could not open)")
+            except (SlackApiError, OSError) as exc:  # a rejection needs its reason: wait
+                log.warning("reject reason dialog did not open (%s); nothing changed", exc)
+                notifier.ephemeral(c.channel_id, c.user_id, (
+                    f":warning: The dialog that asks why you reject #{c.request_id} could not "
+                    f"open ({_slack_error(exc)}). Nothing changed: the request is still "
+                    "pending. Please click Reject again."))
 
         _report_failures(notifier, waker, c.channel_id, c.user_id, "rejection",
                          open_modal)  # now: the trigger id expires within 3 seconds
@@ -141,6 +145,13 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
         return BoltResponse(status=200, body="")
 
     return app
+
+
+def _slack_error(exc: Exception) -> str:
+    """What Slack said (its error code), or that it could not be reached."""
+    if isinstance(exc, SlackApiError) and exc.response is not None:
+        return f"Slack answered `{exc.response.get('error') or exc.response.status_code}`"
+    return "Slack could not be reached"
 
 
 def _report_failures(notifier: Notifier, waker: Waker, channel: str, user: str, what: str,

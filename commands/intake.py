@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from approvals.policy import decide_request
 from commands.config import Policy
+from commands.mrkdwn import code
 from commands.parser import (
     USAGE,
     CancelRequest,
@@ -103,8 +104,8 @@ class Intake:
                       channel=command.channel_id)
         except IntegrityError:
             log.info("duplicate delivery of trigger %s ignored", command.trigger_id)
-            return Reply(f":hourglass: Already received: checking plan `{parsed.plan}`…")
-        return Reply(f":hourglass: Checking plan `{parsed.plan}` against Site Recovery…",
+            return Reply(f":hourglass: Already received: checking plan {code(parsed.plan)}…")
+        return Reply(f":hourglass: Checking plan {code(parsed.plan)} against Site Recovery…",
                      request.id)
 
     def preflight(self, request_id: int) -> None:
@@ -119,12 +120,12 @@ class Intake:
             outcome = resolve(parsed, self._sources, now=utcnow())
         except GatewayError as exc:
             log.warning("preflight of request %s failed: %s", request_id, exc.what)
-            self._fail(request, f":x: Preflight of plan `{parsed.plan}` could not run: "
+            self._fail(request, f":x: Preflight of plan {code(parsed.plan)} could not run: "
                                 f"{exc.explain()}\nNothing was sent to Site Recovery.", exc.what)
             return
         except Exception:
             log.exception("preflight of request %s crashed", request_id)
-            self._fail(request, f":x: Preflight of plan `{parsed.plan}` failed on an internal "
+            self._fail(request, f":x: Preflight of plan {code(parsed.plan)} failed on an internal "
                                 "error (logged). Nothing was sent to Site Recovery; try again "
                                 "or check the bot's logs.", "internal error")
             return
@@ -208,7 +209,7 @@ class Intake:
 def status_line(request: Request) -> str:
     number = (f"<{request.permalink}|#{request.id}>" if request.permalink
               else f"#{request.id}")
-    return (f"• {number} plan `{request.plan_name}` — *{request.status}* — "
+    return (f"• {number} plan {code(request.plan_name)} — *{request.status}* — "
             f"<@{request.requester_id}>, {_age(request.created_at)}")
 
 

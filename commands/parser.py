@@ -9,6 +9,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from commands.mrkdwn import code
+
 USAGE = (
     "Usage:\n"
     "• `/reprotect plan=<recovery plan> master=<master target server> [ps=<process server>] "
@@ -86,10 +88,10 @@ def parse(text: str) -> ParseResult:
         key, sep, value = token.partition("=")
         key = key.strip().lower()
         if not sep:
-            return UsageError(f"`{token}` is not of the form `key=value`.")
+            return UsageError(f"{code(token)} is not of the form `key=value`.")
         if key not in KNOWN_KEYS:
             known = ", ".join(f"`{k}`" for k in KNOWN_KEYS)
-            return UsageError(f"Unknown key `{key}`: the keys are {known}.")
+            return UsageError(f"Unknown key {code(key)}: the keys are {known}.")
         if key in values:
             return UsageError(f"`{key}` is given twice: give it once.")
         if not value.strip():

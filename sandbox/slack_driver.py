@@ -30,6 +30,11 @@ TEAM_DOMAIN = "sandbox"
 Answer = TypeVar("Answer")
 
 
+def escaped(text: str) -> str:
+    """Slack sends `&`, `<`, `>` of a slash command's text as HTML entities, as in messages."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def signed_headers(signing_secret: str, body: bytes, timestamp: int) -> dict[str, str]:
     """Slack's v0 request signature: HMAC-SHA256 of "v0:{timestamp}:{body}"."""
     base = f"v0:{timestamp}:".encode() + body
@@ -74,7 +79,7 @@ class SlackActions(ABC, Generic[Answer]):
             "user_id": user_id,
             "user_name": user_id.lower(),
             "command": command,
-            "text": text,
+            "text": escaped(text),
             "api_app_id": APP_ID,
             "is_enterprise_install": "false",
             "response_url": self._response_url(channel_id, None, user_id),

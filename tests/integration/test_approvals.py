@@ -199,16 +199,3 @@ def test_audit_export_tells_the_whole_story(start_bot: BotFactory,
     assert [r["action"] for r in rows] == [a for _, a in story]
     assert json.loads(rows[2]["detail"])["refusal"] == "own_request"
 
-
-def test_reject_still_rejects_when_the_reason_dialog_cannot_open(
-        start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator) -> None:
-    _bot, driver, root = open_request(start_bot, slack)
-    slack.inject("views.open", status=200, error="expired_trigger_id")
-    driver.click(root, "Reject", user_id=APPROVER, channel_id=CHANNEL)
-    slack.wait_for(lambda s: s.messages(CHANNEL)[0].edits > 0
-                   and bool(s.thread(CHANNEL, root.ts)))
-    updated = slack.messages(CHANNEL)[0]
-    assert buttons(updated) == [] and "rejected" in str(updated.blocks)
-    assert "reason dialog could not open" in slack.thread(CHANNEL, root.ts)[-1].text
-    settle(0.5)
-    assert not reprotect_posts(arm)

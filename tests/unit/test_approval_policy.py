@@ -58,9 +58,10 @@ def test_quorum_counts_distinct_approvers_but_never_the_requester(
     assert decision.quorum_reached is quorum
 
 
-def test_rejection_by_approver_or_requester_only() -> None:
+def test_rejection_by_an_approver_other_than_the_requester_only() -> None:
     assert decide_rejection(BASE).accepted
-    assert decide_rejection(replace(BASE, clicker="U1")).accepted
+    own = decide_rejection(replace(BASE, clicker="U1"))
+    assert not own.accepted and own.refusal is Refusal.OWN_REQUEST and "Cancel" in own.reason
     refused = decide_rejection(replace(BASE, clicker="U9"))
     assert not refused.accepted and refused.refusal is Refusal.NOT_APPROVER
     assert not decide_rejection(replace(BASE, status="approved")).accepted
