@@ -51,8 +51,9 @@ def _who(approvers: frozenset[str], exclude: str) -> str:
 
 
 def _outsider(f: ApprovalFacts, verb: str) -> Decision | None:
-    """Slack Connect: people of other organisations see the buttons but never decide."""
-    if f.clicker_team is not None and f.clicker_team != f.workspace_team:
+    """Slack Connect: people of other organisations see the buttons but never decide. A
+    payload that does not say the person's workspace is refused too (fail closed)."""
+    if f.clicker_team != f.workspace_team:
         return Decision(False, f"Only members of this workspace can {verb} reprotect requests; "
                         "people from other organisations in a shared channel cannot.",
                         Refusal.OTHER_WORKSPACE)

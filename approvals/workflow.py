@@ -59,7 +59,7 @@ class Approvals:
                                 .where(Approval.request_id == request.id)).all()
         return ApprovalFacts(
             clicker=click.user_id, clicker_team=click.user_team,
-            workspace_team=self._policy.workspace_team or request.team_id,
+            workspace_team=self._policy.workspace_team(),
             requester=request.requester_id, approvers=self._directory.members(),
             status=request.status.value if isinstance(request.status, RequestStatus)
             else str(request.status),

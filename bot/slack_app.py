@@ -21,7 +21,7 @@ from bot import views
 from commands.intake import Intake, SlashCommand
 from commands.manual_items import ManualChecks, Ticks
 from commands.mrkdwn import decode_slash_text
-from commands.ports import Notifier, Waker
+from commands.ports import Notifier, SlackUnavailable, Waker
 from commands.retry import Retries
 
 log = logging.getLogger(__name__)
@@ -161,6 +161,9 @@ def _report_failures(notifier: Notifier, waker: Waker, channel: str, user: str, 
     try:
         work()
         waker.wake("outbox")
+    except SlackUnavailable as exc:
+        notifier.ephemeral(channel, user, f":hourglass: The {what} was not taken: "
+                           f"{exc.explain()}")
     except Exception:
         log.exception("%s failed after acknowledgement", what)
         notifier.ephemeral(channel, user, f":x: The {what} failed on an internal error (logged). "

@@ -30,7 +30,7 @@ from commands.parser import (
 )
 from commands.plan_model import ResolvedPlan
 from commands.planning import PlanNotFound, Sources, VmNotInPlan, resolve
-from commands.ports import Directory, Notifier
+from commands.ports import Directory, Notifier, SlackUnavailable
 from gateways.errors import GatewayError
 from store.db import session_scope
 from store.models import OPEN_STATUSES, OutboxKind, Request, RequestStatus, utcnow
@@ -85,11 +85,7 @@ class Intake:
             return Reply(self.status(command.channel_id))
         if isinstance(parsed, CancelRequest):
             return Reply(CANCEL_VIA_APPROVALS, cancel=parsed.request_id)
-        may_request = decide_request(command.user_id, self._requesters.members()
-                                     if self._requesters else None)
-        if not may_request.accepted:
-            return Reply(f":no_entry_sign: {may_request.reason}")
-        return self._record(command, parsed)
+        return self._record(command, parsed)  # who may ask is checked after the ack
 
     def _record(self, command: SlashCommand, parsed: ReprotectRequest) -> Reply:
         try:
@@ -116,6 +112,10 @@ class Intake:
             return
         parsed = parse(request.command_text)
         assert isinstance(parsed, ReprotectRequest)
+        refusal = self._requester_refusal(request.requester_id)
+        if refusal is not None:
+            self._fail(request, refusal, "requester refused")
+            return
         try:
             outcome = resolve(parsed, self._sources, now=utcnow())
         except GatewayError as exc:
@@ -133,6 +133,17 @@ class Intake:
             self._fail(request, f":mag: {outcome.message}\nNothing was sent.", outcome.message)
             return
         self._post(request, outcome)
+
+    def _requester_refusal(self, user: str) -> str | None:
+        """REPROTECT_REQUESTERS, checked after the acknowledgement: its user groups may need
+        `usergroups.users.list`, which must never hold up Slack's 3 seconds."""
+        if self._requesters is None:
+            return None
+        try:
+            decision = decide_request(user, self._requesters.members())
+        except SlackUnavailable as exc:
+            return f":hourglass: Your request was not taken: {exc.explain()}"
+        return None if decision.accepted else f":no_entry_sign: {decision.reason}"
 
     def _fail(self, request: Request, text: str, reason: str) -> None:
         assert request.id is not None

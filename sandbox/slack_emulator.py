@@ -200,6 +200,7 @@ class SlackEmulator:
         self._url_posts: dict[str, int] = {}
         self._faults: dict[str, deque[_Reply]] = {}
         self._down = False
+        self._held: dict[str, threading.Event] = {}
         self._last_micros = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -296,6 +297,12 @@ class SlackEmulator:
         with self._cond:
             self._faults.setdefault(method, deque()).extend([reply] * count)
 
+    def hold(self, method: str) -> threading.Event:
+        """Make calls of `method` wait (Slack slow to answer) until the returned event is set;
+        other methods are answered meanwhile."""
+        with self._cond:
+            return self._held.setdefault(method, threading.Event())
+
     def set_down(self, down: bool) -> None:
         """Simulate a Slack outage: every request answers 503 until set back."""
         with self._cond:
@@ -357,6 +364,10 @@ class SlackEmulator:
         if authorization and authorization.startswith("Bearer "):
             token = authorization.removeprefix("Bearer ")
         method, key = ("response_url", name) if kind == "response" else (name, None)
+        with self._cond:
+            held = self._held.get(method)
+        if held is not None:
+            held.wait()
         with self._cond:
             try:
                 params = _decode(url.query, body, is_json)

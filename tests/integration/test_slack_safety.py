@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.local_bot import SIGNING_SECRET
-from sandbox.slack_driver import SlackDriver
+from sandbox.slack_driver import NO_TEAM, SlackDriver
 from sandbox.slack_emulator import Message, SlackEmulator
 from tests.integration.conftest import (
     APPROVER,
     CHANNEL,
+    COMMAND,
+    GROUP,
+    GROUP_MEMBERS,
     REQUESTER,
     BotFactory,
     buttons,
+    confirm,
     open_request,
     reprotect_posts,
     settle,
@@ -125,3 +131,63 @@ def test_a_plan_named_with_an_ampersand_is_found(start_bot: BotFactory, slack: S
     root = wait_root(slack)
     assert "R&amp;D &lt;EMEA&gt;" in json.dumps(root.blocks)
     assert buttons(root) == ["Approve", "Reject", "Cancel"]
+
+
+@pytest.mark.parametrize("team", ["T0OTHERORG", NO_TEAM], ids=["other-org", "no-team"])
+def test_only_the_bots_own_workspace_decides(start_bot: BotFactory, slack: SlackEmulator,
+                                             arm: ArmEmulator, team: str) -> None:
+    """The workspace comes from auth.test, not from the command: a request made from another
+    organisation's workspace is not theirs to approve, and a click that does not say its
+    workspace is refused."""
+    bot = start_bot()
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL,
+                         user_team_id=team or None)
+    root = wait_root(slack)
+    driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL, user_team_id=team)
+    slack.wait_for(lambda s: bool(s.ephemerals(APPROVER)))
+    assert "Only members of this workspace" in ephemeral_texts(slack, APPROVER)[-1]
+    settle(1.0)
+    assert not reprotect_posts(arm)
+    assert buttons(slack.messages(CHANNEL)[0]) == ["Approve", "Reject", "Cancel"]
+
+
+def test_group_membership_is_not_trusted_past_its_lifetime_when_slack_fails(
+        start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bot.slack_ports.MEMBERSHIP_TTL", 0.5)
+    member = GROUP_MEMBERS[0]
+    _bot, driver, root = open_request(start_bot, slack, approvers=GROUP)
+    ticked = confirm(driver, slack, root, member)  # the group's members are read now
+    settle(1.0)  # ...and are now older than their lifetime
+    slack.inject("usergroups.users.list", status=503, count=2)
+    driver.click(ticked, "Approve", user_id=member, channel_id=CHANNEL)
+    slack.wait_for(lambda s: bool(s.ephemerals(member)))
+    told = ephemeral_texts(slack, member)[-1]
+    assert "user group S0APPROVERS" in told and "try again" in told
+    settle(1.0)
+    assert not reprotect_posts(arm)
+    assert buttons(slack.messages(CHANNEL)[0]) == ["Approve", "Reject", "Cancel"]
+
+
+def test_the_acknowledgement_does_not_wait_for_user_groups(start_bot: BotFactory,
+                                                          slack: SlackEmulator) -> None:
+    """With a user group in REPROTECT_REQUESTERS and Slack not answering
+    usergroups.users.list, the command is still acknowledged; the check follows."""
+    bot = start_bot(reprotect_requesters=GROUP)
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+    release = slack.hold("usergroups.users.list")
+    try:
+        member = driver.slash_command(COMMAND, user_id=GROUP_MEMBERS[3], channel_id=CHANNEL)
+        outsider = driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+        assert not any(c.method == "usergroups.users.list" for c in slack.calls), \
+            "acknowledged while Slack had not answered who is in the group"
+        assert member.status_code == outsider.status_code == 200
+        assert "Checking plan" in member.json()["text"]
+        assert "Checking plan" in outsider.json()["text"]
+    finally:
+        release.set()
+    wait_root(slack)
+    slack.wait_for(lambda s: any("not allowed to request" in t
+                                 for t in ephemeral_texts(s, REQUESTER)))
+    assert len(slack.messages(CHANNEL)) == 1

@@ -28,6 +28,7 @@ BASE = ApprovalFacts(clicker="U2", clicker_team="T1", workspace_team="T1", reque
     ({"clicker": "U1"}, Refusal.OWN_REQUEST),
     ({"clicker": "U9"}, Refusal.NOT_APPROVER),
     ({"clicker_team": "T_OTHER"}, Refusal.OTHER_WORKSPACE),
+    ({"clicker_team": None}, Refusal.OTHER_WORKSPACE),  # unknown workspace: fail closed
     ({"status": "approved"}, Refusal.ALREADY_DECIDED),
     ({"status": "rejected"}, Refusal.ALREADY_DECIDED),
     ({"expires_at": NOW}, Refusal.EXPIRED),
