@@ -31,11 +31,13 @@ from store.models import Approval, Outbox, OutboxKind, OutboxStatus, Request, ut
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=30)
-PERMANENT_ERRORS = frozenset({
-    "invalid_blocks", "msg_blocks_too_long", "channel_not_found", "not_in_channel",
-    "is_archived", "invalid_auth", "account_inactive", "token_revoked", "no_permission",
-    "missing_scope", "msg_too_long", "invalid_arguments", "message_not_found",
-    "cant_update_message", "edit_window_closed",
+# Slack errors that heal by themselves. Any other error Slack answers (`channel_not_found`,
+# `not_in_channel`, `is_archived`, `restricted_action*`, `invalid_blocks`, one added later…)
+# will be the same on every attempt: that message is dropped and logged, so it does not hold
+# back the rest of its thread forever. 429 and 5xx answers are retried whatever they say.
+TRANSIENT_ERRORS = frozenset({
+    "ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout",
+    "team_added_to_org",
 })
 MAX_BACKOFF = 300.0
 
@@ -205,9 +207,10 @@ class OutboxSender:
             retry_after = float(exc.response.headers.get("Retry-After", "1"))
             self._retry(row, "rate limited by Slack", retry_after)
             return False
-        if error in PERMANENT_ERRORS:
-            log.error("Slack refused message %s for good: %s", row.id, error)
-            self._finish(row, OutboxStatus.DEAD, error=error)
+        if status < 500 and error not in TRANSIENT_ERRORS:
+            log.error("Slack refused message %s of request %s for good (%s %s); it is dropped "
+                      "and the thread goes on", row.id, row.request_id, status, error)
+            self._finish(row, OutboxStatus.DEAD, error=error or f"HTTP {status}")
             return True
         self._retry(row, f"Slack error {status} {error}".strip(), None)
         return False

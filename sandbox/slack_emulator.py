@@ -201,6 +201,7 @@ class SlackEmulator:
         self._faults: dict[str, deque[_Reply]] = {}
         self._down = False
         self._held: dict[str, threading.Event] = {}
+        self._refusals: list[tuple[str, str, Callable[[JsonDict], bool]]] = []
         self._last_micros = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -297,6 +298,12 @@ class SlackEmulator:
         with self._cond:
             self._faults.setdefault(method, deque()).extend([reply] * count)
 
+    def refuse(self, method: str, error: str, when: Callable[[JsonDict], bool]) -> None:
+        """Answer `ok: false, error` to every call of `method` whose parameters match `when`,
+        for good (a channel archived, a message Slack will never accept)."""
+        with self._cond:
+            self._refusals.append((method, error, when))
+
     def hold(self, method: str) -> threading.Event:
         """Make calls of `method` wait (Slack slow to answer) until the returned event is set;
         other methods are answered meanwhile."""
@@ -391,6 +398,9 @@ class SlackEmulator:
         faults = self._faults.get(method)
         if faults:
             return faults.popleft()
+        refused = next((e for m, e, when in self._refusals if m == method and when(params)), None)
+        if refused is not None:
+            return _Reply.failure(200, refused)
         if key is not None:
             return self._respond(key, params)
         if token is None:
