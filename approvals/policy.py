@@ -51,8 +51,9 @@ def _who(approvers: frozenset[str], exclude: str) -> str:
 
 
 def _outsider(f: ApprovalFacts, verb: str) -> Decision | None:
-    """Slack Connect: people of other organisations see the buttons but never decide."""
-    if f.clicker_team is not None and f.clicker_team != f.workspace_team:
+    """Slack Connect: people of other organisations see the buttons but never decide. A
+    payload that does not say the person's workspace is refused too (fail closed)."""
+    if f.clicker_team != f.workspace_team:
         return Decision(False, f"Only members of this workspace can {verb} reprotect requests; "
                         "people from other organisations in a shared channel cannot.",
                         Refusal.OTHER_WORKSPACE)
@@ -124,9 +125,16 @@ def decide_cancel(f: ApprovalFacts) -> Decision:
 
 
 def decide_rejection(f: ApprovalFacts) -> Decision:
-    """Approvers reject; the requester may withdraw their own pending request."""
-    return (_outsider(f, "reject") or _closed(f, ("pending",), "reject")
-            or _requester_or_approver(f, "reject") or Decision(True, "Rejected."))
+    """Reject is an approver's decision (four eyes), as Approve is; the requester withdraws
+    their own request with Cancel instead, which needs no reason."""
+    refused = _outsider(f, "reject") or _closed(f, ("pending",), "reject")
+    if refused:
+        return refused
+    if f.clicker == f.requester:
+        return Decision(False, "You cannot reject your own request: rejecting is an approver's "
+                        "decision (four eyes). To withdraw it, click *Cancel* on the message "
+                        "or type `/reprotect cancel` with its number.", Refusal.OWN_REQUEST)
+    return _four_eyes(f, "your own request") or Decision(True, "Rejected.")
 
 
 def decide_retry(f: ApprovalFacts) -> Decision:

@@ -28,6 +28,7 @@ from approvals.policy import (
 )
 from commands.config import Policy
 from commands.manual_items import confirm_remaining
+from commands.mrkdwn import code
 from commands.ports import Directory, Notifier, Waker
 from commands.recheck import Recheck
 from store.db import session_scope
@@ -61,7 +62,7 @@ class Approvals:
                                 .where(Approval.request_id == request.id)).all()
         return ApprovalFacts(
             clicker=click.user_id, clicker_team=click.user_team,
-            workspace_team=self._policy.workspace_team or request.team_id,
+            workspace_team=self._policy.workspace_team(),
             requester=request.requester_id,
             approvers=self._directory.members() if approvers is None else approvers,
             status=request.status.value if isinstance(request.status, RequestStatus)
@@ -160,7 +161,8 @@ class Approvals:
             verb = "rejected" if new is RequestStatus.REJECTED else "cancelled"
             enqueue(session, request, OutboxKind.REPLY, {"view": "notice", "text": (
                 f":no_entry_sign: Request #{click.request_id} {verb} by <@{click.user_id}>"
-                + (f": {reason}" if reason else ".") + " Nothing was sent to Site Recovery.")})
+                + (f": {code(reason)}." if reason else ".")
+                + " Nothing was sent to Site Recovery.")})
         return decision
 
     def _status(self, request_id: int) -> str:

@@ -113,7 +113,7 @@ def this_design(emu: ArmEmulator, folder: Path) -> tuple[list[int], int, list[fl
     migrate(engine)
     jobs = start_jobs(emu.world)
     seed(engine, emu.world, jobs)
-    policy = Policy(workspace_team=None, channels=frozenset(), required_approvals=1,
+    policy = Policy(workspace_team=lambda: "T0", channels=frozenset(), required_approvals=1,
                     approval_ttl=timedelta(hours=1), poll_interval=POLL,
                     protect_timeout=timedelta(hours=12))
     asr = gateway(emu)

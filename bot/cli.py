@@ -74,7 +74,7 @@ def serve() -> int:
         services.start_background()
         http_app = build_http_app(app=services.app, engine=services.engine,
                                   ticker=services.ticker,
-                                  slack_events=settings.slack_app_token is None)
+                                  signing_secret=settings.events_signing_secret)
         if settings.slack_app_token is not None:
             from bot.socket_mode import SocketModeRunner
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -21,11 +22,12 @@ from bot.outbox import OutboxSender
 from bot.scheduler import Ticker
 from bot.settings import Settings
 from bot.slack_app import build_app
-from bot.slack_ports import SlackDirectory, SlackNotifier
+from bot.slack_ports import SlackDirectory, SlackNotifier, SlackWorkspace
 from commands.config import Policy
 from commands.intake import Intake
 from commands.manual_items import ManualChecks
 from commands.planning import Sources
+from commands.ports import SlackUnavailable
 from commands.power_guard import PowerGuard
 from commands.recheck import Recheck
 from commands.retry import Retries
@@ -74,8 +76,11 @@ def build(settings: Settings) -> BotServices:
     client = WebClient(token=settings.slack_bot_token.get_secret_value(),
                        base_url=settings.slack_api_base, timeout=10,
                        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1)])
+    workspace = SlackWorkspace(client)
+    with contextlib.suppress(SlackUnavailable):  # else asked at the first click, never guessed
+        log.info("Slack workspace of the bot: %s", workspace())
     policy = Policy(
-        workspace_team=None,
+        workspace_team=workspace,
         channels=frozenset(settings.reprotect_channels),
         required_approvals=settings.reprotect_required_approvals,
         approval_ttl=timedelta(minutes=settings.reprotect_approval_ttl_minutes),
@@ -112,7 +117,7 @@ def build(settings: Settings) -> BotServices:
     after_ack = ThreadPoolExecutor(max_workers=8, thread_name_prefix="after-ack")
     app = build_app(client=client,
                     signing_secret=settings.slack_signing_secret.get_secret_value()
-                    if settings.slack_signing_secret else None,
+                    if settings.slack_signing_secret is not None else None,
                     intake=intake, approvals=approvals, manual=manual,
                     retries=Retries(engine, tracker, approvals, notifier, ticker),
                     notifier=notifier, waker=ticker, background=after_ack)

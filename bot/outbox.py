@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from bot import views
 from commands.manual_items import confirmations
+from commands.mrkdwn import code
 from commands.plan_model import ResolvedPlan
 from store.db import session_scope
 from store.models import Approval, Outbox, OutboxKind, OutboxStatus, Request, utcnow
@@ -34,11 +35,13 @@ log = logging.getLogger(__name__)
 # Longer than one send can take (slack_sdk's 10 s timeout and one retry on a dropped
 # connection), and renewed before each send: another replica never sends a row in flight.
 LEASE = timedelta(seconds=60)
-PERMANENT_ERRORS = frozenset({
-    "invalid_blocks", "msg_blocks_too_long", "channel_not_found", "not_in_channel",
-    "is_archived", "invalid_auth", "account_inactive", "token_revoked", "no_permission",
-    "missing_scope", "msg_too_long", "invalid_arguments", "message_not_found",
-    "cant_update_message", "edit_window_closed",
+# Slack errors that heal by themselves. Any other error Slack answers (`channel_not_found`,
+# `not_in_channel`, `is_archived`, `restricted_action*`, `invalid_blocks`, one added later…)
+# will be the same on every attempt: that message is dropped and logged, so it does not hold
+# back the rest of its thread forever. 429 and 5xx answers are retried whatever they say.
+TRANSIENT_ERRORS = frozenset({
+    "ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout",
+    "team_added_to_org",
 })
 MAX_BACKOFF = 300.0
 
@@ -226,9 +229,10 @@ class OutboxSender:
             retry_after = float(exc.response.headers.get("Retry-After", "1"))
             self._retry(row, "rate limited by Slack", retry_after)
             return False
-        if error in PERMANENT_ERRORS:
-            log.error("Slack refused message %s for good: %s", row.id, error)
-            self._finish(row, OutboxStatus.DEAD, error=error)
+        if status < 500 and error not in TRANSIENT_ERRORS:
+            log.error("Slack refused message %s of request %s for good (%s %s); it is dropped "
+                      "and the thread goes on", row.id, row.request_id, status, error)
+            self._finish(row, OutboxStatus.DEAD, error=error or f"HTTP {status}")
             return True
         self._retry(row, f"Slack error {status} {error}".strip(), None)
         return False
@@ -272,7 +276,7 @@ def _request_view(engine: Engine, request: Request,
         ticked = confirmations(session, request.id)
     note = ""
     if fresh.decided_by and fresh.status in ("rejected", "cancelled"):
-        note = f"by <@{fresh.decided_by}>" + (f": {fresh.reason}" if fresh.reason else "")
+        note = f"by <@{fresh.decided_by}>" + (f": {code(fresh.reason)}" if fresh.reason else "")
     elif fresh.status == "stale":
         note = fresh.reason
     return views.request_message(

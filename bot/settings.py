@@ -84,6 +84,15 @@ class Settings(BaseSettings):
             raise ValueError(f"not Slack channel IDs: {', '.join(bad)}")
         return value
 
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token",
+                     "vcenter_password")
+    @classmethod
+    def _not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        """A blank secret is an unset variable templated in; it must never turn a check off."""
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("is blank: set it to the real value, or leave it unset")
+        return value
+
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token(cls, value: SecretStr) -> SecretStr:
@@ -121,6 +130,14 @@ class Settings(BaseSettings):
         if self.vcenter_url and not self.vcenter_url.startswith("https://"):
             raise ValueError("VCENTER_URL: must be https://, e.g. https://vcenter.example/sdk")
         return self
+
+    @property
+    def events_signing_secret(self) -> str | None:
+        """The secret `/slack/events` verifies with; None in Socket Mode, where it is not
+        served."""
+        if self.slack_app_token is not None or self.slack_signing_secret is None:
+            return None
+        return self.slack_signing_secret.get_secret_value()
 
     @property
     def slack_api_base(self) -> str:

@@ -20,7 +20,8 @@ from approvals.workflow import Approvals, Click
 from bot import views
 from commands.intake import Intake, SlashCommand
 from commands.manual_items import ManualChecks, Ticks
-from commands.ports import Notifier, Waker
+from commands.mrkdwn import decode_slash_text
+from commands.ports import Notifier, SlackUnavailable, Waker
 from commands.retry import Retries
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
                                team_id=str(body.get("team_id", "")),
                                channel_id=str(body.get("channel_id", "")),
                                user_id=str(body.get("user_id", "")),
-                               text=str(body.get("text", "")))
+                               text=decode_slash_text(str(body.get("text", ""))))
         reply = intake.receive(command)
         ack(text=reply.text, response_type="ephemeral")
         if reply.cancel is not None:
@@ -63,8 +64,10 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
         action = (body.get("actions") or [{}])[0]
         channel = (body.get("channel") or {}).get("id") or \
             (body.get("container") or {}).get("channel_id", "")
-        return Click(request_id=int(action.get("value", "0")), user_id=str(user.get("id", "")),
-                     user_team=user.get("team_id"), channel_id=str(channel))
+        value = str(action.get("value", ""))  # ours: a request or run number
+        return Click(request_id=int(value) if value.isdigit() else 0,
+                     user_id=str(user.get("id", "")), user_team=user.get("team_id"),
+                     channel_id=str(channel))
 
     @app.action("approve")
     def on_approve(ack: Ack, body: dict[str, Any]) -> None:
@@ -84,9 +87,12 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
             try:
                 client.views_open(trigger_id=body["trigger_id"],
                                   view=views.reject_modal(c.request_id, c.channel_id))
-            except (SlackApiError, OSError) as exc:  # the click still means "reject"
-                log.warning("reject reason dialog did not open (%s); rejecting without it", exc)
-                approvals.reject(c, "no reason given (the reason dialog could not open)")
+            except (SlackApiError, OSError) as exc:  # a rejection needs its reason: wait
+                log.warning("reject reason dialog did not open (%s); nothing changed", exc)
+                notifier.ephemeral(c.channel_id, c.user_id, (
+                    f":warning: The dialog that asks why you reject #{c.request_id} could not "
+                    f"open ({_slack_error(exc)}). Nothing changed: the request is still "
+                    "pending. Please click Reject again."))
 
         _report_failures(notifier, waker, c.channel_id, c.user_id, "rejection",
                          open_modal)  # now: the trigger id expires within 3 seconds
@@ -98,7 +104,11 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
             ack(response_action="errors", errors={views.REASON_BLOCK: "Say why, in a few words."})
             return
         ack()
-        request_id, channel = views.reject_target(view)
+        target = views.reject_target(view)
+        if target is None:
+            log.warning("a reject reason came without its request (private_metadata); ignored")
+            return
+        request_id, channel = target
         user = body.get("user") or {}
         c = Click(request_id=request_id, user_id=str(user.get("id", "")),
                   user_team=user.get("team_id"), channel_id=channel)
@@ -137,6 +147,13 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
     return app
 
 
+def _slack_error(exc: Exception) -> str:
+    """What Slack said (its error code), or that it could not be reached."""
+    if isinstance(exc, SlackApiError) and exc.response is not None:
+        return f"Slack answered `{exc.response.get('error') or exc.response.status_code}`"
+    return "Slack could not be reached"
+
+
 def _report_failures(notifier: Notifier, waker: Waker, channel: str, user: str, what: str,
                      work: Callable[[], object]) -> None:
     """Run work after an acknowledgement: what it queued for Slack goes out at once, and a
@@ -144,6 +161,9 @@ def _report_failures(notifier: Notifier, waker: Waker, channel: str, user: str, 
     try:
         work()
         waker.wake("outbox")
+    except SlackUnavailable as exc:
+        notifier.ephemeral(channel, user, f":hourglass: The {what} was not taken: "
+                           f"{exc.explain()}")
     except Exception:
         log.exception("%s failed after acknowledgement", what)
         notifier.ephemeral(channel, user, f":x: The {what} failed on an internal error (logged). "

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from commands.ports import SlackUnavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -26,18 +28,26 @@ class SlackNotifier:
             log.warning("could not send an ephemeral reply to %s in %s: %s", user, channel, exc)
 
 
-class SlackDirectory:
-    """User IDs of a configured list, with user groups (`S…`) expanded and cached for `ttl` s.
+# How long a user group's members are trusted without asking Slack again: someone removed
+# from the group loses their say within this.
+MEMBERSHIP_TTL = 60.0
 
-    When Slack cannot be asked, the last known members are kept: a Slack hiccup must not
-    turn every approver away, nor let anyone new in.
+
+class SlackDirectory:
+    """User IDs of a configured list, with user groups (`S…`) expanded and cached for
+    MEMBERSHIP_TTL seconds.
+
+    Past that, if Slack cannot be asked, the group's members are unknown: `members` raises
+    `SlackUnavailable` and the decision waiting on it is refused with that reason, rather
+    than taken on members who may have left (or with nobody, turning every approver away
+    with a wrong reason).
     """
 
-    def __init__(self, client: WebClient, ids: Iterable[str], ttl: float = 60.0) -> None:
+    def __init__(self, client: WebClient, ids: Iterable[str]) -> None:
         self._client = client
         self._users = frozenset(a for a in ids if not a.startswith("S"))
         self._groups = tuple(sorted(a for a in ids if a.startswith("S")))
-        self._ttl = ttl
+        self._ttl = MEMBERSHIP_TTL
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._lock = threading.Lock()
 
@@ -58,7 +68,33 @@ class SlackDirectory:
             users = frozenset(str(u) for u in response.get("users") or ())
         except (SlackApiError, OSError) as exc:
             log.warning("could not list user group %s: %s", group, exc)
-            return cached[1] if cached else frozenset()
+            raise SlackUnavailable(f"who is in user group {group}") from None
         with self._lock:
             self._cache[group] = (now, users)
         return users
+
+
+class SlackWorkspace:
+    """The bot's own workspace, as `auth.test` tells it: asked at start, and again on demand
+    until Slack has answered once (a workspace does not change under a running bot)."""
+
+    def __init__(self, client: WebClient) -> None:
+        self._client = client
+        self._team: str | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        with self._lock:
+            if self._team is None:
+                self._team = self._ask()
+            return self._team
+
+    def _ask(self) -> str:
+        try:
+            team = str(self._client.auth_test().get("team_id") or "")
+        except (SlackApiError, OSError) as exc:
+            log.warning("auth.test failed, the bot's workspace is not known yet: %s", exc)
+            raise SlackUnavailable("which workspace the bot belongs to") from None
+        if not team:
+            raise SlackUnavailable("which workspace the bot belongs to (auth.test: no team_id)")
+        return team

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from commands.mrkdwn import code, escape
 from commands.plan_model import CheckResult, ResolvedPlan, Verdict
 
 SECTION_LIMIT = 2900
@@ -39,7 +40,7 @@ def when(moment: datetime) -> str:
 
 
 def vm_list(names: Sequence[str], limit: int = 12) -> str:
-    shown = ", ".join(f"`{n}`" for n in names[:limit])
+    shown = ", ".join(code(n) for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
@@ -158,7 +159,7 @@ def _values(plan: ResolvedPlan) -> str:
             lines.append(f"• {label}: _none_")
             continue
         why = f" _({choice.reason})_" if choice.reason and choice.reason != "given" else ""
-        lines.append(f"• {label}: `{choice.name}`{why}")
+        lines.append(f"• {label}: {code(choice.name)}{why}")
     return "*Values that will be sent*\n" + "\n".join(lines)
 
 
@@ -176,7 +177,8 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
                     approval_confirms_manual: bool = True) -> Message:
     """The channel message: request, values, preflight, manual items, and buttons while
     approvable. `confirmations` maps ticked manual item keys to (who, when)."""
-    title = f"Reprotect #{request_id}: plan *{plan.plan_friendly_name}* — {summary_line(plan)}"
+    title = (f"Reprotect #{request_id}: plan *{escape(plan.plan_friendly_name)}* — "
+             f"{summary_line(plan)}")
     blocks: list[dict[str, Any]] = [
         section(f":arrows_counterclockwise: {title}\nRequested by <@{requester}>."),
         section(_values(plan)),
@@ -211,7 +213,7 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
     else:
         blocks.append(context(f"Status: *{status}*" + (f" — {decided_note}"
                                                         if decided_note else "")))
-    text = f"Reprotect #{request_id} for plan {plan.plan_friendly_name}: {status}"
+    text = f"Reprotect #{request_id} for plan {escape(plan.plan_friendly_name)}: {status}"
     return {"text": text, "blocks": blocks[:50]}
 
 
@@ -230,7 +232,8 @@ def _chunks(lines: Sequence[str], limit: int = SECTION_LIMIT, most: int = 30) ->
 
 
 def started(jobs: Sequence[tuple[str, str | None]]) -> Message:
-    lines = [f"• `{vm}` — job `{job}`" if job else f"• `{vm}` — submitted, job id pending"
+    lines = [f"• {code(vm)} — job {code(job)}" if job else
+             f"• {code(vm)} — submitted, job id pending"
              for vm, job in jobs]
     head = f":rocket: Reprotect started for {len(jobs)} VM(s) in Site Recovery:"
     text = head + "\n" + "\n".join(lines)
@@ -239,18 +242,19 @@ def started(jobs: Sequence[tuple[str, str | None]]) -> Message:
 
 def progress(changes: Sequence[tuple[str, str, str]]) -> Message:
     """One reply for all job changes seen in a poll: `vm`, state, current task."""
-    lines = [f"• `{vm}`: {state}" + (f" — _{task}_" if task else "") for vm, state, task in changes]
+    lines = [f"• {code(vm)}: {escape(state)}" + (f" — _{escape(task)}_" if task else "")
+             for vm, state, task in changes]
     return {"text": clip(":hourglass_flowing_sand: Progress\n" + "\n".join(lines), 3900)}
 
 
 def protected(vm: str) -> Message:
-    return {"text": f":white_check_mark: `{vm}` is protected: replication to the private cloud "
+    return {"text": f":white_check_mark: {code(vm)} is protected: replication to the private cloud "
                     "runs. Keep the AVS VM powered off until failback."}
 
 
 def failed(vm: str, reason: str, run_id: int | None = None) -> Message:
     """A VM's failure; with a Retry button (restart its job) when `run_id` can be retried."""
-    text = clip(f":x: `{vm}` failed.\n{reason}", 3900)
+    text = clip(f":x: {code(vm)} failed.\n{reason}", 3900)
     if run_id is None:
         return {"text": text}
     return {"text": text, "blocks": [
@@ -271,7 +275,7 @@ def preflight_changed(request_id: int, command: str, changes: Sequence[str],
     head = (f":arrows_counterclockwise: Preflight of request #{request_id} changed since it was "
             "posted, so the approval was refused and nothing was sent:\n"
             + "\n".join(f"• {c}" for c in changes)
-            + f"\nRun `/reprotect {command}` again for a fresh request to approve.")
+            + f"\nRun {code('/reprotect ' + command)} again for a fresh request to approve.")
     blocks = [section(head)]
     if plan is not None:
         blocks += [context(f"Preflight now: {summary_line(plan)}"), *check_blocks(plan)]
@@ -326,6 +330,10 @@ def reject_reason(view: dict[str, Any]) -> str:
     return str(value or "").strip()
 
 
-def reject_target(view: dict[str, Any]) -> tuple[int, str]:
-    meta = json.loads(view.get("private_metadata") or "{}")
-    return int(meta["request_id"]), str(meta["channel"])
+def reject_target(view: dict[str, Any]) -> tuple[int, str] | None:
+    """The request and channel `reject_modal` stored; None when the metadata is not ours."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        return int(meta["request_id"]), str(meta["channel"])
+    except (ValueError, KeyError, TypeError):
+        return None

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 
 @dataclass(frozen=True)
 class Policy:
-    workspace_team: str | None
+    # The bot's own workspace (Slack's `auth.test`): only its members decide. Raises
+    # `commands.ports.SlackUnavailable` while Slack has not said which it is.
+    workspace_team: Callable[[], str]
     channels: frozenset[str]
     required_approvals: int
     approval_ttl: timedelta

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from approvals.policy import decide_request
 from commands.config import Policy
+from commands.mrkdwn import code
 from commands.parser import (
     USAGE,
     CancelRequest,
@@ -29,7 +30,7 @@ from commands.parser import (
 )
 from commands.plan_model import ResolvedPlan
 from commands.planning import PlanNotFound, Sources, VmNotInPlan, resolve
-from commands.ports import Directory, Notifier
+from commands.ports import Directory, Notifier, SlackUnavailable
 from gateways.errors import GatewayError
 from store.db import session_scope
 from store.models import OPEN_STATUSES, OutboxKind, Request, RequestStatus, utcnow
@@ -84,11 +85,7 @@ class Intake:
             return Reply(self.status(command.channel_id))
         if isinstance(parsed, CancelRequest):
             return Reply(CANCEL_VIA_APPROVALS, cancel=parsed.request_id)
-        may_request = decide_request(command.user_id, self._requesters.members()
-                                     if self._requesters else None)
-        if not may_request.accepted:
-            return Reply(f":no_entry_sign: {may_request.reason}")
-        return self._record(command, parsed)
+        return self._record(command, parsed)  # who may ask is checked after the ack
 
     def _record(self, command: SlashCommand, parsed: ReprotectRequest) -> Reply:
         try:
@@ -103,8 +100,8 @@ class Intake:
                       channel=command.channel_id)
         except IntegrityError:
             log.info("duplicate delivery of trigger %s ignored", command.trigger_id)
-            return Reply(f":hourglass: Already received: checking plan `{parsed.plan}`…")
-        return Reply(f":hourglass: Checking plan `{parsed.plan}` against Site Recovery…",
+            return Reply(f":hourglass: Already received: checking plan {code(parsed.plan)}…")
+        return Reply(f":hourglass: Checking plan {code(parsed.plan)} against Site Recovery…",
                      request.id)
 
     def preflight(self, request_id: int) -> None:
@@ -115,16 +112,20 @@ class Intake:
             return
         parsed = parse(request.command_text)
         assert isinstance(parsed, ReprotectRequest)
+        refusal = self._requester_refusal(request.requester_id)
+        if refusal is not None:
+            self._fail(request, refusal, "requester refused")
+            return
         try:
             outcome = resolve(parsed, self._sources, now=utcnow())
         except GatewayError as exc:
             log.warning("preflight of request %s failed: %s", request_id, exc.what)
-            self._fail(request, f":x: Preflight of plan `{parsed.plan}` could not run: "
+            self._fail(request, f":x: Preflight of plan {code(parsed.plan)} could not run: "
                                 f"{exc.explain()}\nNothing was sent to Site Recovery.", exc.what)
             return
         except Exception:
             log.exception("preflight of request %s crashed", request_id)
-            self._fail(request, f":x: Preflight of plan `{parsed.plan}` failed on an internal "
+            self._fail(request, f":x: Preflight of plan {code(parsed.plan)} failed on an internal "
                                 "error (logged). Nothing was sent to Site Recovery; try again "
                                 "or check the bot's logs.", "internal error")
             return
@@ -132,6 +133,17 @@ class Intake:
             self._fail(request, f":mag: {outcome.message}\nNothing was sent.", outcome.message)
             return
         self._post(request, outcome)
+
+    def _requester_refusal(self, user: str) -> str | None:
+        """REPROTECT_REQUESTERS, checked after the acknowledgement: its user groups may need
+        `usergroups.users.list`, which must never hold up Slack's 3 seconds."""
+        if self._requesters is None:
+            return None
+        try:
+            decision = decide_request(user, self._requesters.members())
+        except SlackUnavailable as exc:
+            return f":hourglass: Your request was not taken: {exc.explain()}"
+        return None if decision.accepted else f":no_entry_sign: {decision.reason}"
 
     def _fail(self, request: Request, text: str, reason: str) -> None:
         assert request.id is not None
@@ -212,7 +224,7 @@ class Intake:
 def status_line(request: Request) -> str:
     number = (f"<{request.permalink}|#{request.id}>" if request.permalink
               else f"#{request.id}")
-    return (f"• {number} plan `{request.plan_name}` — *{request.status}* — "
+    return (f"• {number} plan {code(request.plan_name)} — *{request.status}* — "
             f"<@{request.requester_id}>, {_age(request.created_at)}")
 
 

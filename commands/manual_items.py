@@ -52,7 +52,7 @@ def unconfirmed(plan: ResolvedPlan, ticked: dict[str, tuple[str, datetime]]
 def tick_refusal(ticks: Ticks, request: Request, approvers: frozenset[str],
                  workspace_team: str) -> str | None:
     """Why this person may not tick, or None: the same people who may approve."""
-    if ticks.user_team is not None and ticks.user_team != workspace_team:
+    if ticks.user_team != workspace_team:  # missing: not known to be one of ours
         return "Only members of this workspace can confirm preflight items."
     if request.status != RequestStatus.PENDING:
         return f"This request is already {request.status}: nothing to confirm."
@@ -96,7 +96,7 @@ class ManualChecks:
                                      "exist.")
             return False
         refusal = tick_refusal(ticks, request, self._directory.members(),
-                               self._policy.workspace_team or request.team_id)
+                               self._policy.workspace_team())
         try:
             with session_scope(self._engine) as session:
                 # The request's row lock (a compare-and-set of `pending` onto itself) orders

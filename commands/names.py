@@ -6,6 +6,8 @@ import difflib
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
+from commands.mrkdwn import code
+
 T = TypeVar("T")
 
 
@@ -28,5 +30,5 @@ def suggest(wanted: str, names: Sequence[str], limit: int = 3) -> list[str]:
 def did_you_mean(wanted: str, names: Sequence[str]) -> str:
     if not names:
         return ""
-    options = ", ".join(f"`{n}`" for n in suggest(wanted, names))
+    options = ", ".join(code(n) for n in suggest(wanted, names))
     return f"Did you mean {options}?"

@@ -7,7 +7,11 @@ never has to guess, and the grammar is tested table by table without Slack.
 from __future__ import annotations
 
 import shlex
+import unicodedata
 from dataclasses import dataclass
+
+from commands.mrkdwn import code
+from store.models import NAME_LENGTH
 
 USAGE = (
     "Usage:\n"
@@ -70,6 +74,8 @@ ParseResult = ReprotectRequest | HelpRequest | StatusRequest | CancelRequest | U
 
 def parse(text: str) -> ParseResult:
     """Turn the slash command's text into one outcome; never raises."""
+    if _control_character(text.replace("\t", " ").replace("\n", " ").replace("\r", " ")):
+        return UsageError(_CONTROL)
     try:
         tokens = shlex.split(text.replace("“", '"').replace("”", '"'))
     except ValueError:
@@ -88,14 +94,18 @@ def parse(text: str) -> ParseResult:
         key, sep, value = token.partition("=")
         key = key.strip().lower()
         if not sep:
-            return UsageError(f"`{token}` is not of the form `key=value`.")
+            return UsageError(f"{code(token)} is not of the form `key=value`.")
         if key not in KNOWN_KEYS:
             known = ", ".join(f"`{k}`" for k in KNOWN_KEYS)
-            return UsageError(f"Unknown key `{key}`: the keys are {known}.")
+            return UsageError(f"Unknown key {code(key)}: the keys are {known}.")
         if key in values:
             return UsageError(f"`{key}` is given twice: give it once.")
         if not value.strip():
             return UsageError(f"`{key}` has an empty value.")
+        if _control_character(value):
+            return UsageError(_CONTROL)
+        if len(value.strip()) > NAME_LENGTH and key != "vm":
+            return UsageError(_too_long(f"`{key}` is", value.strip()))
         values[key] = value.strip()
     missing = [k for k in REQUIRED_KEYS if k not in values]
     if missing:
@@ -104,6 +114,9 @@ def parse(text: str) -> ParseResult:
     vms = tuple(v.strip() for v in values.get("vm", "").split(",") if v.strip())
     if "vm" in values and not vms:
         return UsageError("`vm` names no VM: list names separated by commas.")
+    long_vm = next((v for v in vms if len(v) > NAME_LENGTH), None)
+    if long_vm is not None:
+        return UsageError(_too_long("A `vm` name is", long_vm))
     return ReprotectRequest(
         plan=values["plan"],
         master=values["master"],
@@ -113,3 +126,18 @@ def parse(text: str) -> ParseResult:
         vms=vms,
         account=values.get("account"),
     )
+
+
+_CONTROL = ("The command contains a control character (a line break inside quotes, a tab or an "
+            "invisible character pasted in): retype the values on one line.")
+
+
+def _control_character(text: str) -> bool:
+    """Control characters and lone surrogates, which names never hold and PostgreSQL
+    refuses (NUL) or cannot encode."""
+    return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text)
+
+
+def _too_long(what: str, value: str) -> str:
+    return (f"{what} {len(value)} characters long; the bot keeps names of at most "
+            f"{NAME_LENGTH}. Check the value that starts {code(value[:40])}.")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
+from commands.mrkdwn import code
 from commands.names import did_you_mean, find
 from commands.parser import ReprotectRequest
 from commands.plan_model import CheckResult, Choice, PlannedItem, ResolvedPlan, Verdict
@@ -80,7 +81,7 @@ def resolve(request: ReprotectRequest, sources: Sources, *,
     if plan is None:
         names = [p.friendly_name for p in plans] + [p.name for p in plans]
         return PlanNotFound(
-            f"Recovery plan `{request.plan}` is not in the vault. "
+            f"Recovery plan {code(request.plan)} is not in the vault. "
             + (did_you_mean(request.plan, names) or "The vault has no recovery plans."))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vcenter-read") as pool:
         early = pool.submit(_read_vcenter, sources, (), plan.vm_ids, request.master,
@@ -94,7 +95,7 @@ def resolve(request: ReprotectRequest, sources: Sources, *,
         if missing:
             names = [i.friendly_name for i in items]
             return VmNotInPlan(
-                f"`{', '.join(missing)}` is not in plan `{plan.friendly_name}`. "
+                f"{code(', '.join(missing))} is not in plan {code(plan.friendly_name)}. "
                 + did_you_mean(missing[0], names))
         wanted = {v.lower() for v in request.vms}
         items = tuple(i for i in items
@@ -192,10 +193,11 @@ def _given(key: str, wanted: str, candidates: Sequence[T], owner: str,
     found = find(wanted, candidates, *keys)
     if found is None:
         names = [keys[0](c) for c in candidates]
-        known = ", ".join(f"`{n}`" for n in names) or "none"
+        known = ", ".join(code(n) for n in names) or "none"
         extra.append(CheckResult(
             f"{key}-unknown", Verdict.BLOCK,
-            f"`{key}={wanted}` is not one of {owner}: {known}. " + did_you_mean(wanted, names),
+            f"{code(f'{key}={wanted}')} is not one of {owner}: {known}. "
+            + did_you_mean(wanted, names),
             f"Pass `{key}=` one of those, or leave it out to let the bot choose."))
     return found
 

@@ -8,6 +8,20 @@ from typing import Protocol
 from gateways.vcenter_models import VCenterInventory
 
 
+class SlackUnavailable(Exception):
+    """Slack could not say who someone is (a user group's members, the bot's own workspace)
+    and what the bot remembered is too old: a decision that depends on it is refused and the
+    person told, never taken on a guess."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+    def explain(self) -> str:
+        return (f"Slack did not answer when asked {self.what}, so the bot cannot check who "
+                "may do this. Nothing changed: try again in a minute.")
+
+
 class Notifier(Protocol):
     """Private replies to one person; channel messages go through the outbox instead."""
 
@@ -15,7 +29,8 @@ class Notifier(Protocol):
 
 
 class Directory(Protocol):
-    """A configured list of users and user groups, as user IDs (groups expanded)."""
+    """A configured list of users and user groups, as user IDs (groups expanded); raises
+    `SlackUnavailable` when a group's members are not known recently enough."""
 
     def members(self) -> frozenset[str]: ...
 

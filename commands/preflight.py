@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from commands.mrkdwn import code
 from commands.plan_model import CheckResult, Choice, Verdict
 from commands.plan_model import passed as _ok
 from commands.vcenter_checks import VCENTER_CHECKS, VCenterReading, known, unseen
@@ -268,10 +269,10 @@ def mt_exists(f: Facts) -> list[CheckResult]:
     mt = f.master_target
     if mt is None:
         names = [m.name for m in f.config_server.master_targets] if f.config_server else []
-        known = ", ".join(f"`{n}`" for n in names) or "none"
+        known = ", ".join(code(n) for n in names) or "none"
         return [CheckResult("mt-exists", Verdict.BLOCK,
-                            f"Master target server `{f.master_wanted}` is not registered on the "
-                            f"configuration server. Registered: {known}.",
+                            f"Master target server {code(f.master_wanted)} is not registered "
+                            f"on the configuration server. Registered: {known}.",
                             "Pass `master=` one of the registered names, or install and register "
                             "the master target server in the private cloud first.")]
     problems = _health_problems(f.now, mt.last_heartbeat,

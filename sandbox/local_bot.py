@@ -51,7 +51,8 @@ class LocalBot:
         self.services = build(self.settings)
         self.services.start_background()
         http_app = build_http_app(app=self.services.app, engine=self.services.engine,
-                                  ticker=self.services.ticker, slack_events=True)
+                                  ticker=self.services.ticker,
+                                  signing_secret=self.settings.events_signing_secret)
         server = make_server(http_app, self.settings.port, host="127.0.0.1")
         self._server = server
         self._thread = threading.Thread(target=server.run, name="bot-http", daemon=True)

@@ -30,6 +30,14 @@ TEAM_DOMAIN = "sandbox"
 Answer = TypeVar("Answer")
 
 
+NO_TEAM = ""  # as `user_team_id`: a payload whose user has no team_id
+
+
+def escaped(text: str) -> str:
+    """Slack sends `&`, `<`, `>` of a slash command's text as HTML entities, as in messages."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def signed_headers(signing_secret: str, body: bytes, timestamp: int) -> dict[str, str]:
     """Slack's v0 request signature: HMAC-SHA256 of "v0:{timestamp}:{body}"."""
     base = f"v0:{timestamp}:".encode() + body
@@ -74,7 +82,7 @@ class SlackActions(ABC, Generic[Answer]):
             "user_id": user_id,
             "user_name": user_id.lower(),
             "command": command,
-            "text": text,
+            "text": escaped(text),
             "api_app_id": APP_ID,
             "is_enterprise_install": "false",
             "response_url": self._response_url(channel_id, None, user_id),
@@ -225,11 +233,13 @@ class SlackActions(ABC, Generic[Answer]):
         return self._send_interaction(payload, retry_num)
 
     def _user(self, user_id: str, user_team_id: str | None) -> JsonDict:
+        """The clicking user; `user_team_id=NO_TEAM` leaves `team_id` out."""
+        team = self.team_id if user_team_id is None else user_team_id
         return {
             "id": user_id,
             "username": user_id.lower(),
             "name": user_id.lower(),
-            "team_id": user_team_id or self.team_id,
+            **({"team_id": team} if team != NO_TEAM else {}),
         }
 
     def _response_url(self, channel_id: str, message_ts: str | None, user_id: str) -> str:

@@ -200,6 +200,8 @@ class SlackEmulator:
         self._url_posts: dict[str, int] = {}
         self._faults: dict[str, deque[_Reply]] = {}
         self._down = False
+        self._held: dict[str, threading.Event] = {}
+        self._refusals: list[tuple[str, str, Callable[[JsonDict], bool]]] = []
         self._last_micros = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -296,6 +298,18 @@ class SlackEmulator:
         with self._cond:
             self._faults.setdefault(method, deque()).extend([reply] * count)
 
+    def refuse(self, method: str, error: str, when: Callable[[JsonDict], bool]) -> None:
+        """Answer `ok: false, error` to every call of `method` whose parameters match `when`,
+        for good (a channel archived, a message Slack will never accept)."""
+        with self._cond:
+            self._refusals.append((method, error, when))
+
+    def hold(self, method: str) -> threading.Event:
+        """Make calls of `method` wait (Slack slow to answer) until the returned event is set;
+        other methods are answered meanwhile."""
+        with self._cond:
+            return self._held.setdefault(method, threading.Event())
+
     def set_down(self, down: bool) -> None:
         """Simulate a Slack outage: every request answers 503 until set back."""
         with self._cond:
@@ -358,6 +372,10 @@ class SlackEmulator:
             token = authorization.removeprefix("Bearer ")
         method, key = ("response_url", name) if kind == "response" else (name, None)
         with self._cond:
+            held = self._held.get(method)
+        if held is not None:
+            held.wait()
+        with self._cond:
             try:
                 params = _decode(url.query, body, is_json)
                 if token is None and not is_json:  # JSON bodies need the header, as at Slack
@@ -380,6 +398,9 @@ class SlackEmulator:
         faults = self._faults.get(method)
         if faults:
             return faults.popleft()
+        refused = next((e for m, e, when in self._refusals if m == method and when(params)), None)
+        if refused is not None:
+            return _Reply.failure(200, refused)
         if key is not None:
             return self._respond(key, params)
         if token is None:

@@ -34,6 +34,9 @@ class RequestStatus(enum.StrEnum):
     STALE = "stale"                # preflight changed at approval; a fresh request is needed
 
 
+# Names of plans and VMs as stored; the command parser refuses longer values up front, since
+# PostgreSQL enforces the column length that SQLite ignores.
+NAME_LENGTH = 255
 OPEN_STATUSES = (RequestStatus.PREFLIGHT, RequestStatus.PENDING, RequestStatus.APPROVED,
                  RequestStatus.EXECUTING)
 LOCKING_STATUSES = (RequestStatus.PENDING, RequestStatus.APPROVED, RequestStatus.EXECUTING)
@@ -78,7 +81,7 @@ class Request(SQLModel, table=True):
     channel_id: str = Field(max_length=32)
     requester_id: str = Field(max_length=32)
     command_text: str
-    plan_name: str = Field(default="", max_length=255)
+    plan_name: str = Field(default="", max_length=NAME_LENGTH)
     status: RequestStatus = Field(default=RequestStatus.PREFLIGHT, index=True, sa_type=String(16))
     plan: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     fingerprint: str = Field(default="", max_length=64)
@@ -124,7 +127,7 @@ class Run(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="requests.id", index=True)
     item_id: str = Field(max_length=1024)
-    vm_name: str = Field(max_length=255)
+    vm_name: str = Field(max_length=NAME_LENGTH)
     status: RunStatus = Field(default=RunStatus.QUEUED, sa_type=String(16))
     job_id: str | None = Field(default=None, max_length=255)
     job_state: str = Field(default="", max_length=64)
@@ -201,7 +204,7 @@ class PowerWatch(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="requests.id", index=True)
     vm_ref: str = Field(max_length=64)
-    vm_name: str = Field(max_length=255)
+    vm_name: str = Field(max_length=NAME_LENGTH)
     state: str = Field(default="", max_length=32)
     warned_at: datetime | None = None
     updated_at: datetime = Field(default_factory=utcnow)

@@ -56,6 +56,12 @@ def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
     ({"REPROTECT_APPROVERS": "alice"}, "REPROTECT_APPROVERS"),
     ({"PORT": "eighty"}, "PORT"),
     ({"SLACK_SIGNING_SECRET": None}, "SLACK_SIGNING_SECRET"),
+    ({"SLACK_SIGNING_SECRET": ""}, "SLACK_SIGNING_SECRET"),
+    ({"SLACK_SIGNING_SECRET": "  \t "}, "SLACK_SIGNING_SECRET"),
+    ({"SLACK_BOT_TOKEN": " "}, "SLACK_BOT_TOKEN"),
+    ({"SLACK_APP_TOKEN": ""}, "SLACK_APP_TOKEN"),
+    ({"VCENTER_URL": "https://vc.example/sdk", "VCENTER_USER": "svc",
+      "VCENTER_PASSWORD": "  "}, "VCENTER_PASSWORD"),
     ({"VCENTER_URL": "https://vc.example/sdk"}, "VCENTER_USER"),
 ])
 def test_bad_setting_exits_2_with_one_line(change: dict[str, str | None], variable: str,

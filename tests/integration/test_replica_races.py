@@ -46,7 +46,7 @@ from store.models import (
 from tests.integration.conftest import APPROVER, CHANNEL, COMMAND, REQUESTER, reprotect_posts
 from tests.support.postgres import PostgresInstance, start_postgres
 
-POLICY = Policy(workspace_team=None, channels=frozenset(), required_approvals=1,
+POLICY = Policy(workspace_team=lambda: "T0", channels=frozenset(), required_approvals=1,
                 approval_ttl=timedelta(hours=1), poll_interval=timedelta(0),
                 protect_timeout=timedelta(hours=12))
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import time
+
+import pytest
 
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.slack_driver import SlackDriver
@@ -45,3 +48,21 @@ def test_rate_limit_is_honoured_and_the_message_still_arrives(
     assert [c.status for c in posts] == [429, 200]
     assert posts[1].at - posts[0].at >= 1.9, "Retry-After was not honoured"
     assert time.monotonic() - began < 30
+
+
+@pytest.mark.parametrize("error", ["restricted_action", "an_error_slack_adds_later"])
+def test_a_message_slack_refuses_for_good_is_dropped_and_the_rest_follow(
+        driver: SlackDriver, slack: SlackEmulator, error: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """An error that will not heal stops the retries of that message only, and is logged."""
+    slack.refuse("chat.postMessage", error,
+                 when=lambda params: "Reprotect started" in str(params.get("text", "")))
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    root = wait_root(slack)
+    approve(driver, slack, root, APPROVER)
+    texts = [m.text for m in wait_summary(slack, root, timeout=30)]
+    assert "3/3 protected" in texts[-1]
+    assert not any("Reprotect started" in t for t in texts)
+    refused = [c for c in slack.calls if c.error == error]
+    assert len(refused) == 1, "refused once, never retried"
+    assert any(r.levelno == logging.ERROR and error in r.getMessage() for r in caplog.records)

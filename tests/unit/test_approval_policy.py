@@ -28,6 +28,7 @@ BASE = ApprovalFacts(clicker="U2", clicker_team="T1", workspace_team="T1", reque
     ({"clicker": "U1"}, Refusal.OWN_REQUEST),
     ({"clicker": "U9"}, Refusal.NOT_APPROVER),
     ({"clicker_team": "T_OTHER"}, Refusal.OTHER_WORKSPACE),
+    ({"clicker_team": None}, Refusal.OTHER_WORKSPACE),  # unknown workspace: fail closed
     ({"status": "approved"}, Refusal.ALREADY_DECIDED),
     ({"status": "rejected"}, Refusal.ALREADY_DECIDED),
     ({"expires_at": NOW}, Refusal.EXPIRED),
@@ -58,9 +59,10 @@ def test_quorum_counts_distinct_approvers_but_never_the_requester(
     assert decision.quorum_reached is quorum
 
 
-def test_rejection_by_approver_or_requester_only() -> None:
+def test_rejection_by_an_approver_other_than_the_requester_only() -> None:
     assert decide_rejection(BASE).accepted
-    assert decide_rejection(replace(BASE, clicker="U1")).accepted
+    own = decide_rejection(replace(BASE, clicker="U1"))
+    assert not own.accepted and own.refusal is Refusal.OWN_REQUEST and "Cancel" in own.reason
     refused = decide_rejection(replace(BASE, clicker="U9"))
     assert not refused.accepted and refused.refusal is Refusal.NOT_APPROVER
     assert not decide_rejection(replace(BASE, status="approved")).accepted
