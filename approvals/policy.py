@@ -6,21 +6,10 @@ every rule table by table.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-
-class Refusal(enum.StrEnum):
-    NOT_REQUESTER = "not_requester"
-    NOT_APPROVER = "not_approver"
-    OWN_REQUEST = "own_request"
-    OTHER_WORKSPACE = "other_workspace"
-    ALREADY_DECIDED = "already_decided"
-    ALREADY_APPROVED = "already_approved"
-    EXPIRED = "expired"
-    STALE = "stale"
-    UNCONFIRMED = "unconfirmed"
+from core.decisions import Decision, Refusal, who
 
 
 @dataclass(frozen=True)
@@ -35,19 +24,6 @@ class ApprovalFacts:
     now: datetime
     approved_by: frozenset[str]
     required: int
-
-
-@dataclass(frozen=True)
-class Decision:
-    accepted: bool
-    reason: str
-    refusal: Refusal | None = None
-    quorum_reached: bool = False
-
-
-def _who(approvers: frozenset[str], exclude: str) -> str:
-    names = [f"<@{a}>" for a in sorted(approvers) if a != exclude]
-    return ", ".join(names[:5]) or "nobody else is listed in REPROTECT_APPROVERS"
 
 
 def _outsider(f: ApprovalFacts, verb: str) -> Decision | None:
@@ -73,10 +49,10 @@ def _four_eyes(f: ApprovalFacts, what: str) -> Decision | None:
     """An approver who is not the requester."""
     if f.clicker == f.requester:
         return Decision(False, f"You cannot approve {what} (four eyes). Ask one of: "
-                        + _who(f.approvers, f.clicker) + ".", Refusal.OWN_REQUEST)
+                        + who(f.approvers, f.clicker) + ".", Refusal.OWN_REQUEST)
     if f.clicker not in f.approvers:
         return Decision(False, "You are not an approver for reprotect. Approvers: "
-                        + _who(f.approvers, f.requester) + ".", Refusal.NOT_APPROVER)
+                        + who(f.approvers, f.requester) + ".", Refusal.NOT_APPROVER)
     return None
 
 
@@ -84,7 +60,7 @@ def _requester_or_approver(f: ApprovalFacts, verb: str) -> Decision | None:
     if f.clicker in f.approvers or f.clicker == f.requester:
         return None
     return Decision(False, f"Only the requester or an approver can {verb} this request. "
-                    "Approvers: " + _who(f.approvers, f.requester) + ".", Refusal.NOT_APPROVER)
+                    "Approvers: " + who(f.approvers, f.requester) + ".", Refusal.NOT_APPROVER)
 
 
 def decide_approval(f: ApprovalFacts) -> Decision:
@@ -107,14 +83,6 @@ def decide_approval(f: ApprovalFacts) -> Decision:
         return Decision(True, "Approved: starting reprotect.", quorum_reached=True)
     return Decision(True, f"Approval recorded: {f.required - count} more distinct approval(s) "
                     "needed.")
-
-
-def decide_request(user: str, requesters: frozenset[str] | None) -> Decision:
-    """Anyone in an allowed channel may ask, unless REPROTECT_REQUESTERS names who may."""
-    if requesters is None or user in requesters:
-        return Decision(True, "Request accepted.")
-    return Decision(False, "You are not allowed to request reprotect (REPROTECT_REQUESTERS). "
-                    "Ask one of: " + _who(requesters, user) + ".", Refusal.NOT_REQUESTER)
 
 
 def decide_cancel(f: ApprovalFacts) -> Decision:

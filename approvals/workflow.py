@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -19,31 +18,22 @@ from sqlmodel import Session, col, select
 
 from approvals.policy import (
     ApprovalFacts,
-    Decision,
-    Refusal,
     decide_approval,
     decide_cancel,
     decide_rejection,
     decide_retry,
 )
-from commands.config import Policy
 from commands.manual_items import confirm_remaining
 from commands.mrkdwn import code
-from commands.ports import Directory, Notifier, Waker
 from commands.recheck import Recheck
+from core.decisions import Click, Decision, Refusal
+from core.policy import Policy
+from core.ports import Directory, Notifier, Waker
 from store.db import session_scope
 from store.models import Approval, OutboxKind, Request, RequestStatus, utcnow
 from store.repo import audit, enqueue, get_request, transition
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Click:
-    request_id: int
-    user_id: str
-    user_team: str | None
-    channel_id: str
 
 
 class Approvals:

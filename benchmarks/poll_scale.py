@@ -32,9 +32,9 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine
 from sqlmodel import Session, select
 
-from commands.config import Policy
 from commands.plan_model import PlannedItem, ResolvedPlan
 from commands.tracking import Tracker
+from core.policy import Policy
 from gateways.site_recovery import AzureSiteRecovery, job_name
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_world import World

@@ -17,21 +17,21 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from sqlalchemy import Engine
 
+from approvals.retry import Retries
 from approvals.workflow import Approvals, expire_due
 from bot.outbox import OutboxSender
 from bot.scheduler import Ticker
 from bot.settings import Settings
 from bot.slack_app import build_app
 from bot.slack_ports import SlackDirectory, SlackNotifier, SlackWorkspace
-from commands.config import Policy
 from commands.intake import Intake
 from commands.manual_items import ManualChecks
 from commands.planning import Sources
-from commands.ports import SlackUnavailable
 from commands.power_guard import PowerGuard
 from commands.recheck import Recheck
-from commands.retry import Retries
 from commands.tracking import Tracker
+from core.policy import Policy
+from core.ports import SlackUnavailable
 from gateways.site_recovery import AzureSiteRecovery
 from gateways.vcenter import VCenterConfig, VCenterGateway
 from store.db import make_engine, migrate

@@ -16,13 +16,15 @@ from slack_bolt import Ack, App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from approvals.workflow import Approvals, Click
+from approvals.retry import Retries
+from approvals.workflow import Approvals
 from bot import views
 from commands.intake import Intake, SlashCommand
 from commands.manual_items import ManualChecks, Ticks
 from commands.mrkdwn import decode_slash_text
-from commands.ports import Notifier, SlackUnavailable, Waker
-from commands.retry import Retries
+from core import actions
+from core.decisions import Click
+from core.ports import Notifier, SlackUnavailable, Waker
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +71,13 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
                      user_id=str(user.get("id", "")), user_team=user.get("team_id"),
                      channel_id=str(channel))
 
-    @app.action("approve")
+    @app.action(actions.APPROVE)
     def on_approve(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         c = click(body)
         after_ack(c.channel_id, c.user_id, "approval", lambda: approvals.approve(c))
 
-    @app.action("reject")
+    @app.action(actions.REJECT)
     def on_reject(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         """Ask the approver why in a modal; the rejection happens when it is submitted."""
         ack()
@@ -97,11 +99,11 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
         _report_failures(notifier, waker, c.channel_id, c.user_id, "rejection",
                          open_modal)  # now: the trigger id expires within 3 seconds
 
-    @app.view(views.REJECT_CALLBACK)
+    @app.view(actions.REJECT_CALLBACK)
     def on_reject_reason(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         reason = views.reject_reason(view)
         if not reason:
-            ack(response_action="errors", errors={views.REASON_BLOCK: "Say why, in a few words."})
+            ack(response_action="errors", errors={actions.REASON_BLOCK: "Say why, in a few words."})
             return
         ack()
         target = views.reject_target(view)
@@ -114,20 +116,20 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
                   user_team=user.get("team_id"), channel_id=channel)
         after_ack(c.channel_id, c.user_id, "rejection", lambda: approvals.reject(c, reason))
 
-    @app.action("retry")
+    @app.action(actions.RETRY)
     def on_retry(ack: Ack, body: dict[str, Any]) -> None:
         """Retry a failed VM (the button's value is its run id) under the approval rules."""
         ack()
         c = click(body)
         after_ack(c.channel_id, c.user_id, "retry", lambda: retries.retry(c.request_id, c))
 
-    @app.action("cancel")
+    @app.action(actions.CANCEL)
     def on_cancel(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         c = click(body)
         after_ack(c.channel_id, c.user_id, "cancellation", lambda: approvals.cancel(c))
 
-    @app.action(views.MANUAL_ACTION)
+    @app.action(actions.CONFIRM_MANUAL)
     def on_manual_ticks(ack: Ack, body: dict[str, Any]) -> None:
         """An approver ticks or unticks the manual checks; Slack sends the whole selection."""
         ack()

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from commands.ports import SlackUnavailable
+from core.ports import SlackUnavailable
 
 log = logging.getLogger(__name__)
 

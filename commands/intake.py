@@ -16,8 +16,6 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from approvals.policy import decide_request
-from commands.config import Policy
 from commands.mrkdwn import code
 from commands.parser import (
     USAGE,
@@ -30,7 +28,9 @@ from commands.parser import (
 )
 from commands.plan_model import ResolvedPlan
 from commands.planning import PlanNotFound, Sources, VmNotInPlan, resolve
-from commands.ports import Directory, Notifier, SlackUnavailable
+from core.decisions import decide_request
+from core.policy import Policy
+from core.ports import Directory, Notifier, SlackUnavailable
 from gateways.errors import GatewayError
 from store.db import session_scope
 from store.models import OPEN_STATUSES, OutboxKind, Request, RequestStatus, utcnow

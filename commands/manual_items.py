@@ -16,9 +16,9 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from commands.config import Policy
 from commands.plan_model import ManualItem, ResolvedPlan
-from commands.ports import Directory, Notifier
+from core.policy import Policy
+from core.ports import Directory, Notifier
 from store.db import session_scope
 from store.models import ManualConfirmation, OutboxKind, Request, RequestStatus
 from store.repo import audit, enqueue, get_request, transition

@@ -17,7 +17,6 @@ from commands.mrkdwn import code
 from commands.names import did_you_mean, find
 from commands.parser import ReprotectRequest
 from commands.plan_model import CheckResult, Choice, PlannedItem, ResolvedPlan, Verdict
-from commands.ports import VCenter
 from commands.preflight import (
     FAILBACK_DATASTORE_TYPES,
     HEALTH_BAD,
@@ -28,6 +27,7 @@ from commands.preflight import (
     stale,
 )
 from commands.vcenter_checks import VCenterReading, avs_candidates, known
+from core.ports import VCenter
 from gateways.errors import VCenterError
 from gateways.site_recovery import SiteRecovery
 from gateways.site_recovery_models import (

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from commands.plan_model import ResolvedPlan
-from commands.ports import VCenter
+from core.ports import VCenter
 from gateways.errors import VCenterError
 from store.db import session_scope
 from store.models import OutboxKind, PowerWatch, Request, RequestStatus, utcnow

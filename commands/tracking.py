@@ -32,9 +32,9 @@ from sqlalchemy import Engine, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from commands.config import Policy
 from commands.job_errors import describe
 from commands.plan_model import ResolvedPlan
+from core.policy import Policy
 from gateways.errors import GatewayError, SiteRecoveryAuthError, SiteRecoveryError
 from gateways.site_recovery import SiteRecovery, job_name
 from gateways.site_recovery_models import (

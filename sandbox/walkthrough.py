@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.views import MANUAL_ACTION
+from core.actions import CONFIRM_MANUAL
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_world import World
 from sandbox.local_bot import SIGNING_SECRET, LocalBot, local_settings
@@ -110,7 +110,7 @@ def follow_thread(slack: SlackEmulator, root_ts: str, seen_edits: int = 0) -> bo
 def manual_checkboxes(message: Message) -> tuple[list[str], list[str]]:
     """The manual items' option values in a request message, and those shown ticked."""
     for _, element in block_elements(message.blocks):
-        if element.get("action_id") == MANUAL_ACTION:
+        if element.get("action_id") == CONFIRM_MANUAL:
             return ([o["value"] for o in element.get("options", [])],
                     [o["value"] for o in element.get("initial_options", [])])
     return [], []
@@ -127,7 +127,7 @@ def tick_manual_items(slack: SlackEmulator, driver: SlackDriver, root: Message, 
     def current(s: SlackEmulator) -> Message:
         return next(m for m in s.messages(channel_id) if m.ts == root.ts)
 
-    driver.click_action(root, MANUAL_ACTION, user_id=user_id, channel_id=channel_id,
+    driver.click_action(root, CONFIRM_MANUAL, user_id=user_id, channel_id=channel_id,
                         selected=values)
     slack.wait_for(lambda s: sorted(manual_checkboxes(current(s))[1]) == sorted(values),
                    timeout=20)

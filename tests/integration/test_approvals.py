@@ -17,10 +17,10 @@ import pytest
 from sqlmodel import Session, select
 
 from commands import intake as intake_module
-from commands.config import Policy
 from commands.intake import Intake, SlashCommand
 from commands.planning import Sources
 from commands.recheck import Hold, Recheck
+from core.policy import Policy
 from gateways.site_recovery import AzureSiteRecovery
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.local_bot import SIGNING_SECRET

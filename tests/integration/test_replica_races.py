@@ -22,11 +22,11 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from bot.outbox import ChannelPacer, OutboxSender
-from commands.config import Policy
 from commands.parser import ReprotectRequest, parse
 from commands.plan_model import ResolvedPlan
 from commands.planning import Sources, resolve
 from commands.tracking import Tracker
+from core.policy import Policy
 from gateways.site_recovery import AzureSiteRecovery
 from gateways.site_recovery_models import Accepted, ReprotectInput
 from sandbox.arm_emulator import ArmEmulator

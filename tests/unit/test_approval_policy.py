@@ -9,13 +9,12 @@ import pytest
 
 from approvals.policy import (
     ApprovalFacts,
-    Refusal,
     decide_approval,
     decide_cancel,
     decide_rejection,
-    decide_request,
     decide_retry,
 )
+from core.decisions import Refusal, decide_request
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 BASE = ApprovalFacts(clicker="U2", clicker_team="T1", workspace_team="T1", requester="U1",

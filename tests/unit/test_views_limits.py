@@ -19,6 +19,7 @@ import pytest
 from bot import views
 from commands.plan_model import CheckResult, Choice, PlannedItem, ResolvedPlan, Verdict
 from commands.preflight import run_checks
+from core import actions
 from tests.support.preflight import NOW, facts, inventory, reading
 
 SNAPSHOTS = Path(__file__).with_name("snapshots")
@@ -150,7 +151,7 @@ def test_manual_items_are_checkboxes_while_pending_and_a_record_after() -> None:
     pending = render(p, "pending", ticked=1)["blocks"]
     (boxes,) = [e for b in pending if b["type"] == "actions" for e in b["elements"]
                 if e["type"] == "checkboxes"]
-    assert boxes["action_id"] == views.MANUAL_ACTION
+    assert boxes["action_id"] == actions.CONFIRM_MANUAL
     assert [o["value"] for o in boxes["options"]] == ["network-ready:1", "network-ready:2"]
     assert [o["value"] for o in boxes["initial_options"]] == ["network-ready:1"]
     approved = "\n".join(texts(render(p, "approved", ticked=2)["blocks"]))

@@ -10,7 +10,7 @@ from datetime import timedelta
 @dataclass(frozen=True)
 class Policy:
     # The bot's own workspace (Slack's `auth.test`): only its members decide. Raises
-    # `commands.ports.SlackUnavailable` while Slack has not said which it is.
+    # `core.ports.SlackUnavailable` while Slack has not said which it is.
     workspace_team: Callable[[], str]
     channels: frozenset[str]
     required_approvals: int

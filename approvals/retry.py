@@ -12,10 +12,9 @@ from typing import Protocol
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from approvals.policy import Decision
-from approvals.workflow import Click
-from commands.ports import Notifier, Waker
 from commands.tracking import Tracker
+from core.decisions import Click, Decision
+from core.ports import Notifier, Waker
 from store.models import Run
 
 

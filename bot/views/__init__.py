@@ -14,6 +14,7 @@ from typing import Any
 
 from commands.mrkdwn import code, escape
 from commands.plan_model import CheckResult, ResolvedPlan, Verdict
+from core import actions
 
 SECTION_LIMIT = 2900
 Message = dict[str, Any]
@@ -52,8 +53,6 @@ CHECK_BUDGET = 5500
 # per message or fix, VM names per line.
 DETAIL_LEVELS = ((None, 900, 12), (8, 400, 12), (4, 250, 8), (2, 160, 5), (1, 120, 3))
 CHECKBOX_TEXT_LIMIT = 75
-MANUAL_ACTION = "confirm_manual"
-MANUAL_BLOCK = "manual"
 
 
 def _findings(results: Sequence[CheckResult]) -> list[str]:
@@ -101,7 +100,7 @@ def _group_line(group: Sequence[CheckResult], shown: int | None, chars: int, nam
 def manual_request(block_id: str) -> int:
     """The request id in the checkboxes' block id (`manual:<id>`); 0 when malformed."""
     prefix, _, request_id = block_id.partition(":")
-    return int(request_id) if prefix == MANUAL_BLOCK and request_id.isdigit() else 0
+    return int(request_id) if prefix == actions.MANUAL_BLOCK and request_id.isdigit() else 0
 
 
 def check_blocks(plan: ResolvedPlan) -> list[dict[str, Any]]:
@@ -132,7 +131,7 @@ def _manual_blocks(request_id: int, plan: ResolvedPlan, status: str,
     options = [{"text": {"type": "mrkdwn", "text": clip(i.result.message, CHECKBOX_TEXT_LIMIT)},
                 "value": i.key} for i in items]
     ticked = [o for o, i in zip(options, items, strict=True) if i.key in confirmations]
-    checkboxes: dict[str, Any] = {"type": "checkboxes", "action_id": MANUAL_ACTION,
+    checkboxes: dict[str, Any] = {"type": "checkboxes", "action_id": actions.CONFIRM_MANUAL,
                                   "options": options}
     if ticked:
         checkboxes["initial_options"] = ticked
@@ -140,7 +139,7 @@ def _manual_blocks(request_id: int, plan: ResolvedPlan, status: str,
            "name" if approval_confirms else "an approver ticks them, and Approve waits for all")
     blocks = [section(f":ballot_box: *Confirm before approving* (the bot cannot see these; "
                       f"{how}):\n" + detail),
-              {"type": "actions", "block_id": f"{MANUAL_BLOCK}:{request_id}",
+              {"type": "actions", "block_id": f"{actions.MANUAL_BLOCK}:{request_id}",
                "elements": [checkboxes]}]
     if confirmations:
         blocks.append(context("Ticked: " + "; ".join(
@@ -195,11 +194,11 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
                               f"<@{requester}>" + (f"; expires {when(expires_at)}."
                                                    if expires_at else ".")))
         blocks.append({"type": "actions", "block_id": f"decide:{request_id}", "elements": [
-            {"type": "button", "action_id": "approve", "value": str(request_id),
+            {"type": "button", "action_id": actions.APPROVE, "value": str(request_id),
              "style": "primary", "text": {"type": "plain_text", "text": "Approve"}},
-            {"type": "button", "action_id": "reject", "value": str(request_id),
+            {"type": "button", "action_id": actions.REJECT, "value": str(request_id),
              "style": "danger", "text": {"type": "plain_text", "text": "Reject"}},
-            {"type": "button", "action_id": "cancel", "value": str(request_id),
+            {"type": "button", "action_id": actions.CANCEL, "value": str(request_id),
              "text": {"type": "plain_text", "text": "Cancel"}},
         ]})
     elif status == "blocked":
@@ -260,7 +259,7 @@ def failed(vm: str, reason: str, run_id: int | None = None) -> Message:
     return {"text": text, "blocks": [
         section(text),
         {"type": "actions", "block_id": f"retry:{run_id}", "elements": [
-            {"type": "button", "action_id": "retry", "value": str(run_id),
+            {"type": "button", "action_id": actions.RETRY, "value": str(run_id),
              "text": {"type": "plain_text", "text": "Retry"}}]},
     ]}
 
@@ -302,21 +301,19 @@ def summary(total: int, protected_count: int, failed_count: int, timed_out: int)
     return {"text": f"{icon} *Summary*: " + ", ".join(parts) + "."}
 
 
-REJECT_CALLBACK = "reject_reason"
-REASON_BLOCK = "reason"
 REASON_ACTION = "reason_input"
 
 
 def reject_modal(request_id: int, channel: str) -> dict[str, Any]:
     """Rejections carry a reason, shown in the thread for whoever picks the incident up."""
     return {
-        "type": "modal", "callback_id": REJECT_CALLBACK,
+        "type": "modal", "callback_id": actions.REJECT_CALLBACK,
         "private_metadata": json.dumps({"request_id": request_id, "channel": channel}),
         "title": {"type": "plain_text", "text": f"Reject #{request_id}"},
         "submit": {"type": "plain_text", "text": "Reject"},
         "close": {"type": "plain_text", "text": "Back"},
         "blocks": [{
-            "type": "input", "block_id": REASON_BLOCK,
+            "type": "input", "block_id": actions.REASON_BLOCK,
             "label": {"type": "plain_text", "text": "Why reject this reprotect?"},
             "element": {"type": "plain_text_input", "action_id": REASON_ACTION,
                         "multiline": True, "max_length": 500},
@@ -325,7 +322,7 @@ def reject_modal(request_id: int, channel: str) -> dict[str, Any]:
 
 
 def reject_reason(view: dict[str, Any]) -> str:
-    value = (view.get("state", {}).get("values", {}).get(REASON_BLOCK, {})
+    value = (view.get("state", {}).get("values", {}).get(actions.REASON_BLOCK, {})
              .get(REASON_ACTION, {}).get("value"))
     return str(value or "").strip()
 
