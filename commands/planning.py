@@ -9,24 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
+from commands.facts import Facts, VCenterReading, known, stale
+from commands.infrastructure_checks import (
+    FAILBACK_DATASTORE_TYPES,
+    HEALTH_BAD,
+    HEALTH_GOOD,
+    retention_size,
+)
 from commands.mrkdwn import code
 from commands.names import did_you_mean, find
 from commands.parser import ReprotectRequest
 from commands.plan_model import CheckResult, Choice, PlannedItem, ResolvedPlan, Verdict
-from commands.preflight import (
-    FAILBACK_DATASTORE_TYPES,
-    HEALTH_BAD,
-    HEALTH_GOOD,
-    Facts,
-    retention_size,
-    run_checks,
-    stale,
-)
-from commands.vcenter_checks import VCenterReading, avs_candidates, known
+from commands.preflight import run_checks
+from commands.vcenter_checks import avs_candidates
 from core.ports import VCenter
 from gateways.errors import VCenterError
 from gateways.site_recovery import SiteRecovery
@@ -39,6 +38,7 @@ from gateways.site_recovery_models import (
     ProtectedItem,
     RetentionVolume,
 )
+from gateways.vcenter_absent import NotConfiguredVCenter
 from gateways.vcenter_models import VCenterInventory
 
 T = TypeVar("T")
@@ -46,11 +46,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Sources:
-    """Where a preflight reads: Site Recovery, and the private cloud's vCenter when one is
-    configured (`vcenter_host` is VCENTER_URL's host, `vcenter_insecure` VCENTER_INSECURE)."""
+    """Where a preflight reads: Site Recovery, and the private cloud's vCenter, which says
+    "not configured" without VCENTER_URL (`vcenter_host` is VCENTER_URL's host,
+    `vcenter_insecure` VCENTER_INSECURE)."""
 
     site_recovery: SiteRecovery
-    vcenter: VCenter | None = None
+    vcenter: VCenter = field(default_factory=NotConfiguredVCenter)
     vcenter_host: str = ""
     vcenter_insecure: bool = False
 
@@ -101,7 +102,7 @@ def resolve(request: ReprotectRequest, sources: Sources, *,
         items = tuple(i for i in items
                       if i.friendly_name.lower() in wanted or i.name.lower() in wanted)
     master = _master(request, context.config_server)
-    if reading is not None and _missed(reading, items, master):
+    if _missed(reading, items, master):
         reading = _read_vcenter(sources, [i.friendly_name for i in items],
                                 [u for i in items for u in (i.vm_uuid, i.infrastructure_vm_id)
                                  if u],
@@ -111,10 +112,8 @@ def resolve(request: ReprotectRequest, sources: Sources, *,
 
 
 def _read_vcenter(sources: Sources, names: Sequence[str], uuids: Sequence[str], master: str,
-                  master_ip: str | None) -> VCenterReading | None:
+                  master_ip: str | None) -> VCenterReading:
     """One inventory read; vCenter's refusals become part of the reading, never exceptions."""
-    if sources.vcenter is None:
-        return None
     reading = VCenterReading(host=sources.vcenter_host, insecure=sources.vcenter_insecure)
     try:
         inventory = sources.vcenter.inventory(vm_names=names, vm_uuids=uuids,
@@ -142,7 +141,7 @@ def _master(request: ReprotectRequest, cs: ConfigurationServer | None) -> Master
 
 def choose_and_check(request: ReprotectRequest, context: PlanContext,
                      items: tuple[ProtectedItem, ...], *, now: datetime,
-                     vcenter: VCenterReading | None) -> ResolvedPlan:
+                     vcenter: VCenterReading) -> ResolvedPlan:
     """Pick master target, process server, datastore and retention; then run every check."""
     cs = context.config_server
     extra: list[CheckResult] = []
@@ -159,7 +158,7 @@ def choose_and_check(request: ReprotectRequest, context: PlanContext,
         vault_extended_info=context.vault_extended_info,
         vault_extended_info_forbidden=context.vault_extended_info_forbidden,
     )
-    inventory = vcenter.inventory if vcenter else None
+    inventory = vcenter.inventory
     policy = context.failback_policy
     run_as = _given("account", request.account, cs.run_as_accounts if cs else (),
                     "the configuration server's run-as accounts", extra,

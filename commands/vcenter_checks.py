@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from commands.facts import Facts, known, unseen
 from commands.plan_model import CheckResult, Verdict, passed
 from gateways.errors import VCenterError, VCenterPermissionError
 from gateways.site_recovery_models import DiscoveredVCenter, ProtectedItem
 from gateways.timestamps import utc
+from gateways.vcenter_absent import VCenterNotConfigured
 from gateways.vcenter_models import (
     DATASTORE_WRITE_PRIVILEGES,
     HostInfo,
@@ -24,28 +24,14 @@ from gateways.vcenter_models import (
     VmInfo,
 )
 
-if TYPE_CHECKING:
-    from commands.preflight import Facts
-
 MAX_MT_DISKS = 60
 TOOLS_RUNNING = "guestToolsRunning"
 NOT_RUN = ("master target snapshots, UUID clashes, master target VM settings, ESXi versions, "
            "account privileges, datastore mounts and AVS power states")
 
 
-@dataclass(frozen=True)
-class VCenterReading:
-    """What preflight got from the bot's vCenter (`host` of VCENTER_URL): its inventory, or
-    the error that prevented reading it. `insecure` is VCENTER_INSECURE=1."""
-
-    host: str
-    insecure: bool = False
-    inventory: VCenterInventory | None = None
-    error: VCenterError | None = None
-
-
 def _inventory(f: Facts) -> VCenterInventory | None:
-    return f.vcenter.inventory if f.vcenter else None
+    return f.vcenter.inventory
 
 
 def _norm(uuid: str | None) -> str:
@@ -53,22 +39,6 @@ def _norm(uuid: str | None) -> str:
 
 
 DISCOVERY_CONNECTED = ("Connected",)
-
-
-def known(value: str | None, good: Sequence[str]) -> bool:
-    """A free-text value Site Recovery may spell in any case, among the known-good ones."""
-    return (value or "").strip().casefold() in {g.casefold() for g in good}
-
-
-def unseen(check: str, what: str, raw: str, expected: Sequence[str], confirm: str
-           ) -> CheckResult:
-    """A free-text value no public source pins that is not a known-good one: shown as given,
-    with what was expected and how to confirm by hand. A warning, never a blocker."""
-    wanted = " or ".join(f"`{e}`" for e in expected)
-    return CheckResult(check, Verdict.WARN,
-                       f"{what} is `{raw}`, not a value the bot knows (expected {wanted}, in any "
-                       "case); Site Recovery does not document its values, so it does not block.",
-                       f"Confirm by hand: {confirm}")
 
 
 def avs_match(inv: VCenterInventory, item: ProtectedItem) -> tuple[str, tuple[VmInfo, ...]]:
@@ -141,13 +111,10 @@ def vcenter_connected(f: Facts) -> list[CheckResult]:
                 "attach the disks.",
                 "On the configuration server, check the vCenter's account and that port 443 "
                 "to it is open, refresh the server in the vault, then run `/reprotect` again."))
-    reading = f.vcenter
-    if reading is None:
-        results.append(CheckResult(
-            "vcenter-connected", Verdict.WARN,
-            f"vCenter not configured: {NOT_RUN} were not checked.",
-            "Set VCENTER_URL, VCENTER_USER and VCENTER_PASSWORD (the private cloud's vCenter) "
-            "to have the bot check them."))
+    reading, error = f.vcenter, f.vcenter.error
+    if isinstance(error, VCenterNotConfigured):  # a warning: vCenter is optional
+        results.append(CheckResult("vcenter-connected", Verdict.WARN,
+                                   f"{error.what}: {NOT_RUN} were not checked.", error.fix))
         return results
     if reading.insecure:
         results.append(CheckResult(
@@ -156,7 +123,6 @@ def vcenter_connected(f: Facts) -> list[CheckResult]:
             "anyone on the path could read the bot's vCenter password.",
             "Set VCENTER_CA_BUNDLE to the CA that signs vCenter's certificate and unset "
             "VCENTER_INSECURE."))
-    error = reading.error
     if error is not None and not isinstance(error, VCenterPermissionError):
         results.append(_unread("vcenter-connected", error))
     elif reading.inventory is not None:
@@ -184,7 +150,7 @@ def target_vcenter_discovered(f: Facts) -> list[CheckResult]:
             "infrastructure → Configuration servers → Add vCenter), wait for discovery, then "
             "run `/reprotect` again.")]
     known = ", ".join(f"`{v.name}` ({v.ip_address})" for v in f.vcenters)
-    if f.vcenter is None:
+    if not f.vcenter.configured:
         return passed("target-vcenter-discovered", f"Site Recovery has discovered {known}.")
     host = f.vcenter.host.casefold()
     match = next((v for v in f.vcenters if host in (v.ip_address.casefold(), v.name.casefold())
@@ -201,7 +167,7 @@ def target_vcenter_discovered(f: Facts) -> list[CheckResult]:
 
 
 def vcenter_permissions(f: Facts) -> list[CheckResult]:
-    if f.vcenter is not None and isinstance(f.vcenter.error, VCenterPermissionError):
+    if isinstance(f.vcenter.error, VCenterPermissionError):
         return [_unread("vcenter-permissions", f.vcenter.error)]
     inv = _inventory(f)
     mt_vm = _master_vm(f)
@@ -310,7 +276,7 @@ def mt_vm_settings(f: Facts) -> list[CheckResult]:
             return []
         return [CheckResult(
             "mt-vm-settings", Verdict.BLOCK,
-            f"Master target `{mt.name}` is not in vCenter `{f.vcenter.host if f.vcenter else ''}`"
+            f"Master target `{mt.name}` is not in vCenter `{f.vcenter.host}`"
             f" by VM name, guest host name or IP {mt.ip_address or '(none)'}: its snapshots, "
             "UUIDs and settings cannot be checked.",
             "Point VCENTER_URL at the private cloud's vCenter, and check the master target VM "
