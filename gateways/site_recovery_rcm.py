@@ -24,7 +24,7 @@ from gateways.rcm_models import (
     RcmItem,
     RcmReprotectInput,
 )
-from gateways.site_recovery import _int, _issues, _item, _when
+from gateways.site_recovery_convert import _int, _issues, _item, _when
 from gateways.site_recovery_models import ProtectedItem, same_arm_id
 
 RCM = "InMageRcm"
