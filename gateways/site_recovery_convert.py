@@ -53,22 +53,25 @@ def reprotect_body(inputs: ProviderInput) -> m.ReverseReplicationInput:
     raise TypeError(f"no reprotect body for {type(inputs).__name__}: register one")
 
 
+def failback(details: m.ReverseReplicationProviderSpecificInput) -> m.ReverseReplicationInput:
+    """The reProtect body around a provider's input: from Azure back to VMware."""
+    return m.ReverseReplicationInput(properties=m.ReverseReplicationInputProperties(
+        failover_direction="RecoveryToPrimary", provider_specific_details=details))
+
+
 @reprotect_body.register
 def _classic(inputs: ReprotectInput) -> m.ReverseReplicationInput:
     """`InMageReprotectInput`, as Azure PowerShell's -AzureToVMware sends it."""
-    return m.ReverseReplicationInput(properties=m.ReverseReplicationInputProperties(
-        failover_direction="RecoveryToPrimary",
-        provider_specific_details=m.InMageReprotectInput(
-            master_target_id=inputs.master_target_id,
-            process_server_id=inputs.process_server_id,
-            retention_drive=inputs.retention_drive,
-            datastore_name=inputs.datastore_name,
-            profile_id=inputs.profile_id,
-            run_as_account_id=inputs.run_as_account_id,
-            disk_exclusion_input=m.InMageDiskExclusionInput(volume_options=[
-                m.InMageVolumeExclusionOptions(volume_label="Temporary Storage",
-                                               only_exclude_if_single_volume="Yes")]),
-        ),
+    return failback(m.InMageReprotectInput(
+        master_target_id=inputs.master_target_id,
+        process_server_id=inputs.process_server_id,
+        retention_drive=inputs.retention_drive,
+        datastore_name=inputs.datastore_name,
+        profile_id=inputs.profile_id,
+        run_as_account_id=inputs.run_as_account_id,
+        disk_exclusion_input=m.InMageDiskExclusionInput(volume_options=[
+            m.InMageVolumeExclusionOptions(volume_label="Temporary Storage",
+                                           only_exclude_if_single_volume="Yes")]),
     ))
 
 
