@@ -1,8 +1,9 @@
 """From the operator's names to a resolved plan: ids to send, defaults chosen, checks run.
 
 Reads Site Recovery and vCenter in bulk through the gateways (a fixed number of calls for
-any plan size, vCenter concurrently with Site Recovery) and leaves every decision to pure
-functions, so the preflight reads the same in tests.
+any plan size, vCenter concurrently with Site Recovery) and leaves every decision to the
+provider of the plan's architecture (`commands.providers`), pure functions of what was read,
+so the preflight reads the same in tests.
 """
 
 from __future__ import annotations
