@@ -34,6 +34,7 @@ from core.policy import Policy
 from core.ports import SlackUnavailable
 from gateways.site_recovery import AzureSiteRecovery
 from gateways.vcenter import VCenterConfig, VCenterGateway
+from gateways.vcenter_absent import NotConfiguredVCenter
 from store.db import make_engine, migrate
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ def build(settings: Settings) -> BotServices:
         resource_group=settings.asr_resource_group, vault=settings.asr_vault_name,
         arm_endpoint=settings.azure_arm_endpoint)
     vcenter = _vcenter(settings)
-    sources = Sources(site_recovery, vcenter,
+    sources = Sources(site_recovery, vcenter or NotConfiguredVCenter(),
                       vcenter_host=urlsplit(settings.vcenter_url or "").hostname or "",
                       vcenter_insecure=settings.vcenter_insecure)
     ticker = Ticker()

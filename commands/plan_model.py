@@ -76,6 +76,7 @@ class ResolvedPlan:
     policy: Choice | None
     run_as_account_id: str | None
     checks: tuple[CheckResult, ...] = field(default_factory=tuple)
+    provider: str = "classic"  # `commands.providers`: the architecture that resolved the plan
 
     @property
     def blockers(self) -> tuple[CheckResult, ...]:
@@ -134,6 +135,7 @@ class ResolvedPlan:
             retention=choice(data["retention"]),
             policy=choice(data["policy"]),
             run_as_account_id=data.get("run_as_account_id"),
+            provider=data.get("provider", "classic"),  # plans stored before providers: classic
             checks=tuple(CheckResult(check=c["check"], verdict=Verdict(c["verdict"]),
                                      message=c["message"], fix=c.get("fix", ""),
                                      vms=tuple(c.get("vms", ())))

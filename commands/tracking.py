@@ -34,6 +34,7 @@ from sqlmodel import Session, col, select
 
 from commands.job_errors import describe
 from commands.plan_model import ResolvedPlan
+from commands.providers import reprotect_input
 from core.policy import Policy
 from gateways.errors import GatewayError, SiteRecoveryAuthError, SiteRecoveryError
 from gateways.site_recovery import SiteRecovery, job_name
@@ -42,7 +43,6 @@ from gateways.site_recovery_models import (
     Job,
     ProtectedItem,
     RecoveryPlan,
-    ReprotectInput,
 )
 from store.db import session_scope
 from store.models import (
@@ -338,7 +338,8 @@ class Tracker:
         if not self._hold(run, expected):
             return
         try:
-            accepted = self._asr.reprotect(run.item_id, _inputs(self._plan_of(run.request_id)))
+            accepted = self._asr.reprotect(run.item_id,
+                                           reprotect_input(self._plan_of(run.request_id)))
         except SiteRecoveryError as exc:
             self._write_refused(run, expected, exc, tick, attempt=attempt,
                                 what="Site Recovery refused the reprotect request.")
@@ -718,15 +719,6 @@ class Tracker:
                     "failed": counts[RunStatus.FAILED],
                     "timed_out": counts[RunStatus.TIMED_OUT]})
                 enqueue(session, request, OutboxKind.UPDATE, {"view": "request"})
-
-
-def _inputs(plan: ResolvedPlan) -> ReprotectInput:
-    assert plan.master_target and plan.process_server and plan.retention and plan.policy
-    return ReprotectInput(
-        master_target_id=plan.master_target.id, process_server_id=plan.process_server.id,
-        retention_drive=plan.retention.id,
-        datastore_name=plan.datastore.id if plan.datastore else None,
-        profile_id=plan.policy.id, run_as_account_id=plan.run_as_account_id)
 
 
 def _in_progress(exc: SiteRecoveryError) -> bool:

@@ -8,109 +8,30 @@ says which checks did not run, instead of every check repeating it.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
+from commands.facts import Facts, known, unseen
 from commands.plan_model import CheckResult, Verdict, passed
+from commands.vcenter_host_checks import (
+    avs_vm_off,
+    datastore_mounted,
+    datastore_type_vcenter,
+    esxi_supported,
+)
+from commands.vcenter_match import avs_candidates, avs_vms, listed, master_vm, norm_uuid
 from gateways.errors import VCenterError, VCenterPermissionError
-from gateways.site_recovery_models import DiscoveredVCenter, ProtectedItem
+from gateways.site_recovery_models import DiscoveredVCenter
 from gateways.timestamps import utc
+from gateways.vcenter_absent import VCenterNotConfigured
 from gateways.vcenter_models import (
     DATASTORE_WRITE_PRIVILEGES,
-    HostInfo,
     VCenterInventory,
     VmInfo,
 )
-
-if TYPE_CHECKING:
-    from commands.preflight import Facts
 
 MAX_MT_DISKS = 60
 TOOLS_RUNNING = "guestToolsRunning"
 NOT_RUN = ("master target snapshots, UUID clashes, master target VM settings, ESXi versions, "
            "account privileges, datastore mounts and AVS power states")
-
-
-@dataclass(frozen=True)
-class VCenterReading:
-    """What preflight got from the bot's vCenter (`host` of VCENTER_URL): its inventory, or
-    the error that prevented reading it. `insecure` is VCENTER_INSECURE=1."""
-
-    host: str
-    insecure: bool = False
-    inventory: VCenterInventory | None = None
-    error: VCenterError | None = None
-
-
-def _inventory(f: Facts) -> VCenterInventory | None:
-    return f.vcenter.inventory if f.vcenter else None
-
-
-def _norm(uuid: str | None) -> str:
-    return (uuid or "").strip("{} ").replace("-", "").casefold()
-
-
 DISCOVERY_CONNECTED = ("Connected",)
-
-
-def known(value: str | None, good: Sequence[str]) -> bool:
-    """A free-text value Site Recovery may spell in any case, among the known-good ones."""
-    return (value or "").strip().casefold() in {g.casefold() for g in good}
-
-
-def unseen(check: str, what: str, raw: str, expected: Sequence[str], confirm: str
-           ) -> CheckResult:
-    """A free-text value no public source pins that is not a known-good one: shown as given,
-    with what was expected and how to confirm by hand. A warning, never a blocker."""
-    wanted = " or ".join(f"`{e}`" for e in expected)
-    return CheckResult(check, Verdict.WARN,
-                       f"{what} is `{raw}`, not a value the bot knows (expected {wanted}, in any "
-                       "case); Site Recovery does not document its values, so it does not block.",
-                       f"Confirm by hand: {confirm}")
-
-
-def avs_match(inv: VCenterInventory, item: ProtectedItem) -> tuple[str, tuple[VmInfo, ...]]:
-    """The vCenter VMs answering to a plan VM, and how they were found: the item's vmId, then
-    its infrastructureVmId (each as BIOS or instance UUID), then its name; several = clash."""
-    keys = (("vmId", item.vm_uuid, inv.vms_by_uuid),
-            ("infrastructureVmId", item.infrastructure_vm_id, inv.vms_by_uuid),
-            ("name", item.friendly_name, inv.vms_by_name))
-    for label, key, unique in keys:
-        if key and key in inv.duplicates:
-            return label, inv.duplicates[key]
-        if key and key in unique:
-            found = unique[key]
-            if label != "name":
-                kind = "BIOS " if _norm(found.bios_uuid) == _norm(key) else \
-                    "instance " if _norm(found.instance_uuid) == _norm(key) else ""
-                label = f"{label} as {kind}UUID"
-            return label, (found,)
-    return "", ()
-
-
-def avs_candidates(inv: VCenterInventory, item: ProtectedItem) -> tuple[VmInfo, ...]:
-    """The vCenter VMs answering to a plan VM (`avs_match` without how)."""
-    return avs_match(inv, item)[1]
-
-
-def avs_vms(f: Facts) -> list[tuple[ProtectedItem, VmInfo]]:
-    """Plan VMs found exactly once in vCenter, with their AVS VM."""
-    inv = _inventory(f)
-    if inv is None:
-        return []
-    found = ((item, avs_candidates(inv, item)) for item in f.items)
-    return [(item, vms[0]) for item, vms in found if len(vms) == 1]
-
-
-def _master_vm(f: Facts) -> VmInfo | None:
-    inv = _inventory(f)
-    return inv.master_target if inv is not None and f.master_target is not None else None
-
-
-def _names(values: Iterable[str]) -> str:
-    return ", ".join(f"`{v}`" for v in dict.fromkeys(values))
 
 
 # -- connection and discovery ---------------------------------------------------------------
@@ -141,13 +62,10 @@ def vcenter_connected(f: Facts) -> list[CheckResult]:
                 "attach the disks.",
                 "On the configuration server, check the vCenter's account and that port 443 "
                 "to it is open, refresh the server in the vault, then run `/reprotect` again."))
-    reading = f.vcenter
-    if reading is None:
-        results.append(CheckResult(
-            "vcenter-connected", Verdict.WARN,
-            f"vCenter not configured: {NOT_RUN} were not checked.",
-            "Set VCENTER_URL, VCENTER_USER and VCENTER_PASSWORD (the private cloud's vCenter) "
-            "to have the bot check them."))
+    reading, error = f.vcenter, f.vcenter.error
+    if isinstance(error, VCenterNotConfigured):  # a warning: vCenter is optional
+        results.append(CheckResult("vcenter-connected", Verdict.WARN,
+                                   f"{error.what}: {NOT_RUN} were not checked.", error.fix))
         return results
     if reading.insecure:
         results.append(CheckResult(
@@ -156,7 +74,6 @@ def vcenter_connected(f: Facts) -> list[CheckResult]:
             "anyone on the path could read the bot's vCenter password.",
             "Set VCENTER_CA_BUNDLE to the CA that signs vCenter's certificate and unset "
             "VCENTER_INSECURE."))
-    error = reading.error
     if error is not None and not isinstance(error, VCenterPermissionError):
         results.append(_unread("vcenter-connected", error))
     elif reading.inventory is not None:
@@ -184,7 +101,7 @@ def target_vcenter_discovered(f: Facts) -> list[CheckResult]:
             "infrastructure → Configuration servers → Add vCenter), wait for discovery, then "
             "run `/reprotect` again.")]
     known = ", ".join(f"`{v.name}` ({v.ip_address})" for v in f.vcenters)
-    if f.vcenter is None:
+    if not f.vcenter.configured:
         return passed("target-vcenter-discovered", f"Site Recovery has discovered {known}.")
     host = f.vcenter.host.casefold()
     match = next((v for v in f.vcenters if host in (v.ip_address.casefold(), v.name.casefold())
@@ -201,10 +118,10 @@ def target_vcenter_discovered(f: Facts) -> list[CheckResult]:
 
 
 def vcenter_permissions(f: Facts) -> list[CheckResult]:
-    if f.vcenter is not None and isinstance(f.vcenter.error, VCenterPermissionError):
+    if isinstance(f.vcenter.error, VCenterPermissionError):
         return [_unread("vcenter-permissions", f.vcenter.error)]
-    inv = _inventory(f)
-    mt_vm = _master_vm(f)
+    inv = f.vcenter.inventory
+    mt_vm = master_vm(f)
     if inv is None or mt_vm is None:
         return []
     if inv.privileges is None:
@@ -237,7 +154,7 @@ def vcenter_permissions(f: Facts) -> list[CheckResult]:
 
 
 def mt_no_snapshots(f: Facts) -> list[CheckResult]:
-    mt_vm = _master_vm(f)
+    mt_vm = master_vm(f)
     if mt_vm is None:
         return []
     if mt_vm.snapshot_count:
@@ -251,7 +168,7 @@ def mt_no_snapshots(f: Facts) -> list[CheckResult]:
 
 
 def uuid_unique(f: Facts) -> list[CheckResult]:
-    inv = _inventory(f)
+    inv = f.vcenter.inventory
     if inv is None or f.master_target is None:
         return []
     results: list[CheckResult] = []
@@ -259,7 +176,7 @@ def uuid_unique(f: Facts) -> list[CheckResult]:
         results.append(CheckResult(
             "uuid-unique", Verdict.BLOCK,
             f"Master target `{f.master_target.name}` matches several vCenter VMs: "
-            + _names(vm.name for vm in inv.master_target_candidates) + ".",
+            + listed(vm.name for vm in inv.master_target_candidates) + ".",
             "Rename or remove the extra VM (often a clone) so that one VM answers to the "
             "master target's name and IP address."))
     mt_vm = inv.master_target
@@ -291,14 +208,14 @@ def uuid_unique(f: Facts) -> list[CheckResult]:
 
 
 def _shares_uuid(vm: VmInfo, other: VmInfo) -> bool:
-    same_bios = bool(vm.bios_uuid) and _norm(vm.bios_uuid) == _norm(other.bios_uuid)
-    return same_bios or bool({_norm(u) for u in vm.disk_uuids}
-                             & {_norm(u) for u in other.disk_uuids})
+    same_bios = bool(vm.bios_uuid) and norm_uuid(vm.bios_uuid) == norm_uuid(other.bios_uuid)
+    return same_bios or bool({norm_uuid(u) for u in vm.disk_uuids}
+                             & {norm_uuid(u) for u in other.disk_uuids})
 
 
 def mt_vm_settings(f: Facts) -> list[CheckResult]:
     """VMware Tools, disk.EnableUUID, SCSI controller, the 60-disk ceiling, Storage vMotion."""
-    inv = _inventory(f)
+    inv = f.vcenter.inventory
     mt = f.master_target
     if mt is None:
         return []
@@ -310,7 +227,7 @@ def mt_vm_settings(f: Facts) -> list[CheckResult]:
             return []
         return [CheckResult(
             "mt-vm-settings", Verdict.BLOCK,
-            f"Master target `{mt.name}` is not in vCenter `{f.vcenter.host if f.vcenter else ''}`"
+            f"Master target `{mt.name}` is not in vCenter `{f.vcenter.host}`"
             f" by VM name, guest host name or IP {mt.ip_address or '(none)'}: its snapshots, "
             "UUIDs and settings cannot be checked.",
             "Point VCENTER_URL at the private cloud's vCenter, and check the master target VM "
@@ -378,144 +295,6 @@ def _disk_budget(name: str, attached: int, plan_disks: int) -> list[CheckResult]
         f"Master target `{name}` would hold {attached + plan_disks} disks ({attached} attached, "
         f"{plan_disks} from this plan): at most {MAX_MT_DISKS} are supported.",
         "Reprotect fewer VMs at once (`vm=`), or use another master target server.")]
-
-
-# -- hosts and datastores -------------------------------------------------------------------
-
-
-def esxi_supported(f: Facts) -> list[CheckResult]:
-    """Not below 5.5, and not the free editions of ESXi 5.5 or vSphere Hypervisor 6."""
-    inv = _inventory(f)
-    mt_vm = _master_vm(f)
-    if inv is None or mt_vm is None:
-        return []
-    morefs = dict.fromkeys([mt_vm.host, *(vm.host for _, vm in avs_vms(f))])
-    hosts = [h for h in (inv.host(m) for m in morefs) if h is not None]
-    old = [h for h in hosts if _version(h) < (5, 5)]
-    free = [h for h in hosts if h not in old and _version(h) < (7, 0) and _free(h)]
-    unknown = [h for h in hosts if h not in old and _version(h) < (7, 0)
-               and not h.license_edition and not h.license_name]
-    results = []
-    if old:
-        results.append(CheckResult(
-            "esxi-supported", Verdict.BLOCK,
-            "ESXi older than 5.5 cannot receive failback: "
-            + _names(f"{h.name} ({h.product_version})" for h in old) + ".",
-            "Move the master target (and the VMs' datastores) to hosts on a supported ESXi "
-            "version, or upgrade these hosts."))
-    if free:
-        results.append(CheckResult(
-            "esxi-supported", Verdict.BLOCK,
-            "Free editions of ESXi 5.5 / vSphere Hypervisor 6 are not supported: "
-            + _names(f"{h.name} ({h.license_name or h.license_edition})" for h in free) + ".",
-            "Assign a paid vSphere license to these hosts, or use other hosts."))
-    if unknown:
-        results.append(CheckResult(
-            "esxi-supported", Verdict.WARN,
-            "Could not read the license of " + _names(h.name for h in unknown)
-            + ", so a free ESXi edition was not ruled out.",
-            "Check in vCenter (Licensing → Assets) that these hosts have a paid license."))
-    return results or passed(
-        "esxi-supported", "ESXi " + _names(f"{h.name} {h.product_version}" for h in hosts)
-        + " is supported.")
-
-
-def _version(host: HostInfo) -> tuple[int, int]:
-    parts = (host.product_version or "0.0").split(".")
-    try:
-        return int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
-    except ValueError:
-        return 0, 0
-
-
-def _free(host: HostInfo) -> bool:
-    edition = (host.license_edition or "").casefold()
-    return edition.startswith("esxbasic") or "hypervisor" in (host.license_name or "").casefold()
-
-
-def datastore_mounted(f: Facts) -> list[CheckResult]:
-    """`datastore-ok` as vCenter sees it: accessible, mounted read/write on the MT's host."""
-    inv = _inventory(f)
-    mt_vm = _master_vm(f)
-    if inv is None or mt_vm is None or f.datastore is None:
-        return []
-    host = inv.host(mt_vm.host)
-    where = f"master target host `{host.name}`" if host else "the master target's host"
-    ds = inv.datastore(f.datastore.name)
-    if ds is None:
-        return [CheckResult(
-            "datastore-ok", Verdict.WARN,
-            f"Datastore `{f.datastore.name}` is not in vCenter under that name, so its "
-            "accessibility and mounts were not checked.",
-            "Check the datastore Site Recovery lists is the one vCenter shows, or pass "
-            "`datastore=` another one.")]
-    results = []
-    if ds.accessible is False or not _writable(host, ds.moref):
-        mount = host.mount(ds.moref) if host else None
-        state = "inaccessible" if ds.accessible is False else (
-            "not mounted" if mount is None else f"mounted {mount.access_mode or 'unknown'}")
-        results.append(CheckResult(
-            "datastore-ok", Verdict.BLOCK,
-            f"Datastore `{ds.name}` is {state} on {where}.",
-            "Mount the datastore read/write on the master target's ESXi host (or pass "
-            "`datastore=` one that is), then refresh the configuration server."))
-    unmounted = [item.friendly_name for item, vm in avs_vms(f)
-                 if host is not None and not all(_writable(host, d) for d in vm.datastores)]
-    if unmounted:
-        results.append(CheckResult(
-            "datastore-ok", Verdict.BLOCK,
-            f"The AVS VM's datastores are not all mounted read/write on {where}: failback to "
-            "the existing VM cannot write its disks.",
-            "Mount those datastores read/write on the master target's host, or move the "
-            "master target to a host that has them.", tuple(unmounted)))
-    return results or passed("datastore-ok",
-                             f"Datastore `{ds.name}` is mounted read/write on {where}.")
-
-
-def _writable(host: HostInfo | None, datastore: str) -> bool:
-    mount = host.mount(datastore) if host else None
-    return mount is not None and mount.access_mode == "readWrite" and mount.accessible is not False
-
-
-def datastore_type_vcenter(f: Facts) -> list[CheckResult]:
-    """`datastore-type` as vCenter reports it (Site Recovery's type may be stale)."""
-    inv = _inventory(f)
-    if inv is None or f.datastore is None:
-        return []
-    ds = inv.datastore(f.datastore.name)
-    if ds is None or ds.failback_supported:
-        return []
-    return [CheckResult(
-        "datastore-type", Verdict.BLOCK,
-        f"vCenter reports datastore `{ds.name}` as {ds.type or 'of unknown type'}: failback "
-        "needs VMFS or vSAN (NFS is not supported).",
-        "Pick a VMFS or vSAN datastore with `datastore=`.")]
-
-
-def avs_vm_off(f: Facts) -> list[CheckResult]:
-    """Reprotect overwrites the AVS VM's disks: one that runs is probably in use."""
-    inv = _inventory(f)
-    if inv is None:
-        return []
-    found = avs_vms(f)
-    on = [(item, vm) for item, vm in found if vm.power_state == "poweredOn"]
-    if on:
-        return [CheckResult(
-            "avs-vm-off", Verdict.WARN,
-            "Powered on in the private cloud: reprotect powers it off and overwrites its disks "
-            f"with the Azure VM's data (found by {_found_by(inv, on)}).",
-            "Check nobody uses the AVS copy (its changes will be lost). It must stay off until "
-            "failback; the bot warns in the thread if it is powered on.",
-            tuple(item.friendly_name for item, _ in on))]
-    return passed("avs-vm-off", f"AVS VMs found in vCenter are powered off ({len(found)} of "
-                                f"{len(f.items)} found" + (f", by {_found_by(inv, found)}"
-                                                           if found else "") + ").")
-
-
-def _found_by(inv: VCenterInventory, found: Sequence[tuple[ProtectedItem, VmInfo]]) -> str:
-    """Which key found the AVS VMs: `vmId as BIOS UUID`, … (with a count when several)."""
-    ways = Counter(avs_match(inv, item)[0] for item, _ in found)
-    return ", ".join(way if len(found) == 1 else f"{way} ({n})" for way, n in ways.items())
 
 
 VCENTER_CHECKS = (

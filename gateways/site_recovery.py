@@ -1,11 +1,11 @@
-"""Site Recovery gateway: the only module that imports the Azure SDK.
+"""Site Recovery gateway: the only module that calls Azure.
 
 Reads are done in bulk (a fixed number of list calls per plan, run concurrently) and
-converted into `site_recovery_models` dataclasses. Reads retry as azure-core does (429 after
-its Retry-After; 5xx and dropped connections with exponential backoff, here jittered). Writes
-(reprotect, job restart) are sent with retries off and explicit timeouts shorter than the
-tracker's lease: a reprotect must never go out twice, so the caller decides about any resend
-after looking at the protected item and its recent jobs.
+converted into `site_recovery_models` dataclasses (`site_recovery_convert`). Reads retry as
+azure-core does (429 after its Retry-After; 5xx and dropped connections with exponential
+backoff, here jittered). Writes (reprotect, job restart) are sent with retries off and
+explicit timeouts shorter than the tracker's lease: a reprotect must never go out twice, so
+the caller decides about any resend after looking at the protected item and its recent jobs.
 Writes are signed as Azure PowerShell signs them (`gateways.agent_auth`) with the vault's
 integrity key, read once and cached, never logged.
 """
@@ -35,42 +35,33 @@ from azure.core.rest import HttpRequest
 from azure.identity import CredentialUnavailableError, DefaultAzureCredential
 from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
-from azure.mgmt.recoveryservicessiterecovery import models as m
 
 from gateways.agent_auth import signed_headers
 from gateways.errors import SiteRecoveryAuthError, SiteRecoveryError
+from gateways.site_recovery_convert import (
+    _config_server,
+    _failback_policy,
+    _float,
+    _item,
+    _item_path,
+    _job,
+    _plan,
+    _vcenter,
+    reprotect_body,
+)
 from gateways.site_recovery_models import (
     Accepted,
-    ConfigurationServer,
-    CurrentScenario,
-    Datastore,
-    DiscoveredVCenter,
-    FailbackPolicy,
-    HealthIssue,
     Job,
-    JobError,
-    JobTask,
-    MasterTarget,
     PlanContext,
-    ProcessServer,
     ProtectedItem,
+    ProviderInput,
     RecoveryPlan,
-    ReprotectInput,
-    RetentionVolume,
-    RunAsAccount,
-    same_arm_id,
 )
 from gateways.timestamps import utc
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-ITEM_ID = re.compile(
-    r"/replicationFabrics/(?P<fabric>[^/]+)/replicationProtectionContainers/(?P<container>[^/]+)"
-    r"/replicationProtectedItems/(?P<item>[^/?]+)",
-    re.IGNORECASE,
-)
-FABRIC_OF = re.compile(r"/replicationFabrics/(?P<fabric>[^/]+)", re.IGNORECASE)
 JOB_FROM_LOCATION = re.compile(r"/operationresults/(?P<job>[^/?]+)", re.IGNORECASE)
 JOB_FROM_ID = re.compile(r"/replicationJobs/(?P<job>[^/?]+)", re.IGNORECASE)
 EXTENDED_INFO_API = "2023-04-01"
@@ -101,7 +92,7 @@ class SiteRecovery(Protocol):
 
     def plan_items(self, plan: RecoveryPlan) -> tuple[ProtectedItem, ...]: ...
 
-    def reprotect(self, item_id: str, inputs: ReprotectInput) -> Accepted: ...
+    def reprotect(self, item_id: str, inputs: ProviderInput) -> Accepted: ...
 
     def restart_job(self, job_id: str) -> Accepted: ...
 
@@ -253,23 +244,11 @@ class AzureSiteRecovery:
 
     # -- write ---------------------------------------------------------------------------
 
-    def reprotect(self, item_id: str, inputs: ReprotectInput) -> Accepted:
-        """POST reProtect once (no SDK retry, signed); the job GUID when the answer names it."""
+    def reprotect(self, item_id: str, inputs: ProviderInput) -> Accepted:
+        """POST reProtect once (no SDK retry, signed) with the provider's values; the job GUID
+        when the answer names it."""
         fabric, container, name = _item_path(item_id)
-        body = m.ReverseReplicationInput(properties=m.ReverseReplicationInputProperties(
-            failover_direction="RecoveryToPrimary",
-            provider_specific_details=m.InMageReprotectInput(
-                master_target_id=inputs.master_target_id,
-                process_server_id=inputs.process_server_id,
-                retention_drive=inputs.retention_drive,
-                datastore_name=inputs.datastore_name,
-                profile_id=inputs.profile_id,
-                run_as_account_id=inputs.run_as_account_id,
-                disk_exclusion_input=m.InMageDiskExclusionInput(volume_options=[
-                    m.InMageVolumeExclusionOptions(volume_label="Temporary Storage",
-                                                   only_exclude_if_single_volume="Yes")]),
-            ),
-        ))
+        body = reprotect_body(inputs)
         action = f"start reprotect of {name}"
         headers = self._signed(action)
         return _accepted(action, lambda hook: self._client.replication_protected_items
@@ -392,230 +371,3 @@ def _error_text(exc: HttpResponseError) -> str:
         code = getattr(error, "code", None)
         return f"{code}: {error.message}" if code else str(error.message)
     return _first_line(str(exc.message or exc))
-
-
-def _item_path(item_id: str) -> tuple[str, str, str]:
-    match = ITEM_ID.search(item_id)
-    if not match:
-        raise SiteRecoveryError(f"`{item_id}` is not a protected item id.")
-    return match.group("fabric"), match.group("container"), match.group("item")
-
-
-def _issues(errors: Iterable[Any] | None) -> tuple[HealthIssue, ...]:
-    return tuple(
-        HealthIssue(code=str(e.get("errorCode") or e.get("code") or ""),
-                    message=str(e.get("errorMessage") or e.get("message") or
-                                e.get("summaryMessage") or ""),
-                    recommended_action=str(e.get("recommendedAction") or ""))
-        for e in errors or ()
-    )
-
-
-def _float(value: object) -> float | None:
-    try:
-        return float(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def _plan(plan: m.RecoveryPlan) -> RecoveryPlan:
-    props = plan.properties
-    members = [pi for group in (props.groups if props and props.groups else [])
-               for pi in group.replication_protected_items or [] if pi.id]
-    return RecoveryPlan(id=plan.id or "", name=plan.name or "",
-                        friendly_name=(props.friendly_name if props else None) or plan.name or "",
-                        item_ids=tuple(dict.fromkeys(pi.id for pi in members if pi.id)),
-                        vm_ids=tuple(dict.fromkeys(pi.virtual_machine_id for pi in members
-                                                   if pi.virtual_machine_id)))
-
-
-def _item(item: m.ReplicationProtectedItem) -> ProtectedItem:
-    props = item.properties or m.ReplicationProtectedItemProperties()
-    fabric, container, name = _item_path(item.id or "")
-    details = props.provider_specific_details
-    scenario = props.current_scenario
-    return ProtectedItem(
-        id=item.id or "",
-        name=name,
-        friendly_name=props.friendly_name or name,
-        fabric_name=fabric,
-        container_name=container,
-        protection_state=props.protection_state or "",
-        protection_state_description=props.protection_state_description or "",
-        active_location=props.active_location,
-        allowed_operations=tuple(props.allowed_operations or ()),
-        current_scenario=CurrentScenario(
-            name=(scenario.scenario_name if scenario else None) or "None",
-            job_id=scenario.job_id if scenario else None),
-        provider=(details.instance_type if details else None) or "",
-        os_type=_detail(details, "osType") or _detail(details, "osDetails", "osType"),
-        replication_health=props.replication_health,
-        health_errors=_issues(props.health_errors),
-        multi_vm_group=_detail(details, "multiVmGroupName") or None,
-        vm_uuid=_detail(details, "vmId"),
-        ip_address=_detail(details, "ipAddress"),
-        agent_heartbeat=_when(_detail(details, "lastHeartbeat")),
-        os_version=_detail(details, "osVersion"),
-        discovery_type=_detail(details, "discoveryType"),
-        vcenter_infrastructure_id=_detail(details, "vCenterInfrastructureId"),
-        infrastructure_vm_id=_detail(details, "infrastructureVmId"),
-    )
-
-
-def _detail(details: Any, *path: str) -> str | None:
-    """Read a provider-specific field by wire name: the providers' models differ."""
-    node = details
-    for key in path:
-        if node is None or not hasattr(node, "get"):
-            return None
-        node = node.get(key)
-    return None if node is None else str(node)
-
-
-def _when(value: object) -> datetime | None:
-    """A timestamp read by wire name, aware UTC (the model leaves it a string)."""
-    if isinstance(value, datetime):
-        return utc(value)
-    if isinstance(value, str) and value:
-        try:
-            return utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
-        except ValueError:
-            return None
-    return None
-
-
-def _config_server(fabrics: list[m.Fabric],
-                   items: tuple[ProtectedItem, ...]) -> ConfigurationServer | None:
-    """The VMware fabric the plan's items live on (else the vault's only VMware fabric)."""
-    vmware = [f for f in fabrics if f.properties and isinstance(f.properties.custom_details,
-                                                                   m.VMwareDetails)]
-    item_fabrics = {i.fabric_name.lower() for i in items}
-    chosen = [f for f in vmware if (f.name or "").lower() in item_fabrics] or vmware
-    if not chosen:
-        return None
-    fabric = chosen[0]
-    props = fabric.properties
-    assert props is not None
-    details = props.custom_details
-    assert isinstance(details, m.VMwareDetails)
-    return ConfigurationServer(
-        fabric_name=fabric.name or "",
-        fabric_id=fabric.id or "",
-        host_name=details.host_name or props.friendly_name or fabric.name or "",
-        last_heartbeat=utc(details.last_heartbeat),
-        service_status=details.cs_service_status,
-        health=props.health,
-        health_errors=_issues(props.health_error_details),
-        master_targets=tuple(_master_target(mt) for mt in details.master_target_servers or ()),
-        process_servers=tuple(_process_server(ps) for ps in details.process_servers or ()),
-        run_as_accounts=tuple(RunAsAccount(account_id=a.account_id or "",
-                                           name=a.account_name or "")
-                              for a in details.run_as_accounts or ()),
-        ip_address=details.ip_address or "",
-    )
-
-
-def _vcenter(vcenter: m.VCenter) -> DiscoveredVCenter:
-    props = vcenter.properties or m.VCenterProperties()
-    fabric = FABRIC_OF.search(vcenter.id or "")
-    return DiscoveredVCenter(
-        name=props.friendly_name or vcenter.name or "",
-        fabric_name=props.fabric_arm_resource_name or (fabric.group(1) if fabric else ""),
-        ip_address=props.ip_address or "",
-        infrastructure_id=props.infrastructure_id or "",
-        discovery_status=props.discovery_status or "",
-        last_heartbeat=utc(props.last_heartbeat),
-        health_errors=_issues(props.health_errors),
-    )
-
-
-def _master_target(mt: m.MasterTargetServer) -> MasterTarget:
-    return MasterTarget(
-        id=mt.id or "",
-        name=mt.name or mt.ip_address or "",
-        ip_address=mt.ip_address or "",
-        os_type=mt.os_type or "",
-        last_heartbeat=utc(mt.last_heartbeat),
-        datastores=tuple(Datastore(symbolic_name=d.symbolic_name or "", type=d.type or "",
-                                   capacity_gb=_float(d.capacity), free_gb=_float(d.free_space))
-                         for d in mt.data_stores or ()),
-        retention_volumes=tuple(RetentionVolume(volume_name=v.volume_name or "",
-                                                capacity_bytes=v.capacity_in_bytes,
-                                                free_bytes=v.free_space_in_bytes,
-                                                threshold_percent=v.threshold_percentage)
-                                for v in mt.retention_volumes or ()),
-        health_errors=_issues(mt.health_errors),
-        validation_errors=_issues(mt.validation_errors),
-        disk_count=mt.disk_count,
-    )
-
-
-def _process_server(ps: m.ProcessServer) -> ProcessServer:
-    return ProcessServer(
-        id=ps.id or "",
-        name=ps.friendly_name or ps.ip_address or "",
-        ip_address=ps.ip_address or "",
-        last_heartbeat=utc(ps.last_heartbeat),
-        health=_text(ps.health) or "None",
-        health_errors=_issues(ps.health_errors),
-        replication_pair_count=_int(ps.replication_pair_count),
-        system_load=ps.system_load_status,
-        service_status=ps.ps_service_status,
-    )
-
-
-def _text(value: str | None) -> str | None:
-    """A string as Site Recovery sent it: the SDK's string enums would print their Python
-    name (`ProtectionHealth.NORMAL`) in messages."""
-    return None if value is None else str.__str__(value)
-
-
-def _int(value: object) -> int | None:
-    number = _float(value)
-    return None if number is None else int(number)
-
-
-def _failback_policy(policies: list[m.Policy], mappings: list[m.ProtectionContainerMapping],
-                     config_server: ConfigurationServer | None) -> FailbackPolicy | None:
-    """The `InMage` policy mapped to the configuration server's container, as PowerShell picks."""
-    inmage = [p for p in policies if p.properties and p.properties.provider_specific_details
-              and p.properties.provider_specific_details.instance_type == "InMage"]
-    fabric_marker = (f"/replicationFabrics/{config_server.fabric_name}/".lower()
-                     if config_server else None)
-    for policy in inmage:
-        for mapping in mappings:
-            props = mapping.properties
-            if props is None or not same_arm_id(props.policy_id, policy.id):
-                continue
-            if fabric_marker is None or fabric_marker in (mapping.id or "").lower():
-                return FailbackPolicy(id=policy.id or "", name=policy.name or "")
-    return None
-
-
-def _job(job: m.Job) -> Job:
-    props = job.properties or m.JobProperties()
-    return Job(
-        id=job.name or "",
-        state=props.state or "",
-        state_description=props.state_description or "",
-        scenario_name=props.scenario_name or "",
-        target_object_id=props.target_object_id,
-        tasks=tuple(JobTask(name=t.friendly_name or t.name or "", state=t.state or "")
-                    for t in props.tasks or ()),
-        errors=tuple(_job_error(e) for e in props.errors or ()),
-        allowed_actions=tuple(props.allowed_actions or ()),
-        start_time=utc(props.start_time),
-    )
-
-
-def _job_error(error: m.JobErrorDetails) -> JobError:
-    service = error.service_error_details
-    provider = error.provider_error_details
-    return JobError(
-        code=(service.code if service else None) or "",
-        message=(service.message if service else None) or "",
-        possible_causes=(service.possible_causes if service else None) or "",
-        recommended_action=(service.recommended_action if service else None) or "",
-        provider_code=str(provider.error_code) if provider and provider.error_code else None,
-        provider_message=provider.error_message if provider else None,
-    )

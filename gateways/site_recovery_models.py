@@ -202,7 +202,13 @@ class Accepted:
 
 
 @dataclass(frozen=True)
-class ReprotectInput:
+class ProviderInput:
+    """A provider's reprotect values: the gateway sends any of them, each kind with its own
+    body (`site_recovery_convert.reprotect_body`)."""
+
+
+@dataclass(frozen=True)
+class ReprotectInput(ProviderInput):
     """The values sent in `InMageReprotectInput`; the approver sees every one of them."""
 
     master_target_id: str

@@ -24,7 +24,7 @@ from gateways.rcm_models import (
     RcmItem,
     RcmReprotectInput,
 )
-from gateways.site_recovery import _int, _issues, _item, _when
+from gateways.site_recovery_convert import _int, _issues, _item, _when, failback
 from gateways.site_recovery_models import ProtectedItem, same_arm_id
 
 RCM = "InMageRcm"
@@ -173,12 +173,9 @@ def rcm_failback_policy(policies: Iterable[m.Policy],
 
 def reprotect_body(inputs: RcmReprotectInput) -> m.ReverseReplicationInput:
     """`POST {PI}/reProtect` body for an `InMageRcm` item (modernized.md §3)."""
-    return m.ReverseReplicationInput(properties=m.ReverseReplicationInputProperties(
-        failover_direction="RecoveryToPrimary",
-        provider_specific_details=m.InMageRcmReprotectInput(
-            reprotect_agent_id=inputs.reprotect_agent_id,
-            datastore_name=inputs.datastore_name,
-            log_storage_account_id=inputs.log_storage_account_id,
-            policy_id=inputs.policy_id,
-        ),
+    return failback(m.InMageRcmReprotectInput(
+        reprotect_agent_id=inputs.reprotect_agent_id,
+        datastore_name=inputs.datastore_name,
+        log_storage_account_id=inputs.log_storage_account_id,
+        policy_id=inputs.policy_id,
     ))

@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 
+from commands.facts import VCenterReading
 from commands.parser import ReprotectRequest, parse
 from commands.plan_model import CheckResult, Choice, ResolvedPlan, Verdict
 from commands.planning import Sources, resolve
 from commands.preflight import run_checks
-from commands.vcenter_checks import VCenterReading
 from gateways.site_recovery import AzureSiteRecovery
 from gateways.vcenter import VCenterConfig, VCenterGateway
 from sandbox.arm_emulator import ArmEmulator

@@ -10,9 +10,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from commands.facts import Facts, VCenterReading
 from commands.plan_model import Choice
-from commands.preflight import Facts
-from commands.vcenter_checks import VCenterReading
 from gateways.site_recovery_models import (
     ConfigurationServer,
     CurrentScenario,

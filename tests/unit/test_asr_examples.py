@@ -21,7 +21,7 @@ from azure.mgmt.recoveryservicessiterecovery import models as m
 
 from commands.plan_model import Verdict
 from commands.preflight import BLOCK_SOURCES, run_checks
-from gateways.site_recovery import (
+from gateways.site_recovery_convert import (
     _config_server,
     _failback_policy,
     _item,

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
+from commands.facts import not_configured
 from commands.parser import ReprotectRequest, parse
 from commands.plan_model import ResolvedPlan, Verdict
 from commands.planning import Sources, choose_and_check, resolve
@@ -50,7 +51,7 @@ def plan_for(cs: ConfigurationServer, request: ReprotectRequest = REQUEST,
     context = PlanContext(plan=RecoveryPlan("rp-id", "rp", "rp", tuple(i.id for i in items)),
                           items=tuple(items), config_server=cs,
                           failback_policy=FailbackPolicy("policy-id", "failback"))
-    return choose_and_check(request, context, tuple(items), now=NOW, vcenter=None)
+    return choose_and_check(request, context, tuple(items), now=NOW, vcenter=not_configured())
 
 
 def with_mt(**changes: object) -> ConfigurationServer:
@@ -276,3 +277,16 @@ def test_an_unseen_os_type_warns_without_hiding_a_known_mismatch() -> None:
     plan = plan_for(config_server(), items=items)
     results = {(c.verdict, c.vms) for c in plan.checks if c.check == "mt-os-match"}
     assert (Verdict.BLOCK, ("app-01",)) in results and (Verdict.WARN, ()) in results
+
+
+def test_without_vcenter_url_the_plan_warns_once_and_blocks_nothing_on_vcenter() -> None:
+    """Sources without a vCenter read through the not-configured one: one warning naming the
+    checks that did not run and what to set, no blocker, no AVS VM, discovery not compared."""
+    plan = resolve(REQUEST, Sources(OnePlan((item(1),))), now=NOW)
+    assert isinstance(plan, ResolvedPlan)
+    (connected,) = [c for c in plan.checks if c.check == "vcenter-connected"]
+    assert connected.verdict is Verdict.WARN
+    assert connected.message.startswith("vCenter not configured: master target snapshots")
+    assert "Set VCENTER_URL" in connected.fix
+    assert not [c for c in plan.blockers if c.check.startswith(("vcenter", "mt-", "uuid"))]
+    assert plan.items[0].avs_vm is None

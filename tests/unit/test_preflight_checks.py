@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from commands.facts import not_configured
 from commands.plan_model import CheckResult, Verdict
 from commands.preflight import BLOCK_SOURCES, Facts, run_checks
 from gateways.errors import VCenterAuthError, VCenterPermissionError
@@ -148,7 +149,7 @@ BREAKS: list[tuple[str, Callable[[Facts], Facts], Verdict, str]] = [
      Verdict.WARN, "may be close to full"),
     ("failback-policy", lambda f: replace(f, policy=None), Verdict.BLOCK,
      "No failback (InMage) policy"),
-    ("vcenter-connected", lambda f: replace(f, vcenter=None), Verdict.WARN,
+    ("vcenter-connected", lambda f: replace(f, vcenter=not_configured()), Verdict.WARN,
      "vCenter not configured"),
     ("vcenter-connected", lambda f: replace(f, vcenter=reading(
         error=VCenterAuthError("vCenter 10.40.0.2 rejected the login of 'bot'.",
@@ -205,7 +206,7 @@ BREAKS: list[tuple[str, Callable[[Facts], Facts], Verdict, str]] = [
     ("mt-vm-settings", lambda f: with_inventory(f, master_target=None,
                                                 master_target_candidates=()),
      Verdict.BLOCK, "is not in vCenter"),
-    ("mt-vm-settings", lambda f: replace(f, vcenter=None, master_target=replace(
+    ("mt-vm-settings", lambda f: replace(f, vcenter=not_configured(), master_target=replace(
         f.master_target, disk_count=61)), Verdict.BLOCK, "would hold 61 disks"),
     ("esxi-supported", lambda f: with_host(f, product_version="5.1.0"), Verdict.BLOCK,
      "older than 5.5"),
@@ -302,7 +303,7 @@ def test_vm_findings_name_the_vms() -> None:
 
 def test_vcenter_problems_do_not_repeat_in_every_check() -> None:
     """Without vCenter, one warning says what was not checked; the vCenter checks are quiet."""
-    results = run_checks(replace(facts(), vcenter=None))
+    results = run_checks(replace(facts(), vcenter=not_configured()))
     vcenter_only = {"mt-no-snapshots", "uuid-unique", "esxi-supported", "vcenter-permissions",
                     "avs-vm-off"}
     assert not [r for r in results if r.check in vcenter_only]

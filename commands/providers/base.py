@@ -1,0 +1,76 @@
+"""What a Site Recovery architecture brings to the engine: the `Provider` seam.
+
+Planning (the operator's names and the defaults, as a `ResolvedPlan`), the architecture's
+preflight checks, and the reprotect values sent from an approved plan differ between the
+classic architecture (configuration server, master target, `InMageAzureV2`) and the
+modernized one (replication appliance, `InMageRcm`); tracking, approvals and the thread do
+not. Each architecture is one module implementing `Provider`, listed in
+`commands.providers.PROVIDERS`. "Protected" is `ProtectedItem.protected` for every provider:
+Site Recovery reports it the same way whatever replicates the item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from commands.facts import VCenterReading
+from commands.mrkdwn import code
+from commands.names import did_you_mean, find
+from commands.parser import ReprotectRequest
+from commands.plan_model import CheckResult, ResolvedPlan, Verdict
+from gateways.site_recovery_models import PlanContext, ProtectedItem, ProviderInput
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class HelperVm:
+    """The provider's VM in the private cloud that vCenter is asked about with the plan's VMs
+    (classic: the master target server), by the name and IP Site Recovery shows."""
+
+    name: str
+    ip_address: str | None
+
+
+class Provider(Protocol):
+    """One Site Recovery architecture; `name` is stored on the plan (`ResolvedPlan.provider`)
+    to find it again when the approved plan runs."""
+
+    name: str
+
+    def claims(self, item: ProtectedItem) -> bool:
+        """The item replicates (or, reprotected, replicates back) through this architecture."""
+        ...
+
+    def helper_vm(self, request: ReprotectRequest, context: PlanContext) -> HelperVm | None:
+        """The VM vCenter should find besides the plan's VMs, None when there is none."""
+        ...
+
+    def plan(self, request: ReprotectRequest, context: PlanContext,
+             items: tuple[ProtectedItem, ...], *, now: datetime,
+             vcenter: VCenterReading) -> ResolvedPlan:
+        """Choose every value to send (the operator's or a default, with the reason) and run
+        the architecture's preflight checks."""
+        ...
+
+    def reprotect_input(self, plan: ResolvedPlan) -> ProviderInput:
+        """The values the gateway sends for each item of an approved plan."""
+        ...
+
+
+def given(key: str, wanted: str, candidates: Sequence[T], owner: str,
+          extra: list[CheckResult], *keys: Callable[[T], str]) -> T | None:
+    """The candidate the operator named, else a blocker that names the ones that exist."""
+    found = find(wanted, candidates, *keys)
+    if found is None:
+        names = [keys[0](c) for c in candidates]
+        known = ", ".join(code(n) for n in names) or "none"
+        extra.append(CheckResult(
+            f"{key}-unknown", Verdict.BLOCK,
+            f"{code(f'{key}={wanted}')} is not one of {owner}: {known}. "
+            + did_you_mean(wanted, names),
+            f"Pass `{key}=` one of those, or leave it out to let the bot choose."))
+    return found

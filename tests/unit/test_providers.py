@@ -1,0 +1,134 @@
+"""The provider seam: the plan's items choose the architecture, the plan remembers it, and the
+approved plan's reprotect values and request body come from it, so a second architecture
+(issue 12's modernized one) plugs in as one module plus its registration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import pytest
+from azure.mgmt.recoveryservicessiterecovery import models as m
+
+import commands.providers as providers
+from commands.facts import VCenterReading, not_configured
+from commands.parser import ReprotectRequest
+from commands.plan_model import PlannedItem, ResolvedPlan, Verdict
+from commands.planning import choose_and_check
+from commands.providers.base import HelperVm
+from commands.providers.classic import ClassicProvider
+from gateways.site_recovery_convert import reprotect_body
+from gateways.site_recovery_models import (
+    FailbackPolicy,
+    PlanContext,
+    ProtectedItem,
+    ProviderInput,
+    RecoveryPlan,
+    ReprotectInput,
+)
+from tests.support.preflight import NOW, config_server, item
+
+REQUEST = ReprotectRequest(plan="rp", master="avs-mt-01")
+
+
+def context(items: tuple[ProtectedItem, ...]) -> PlanContext:
+    return PlanContext(plan=RecoveryPlan("rp-id", "rp", "rp", tuple(i.id for i in items)),
+                       items=items, config_server=config_server(),
+                       failback_policy=FailbackPolicy("policy-id", "failback"))
+
+
+@dataclass(frozen=True)
+class ApplianceInput(ProviderInput):
+    """A second provider's reprotect values (a stand-in for `RcmReprotectInput`)."""
+
+    agent_id: str
+
+
+@reprotect_body.register
+def _appliance_body(inputs: ApplianceInput) -> m.ReverseReplicationInput:
+    return m.ReverseReplicationInput(properties=m.ReverseReplicationInputProperties(
+        failover_direction="RecoveryToPrimary",
+        provider_specific_details=m.InMageRcmReprotectInput(
+            reprotect_agent_id=inputs.agent_id, datastore_name="ds",
+            log_storage_account_id="log")))
+
+
+class ApplianceProvider:
+    """A second architecture as a module would add it: only what the seam asks for."""
+
+    name = "appliance"
+
+    def claims(self, item: ProtectedItem) -> bool:
+        return item.provider.lower() in ("inmagercm", "inmagercmfailback")
+
+    def helper_vm(self, request: ReprotectRequest, context: PlanContext) -> HelperVm | None:
+        return HelperVm("appliance-01", None)
+
+    def plan(self, request: ReprotectRequest, context: PlanContext,
+             items: tuple[ProtectedItem, ...], *, now: datetime,
+             vcenter: VCenterReading) -> ResolvedPlan:
+        return ResolvedPlan(context.plan.id, context.plan.name, context.plan.friendly_name,
+                            tuple(PlannedItem(i.id, i.friendly_name) for i in items),
+                            None, None, None, None, None, None, provider=self.name)
+
+    def reprotect_input(self, plan: ResolvedPlan) -> ApplianceInput:
+        return ApplianceInput(agent_id="agent-1")
+
+
+@pytest.fixture
+def two_providers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(providers, "PROVIDERS", (ClassicProvider(), ApplianceProvider()))
+
+
+def test_classic_items_are_planned_by_the_classic_provider_and_sent_as_inmage() -> None:
+    items = (item(1), item(2))
+    plan = choose_and_check(REQUEST, context(items), items, now=NOW, vcenter=not_configured())
+    assert plan.provider == "classic" and plan.approvable
+    inputs = providers.reprotect_input(ResolvedPlan.from_json(plan.to_json()))
+    assert inputs == ReprotectInput(master_target_id="mt-id-1", process_server_id="ps-id-1",
+                                    retention_drive="R:",
+                                    datastore_name="vsan-avs-01", profile_id="policy-id")
+    details = reprotect_body(inputs).properties.provider_specific_details
+    assert isinstance(details, m.InMageReprotectInput)
+    assert details.master_target_id == "mt-id-1" and details.profile_id == "policy-id"
+
+
+def test_a_second_provider_plugs_in_by_registration(two_providers: None) -> None:
+    rcm = (item(1, provider="InMageRcm"), item(2, provider="InMageRcm"))
+    plan = choose_and_check(REQUEST, context(rcm), rcm, now=NOW, vcenter=not_configured())
+    assert plan.provider == "appliance"
+    stored = ResolvedPlan.from_json(plan.to_json())
+    details = reprotect_body(providers.reprotect_input(stored)).properties \
+        .provider_specific_details
+    assert isinstance(details, m.InMageRcmReprotectInput)
+    assert details.reprotect_agent_id == "agent-1"
+
+
+def test_items_no_provider_claims_wholly_go_to_the_default_which_says_why(
+        two_providers: None) -> None:
+    """Mixed or unknown providers: today's classic preflight blocks and names the VMs."""
+    for second in ("A2A", "InMageRcm"):
+        items = (item(1), item(2, provider=second))
+        plan = choose_and_check(REQUEST, context(items), items, now=NOW,
+                                vcenter=not_configured())
+        assert plan.provider == "classic"
+        blocker = next(c for c in plan.blockers if c.check == "azure-to-vmware")
+        assert blocker.verdict is Verdict.BLOCK and blocker.vms == ("app-02",)
+
+
+def test_plans_stored_before_providers_run_as_classic_with_the_same_fingerprint() -> None:
+    items = (item(1),)
+    plan = choose_and_check(REQUEST, context(items), items, now=NOW, vcenter=not_configured())
+    old = plan.to_json()
+    del old["provider"]
+    assert ResolvedPlan.from_json(old) == plan
+    assert replace(plan, provider="appliance").fingerprint() == plan.fingerprint()
+
+
+def test_an_unknown_provider_or_input_is_refused_not_guessed() -> None:
+    plan = replace(choose_and_check(REQUEST, context((item(1),)), (item(1),), now=NOW,
+                                    vcenter=not_configured()), provider="appliance")
+    with pytest.raises(LookupError, match="appliance"):
+        providers.reprotect_input(plan)
+    with pytest.raises(TypeError, match="ProviderInput"):
+        reprotect_body(ProviderInput())
