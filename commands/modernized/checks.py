@@ -219,7 +219,8 @@ def failback_location(f: ModernizedFacts) -> list[CheckResult]:
             "Check in vCenter whether the source VM still exists; either way, static IP "
             "addresses are not kept.", _vms(unknown)))
     other_vcenter = [i for i in pending if f.appliance is not None and i.vcenter_id
-                     and f.appliance.vcenter_id and i.vcenter_id != f.appliance.vcenter_id]
+                     and f.appliance.vcenter_id
+                     and i.vcenter_id.lower() != f.appliance.vcenter_id.lower()]
     if other_vcenter and f.appliance is not None:
         results.append(CheckResult(
             "failback-location", Verdict.WARN,
@@ -325,12 +326,11 @@ def _loads(appliance: Appliance) -> list[CheckResult]:
 def appliance_datastore(f: ModernizedFacts) -> list[CheckResult]:
     """Each VM's datastore: reachable by the appliance; for original location, the VM's own;
     with vCenter, mounted read/write on the appliance's host and of type VMFS or vSAN."""
-    appliance = f.appliance
-    if appliance is None:
+    appliance, pending = f.appliance, _pending(f)
+    if appliance is None or not pending:
         return []
     results: list[CheckResult] = []
     chosen = {c.vm_name: c.datastore for c in f.choices}
-    pending = _pending(f)
     none = [i for i in pending if chosen.get(i.item.friendly_name) is None]
     if none:
         results.append(CheckResult(
@@ -519,9 +519,11 @@ def failback_policy(f: ModernizedFacts) -> list[CheckResult]:
 
 
 def log_storage(f: ModernizedFacts) -> list[CheckResult]:
+    pending = _pending(f)
+    if not pending:
+        return []
     results = []
     chosen = {c.vm_name: c.log_storage for c in f.choices}
-    pending = _pending(f)
     missing = [i for i in pending if chosen.get(i.item.friendly_name) is None]
     accounts = sorted({account_name(a) for i in f.items for a in i.log_storage_account_ids})
     if missing and f.logstorage_wanted is not None:

@@ -47,9 +47,6 @@ class ModernizedFacts:
     datastore_wanted: str | None = None
     logstorage_wanted: str | None = None
 
-    def choice(self, item: RcmItem) -> ItemChoice | None:
-        return next((c for c in self.choices if same_arm_id(c.item_id, item.item.id)), None)
-
 
 def failback_disks(appliance: Appliance, vault_items: Iterable[RcmItem]) -> int:
     """Disks of the vault's items already replicating back through the appliance

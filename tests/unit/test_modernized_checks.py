@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -262,3 +263,10 @@ def test_manual_items_are_what_the_bot_cannot_see(base: Site) -> None:
     manual = [r for r in run_checks(facts(base)) if r.verdict is Verdict.MANUAL]
     assert [r.check for r in manual] == ["appliance-network", "appliance-network"]
     assert all(r.fix for r in manual)
+
+
+def test_every_blocker_source_is_a_row_of_the_readme() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    rows = {line.split("|")[1].strip().strip("`") for line in readme.splitlines()
+            if line.startswith("| `")}
+    assert set(BLOCK_SOURCES) <= rows
