@@ -83,9 +83,7 @@ def _names(values: Sequence[str]) -> str:
     return ", ".join(code(v) for v in dict.fromkeys(values)) or "none"
 
 
-def _ago(now: datetime, heartbeat: datetime | None) -> str:
-    if heartbeat is None:
-        return "never"
+def _ago(now: datetime, heartbeat: datetime) -> str:
     return f"{int((utc(now) - utc(heartbeat)).total_seconds() // 60)} min ago"
 
 
@@ -275,7 +273,12 @@ def appliance_healthy(f: ModernizedFacts) -> list[CheckResult]:
         elif not known(health, HEALTH_GOOD):
             results.append(unseen("appliance-healthy", f"Appliance `{appliance.name}`'s {kind} "
                                   "health", health, HEALTH_GOOD + HEALTH_BAD, _CONFIRM))
-        if stale(f.now, heartbeat):
+        if heartbeat is None:  # not reported is not a stopped service: shown, not blocked
+            results.append(CheckResult(
+                "appliance-healthy", Verdict.WARN,
+                f"Site Recovery reports no heartbeat of appliance `{appliance.name}`'s {kind}.",
+                f"Confirm by hand: {_CONFIRM}"))
+        elif stale(f.now, heartbeat):
             problems.append(f"{kind} last heartbeat {_ago(f.now, heartbeat)}")
         problems += [f"{kind} {e.code} {e.message}".strip() for e in errors]
     results += _loads(appliance)

@@ -95,8 +95,11 @@ CASES: list[Case] = [
         component(s, health_errors=(HealthIssue("E7", "Service stopped"),)),))),
      Verdict.BLOCK, "process server E7 Service stopped"),
     ("appliance-healthy", lambda s: facts(s, fabric=with_appliance(s, components=(
-        component(s, last_heartbeat=None),))), Verdict.BLOCK, "process server last heartbeat "
-     "never"),
+        component(s, last_heartbeat=stale(s)),))), Verdict.BLOCK, "process server last "
+     "heartbeat 60 min ago"),
+    ("appliance-healthy", lambda s: facts(s, fabric=with_appliance(s, components=(
+        component(s, last_heartbeat=None),))), Verdict.WARN, "no heartbeat of appliance "
+     "`avs-appliance-01`'s process server"),
     ("appliance-healthy", lambda s: facts(s, fabric=with_appliance(s, health="Degraded")),
      Verdict.WARN, "`Degraded`"),
     ("appliance-healthy", lambda s: facts(s, fabric=with_appliance(s, components=(
