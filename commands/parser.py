@@ -17,15 +17,22 @@ USAGE = (
     "Usage:\n"
     "• `/reprotect plan=<recovery plan> master=<master target server> [ps=<process server>] "
     "[datastore=<datastore>] [retention=<retention volume>] [vm=<name>[,<name>…]] "
-    "[account=<run-as account>]`\n"
+    "[account=<run-as account>]` — classic architecture (master target)\n"
+    "• `/reprotect plan=<recovery plan> appliance=<replication appliance> "
+    "[datastore=<datastore>] [logstorage=<storage account>] [vm=<name>[,<name>…]]` — "
+    "modernized architecture (replication appliance)\n"
     "• `/reprotect status` — open and recent requests in this channel\n"
     "• `/reprotect cancel <id>` — withdraw a request before it runs (requester or approver)\n"
     "• `/reprotect help` — this text\n"
     'Quote values with spaces: `plan="Finance tier 1"`.'
 )
 
-KNOWN_KEYS = ("plan", "master", "ps", "datastore", "retention", "vm", "account")
-REQUIRED_KEYS = ("plan", "master")
+KNOWN_KEYS = ("plan", "master", "appliance", "ps", "datastore", "retention", "logstorage", "vm",
+              "account")
+# Keys of one architecture's form only (runtime contract, "The command").
+FORM_KEYS = {"master": ("ps", "retention", "account"), "appliance": ("logstorage",)}
+FORMS = ("`master=` names the master target server of a plan of the classic architecture, "
+         "`appliance=` the replication appliance of a plan of the modernized one")
 
 
 @dataclass(frozen=True)
@@ -33,12 +40,14 @@ class ReprotectRequest:
     """What the operator asked for; names are resolved against Site Recovery later."""
 
     plan: str
-    master: str
+    master: str = ""  # empty in the appliance form
     process_server: str | None = None
     datastore: str | None = None
     retention: str | None = None
     vms: tuple[str, ...] = ()
     account: str | None = None  # run-as account for the Mobility service push, sent only if named
+    appliance: str | None = None  # modernized architecture: the replication appliance's name
+    logstorage: str | None = None  # modernized: log storage account (ARM id or name)
 
 
 @dataclass(frozen=True)
@@ -107,10 +116,9 @@ def parse(text: str) -> ParseResult:
         if len(value.strip()) > NAME_LENGTH and key != "vm":
             return UsageError(_too_long(f"`{key}` is", value.strip()))
         values[key] = value.strip()
-    missing = [k for k in REQUIRED_KEYS if k not in values]
-    if missing:
-        verb = "is" if len(missing) == 1 else "are"
-        return UsageError(" and ".join(f"`{k}`" for k in missing) + f" {verb} required.")
+    form_error = _form_error(values)
+    if form_error:
+        return UsageError(form_error)
     vms = tuple(v.strip() for v in values.get("vm", "").split(",") if v.strip())
     if "vm" in values and not vms:
         return UsageError("`vm` names no VM: list names separated by commas.")
@@ -119,13 +127,36 @@ def parse(text: str) -> ParseResult:
         return UsageError(_too_long("A `vm` name is", long_vm))
     return ReprotectRequest(
         plan=values["plan"],
-        master=values["master"],
+        master=values.get("master", ""),
         process_server=values.get("ps"),
         datastore=values.get("datastore"),
         retention=values.get("retention"),
         vms=vms,
         account=values.get("account"),
+        appliance=values.get("appliance"),
+        logstorage=values.get("logstorage"),
     )
+
+
+def _form_error(values: dict[str, str]) -> str | None:
+    """`plan`, then exactly one of `master` (classic) and `appliance` (modernized), each with
+    only its own keys."""
+    forms = [k for k in FORM_KEYS if k in values]
+    missing = ([] if "plan" in values else ["`plan`"]) + ([] if forms else ["`master`"])
+    if missing:
+        verb = "is" if len(missing) == 1 else "are"
+        return " and ".join(missing) + f" {verb} required" + (
+            "" if forms else f" (or `appliance`): {FORMS}") + "."
+    if len(forms) > 1:
+        return f"`master` and `appliance` are both given: {FORMS}. Give the one of the plan's."
+    (form,) = forms
+    other = next(k for k in FORM_KEYS if k != form)
+    stray = [k for k in FORM_KEYS[other] if k in values]
+    if stray:
+        keys = " and ".join(f"`{k}`" for k in stray)
+        verb = "goes" if len(stray) == 1 else "go"
+        return f"{keys} {verb} with `{other}=`, not `{form}=`: {FORMS}."
+    return None
 
 
 _CONTROL = ("The command contains a control character (a line break inside quotes, a tab or an "

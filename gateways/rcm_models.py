@@ -94,13 +94,15 @@ class RcmFabric:
 
 @dataclass(frozen=True)
 class RcmFailbackPolicy:
-    """The `InMageRcmFailback` policy mapped from the fabric's container (the `policyId`)."""
+    """The `InMageRcmFailback` policy mapped from the fabric's container (the `policyId`);
+    `mapping_state` is the mapping's `state` as given (`Paired` in Microsoft's examples)."""
 
     id: str
     name: str
     mapping_name: str
     app_consistent_minutes: int | None = None
     crash_consistent_minutes: int | None = None
+    mapping_state: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class RcmItem:
     """A protected item with the modernized provider's fields the preflight and tracking read.
 
     `agent_registered` is `isAgentRegistrationSuccessfulAfterFailover` (None: not reported);
+    `log_storage_account_ids` are the disks' `logStorageAccountId`s, the most used first;
     `failback_progress_percent` is `initialReplicationProgressPercentage` once the item is
     `InMageRcmFailback`, None before.
     """

@@ -9,6 +9,7 @@ a string, and a missing optional field is None or empty, never an exception.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import Enum
@@ -138,8 +139,8 @@ def rcm_item(item: m.ReplicationProtectedItem) -> RcmItem:
         discovered_datastores=_texts(_field(details, "discoveredVmDetails", "datastores")),
         vm_deleted=_flag(_field(details, "discoveredVmDetails", "isDeleted")),
         vcenter_id=_text(_field(details, "discoveredVmDetails", "vCenterId")),
-        log_storage_account_ids=tuple(dict.fromkeys(
-            account for d in disks if (account := _text(_field(d, "logStorageAccountId"))))),
+        log_storage_account_ids=tuple(account for account, _ in Counter(
+            _text(_field(d, "logStorageAccountId")) for d in disks).most_common() if account),
         disk_count=len(disks),
         failback_progress_percent=(
             _int(_field(details, "initialReplicationProgressPercentage")) if failback else None),
@@ -167,6 +168,7 @@ def rcm_failback_policy(policies: Iterable[m.Policy],
                     app_consistent_minutes=_int(_field(details, "appConsistentFrequencyInMinutes")),
                     crash_consistent_minutes=_int(
                         _field(details, "crashConsistentFrequencyInMinutes")),
+                    mapping_state=_text(_field(mapping, "properties", "state")),
                 )
     return None
 

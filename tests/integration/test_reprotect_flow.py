@@ -84,6 +84,8 @@ def test_happy_path_three_vms_protected(driver: SlackDriver, slack: SlackEmulato
     ("plan=x master=y colour=red", "Unknown key `colour`"),
     ("plan=x plan=z master=y", "given twice"),
     ("plan= master=y", "empty value"),
+    ("plan=x master=y appliance=z", "`master` and `appliance` are both given"),
+    ("plan=x appliance=z ps=p", "`ps` goes with `master=`"),
 ])
 def test_bad_input_gets_ephemeral_usage_and_nothing_else(
         text: str, says: str, driver: SlackDriver, slack: SlackEmulator,

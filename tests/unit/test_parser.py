@@ -26,6 +26,15 @@ from commands.parser import (
      ReprotectRequest(plan="rp1", master="mt1", vms=("app-01", "app-02"))),
     ("plan=rp1 master=mt1 vm=' app-01 , app-02 '",
      ReprotectRequest(plan="rp1", master="mt1", vms=("app-01", "app-02"))),
+    ("plan=rp1 appliance=app1", ReprotectRequest(plan="rp1", appliance="app1")),
+    ("Plan=rp1 APPLIANCE=app1 DataStore=ds1 LogStorage=logs01 VM=app-01",
+     ReprotectRequest(plan="rp1", appliance="app1", datastore="ds1", logstorage="logs01",
+                      vms=("app-01",))),
+    ("plan=rp1 appliance=app1 logstorage=/subscriptions/s/resourceGroups/rg/providers/"
+     "Microsoft.Storage/storageAccounts/logs01",
+     ReprotectRequest(plan="rp1", appliance="app1",
+                      logstorage="/subscriptions/s/resourceGroups/rg/providers/"
+                                 "Microsoft.Storage/storageAccounts/logs01")),
     ("", HelpRequest()),
     ("help", HelpRequest()),
     ("  HELP ", HelpRequest()),
@@ -38,9 +47,19 @@ def test_valid_commands(text: str, expected: object) -> None:
 
 
 @pytest.mark.parametrize(("text", "says"), [
-    ("plan=rp1", "`master` is required"),
+    ("plan=rp1", "`master` is required (or `appliance`): `master=` names the master target"),
     ("master=mt1", "`plan` is required"),
-    ("ps=x", "`plan` and `master` are required"),
+    ("appliance=app1", "`plan` is required"),
+    ("ps=x", "`plan` and `master` are required (or `appliance`)"),
+    ("plan=rp1 master=mt1 appliance=app1", "`master` and `appliance` are both given: `master=` "
+     "names the master target server of a plan of the classic architecture, `appliance=` the "
+     "replication appliance of a plan of the modernized one"),
+    ("plan=rp1 appliance=app1 ps=ps1", "`ps` goes with `master=`, not `appliance=`"),
+    ("plan=rp1 appliance=app1 retention=R: account=a1",
+     "`retention` and `account` go with `master=`, not `appliance=`"),
+    ("plan=rp1 master=mt1 logstorage=logs01", "`logstorage` goes with `appliance=`, not `master=`"),
+    ("plan=rp1 appliance=", "`appliance` has an empty value"),
+    ("plan=rp1 appliance=a1 logstorage=" + "l" * 256, "`logstorage` is 256 characters long"),
     ("plan=rp1 master=mt1 colour=blue", "Unknown key `colour`"),
     ("plan=rp1 plan=rp2 master=mt1", "`plan` is given twice"),
     ("plan=rp1 PLAN=rp2 master=mt1", "`plan` is given twice"),
@@ -66,3 +85,4 @@ def test_usage_errors_say_what_is_wrong_and_show_usage(text: str, says: str) -> 
     assert isinstance(result, UsageError)
     assert says in result.message
     assert "/reprotect plan=<recovery plan> master=<master target server>" in result.render()
+    assert "/reprotect plan=<recovery plan> appliance=<replication appliance>" in result.render()

@@ -153,6 +153,7 @@ def test_failback_policy_is_the_one_mapped_from_the_fabric(world: ModernizedWorl
     assert policy is not None and policy.name == "rcm-policy-failback"
     assert policy.mapping_name == "rcm-failback-containerpairing"
     assert (policy.app_consistent_minutes, policy.crash_consistent_minutes) == (240, 5)
+    assert policy.mapping_state == "Paired"
     assert rcm_failback_policy(policies, mappings, "other-fabric") is None
     forward_only = [x for x in mappings if "failback" not in (x.name or "")]
     assert rcm_failback_policy(policies, forward_only, RCM_FABRIC) is None
