@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from commands.facts import known, stale, unseen
+from commands.infrastructure_checks import HEALTH_BAD, HEALTH_GOOD
 from commands.modernized.choices import STORAGE_ACCOUNT_ID, account_name
 from commands.modernized.facts import ModernizedFacts
 from commands.mrkdwn import code
 from commands.names import did_you_mean
 from commands.plan_model import CheckResult, Verdict, passed
-from commands.preflight import HEALTH_BAD, HEALTH_GOOD, stale
-from commands.vcenter_checks import known, unseen
 from gateways.rcm_models import (
     CLASSIC_PROVIDERS,
     MODERNIZED_PROVIDERS,
