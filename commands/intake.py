@@ -28,7 +28,7 @@ from commands.parser import (
 )
 from commands.plan_model import ResolvedPlan
 from commands.planning import PlanNotFound, Sources, VmNotInPlan, resolve
-from core.decisions import decide_request
+from core.decisions import Click, decide_request
 from core.policy import Policy
 from core.ports import Directory, Notifier, SlackUnavailable
 from gateways.errors import GatewayError
@@ -46,6 +46,11 @@ class SlashCommand:
     channel_id: str
     user_id: str
     text: str
+
+    def on(self, request_id: int) -> Click:
+        """The command as an action on one request (cancel), like a click on its button."""
+        return Click(request_id=request_id, user_id=self.user_id, user_team=self.team_id,
+                     channel_id=self.channel_id)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ table (which also undoes, on screen, a tick that was refused). Approve waits for
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, delete
@@ -17,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from commands.plan_model import ManualItem, ResolvedPlan
+from core.decisions import Click
 from core.policy import Policy
 from core.ports import Directory, Notifier
 from store.db import session_scope
@@ -24,17 +24,6 @@ from store.models import ManualConfirmation, OutboxKind, Request, RequestStatus
 from store.repo import audit, enqueue, get_request, transition
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Ticks:
-    """One change of the checkboxes: the full selection after it."""
-
-    request_id: int
-    user_id: str
-    user_team: str | None
-    channel_id: str
-    selected: frozenset[str]
 
 
 def confirmations(session: Session, request_id: int) -> dict[str, tuple[str, datetime]]:
@@ -49,7 +38,7 @@ def unconfirmed(plan: ResolvedPlan, ticked: dict[str, tuple[str, datetime]]
     return tuple(i for i in plan.manual_items if i.key not in ticked)
 
 
-def tick_refusal(ticks: Ticks, request: Request, approvers: frozenset[str],
+def tick_refusal(ticks: Click, request: Request, approvers: frozenset[str],
                  workspace_team: str) -> str | None:
     """Why this person may not tick, or None: the same people who may approve."""
     if ticks.user_team != workspace_team:  # missing: not known to be one of ours
@@ -86,8 +75,9 @@ class ManualChecks:
         self._notifier = notifier
         self._policy = policy
 
-    def tick(self, ticks: Ticks) -> bool:
-        """Store the selection if this person may confirm; the message shows the result."""
+    def tick(self, ticks: Click, selected: frozenset[str]) -> bool:
+        """Store the selection (Slack sends all of it on every change) if this person may
+        confirm; the message shows the result."""
         with Session(self._engine) as session:
             request = get_request(session, ticks.request_id)
         if request is None:
@@ -106,7 +96,7 @@ class ManualChecks:
                                                       RequestStatus.PENDING):
                     refusal = "This request is no longer pending: nothing to confirm."
                 if refusal is None:
-                    self._store(session, request, ticks)
+                    self._store(session, request, ticks, selected)
                 else:
                     audit(session, ticks.user_id, "click_refused", ticks.request_id,
                           refusal="manual_confirm", reason=refusal, team=ticks.user_team)
@@ -119,9 +109,10 @@ class ManualChecks:
                                      f":no_entry_sign: {refusal} Your tick was not kept.")
         return refusal is None
 
-    def _store(self, session: Session, request: Request, ticks: Ticks) -> None:
+    def _store(self, session: Session, request: Request, ticks: Click,
+               selected: frozenset[str]) -> None:
         keys = {i.key for i in ResolvedPlan.from_json(request.plan).manual_items}
-        wanted = ticks.selected & keys
+        wanted = selected & keys
         held = set(confirmations(session, ticks.request_id))
         removed = sorted(held - wanted)
         if removed:
