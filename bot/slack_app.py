@@ -12,16 +12,17 @@ from slack_sdk import WebClient
 from approvals.retry import Retries
 from approvals.workflow import Approvals
 from bot.listeners import Services, decisions, reprotect
+from bot.slack_ports import SlackNotifier
 from commands.intake import Intake
 from commands.manual_items import ManualChecks
-from core.ports import Notifier, Waker
+from core.ports import Waker
 
 log = logging.getLogger(__name__)
 
 
 def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
               approvals: Approvals, manual: ManualChecks, retries: Retries,
-              notifier: Notifier, waker: Waker, background: Executor) -> App:
+              notifier: SlackNotifier, waker: Waker, background: Executor) -> App:
     """`background` runs the work after each acknowledgement (see `bot.listeners`)."""
     app = App(client=client, signing_secret=signing_secret,
               request_verification_enabled=signing_secret is not None,

@@ -15,11 +15,12 @@ from typing import Any
 
 from approvals.retry import Retries
 from approvals.workflow import Approvals
+from bot.slack_ports import SlackNotifier
 from bot.views import private
 from commands.intake import Intake
 from commands.manual_items import ManualChecks
 from core.decisions import Click
-from core.ports import Notifier, SlackUnavailable, Waker
+from core.ports import SlackUnavailable, Waker
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ class Services:
     approvals: Approvals
     manual: ManualChecks
     retries: Retries
-    notifier: Notifier
+    notifier: SlackNotifier
     waker: Waker
     background: Executor
 

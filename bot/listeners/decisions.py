@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -21,11 +22,12 @@ log = logging.getLogger(__name__)
 def register(app: App, services: Services) -> None:
     approvals = services.approvals
 
-    @app.action(actions.APPROVE)
-    def on_approve(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        c = click_of(body)
-        services.after_ack(c.channel_id, c.user_id, "approval", lambda: approvals.approve(c))
+    clicks: dict[str, tuple[str, Callable[[Click], object]]] = {
+        actions.APPROVE: ("approval", approvals.approve),
+        actions.CANCEL: ("cancellation", approvals.cancel),
+    }
+    for action_id, (what, decide) in clicks.items():
+        _on_click(app, services, action_id, what, decide)
 
     @app.action(actions.REJECT)
     def on_reject(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -73,12 +75,6 @@ def register(app: App, services: Services) -> None:
         services.after_ack(c.channel_id, c.user_id, "retry",
                            lambda: services.retries.retry(c.request_id, c))
 
-    @app.action(actions.CANCEL)
-    def on_cancel(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        c = click_of(body)
-        services.after_ack(c.channel_id, c.user_id, "cancellation", lambda: approvals.cancel(c))
-
     @app.action(actions.CONFIRM_MANUAL)
     def on_manual_ticks(ack: Ack, body: dict[str, Any]) -> None:
         """An approver ticks or unticks the manual checks; Slack sends the whole selection."""
@@ -91,6 +87,17 @@ def register(app: App, services: Services) -> None:
                              for o in action.get("selected_options") or ())
         services.after_ack(c.channel_id, c.user_id, "confirmation",
                            lambda: services.manual.tick(on, selected))
+
+
+def _on_click(app: App, services: Services, action_id: str, what: str,
+              decide: Callable[[Click], object]) -> None:
+    """A button whose click is decided after the acknowledgement, as it is."""
+
+    @app.action(action_id)
+    def on_click(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        c = click_of(body)
+        services.after_ack(c.channel_id, c.user_id, what, lambda: decide(c))
 
 
 def _slack_error(exc: Exception) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.listeners import Services
+from bot.views import private
 from commands.intake import SlashCommand
 from commands.mrkdwn import decode_slash_text
 
@@ -20,7 +21,7 @@ def register(app: App, services: Services) -> None:
                                user_id=str(body.get("user_id", "")),
                                text=decode_slash_text(str(body.get("text", ""))))
         reply = services.intake.receive(command)
-        ack(text=reply.text, response_type="ephemeral")
+        ack(text=private.reply(reply), response_type="ephemeral")
         if reply.cancel is not None:
             cancel = command.on(reply.cancel)
             services.after_ack(command.channel_id, command.user_id, "cancellation",
