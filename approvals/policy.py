@@ -1,4 +1,4 @@
-"""Who may approve: a pure function from facts to a decision with a reason.
+"""Who may approve: a pure function from facts to a decision, with what its refusal names.
 
 No Slack, no database: the listener gathers the facts, this decides, and the tests cover
 every rule table by table.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.decisions import Decision, Refusal, who
+from core.decisions import Action, Decision, Refusal
 
 
 @dataclass(frozen=True)
@@ -26,86 +26,69 @@ class ApprovalFacts:
     required: int
 
 
-def _outsider(f: ApprovalFacts, verb: str) -> Decision | None:
+def _outsider(f: ApprovalFacts, action: Action) -> Decision | None:
     """Slack Connect: people of other organisations see the buttons but never decide. A
     payload that does not say the person's workspace is refused too (fail closed)."""
     if f.clicker_team != f.workspace_team:
-        return Decision(False, f"Only members of this workspace can {verb} reprotect requests; "
-                        "people from other organisations in a shared channel cannot.",
-                        Refusal.OTHER_WORKSPACE)
+        return Decision(False, action, Refusal.OTHER_WORKSPACE)
     return None
 
 
-def _closed(f: ApprovalFacts, open_states: tuple[str, ...], verb: str) -> Decision | None:
+def _closed(f: ApprovalFacts, open_states: tuple[str, ...], action: Action) -> Decision | None:
     if f.status in open_states:
         return None
-    note = " Running Site Recovery jobs are not stopped by the bot." \
-        if f.status == "executing" and verb == "cancel" else ""
-    return Decision(False, f"This request is already {f.status}: nothing to {verb}.{note}",
-                    Refusal.ALREADY_DECIDED)
+    return Decision(False, action, Refusal.ALREADY_DECIDED, status=f.status)
 
 
-def _four_eyes(f: ApprovalFacts, what: str) -> Decision | None:
+def _four_eyes(f: ApprovalFacts, action: Action) -> Decision | None:
     """An approver who is not the requester."""
     if f.clicker == f.requester:
-        return Decision(False, f"You cannot approve {what} (four eyes). Ask one of: "
-                        + who(f.approvers, f.clicker) + ".", Refusal.OWN_REQUEST)
+        return Decision(False, action, Refusal.OWN_REQUEST, ask=f.approvers - {f.clicker})
     if f.clicker not in f.approvers:
-        return Decision(False, "You are not an approver for reprotect. Approvers: "
-                        + who(f.approvers, f.requester) + ".", Refusal.NOT_APPROVER)
+        return Decision(False, action, Refusal.NOT_APPROVER, ask=f.approvers - {f.requester})
     return None
 
 
-def _requester_or_approver(f: ApprovalFacts, verb: str) -> Decision | None:
+def _requester_or_approver(f: ApprovalFacts, action: Action) -> Decision | None:
     if f.clicker in f.approvers or f.clicker == f.requester:
         return None
-    return Decision(False, f"Only the requester or an approver can {verb} this request. "
-                    "Approvers: " + who(f.approvers, f.requester) + ".", Refusal.NOT_APPROVER)
+    return Decision(False, action, Refusal.NOT_APPROVER, ask=f.approvers - {f.requester})
 
 
 def decide_approval(f: ApprovalFacts) -> Decision:
     """Accept the click or say exactly why not and who can act instead."""
-    refused = _outsider(f, "approve") or _closed(f, ("pending",), "approve")
+    refused = _outsider(f, Action.APPROVE) or _closed(f, ("pending",), Action.APPROVE)
     if refused:
         return refused
     if f.expires_at is not None and f.now >= f.expires_at:
-        return Decision(False, "This request has expired: run `/reprotect` again for a fresh "
-                        "preflight.", Refusal.EXPIRED)
-    refused = _four_eyes(f, "your own request")
+        return Decision(False, Action.APPROVE, Refusal.EXPIRED)
+    refused = _four_eyes(f, Action.APPROVE)
     if refused:
         return refused
     if f.clicker in f.approved_by:
-        missing = f.required - len(f.approved_by)
-        return Decision(False, f"You already approved; {missing} more distinct approval(s) "
-                        "needed.", Refusal.ALREADY_APPROVED)
+        return Decision(False, Action.APPROVE, Refusal.ALREADY_APPROVED,
+                        missing=f.required - len(f.approved_by))
     count = len(f.approved_by - {f.requester}) + 1
-    if count >= f.required:
-        return Decision(True, "Approved: starting reprotect.", quorum_reached=True)
-    return Decision(True, f"Approval recorded: {f.required - count} more distinct approval(s) "
-                    "needed.")
+    return Decision(True, Action.APPROVE, missing=max(0, f.required - count),
+                    quorum_reached=count >= f.required)
 
 
 def decide_cancel(f: ApprovalFacts) -> Decision:
     """The requester or an approver may withdraw a request until it starts running."""
-    return (_outsider(f, "cancel") or _closed(f, ("pending", "approved"), "cancel")
-            or _requester_or_approver(f, "cancel")
-            or Decision(True, "Cancelled: nothing was sent to Site Recovery."))
+    return (_outsider(f, Action.CANCEL)
+            or _closed(f, ("pending", "approved"), Action.CANCEL)
+            or _requester_or_approver(f, Action.CANCEL)
+            or Decision(True, Action.CANCEL))
 
 
 def decide_rejection(f: ApprovalFacts) -> Decision:
     """Reject is an approver's decision (four eyes), as Approve is; the requester withdraws
     their own request with Cancel instead, which needs no reason."""
-    refused = _outsider(f, "reject") or _closed(f, ("pending",), "reject")
-    if refused:
-        return refused
-    if f.clicker == f.requester:
-        return Decision(False, "You cannot reject your own request: rejecting is an approver's "
-                        "decision (four eyes). To withdraw it, click *Cancel* on the message "
-                        "or type `/reprotect cancel` with its number.", Refusal.OWN_REQUEST)
-    return _four_eyes(f, "your own request") or Decision(True, "Rejected.")
+    return (_outsider(f, Action.REJECT) or _closed(f, ("pending",), Action.REJECT)
+            or _four_eyes(f, Action.REJECT) or Decision(True, Action.REJECT))
 
 
 def decide_retry(f: ApprovalFacts) -> Decision:
     """Restarting a failed VM's job rewrites its disks again: the approval rules apply."""
-    return (_outsider(f, "retry") or _four_eyes(f, "a retry of your own request")
-            or Decision(True, "Retry approved: restarting the Site Recovery job."))
+    return (_outsider(f, Action.RETRY) or _four_eyes(f, Action.RETRY)
+            or Decision(True, Action.RETRY))

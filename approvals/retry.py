@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from commands.tracking import Tracker
-from core.decisions import Click, Decision
+from core.decisions import Action, Click, Decision, Refusal
 from core.ports import Notifier, Waker
 from store.models import Run
 
@@ -36,8 +36,8 @@ class Retries:
         with Session(self._engine) as session:
             run = session.get(Run, run_id)
         if run is None:
-            self._notifier.ephemeral(click.channel_id, click.user_id,
-                                     f":no_entry_sign: Run #{run_id} does not exist.")
+            self._notifier.tell(click.channel_id, click.user_id, Decision(
+                False, Action.RETRY, Refusal.NO_SUCH_REQUEST, number=run_id))
             return
         on_request = Click(request_id=run.request_id, user_id=click.user_id,
                            user_team=click.user_team, channel_id=click.channel_id)
@@ -45,7 +45,6 @@ class Retries:
             return
         refusal = self._tracker.restart(run_id, click.user_id)
         if refusal is not None:
-            self._notifier.ephemeral(click.channel_id, click.user_id,
-                                     f":no_entry_sign: {refusal}")
+            self._notifier.tell(click.channel_id, click.user_id, refusal)
         self._waker.wake("outbox")
         self._waker.wake("track")

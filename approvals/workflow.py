@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from approvals.policy import (
     ApprovalFacts,
@@ -26,12 +26,12 @@ from approvals.policy import (
 from commands.manual_items import confirm_remaining
 from commands.mrkdwn import code
 from commands.recheck import Recheck
-from core.decisions import Click, Decision, Refusal
+from core.decisions import Action, Click, Decision, Refusal
 from core.policy import Policy
 from core.ports import Directory, Notifier, Waker
 from store.db import session_scope
 from store.models import Approval, OutboxKind, Request, RequestStatus, utcnow
-from store.repo import audit, enqueue, get_request, transition
+from store.repo import approvals_of, audit, enqueue, get_request, pending_due, transition
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,8 @@ class Approvals:
 
     def _facts(self, session: Session, request: Request, click: Click,
                approvers: frozenset[str] | None = None) -> ApprovalFacts:
-        approved = session.exec(select(Approval.approver_id)
-                                .where(Approval.request_id == request.id)).all()
+        assert request.id is not None
+        approved = [a.approver_id for a in approvals_of(session, request.id)]
         return ApprovalFacts(
             clicker=click.user_id, clicker_team=click.user_team,
             workspace_team=self._policy.workspace_team(),
@@ -61,14 +61,13 @@ class Approvals:
             required=request.required_approvals)
 
     def approve(self, click: Click) -> Decision:
-        decision = self._decide(click, decide_approval)
+        decision = self._decide(click, decide_approval, Action.APPROVE)
         if not decision.accepted:
             return self._refuse(click, decision)
         # Preflight gate (issue 4): manual items ticked, and the plan re-checked unchanged.
         hold = self._recheck.hold(click.request_id, click.user_id) if self._recheck else None
         if hold is not None:
-            return self._refuse(click, Decision(
-                False, hold.reason, Refusal.STALE if hold.stale else Refusal.UNCONFIRMED))
+            return self._refuse(click, hold)
         approvers = self._directory.members()  # asked before the row lock is taken
         try:
             with session_scope(self._engine) as session:
@@ -93,47 +92,47 @@ class Approvals:
                       fingerprint=request.fingerprint, quorum=decision.quorum_reached)
                 enqueue(session, request, OutboxKind.UPDATE, {"view": "request"})
         except IntegrityError:
-            return self._refuse(click, Decision(False, "You already approved this request.",
+            return self._refuse(click, Decision(False, Action.APPROVE,
                                                 Refusal.ALREADY_APPROVED))
         except _Refused as refused:  # decided by another click, cancelled or expired meanwhile
             return self._refuse(click, refused.decision)
         if decision.quorum_reached:
             self._waker.wake("track")
         else:
-            self._notifier.ephemeral(click.channel_id, click.user_id, decision.reason)
+            self._notifier.tell(click.channel_id, click.user_id, decision)
         return decision
 
     def may_reject(self, click: Click) -> Decision:
         """Checked before the reason modal opens, so a refused click never sees the modal."""
-        decision = self._decide(click, decide_rejection)
+        decision = self._decide(click, decide_rejection, Action.REJECT)
         if not decision.accepted:
             self._refuse(click, decision)
         return decision
 
     def may_retry(self, click: Click) -> Decision:
         """A Retry click on a failed VM follows the approval rules; a refusal is told why."""
-        decision = self._decide(click, decide_retry)
+        decision = self._decide(click, decide_retry, Action.RETRY)
         return decision if decision.accepted else self._refuse(click, decision)
 
     def reject(self, click: Click, reason: str) -> Decision:
-        return self._close(click, decide_rejection, RequestStatus.REJECTED, "reject", reason)
+        return self._close(click, decide_rejection, Action.REJECT, RequestStatus.REJECTED,
+                           reason)
 
     def cancel(self, click: Click) -> Decision:
-        return self._close(click, decide_cancel, RequestStatus.CANCELLED, "cancel", "")
+        return self._close(click, decide_cancel, Action.CANCEL, RequestStatus.CANCELLED, "")
 
-    def _decide(self, click: Click,
-                rule: Callable[[ApprovalFacts], Decision]) -> Decision:
+    def _decide(self, click: Click, rule: Callable[[ApprovalFacts], Decision],
+                action: Action) -> Decision:
         with Session(self._engine) as session:
             request = get_request(session, click.request_id)
             if request is None:
-                return Decision(False, f"Request #{click.request_id} does not exist.",
-                                Refusal.ALREADY_DECIDED)
+                return Decision(False, action, Refusal.NO_SUCH_REQUEST, number=click.request_id)
             return rule(self._facts(session, request, click))
 
     def _close(self, click: Click, rule: Callable[[ApprovalFacts], Decision],
-               new: RequestStatus, action: str, reason: str) -> Decision:
+               action: Action, new: RequestStatus, reason: str) -> Decision:
         """Reject or cancel: a compare-and-set from pending (or approved, for cancel)."""
-        decision = self._decide(click, rule)
+        decision = self._decide(click, rule, action)
         if not decision.accepted:
             return self._refuse(click, decision)
         with session_scope(self._engine) as session:
@@ -144,9 +143,9 @@ class Approvals:
                               decided_by=click.user_id, reason=reason, finished_at=utcnow()):
                 session.rollback()
                 return self._refuse(click, Decision(
-                    False, f"This request is already {self._status(click.request_id)}.",
-                    Refusal.ALREADY_DECIDED))
-            audit(session, click.user_id, action, click.request_id, reason=reason)
+                    False, action, Refusal.ALREADY_DECIDED,
+                    status=self._status(click.request_id)))
+            audit(session, click.user_id, action.value, click.request_id, reason=reason)
             enqueue(session, request, OutboxKind.UPDATE, {"view": "request"})
             verb = "rejected" if new is RequestStatus.REJECTED else "cancelled"
             enqueue(session, request, OutboxKind.REPLY, {"view": "notice", "text": (
@@ -163,17 +162,16 @@ class Approvals:
     def _refuse(self, click: Click, decision: Decision) -> Decision:
         with session_scope(self._engine) as session:
             audit(session, click.user_id, "click_refused", click.request_id,
-                  refusal=str(decision.refusal), reason=decision.reason, team=click.user_team)
-        self._notifier.ephemeral(click.channel_id, click.user_id,
-                                 f":no_entry_sign: {decision.reason}")
+                  refusal=str(decision.refusal), clicked=decision.action.value,
+                  status=decision.status, team=click.user_team)
+        self._notifier.tell(click.channel_id, click.user_id, decision)
         return decision
 
 
 def expire_due(engine: Engine) -> int:
     """Expire pending requests past their TTL; their message loses its buttons."""
     with Session(engine) as session:
-        due = session.exec(select(Request).where(
-            Request.status == RequestStatus.PENDING, col(Request.expires_at) <= utcnow())).all()
+        due = pending_due(session, utcnow())
     expired = 0
     for request in due:
         assert request.id is not None
@@ -191,5 +189,5 @@ class _Refused(Exception):
     the click (approval, confirmations) is kept."""
 
     def __init__(self, decision: Decision) -> None:
-        super().__init__(decision.reason)
+        super().__init__(str(decision.refusal))
         self.decision = decision

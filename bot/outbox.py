@@ -20,15 +20,15 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Engine, or_, update
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from bot import views
-from commands.manual_items import confirmations
 from commands.mrkdwn import code
 from commands.plan_model import ResolvedPlan
-from store.db import session_scope
-from store.models import Approval, Outbox, OutboxKind, OutboxStatus, Request, utcnow
+from store import outbox_queue as queue
+from store.models import Outbox, OutboxKind, OutboxStatus, Request, utcnow
+from store.repo import approvals_of, confirmations, get_request
 
 log = logging.getLogger(__name__)
 
@@ -84,42 +84,31 @@ class OutboxSender:
         if not self._lock.acquire(blocking=False):
             return
         try:
-            for request_id in self._due_requests():
+            for request_id in queue.due_requests(self._engine):
                 self._drain(request_id)
         finally:
             self._lock.release()
 
-    def _due_requests(self) -> list[int]:
-        with Session(self._engine) as session:
-            rows = session.exec(select(Outbox.request_id).where(
-                Outbox.status == OutboxStatus.PENDING,
-                col(Outbox.next_attempt_at) <= utcnow()).distinct()).all()
-        return sorted(set(rows))
-
     def _drain(self, request_id: int) -> None:
         """Send this request's pending messages in order until one has to wait."""
-        if not self._claim(request_id):
+        if not queue.claim(self._engine, request_id, self._owner, LEASE):
             return
         try:
             while True:
-                with Session(self._engine) as session:
-                    row = session.exec(select(Outbox).where(
-                        Outbox.request_id == request_id, Outbox.status == OutboxStatus.PENDING)
-                        .order_by(col(Outbox.id)).limit(1)).first()
-                    if row is not None and row.lease_owner != self._owner:
-                        return  # queued after the claim: the next tick claims it
-                    request = session.get(Request, request_id)
+                row, request = queue.next_pending(self._engine, request_id)
+                if row is not None and row.lease_owner != self._owner:
+                    return  # queued after the claim: the next tick claims it
                 if row is None or request is None or row.next_attempt_at > utcnow():
                     return
                 if row.kind != OutboxKind.ROOT and request.message_ts is None:
-                    if not self._root_pending(request_id):
+                    if not queue.root_pending(self._engine, request_id):
                         self._finish(row, OutboxStatus.DEAD, error="thread root was never posted")
                         continue
                     return
-                if row.kind == OutboxKind.UPDATE and self._superseded(row):
+                if row.kind == OutboxKind.UPDATE and queue.superseded(self._engine, row):
                     self._finish(row, OutboxStatus.SUPERSEDED)
                     continue
-                if not self._renew(row):
+                if not queue.renew(self._engine, row, self._owner, LEASE):
                     return  # the lease ran out and another replica took the thread over
                 wait = self._pacer.take(row.channel_id)
                 if wait:
@@ -127,63 +116,7 @@ class OutboxSender:
                 if not self._send(row, request):
                     return
         finally:
-            self._release(request_id)
-
-    def _claim(self, request_id: int) -> bool:
-        """Lease all of a request's pending rows, or none: one sender per thread keeps order."""
-        now = utcnow()
-        free = or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < now,
-                   col(Outbox.lease_owner) == self._owner)
-        with session_scope(self._engine) as session:
-            claimed = session.execute(update(Outbox).where(
-                col(Outbox.request_id) == request_id,
-                col(Outbox.status) == OutboxStatus.PENDING, free)
-                .values(lease_owner=self._owner, lease_until=now + LEASE))
-            if not claimed.rowcount:  # type: ignore[attr-defined]
-                return False
-            others = session.exec(select(Outbox.id).where(
-                Outbox.request_id == request_id, Outbox.status == OutboxStatus.PENDING,
-                col(Outbox.lease_owner) != self._owner)).first()
-            if others is not None:
-                session.rollback()
-                return False
-            return True
-
-    def _renew(self, row: Outbox) -> bool:
-        """Fence a send: extend this replica's lease on the request's rows, and only if it
-        still holds the row about to go (a compare-and-set on owner and status)."""
-        until = utcnow() + LEASE
-        with session_scope(self._engine) as session:
-            held = session.execute(update(Outbox).where(
-                col(Outbox.id) == row.id, col(Outbox.status) == OutboxStatus.PENDING,
-                col(Outbox.lease_owner) == self._owner).values(lease_until=until))
-            if not held.rowcount:  # type: ignore[attr-defined]
-                return False
-            session.execute(update(Outbox).where(
-                col(Outbox.request_id) == row.request_id,
-                col(Outbox.status) == OutboxStatus.PENDING,
-                col(Outbox.lease_owner) == self._owner).values(lease_until=until))
-            return True
-
-    def _release(self, request_id: int) -> None:
-        with session_scope(self._engine) as session:
-            session.execute(update(Outbox).where(
-                col(Outbox.request_id) == request_id, col(Outbox.lease_owner) == self._owner)
-                .values(lease_owner=None, lease_until=None))
-
-    def _root_pending(self, request_id: int) -> bool:
-        with Session(self._engine) as session:
-            return session.exec(select(Outbox.id).where(
-                Outbox.request_id == request_id, Outbox.kind == OutboxKind.ROOT,
-                Outbox.status == OutboxStatus.PENDING)).first() is not None
-
-    def _superseded(self, row: Outbox) -> bool:
-        """An older edit of the root is pointless when a newer one is queued."""
-        with Session(self._engine) as session:
-            return session.exec(select(Outbox.id).where(
-                Outbox.request_id == row.request_id, Outbox.kind == OutboxKind.UPDATE,
-                Outbox.status == OutboxStatus.PENDING, col(Outbox.id) > row.id)).first() \
-                is not None
+            queue.release(self._engine, request_id, self._owner)
 
     def _send(self, row: Outbox, request: Request) -> bool:
         """True when the row is done with (sent or dead); False when it must wait."""
@@ -193,10 +126,9 @@ class OutboxSender:
             if row.kind == OutboxKind.ROOT:
                 response = self._client.chat_postMessage(channel=row.channel_id, **message)
                 ts = str(response["ts"])
-                with session_scope(self._engine) as session:
-                    session.execute(update(Request).where(col(Request.id) == request.id)
-                                    .values(message_ts=ts,
-                                            permalink=self._permalink(row.channel_id, ts)))
+                assert request.id is not None
+                queue.set_root(self._engine, request.id, ts,
+                               self._permalink(row.channel_id, ts))
                 self._finish(row, OutboxStatus.SENT, ts=ts)
             elif row.kind == OutboxKind.REPLY:
                 response = self._client.chat_postMessage(channel=row.channel_id,
@@ -240,17 +172,11 @@ class OutboxSender:
     def _retry(self, row: Outbox, why: str, after: float | None) -> None:
         delay = after if after is not None else min(MAX_BACKOFF, 2.0 ** min(row.attempts, 8))
         log.warning("Slack message %s delayed %.1fs: %s", row.id, delay, why)
-        with session_scope(self._engine) as session:
-            session.execute(update(Outbox).where(col(Outbox.id) == row.id).values(
-                attempts=row.attempts + 1, last_error=why[:500],
-                next_attempt_at=utcnow() + timedelta(seconds=delay)))
+        queue.postpone(self._engine, row, why, utcnow() + timedelta(seconds=delay))
 
     def _finish(self, row: Outbox, status: OutboxStatus, *, ts: str | None = None,
                 error: str = "") -> None:
-        with session_scope(self._engine) as session:
-            session.execute(update(Outbox).where(col(Outbox.id) == row.id).values(
-                status=status, sent_at=utcnow(), ts=ts, last_error=error, lease_owner=None,
-                lease_until=None))
+        queue.finish(self._engine, row, status, ts=ts, error=error)
 
 
 def render(engine: Engine, request: Request, payload: dict[str, Any], *,
@@ -269,10 +195,9 @@ def _request_view(engine: Engine, request: Request,
                   approval_confirms_manual: bool) -> views.Message:
     assert request.id is not None
     with Session(engine) as session:
-        fresh = session.get(Request, request.id, populate_existing=True)
+        fresh = get_request(session, request.id)
         assert fresh is not None
-        approvals = session.exec(select(Approval).where(Approval.request_id == request.id)
-                                 .order_by(col(Approval.id))).all()
+        approvals = approvals_of(session, request.id)
         ticked = confirmations(session, request.id)
     note = ""
     if fresh.decided_by and fresh.status in ("rejected", "cancelled"):

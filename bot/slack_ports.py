@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.views import private
+from core.notices import Notice
 from core.ports import SlackUnavailable
 
 log = logging.getLogger(__name__)
@@ -20,6 +22,10 @@ class SlackNotifier:
 
     def __init__(self, client: WebClient) -> None:
         self._client = client
+
+    def tell(self, channel: str, user: str, notice: Notice) -> None:
+        """The domain's notice, worded by `bot.views.private`."""
+        self.ephemeral(channel, user, private.notice(notice))
 
     def ephemeral(self, channel: str, user: str, text: str) -> None:
         try:

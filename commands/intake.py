@@ -8,17 +8,16 @@ result through the outbox.
 
 from __future__ import annotations
 
+import enum
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from commands.mrkdwn import code
 from commands.parser import (
-    USAGE,
     CancelRequest,
     HelpRequest,
     ReprotectRequest,
@@ -28,13 +27,22 @@ from commands.parser import (
 )
 from commands.plan_model import ResolvedPlan
 from commands.planning import PlanNotFound, Sources, VmNotInPlan, resolve
-from core.decisions import decide_request
+from core.decisions import Click, decide_request
+from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
 from core.policy import Policy
 from core.ports import Directory, Notifier, SlackUnavailable
 from gateways.errors import GatewayError
 from store.db import session_scope
-from store.models import OPEN_STATUSES, OutboxKind, Request, RequestStatus, utcnow
-from store.repo import acquire_locks, audit, enqueue, get_request, transition
+from store.models import OutboxKind, Request, RequestStatus, utcnow
+from store.repo import (
+    acquire_locks,
+    audit,
+    enqueue,
+    get_request,
+    requests_in,
+    requests_since,
+    transition,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +55,44 @@ class SlashCommand:
     user_id: str
     text: str
 
+    def on(self, request_id: int) -> Click:
+        """The command as an action on one request (cancel), like a click on its button."""
+        return Click(request_id=request_id, user_id=self.user_id, user_team=self.team_id,
+                     channel_id=self.channel_id)
+
+
+class Answer(enum.StrEnum):
+    """What the ephemeral acknowledgement says (`bot.views.private.reply` words it)."""
+
+    USAGE = "usage"
+    HELP = "help"
+    WRONG_CHANNEL = "wrong_channel"
+    STATUS = "status"
+    CANCELLING = "cancelling"
+    ALREADY_RECEIVED = "already_received"
+    CHECKING = "checking"
+
 
 @dataclass(frozen=True)
 class Reply:
-    """The ephemeral acknowledgement text, the request to preflight after it, if any, and the
-    request to cancel (cancellation follows the approval rules, in `approvals`)."""
+    """The acknowledgement, with what it names; the request to preflight after it, if any,
+    and the request to cancel (cancellation follows the approval rules, in `approvals`)."""
 
-    text: str
+    answer: Answer
     request_id: int | None = None
     cancel: int | None = None
+    plan: str = ""
+    usage: UsageError | None = None
+    channels: frozenset[str] = frozenset()
+    requests: tuple[Request, ...] = ()
 
 
-CANCEL_VIA_APPROVALS = ":hourglass: Cancelling…"
+def replan(request: Request, sources: Sources) -> ResolvedPlan | PlanNotFound | VmNotInPlan:
+    """The plan a recorded request names, resolved against the sources now: the preflight
+    and the re-check at approval read it the same way. Raises `GatewayError` on an outage."""
+    parsed = parse(request.command_text)
+    assert isinstance(parsed, ReprotectRequest)  # a request is recorded only once it parsed
+    return resolve(parsed, sources, now=utcnow())
 
 
 class Intake:
@@ -74,17 +108,15 @@ class Intake:
         """Decide what to answer within Slack's 3 seconds; record a real request once."""
         parsed = parse(command.text)
         if isinstance(parsed, UsageError):
-            return Reply(parsed.render())
+            return Reply(Answer.USAGE, usage=parsed)
         if isinstance(parsed, HelpRequest):
-            return Reply(parsed_help())
+            return Reply(Answer.HELP)
         if self._policy.channels and command.channel_id not in self._policy.channels:
-            allowed = ", ".join(f"<#{c}>" for c in sorted(self._policy.channels))
-            return Reply(f":no_entry: `/reprotect` is not enabled in this channel. Use it in "
-                         f"{allowed} (REPROTECT_CHANNELS).")
+            return Reply(Answer.WRONG_CHANNEL, channels=self._policy.channels)
         if isinstance(parsed, StatusRequest):
-            return Reply(self.status(command.channel_id))
+            return Reply(Answer.STATUS, requests=self.status(command.channel_id))
         if isinstance(parsed, CancelRequest):
-            return Reply(CANCEL_VIA_APPROVALS, cancel=parsed.request_id)
+            return Reply(Answer.CANCELLING, cancel=parsed.request_id)
         return self._record(command, parsed)  # who may ask is checked after the ack
 
     def _record(self, command: SlashCommand, parsed: ReprotectRequest) -> Reply:
@@ -100,9 +132,8 @@ class Intake:
                       channel=command.channel_id)
         except IntegrityError:
             log.info("duplicate delivery of trigger %s ignored", command.trigger_id)
-            return Reply(f":hourglass: Already received: checking plan {code(parsed.plan)}…")
-        return Reply(f":hourglass: Checking plan {code(parsed.plan)} against Site Recovery…",
-                     request.id)
+            return Reply(Answer.ALREADY_RECEIVED, plan=parsed.plan)
+        return Reply(Answer.CHECKING, request.id, plan=parsed.plan)
 
     def preflight(self, request_id: int) -> None:
         """Resolve and check the plan, then post it; an outage is told, never swallowed."""
@@ -110,31 +141,26 @@ class Intake:
             request = get_request(session, request_id)
         if request is None or request.status != RequestStatus.PREFLIGHT:
             return
-        parsed = parse(request.command_text)
-        assert isinstance(parsed, ReprotectRequest)
         refusal = self._requester_refusal(request.requester_id)
         if refusal is not None:
             self._fail(request, refusal, "requester refused")
             return
         try:
-            outcome = resolve(parsed, self._sources, now=utcnow())
+            outcome = replan(request, self._sources)
         except GatewayError as exc:
             log.warning("preflight of request %s failed: %s", request_id, exc.what)
-            self._fail(request, f":x: Preflight of plan {code(parsed.plan)} could not run: "
-                                f"{exc.explain()}\nNothing was sent to Site Recovery.", exc.what)
+            self._fail(request, PreflightFailed(request.plan_name, exc.explain()), exc.what)
             return
         except Exception:
             log.exception("preflight of request %s crashed", request_id)
-            self._fail(request, f":x: Preflight of plan {code(parsed.plan)} failed on an internal "
-                                "error (logged). Nothing was sent to Site Recovery; try again "
-                                "or check the bot's logs.", "internal error")
+            self._fail(request, PreflightFailed(request.plan_name), "internal error")
             return
         if isinstance(outcome, PlanNotFound | VmNotInPlan):
-            self._fail(request, f":mag: {outcome.message}\nNothing was sent.", outcome.message)
+            self._fail(request, PlanProblem(outcome.message), outcome.message)
             return
         self._post(request, outcome)
 
-    def _requester_refusal(self, user: str) -> str | None:
+    def _requester_refusal(self, user: str) -> Notice | None:
         """REPROTECT_REQUESTERS, checked after the acknowledgement: its user groups may need
         `usergroups.users.list`, which must never hold up Slack's 3 seconds."""
         if self._requesters is None:
@@ -142,27 +168,24 @@ class Intake:
         try:
             decision = decide_request(user, self._requesters.members())
         except SlackUnavailable as exc:
-            return f":hourglass: Your request was not taken: {exc.explain()}"
-        return None if decision.accepted else f":no_entry_sign: {decision.reason}"
+            return NotTaken(exc.explain())
+        return None if decision.accepted else decision
 
-    def _fail(self, request: Request, text: str, reason: str) -> None:
+    def _fail(self, request: Request, notice: Notice, reason: str) -> None:
         assert request.id is not None
         with session_scope(self._engine) as session:
             if transition(session, request.id, [RequestStatus.PREFLIGHT], RequestStatus.ERROR,
                           reason=reason, finished_at=utcnow()):
                 audit(session, "bot", "preflight_error", request.id, reason=reason)
-        self._notifier.ephemeral(request.channel_id, request.requester_id, text)
+        self._notifier.tell(request.channel_id, request.requester_id, notice)
 
     def _post(self, request: Request, plan: ResolvedPlan) -> None:
         assert request.id is not None
         holder = self._settle(request, plan)
         if holder is not None:
-            link = f" (<{holder.permalink}|message>)" if holder.permalink else ""
-            self._fail(request, f":lock: Request #{holder.id}{link} by "
-                                f"<@{holder.requester_id}> is {holder.status} for some of "
-                                "these VMs; one open request per VM. Wait for it to finish, "
-                                f"or cancel it with `/reprotect cancel {holder.id}`.",
-                       f"locked by request #{holder.id}")
+            assert holder.id is not None
+            self._fail(request, Locked(holder.id, holder.permalink, holder.requester_id,
+                                       str(holder.status)), f"locked by request #{holder.id}")
 
     def _settle(self, request: Request, plan: ResolvedPlan) -> Request | None:
         """Leave `preflight` and, for an approvable plan, take its item locks, in one
@@ -200,39 +223,12 @@ class Intake:
     def resume_interrupted(self, older_than: timedelta = timedelta(seconds=60)) -> None:
         """Preflights cut short by a crash or restart run again; the first to finish wins."""
         with Session(self._engine) as session:
-            stuck = session.exec(select(Request.id).where(
-                Request.status == RequestStatus.PREFLIGHT,
-                col(Request.created_at) < utcnow() - older_than)).all()
+            stuck = requests_since(session, RequestStatus.PREFLIGHT, utcnow() - older_than)
         for request_id in stuck:
-            if request_id is not None:
-                log.info("resuming interrupted preflight of request %s", request_id)
-                self.preflight(request_id)
+            log.info("resuming interrupted preflight of request %s", request_id)
+            self.preflight(request_id)
 
-    def status(self, channel_id: str) -> str:
+    def status(self, channel_id: str) -> tuple[Request, ...]:
+        """The channel's latest requests, newest first, for `/reprotect status`."""
         with Session(self._engine) as session:
-            rows = session.exec(
-                select(Request).where(Request.channel_id == channel_id)
-                .order_by(col(Request.id).desc()).limit(15)).all()
-        if not rows:
-            return "No reprotect requests in this channel yet."
-        lines = [status_line(r) for r in rows if r.status in OPEN_STATUSES]
-        recent = [status_line(r) for r in rows if r.status not in OPEN_STATUSES][:10]
-        return ("*Open*\n" + ("\n".join(lines) or "none") + "\n*Recent*\n"
-                + ("\n".join(recent) or "none"))
-
-
-def status_line(request: Request) -> str:
-    number = (f"<{request.permalink}|#{request.id}>" if request.permalink
-              else f"#{request.id}")
-    return (f"• {number} plan {code(request.plan_name)} — *{request.status}* — "
-            f"<@{request.requester_id}>, {_age(request.created_at)}")
-
-
-def _age(moment: datetime) -> str:
-    minutes = int((utcnow() - moment).total_seconds() // 60)
-    return f"{minutes} min ago" if minutes < 120 else f"{minutes // 60} h ago"
-
-
-def parsed_help() -> str:
-    return ("*/reprotect* preflights a recovery plan's reprotect (Azure → AVS failback), asks "
-            "an approver, then starts and follows it in a thread.\n" + USAGE)
+            return tuple(requests_in(session, channel_id, 15))

@@ -9,39 +9,29 @@ table (which also undoes, on screen, a tick that was refused). Approve waits for
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from commands.plan_model import ManualItem, ResolvedPlan
+from core.decisions import Action, Click, Decision, Refusal
 from core.policy import Policy
 from core.ports import Directory, Notifier
 from store.db import session_scope
-from store.models import ManualConfirmation, OutboxKind, Request, RequestStatus
-from store.repo import audit, enqueue, get_request, transition
+from store.models import OutboxKind, Request, RequestStatus
+from store.repo import (
+    audit,
+    confirm,
+    confirmations,
+    enqueue,
+    get_request,
+    transition,
+    unconfirm,
+)
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Ticks:
-    """One change of the checkboxes: the full selection after it."""
-
-    request_id: int
-    user_id: str
-    user_team: str | None
-    channel_id: str
-    selected: frozenset[str]
-
-
-def confirmations(session: Session, request_id: int) -> dict[str, tuple[str, datetime]]:
-    """Ticked item keys with who ticked them and when."""
-    rows = session.exec(select(ManualConfirmation)
-                        .where(ManualConfirmation.request_id == request_id)).all()
-    return {r.item_key: (r.user_id, r.at) for r in rows}
 
 
 def unconfirmed(plan: ResolvedPlan, ticked: dict[str, tuple[str, datetime]]
@@ -49,19 +39,22 @@ def unconfirmed(plan: ResolvedPlan, ticked: dict[str, tuple[str, datetime]]
     return tuple(i for i in plan.manual_items if i.key not in ticked)
 
 
-def tick_refusal(ticks: Ticks, request: Request, approvers: frozenset[str],
-                 workspace_team: str) -> str | None:
+def tick_refusal(ticks: Click, request: Request, approvers: frozenset[str],
+                 workspace_team: str) -> Decision | None:
     """Why this person may not tick, or None: the same people who may approve."""
     if ticks.user_team != workspace_team:  # missing: not known to be one of ours
-        return "Only members of this workspace can confirm preflight items."
+        return _refused(Refusal.OTHER_WORKSPACE)
     if request.status != RequestStatus.PENDING:
-        return f"This request is already {request.status}: nothing to confirm."
+        return _refused(Refusal.ALREADY_DECIDED, status=str(request.status))
     if ticks.user_id == request.requester_id:
-        return ("The requester cannot confirm their own request's manual checks (four eyes): "
-                "an approver ticks them.")
+        return _refused(Refusal.OWN_REQUEST)
     if ticks.user_id not in approvers:
-        return "Only approvers can confirm the manual checks (REPROTECT_APPROVERS)."
+        return _refused(Refusal.NOT_APPROVER)
     return None
+
+
+def _refused(refusal: Refusal, *, status: str = "", number: int | None = None) -> Decision:
+    return Decision(False, Action.CONFIRM, refusal, status=status, number=number)
 
 
 def confirm_remaining(session: Session, request: Request, user_id: str) -> None:
@@ -71,8 +64,7 @@ def confirm_remaining(session: Session, request: Request, user_id: str) -> None:
     assert request.id is not None
     missing = unconfirmed(ResolvedPlan.from_json(request.plan),
                           confirmations(session, request.id))
-    session.add_all(ManualConfirmation(request_id=request.id, item_key=i.key, user_id=user_id)
-                    for i in missing)
+    confirm(session, request.id, user_id, [i.key for i in missing])
     if missing:
         audit(session, user_id, "manual_confirm", request.id,
               ticked=[i.key for i in missing], by="approve")
@@ -86,14 +78,14 @@ class ManualChecks:
         self._notifier = notifier
         self._policy = policy
 
-    def tick(self, ticks: Ticks) -> bool:
-        """Store the selection if this person may confirm; the message shows the result."""
+    def tick(self, ticks: Click, selected: frozenset[str]) -> bool:
+        """Store the selection (Slack sends all of it on every change) if this person may
+        confirm; the message shows the result."""
         with Session(self._engine) as session:
             request = get_request(session, ticks.request_id)
         if request is None:
-            self._notifier.ephemeral(ticks.channel_id, ticks.user_id,
-                                     f":no_entry_sign: Request #{ticks.request_id} does not "
-                                     "exist.")
+            self._notifier.tell(ticks.channel_id, ticks.user_id,
+                                _refused(Refusal.NO_SUCH_REQUEST, number=ticks.request_id))
             return False
         refusal = tick_refusal(ticks, request, self._directory.members(),
                                self._policy.workspace_team())
@@ -104,33 +96,31 @@ class ManualChecks:
                 if refusal is None and not transition(session, ticks.request_id,
                                                       [RequestStatus.PENDING],
                                                       RequestStatus.PENDING):
-                    refusal = "This request is no longer pending: nothing to confirm."
+                    refusal = _refused(Refusal.ALREADY_DECIDED)
                 if refusal is None:
-                    self._store(session, request, ticks)
+                    self._store(session, request, ticks, selected)
                 else:
                     audit(session, ticks.user_id, "click_refused", ticks.request_id,
-                          refusal="manual_confirm", reason=refusal, team=ticks.user_team)
+                          refusal="manual_confirm", reason=refusal.refusal,
+                          team=ticks.user_team)
                 enqueue(session, request, OutboxKind.UPDATE, {"view": "request"})
         except IntegrityError:  # another approver ticked the same item at the same moment
             log.info("concurrent ticks on request %s; the other one is kept", ticks.request_id)
             return False
         if refusal is not None:
-            self._notifier.ephemeral(ticks.channel_id, ticks.user_id,
-                                     f":no_entry_sign: {refusal} Your tick was not kept.")
+            self._notifier.tell(ticks.channel_id, ticks.user_id, refusal)
         return refusal is None
 
-    def _store(self, session: Session, request: Request, ticks: Ticks) -> None:
+    def _store(self, session: Session, request: Request, ticks: Click,
+               selected: frozenset[str]) -> None:
         keys = {i.key for i in ResolvedPlan.from_json(request.plan).manual_items}
-        wanted = ticks.selected & keys
+        wanted = selected & keys
         held = set(confirmations(session, ticks.request_id))
         removed = sorted(held - wanted)
         if removed:
-            session.execute(delete(ManualConfirmation).where(
-                col(ManualConfirmation.request_id) == ticks.request_id,
-                col(ManualConfirmation.item_key).in_(removed)))
+            unconfirm(session, ticks.request_id, removed)
         added = sorted(wanted - held)
-        session.add_all(ManualConfirmation(request_id=ticks.request_id, item_key=key,
-                                           user_id=ticks.user_id) for key in added)
+        confirm(session, ticks.request_id, ticks.user_id, added)
         session.flush()
         audit(session, ticks.user_id, "manual_confirm", ticks.request_id, ticked=added,
               unticked=removed)

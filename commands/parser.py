@@ -74,9 +74,6 @@ class UsageError:
     message: str
     usage: str = USAGE
 
-    def render(self) -> str:
-        return f":warning: {self.message}\n{self.usage}"
-
 
 ParseResult = ReprotectRequest | HelpRequest | StatusRequest | CancelRequest | UsageError
 

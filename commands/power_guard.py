@@ -13,16 +13,23 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import Engine, or_, update
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from commands.plan_model import ResolvedPlan
 from core.ports import VCenter
 from gateways.errors import VCenterError
 from store.db import session_scope
 from store.models import OutboxKind, PowerWatch, Request, RequestStatus, utcnow
-from store.repo import audit, enqueue
+from store.repo import (
+    audit,
+    enqueue,
+    mark_warned,
+    move_power_state,
+    power_watches,
+    watched_requests,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +67,7 @@ class PowerGuard:
         """Executing requests and those finished within `watch_after`, with their AVS VMs."""
         since = utcnow() - self._watch_after
         with Session(self._engine) as session:
-            requests = session.exec(select(Request).where(or_(
-                col(Request.status) == RequestStatus.EXECUTING,
-                col(Request.status).in_([RequestStatus.DONE, RequestStatus.FAILED])
-                & (col(Request.finished_at) >= since)))).all()
+            requests = watched_requests(session, since)
         watched = []
         for request in requests:
             vms = [(i.avs_vm, i.vm_name) for i in ResolvedPlan.from_json(request.plan).items
@@ -76,8 +80,7 @@ class PowerGuard:
                 states: dict[str, str]) -> None:
         assert request.id is not None
         with session_scope(self._engine) as session:
-            seen = {w.vm_ref: w for w in session.exec(
-                select(PowerWatch).where(PowerWatch.request_id == request.id)).all()}
+            seen = power_watches(session, request.id)
             turned_on = []
             for ref, name in vms:
                 state = states.get(ref, "notFound")
@@ -88,23 +91,14 @@ class PowerGuard:
                     session.add(PowerWatch(request_id=request.id, vm_ref=ref, vm_name=name,
                                            state=state))
                     session.flush()
-                elif row.state == state or not _moved(session, row, state):
+                elif row.state == state or not move_power_state(session, row, state):
                     continue
                 if state == POWERED_ON:
                     turned_on.append(name)
             if turned_on:
                 finished = request.status != RequestStatus.EXECUTING
-                session.execute(update(PowerWatch).where(
-                    col(PowerWatch.request_id) == request.id,
-                    col(PowerWatch.vm_name).in_(turned_on)).values(warned_at=utcnow()))
+                mark_warned(session, request.id, turned_on)
                 audit(session, "bot", "power_on_warning", request.id, vms=turned_on)
                 enqueue(session, request, OutboxKind.REPLY,
                         {"view": "powered_on", "vms": turned_on, "finished": finished})
 
-
-def _moved(session: Session, row: PowerWatch, state: str) -> bool:
-    """Compare-and-set the state: True for the one caller that saw this transition."""
-    result = session.execute(update(PowerWatch).where(
-        col(PowerWatch.id) == row.id, col(PowerWatch.state) == row.state)
-        .values(state=state, updated_at=utcnow()))
-    return bool(result.rowcount)  # type: ignore[attr-defined]

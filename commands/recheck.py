@@ -10,32 +10,24 @@ come and go (an agent re-registering) do not void an approval.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from commands.manual_items import confirmations, unconfirmed
-from commands.parser import ReprotectRequest, parse
+from commands.intake import replan
+from commands.manual_items import unconfirmed
 from commands.plan_model import Choice, ResolvedPlan
-from commands.planning import PlanNotFound, Sources, VmNotInPlan, resolve
+from commands.planning import PlanNotFound, Sources, VmNotInPlan
+from core.decisions import Action, Decision, Refusal
 from gateways.errors import GatewayError
 from store.db import session_scope
 from store.models import OutboxKind, Request, RequestStatus, utcnow
-from store.repo import audit, enqueue, get_request, transition
+from store.repo import audit, confirmations, enqueue, get_request, transition
 
 log = logging.getLogger(__name__)
 
 VALUE_LABELS = ("Master target", "Process server", "Datastore", "Retention volume",
                 "Failback policy")
-
-
-@dataclass(frozen=True)
-class Hold:
-    """Why an approval may not count now; `stale` when the preflight itself changed."""
-
-    reason: str
-    stale: bool = False
 
 
 def changes(old: ResolvedPlan, new: ResolvedPlan | PlanNotFound | VmNotInPlan) -> list[str]:
@@ -68,6 +60,12 @@ def _key(choice: Choice | None) -> tuple[str, str] | None:
     return (choice.id.lower(), choice.name) if choice else None
 
 
+def _held(refusal: Refusal, *, number: int | None = None,
+          details: tuple[str, ...] = ()) -> Decision:
+    """An approval that may not count now, and why."""
+    return Decision(False, Action.APPROVE, refusal, number=number, details=details)
+
+
 class Recheck:
     def __init__(self, engine: Engine, sources: Sources, *,
                  approval_confirms_manual: bool = True) -> None:
@@ -75,35 +73,29 @@ class Recheck:
         self._sources = sources
         self._approval_confirms_manual = approval_confirms_manual
 
-    def hold(self, request_id: int, approver: str) -> Hold | None:
+    def hold(self, request_id: int, approver: str) -> Decision | None:
         """None when the approval may count; else why not (the thread is told of changes)."""
         with Session(self._engine) as session:
             request = get_request(session, request_id)
             ticked = confirmations(session, request_id)
         if request is None:
-            return Hold(f"Request #{request_id} does not exist.")
+            return _held(Refusal.NO_SUCH_REQUEST, number=request_id)
         plan = ResolvedPlan.from_json(request.plan)
         missing = unconfirmed(plan, ticked)
         if missing and not self._approval_confirms_manual:
-            return Hold("Tick the manual checks in the message first (the bot cannot see "
-                        "them): " + "; ".join(i.result.message for i in missing)
-                        + ". Your approval was not recorded.")
-        parsed = parse(request.command_text)
-        assert isinstance(parsed, ReprotectRequest)
+            return _held(Refusal.UNCONFIRMED,
+                         details=tuple(i.result.message for i in missing))
         try:
-            fresh = resolve(parsed, self._sources, now=utcnow())
+            fresh = replan(request, self._sources)
         except GatewayError as exc:
             log.warning("re-check of request %s could not run: %s", request_id, exc.what)
-            return Hold("The preflight could not be re-checked before approving, so your "
-                        f"approval was not recorded.\n{exc.explain()}\nTry again in a minute.")
+            return _held(Refusal.NOT_RECHECKED, details=(exc.explain(),))
         found = changes(plan, fresh)
         if not found:
             return None
         self._go_stale(request, approver, found, fresh if isinstance(fresh, ResolvedPlan)
                        else None)
-        return Hold("The preflight changed since this request was posted (details in the "
-                    "thread), so your approval was refused and nothing was sent. Ask for a "
-                    "fresh `/reprotect`.", stale=True)
+        return _held(Refusal.STALE)
 
     def _go_stale(self, request: Request, approver: str, found: list[str],
                   fresh: ResolvedPlan | None) -> None:

@@ -35,6 +35,7 @@ from sqlmodel import Session, col, select
 from commands.job_errors import describe
 from commands.plan_model import ResolvedPlan
 from commands.providers import reprotect_input
+from core.decisions import Action, Decision, Refusal
 from core.policy import Policy
 from gateways.errors import GatewayError, SiteRecoveryAuthError, SiteRecoveryError
 from gateways.site_recovery import SiteRecovery, job_name
@@ -551,30 +552,30 @@ class Tracker:
 
     # -- approved retry --------------------------------------------------------------------
 
-    def restart(self, run_id: int, approver: str) -> str | None:
-        """Restart a failed VM's job after an approver's Retry; None when it went, else why
-        not. The compare-and-set from `failed` makes a second click change nothing."""
+    def restart(self, run_id: int, approver: str) -> Decision | None:
+        """Restart a failed VM's job after an approver's Retry; None when it went, else the
+        refusal. The compare-and-set from `failed` makes a second click change nothing."""
         now = utcnow()
         with session_scope(self._engine) as session:
             run = session.get(Run, run_id)
             if run is None or run.status != RunStatus.FAILED or not run.job_id:
-                state = run.status if run else "gone"
-                return f"Nothing to retry: this VM's reprotect is {state} now."
+                return Decision(False, Action.RETRY, Refusal.NOT_FAILED,
+                                status=run.status if run else "gone")
             try:
                 holder = acquire_locks(session, run.request_id, [run.item_id])
             except IntegrityError:
                 session.rollback()
-                return "Another request took this VM at the same moment; try again."
+                return Decision(False, Action.RETRY, Refusal.RACED)
             if holder is not None:
                 session.rollback()
-                return (f"`{run.vm_name}` belongs to request #{holder.id} now, which is "
-                        f"{holder.status}: retry it there.")
+                return Decision(False, Action.RETRY, Refusal.TAKEN, vm=run.vm_name,
+                                number=holder.id, status=holder.status)
             if not transition_run(session, run_id, [RunStatus.FAILED], RunStatus.RESTARTING,
                                   started_at=now, finished_at=None, lease_owner=self._owner,
                                   lease_until=now + LEASE, next_poll_at=now + WRITE_GRACE,
                                   wait_until=None):
                 session.rollback()
-                return "This VM is already being retried."
+                return Decision(False, Action.RETRY, Refusal.RETRYING)
             transition(session, run.request_id, [RequestStatus.FAILED, RequestStatus.EXECUTING],
                        RequestStatus.EXECUTING, finished_at=None)
             audit(session, approver, "retry", run.request_id, vm=run.vm_name, job=run.job_id)

@@ -1,5 +1,6 @@
 """Who clicked, and what the rules decided: values both the approval rules and the commands
-use, so neither package imports the other for them."""
+use, so neither package imports the other for them. They are data, never words: only
+`bot.views.private` says them to the person."""
 
 from __future__ import annotations
 
@@ -27,26 +28,46 @@ class Refusal(enum.StrEnum):
     EXPIRED = "expired"
     STALE = "stale"
     UNCONFIRMED = "unconfirmed"
+    NOT_RECHECKED = "not_rechecked"      # the re-check at approval could not reach a source
+    NO_SUCH_REQUEST = "no_such_request"  # or no such run, for a Retry
+    NOT_FAILED = "not_failed"            # Retry of a VM whose reprotect did not fail (now)
+    TAKEN = "taken"                      # Retry of a VM another open request holds now
+    RACED = "raced"                      # another request took the VM at the same moment
+    RETRYING = "retrying"                # another click restarted it first
+
+
+class Action(enum.StrEnum):
+    """What the person tried to do; a refusal's words depend on it."""
+
+    REQUEST = "request"
+    APPROVE = "approve"
+    REJECT = "reject"
+    CANCEL = "cancel"
+    RETRY = "retry"
+    CONFIRM = "confirm"
 
 
 @dataclass(frozen=True)
 class Decision:
+    """Accepted, or refused with the values the refusal names: the request's `status` when
+    it is closed, who may act instead (`ask`), approvals still `missing`, the `vm` of a Retry,
+    the `number` of the request (or run) that holds the VM or does not exist, and `details`
+    (plain sentences of the checks: an outage, the manual items left)."""
+
     accepted: bool
-    reason: str
+    action: Action
     refusal: Refusal | None = None
+    status: str = ""
+    ask: frozenset[str] = frozenset()
+    missing: int | None = None
+    vm: str = ""
+    number: int | None = None
+    details: tuple[str, ...] = ()
     quorum_reached: bool = False
-
-
-def who(approvers: frozenset[str], exclude: str) -> str:
-    names = [f"<@{a}>" for a in sorted(approvers) if a != exclude]
-    return ", ".join(names[:5]) or "nobody else is listed in REPROTECT_APPROVERS"
 
 
 def decide_request(user: str, requesters: frozenset[str] | None) -> Decision:
     """Anyone in an allowed channel may ask, unless REPROTECT_REQUESTERS names who may."""
     if requesters is None or user in requesters:
-        return Decision(True, "Request accepted.")
-    return Decision(False, "You are not allowed to request reprotect (REPROTECT_REQUESTERS). "
-                    "Ask one of: " + who(requesters, user) + ".", Refusal.NOT_REQUESTER)
-
-
+        return Decision(True, Action.REQUEST)
+    return Decision(False, Action.REQUEST, Refusal.NOT_REQUESTER, ask=requesters - {user})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from core.notices import Notice
 from gateways.vcenter_models import VCenterInventory
 
 
@@ -23,9 +24,10 @@ class SlackUnavailable(Exception):
 
 
 class Notifier(Protocol):
-    """Private replies to one person; channel messages go through the outbox instead."""
+    """Private replies to one person, as data the bot words; channel messages go through
+    the outbox instead."""
 
-    def ephemeral(self, channel: str, user: str, text: str) -> None: ...
+    def tell(self, channel: str, user: str, notice: Notice) -> None: ...
 
 
 class Directory(Protocol):

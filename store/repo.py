@@ -8,17 +8,21 @@ lose cleanly instead of acting twice.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, or_, update
 from sqlmodel import Session, col, select
 
 from store.models import (
     LOCKING_STATUSES,
+    Approval,
     AuditEvent,
     ItemLock,
+    ManualConfirmation,
     Outbox,
     OutboxKind,
+    PowerWatch,
     Request,
     RequestStatus,
     Run,
@@ -91,3 +95,74 @@ def get_request(session: Session, request_id: int) -> Request | None:
 def runs_of(session: Session, request_id: int) -> list[Run]:
     return list(session.exec(select(Run).where(Run.request_id == request_id)
                              .order_by(col(Run.id))).all())
+
+
+def approvals_of(session: Session, request_id: int) -> list[Approval]:
+    """The request's approvals, oldest first."""
+    return list(session.exec(select(Approval).where(Approval.request_id == request_id)
+                             .order_by(col(Approval.id))).all())
+
+
+def requests_in(session: Session, channel_id: str, limit: int) -> list[Request]:
+    """The channel's latest requests, newest first (`/reprotect status`)."""
+    return list(session.exec(select(Request).where(Request.channel_id == channel_id)
+                             .order_by(col(Request.id).desc()).limit(limit)).all())
+
+
+def requests_since(session: Session, status: RequestStatus, before: datetime) -> list[int]:
+    """Ids of requests in `status` created before `before` (preflights cut short)."""
+    ids = session.exec(select(Request.id).where(
+        Request.status == status, col(Request.created_at) < before)).all()
+    return [i for i in ids if i is not None]
+
+
+def pending_due(session: Session, now: datetime) -> list[Request]:
+    """Pending requests whose approval time ran out."""
+    return list(session.exec(select(Request).where(
+        Request.status == RequestStatus.PENDING, col(Request.expires_at) <= now)).all())
+
+
+def confirmations(session: Session, request_id: int) -> dict[str, tuple[str, datetime]]:
+    """Ticked manual item keys with who ticked them and when."""
+    rows = session.exec(select(ManualConfirmation)
+                        .where(ManualConfirmation.request_id == request_id)).all()
+    return {r.item_key: (r.user_id, r.at) for r in rows}
+
+
+def confirm(session: Session, request_id: int, user_id: str, keys: Iterable[str]) -> None:
+    session.add_all(ManualConfirmation(request_id=request_id, item_key=key, user_id=user_id)
+                    for key in keys)
+
+
+def unconfirm(session: Session, request_id: int, keys: Iterable[str]) -> None:
+    session.execute(delete(ManualConfirmation).where(
+        col(ManualConfirmation.request_id) == request_id,
+        col(ManualConfirmation.item_key).in_(list(keys))))
+
+
+def watched_requests(session: Session, finished_since: datetime) -> list[Request]:
+    """Executing requests, and those that finished since `finished_since` (power guard)."""
+    return list(session.exec(select(Request).where(or_(
+        col(Request.status) == RequestStatus.EXECUTING,
+        col(Request.status).in_([RequestStatus.DONE, RequestStatus.FAILED])
+        & (col(Request.finished_at) >= finished_since)))).all())
+
+
+def power_watches(session: Session, request_id: int) -> dict[str, PowerWatch]:
+    """The last power state seen of each of the request's AVS VMs, by VM reference."""
+    return {w.vm_ref: w for w in session.exec(
+        select(PowerWatch).where(PowerWatch.request_id == request_id)).all()}
+
+
+def move_power_state(session: Session, row: PowerWatch, state: str) -> bool:
+    """Compare-and-set the state: True for the one caller that saw this transition."""
+    result = session.execute(update(PowerWatch).where(
+        col(PowerWatch.id) == row.id, col(PowerWatch.state) == row.state)
+        .values(state=state, updated_at=utcnow()))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_warned(session: Session, request_id: int, vm_names: Iterable[str]) -> None:
+    session.execute(update(PowerWatch).where(
+        col(PowerWatch.request_id) == request_id,
+        col(PowerWatch.vm_name).in_(list(vm_names))).values(warned_at=utcnow()))

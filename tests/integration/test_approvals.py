@@ -16,10 +16,13 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from bot.views import private
 from commands import intake as intake_module
 from commands.intake import Intake, SlashCommand
 from commands.planning import Sources
-from commands.recheck import Hold, Recheck
+from commands.recheck import Recheck
+from core.decisions import Decision
+from core.notices import Notice
 from core.policy import Policy
 from gateways.site_recovery import AzureSiteRecovery
 from sandbox.arm_emulator import ArmEmulator
@@ -255,7 +258,7 @@ def test_a_refused_approval_leaves_no_confirmations(
     engine = bot.services.engine
     original = Recheck.hold
 
-    def cancelled_meanwhile(self: Recheck, request_id: int, user_id: str) -> Hold | None:
+    def cancelled_meanwhile(self: Recheck, request_id: int, user_id: str) -> Decision | None:
         held = original(self, request_id, user_id)
         with session_scope(engine) as session:  # the requester cancels on another replica
             transition(session, request_id, [RequestStatus.PENDING], RequestStatus.CANCELLED,
@@ -285,8 +288,8 @@ def test_two_open_requests_never_hold_the_same_vms(arm: ArmEmulator, tmp_path: P
     told: list[tuple[str, str]] = []
 
     class Told:
-        def ephemeral(self, channel: str, user: str, text: str) -> None:
-            told.append((user, text))
+        def tell(self, channel: str, user: str, notice: Notice) -> None:
+            told.append((user, private.notice(notice)))
 
     policy = Policy(workspace_team=lambda: "T0", channels=frozenset(), required_approvals=1,
                     approval_ttl=timedelta(hours=1), poll_interval=timedelta(seconds=1),

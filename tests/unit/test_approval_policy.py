@@ -14,6 +14,7 @@ from approvals.policy import (
     decide_rejection,
     decide_retry,
 )
+from bot.views.private import decision as said
 from core.decisions import Refusal, decide_request
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
@@ -37,12 +38,12 @@ def test_refusals(change: dict[str, object], refusal: Refusal) -> None:
     decision = decide_approval(replace(BASE, **change))  # type: ignore[arg-type]
     assert not decision.accepted
     assert decision.refusal is refusal
-    assert decision.reason
+    assert said(decision)
 
 
 def test_requester_refusal_names_who_can_approve() -> None:
     decision = decide_approval(replace(BASE, clicker="U1"))
-    assert "<@U2>" in decision.reason and "<@U1>" not in decision.reason
+    assert "<@U2>" in said(decision) and "<@U1>" not in said(decision)
 
 
 @pytest.mark.parametrize(("required", "already", "quorum"), [
@@ -61,7 +62,7 @@ def test_quorum_counts_distinct_approvers_but_never_the_requester(
 def test_rejection_by_an_approver_other_than_the_requester_only() -> None:
     assert decide_rejection(BASE).accepted
     own = decide_rejection(replace(BASE, clicker="U1"))
-    assert not own.accepted and own.refusal is Refusal.OWN_REQUEST and "Cancel" in own.reason
+    assert not own.accepted and own.refusal is Refusal.OWN_REQUEST and "Cancel" in said(own)
     refused = decide_rejection(replace(BASE, clicker="U9"))
     assert not refused.accepted and refused.refusal is Refusal.NOT_APPROVER
     assert not decide_rejection(replace(BASE, status="approved")).accepted
@@ -78,7 +79,7 @@ def test_who_may_request(user: str, requesters: frozenset[str] | None, accepted:
     assert decision.accepted is accepted
     if not accepted:
         assert decision.refusal is Refusal.NOT_REQUESTER and "REPROTECT_REQUESTERS" in \
-            decision.reason
+            said(decision)
 
 
 @pytest.mark.parametrize(("change", "accepted", "refusal"), [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.views.private import usage
 from commands.parser import (
     CancelRequest,
     HelpRequest,
@@ -84,5 +85,5 @@ def test_usage_errors_say_what_is_wrong_and_show_usage(text: str, says: str) -> 
     result = parse(text)
     assert isinstance(result, UsageError)
     assert says in result.message
-    assert "/reprotect plan=<recovery plan> master=<master target server>" in result.render()
-    assert "/reprotect plan=<recovery plan> appliance=<replication appliance>" in result.render()
+    assert "/reprotect plan=<recovery plan> master=<master target server>" in usage(result)
+    assert "/reprotect plan=<recovery plan> appliance=<replication appliance>" in usage(result)

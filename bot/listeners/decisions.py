@@ -1,0 +1,107 @@
+"""Clicks on a request: approve, reject (with its reason dialog), cancel, retry, manual ticks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import views
+from bot.listeners import Services, click_of
+from bot.views import private
+from core import actions
+from core.decisions import Click
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, services: Services) -> None:
+    approvals = services.approvals
+
+    clicks: dict[str, tuple[str, Callable[[Click], object]]] = {
+        actions.APPROVE: ("approval", approvals.approve),
+        actions.CANCEL: ("cancellation", approvals.cancel),
+    }
+    for action_id, (what, decide) in clicks.items():
+        _on_click(app, services, action_id, what, decide)
+
+    @app.action(actions.REJECT)
+    def on_reject(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """Ask the approver why in a modal; the rejection happens when it is submitted."""
+        ack()
+        c = click_of(body)
+
+        def open_modal() -> None:
+            if not approvals.may_reject(c).accepted:
+                return
+            try:
+                client.views_open(trigger_id=body["trigger_id"],
+                                  view=views.reject_modal(c.request_id, c.channel_id))
+            except (SlackApiError, OSError) as exc:  # a rejection needs its reason: wait
+                log.warning("reject reason dialog did not open (%s); nothing changed", exc)
+                services.notifier.ephemeral(c.channel_id, c.user_id, private.dialog_failed(
+                    c.request_id, _slack_error(exc)))
+
+        services.report_failures(c.channel_id, c.user_id, "rejection",
+                                 open_modal)  # now: the trigger id expires within 3 seconds
+
+    @app.view(actions.REJECT_CALLBACK)
+    def on_reject_reason(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        reason = views.reject_reason(view)
+        if not reason:
+            ack(response_action="errors", errors={actions.REASON_BLOCK: "Say why, in a few words."})
+            return
+        ack()
+        target = views.reject_target(view)
+        if target is None:
+            log.warning("a reject reason came without its request (private_metadata); ignored")
+            return
+        request_id, channel = target
+        user = body.get("user") or {}
+        c = Click(request_id=request_id, user_id=str(user.get("id", "")),
+                  user_team=user.get("team_id"), channel_id=channel)
+        services.after_ack(c.channel_id, c.user_id, "rejection",
+                           lambda: approvals.reject(c, reason))
+
+    @app.action(actions.RETRY)
+    def on_retry(ack: Ack, body: dict[str, Any]) -> None:
+        """Retry a failed VM (the button's value is its run id) under the approval rules."""
+        ack()
+        c = click_of(body)
+        services.after_ack(c.channel_id, c.user_id, "retry",
+                           lambda: services.retries.retry(c.request_id, c))
+
+    @app.action(actions.CONFIRM_MANUAL)
+    def on_manual_ticks(ack: Ack, body: dict[str, Any]) -> None:
+        """An approver ticks or unticks the manual checks; Slack sends the whole selection."""
+        ack()
+        c = click_of(body)
+        action = (body.get("actions") or [{}])[0]
+        on = Click(request_id=views.manual_request(str(action.get("block_id", ""))),
+                   user_id=c.user_id, user_team=c.user_team, channel_id=c.channel_id)
+        selected = frozenset(str(o.get("value", ""))
+                             for o in action.get("selected_options") or ())
+        services.after_ack(c.channel_id, c.user_id, "confirmation",
+                           lambda: services.manual.tick(on, selected))
+
+
+def _on_click(app: App, services: Services, action_id: str, what: str,
+              decide: Callable[[Click], object]) -> None:
+    """A button whose click is decided after the acknowledgement, as it is."""
+
+    @app.action(action_id)
+    def on_click(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        c = click_of(body)
+        services.after_ack(c.channel_id, c.user_id, what, lambda: decide(c))
+
+
+def _slack_error(exc: Exception) -> str:
+    """What Slack said (its error code), or that it could not be reached."""
+    if isinstance(exc, SlackApiError) and exc.response is not None:
+        return f"Slack answered `{exc.response.get('error') or exc.response.status_code}`"
+    return "Slack could not be reached"
