@@ -14,9 +14,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import cast
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -24,11 +23,20 @@ from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, col, select
 
 from bot import views
+from bot.views import thread
 from commands.manual_items import confirmations
-from commands.mrkdwn import code
 from commands.plan_model import ResolvedPlan
+from core.events import Event, Progress, Protected, RequestChanged, RequestPosted, decode
 from store.db import session_scope
-from store.models import Approval, Outbox, OutboxKind, OutboxStatus, Request, utcnow
+from store.models import (
+    Approval,
+    Outbox,
+    OutboxKind,
+    OutboxStatus,
+    Request,
+    RequestStatus,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +52,11 @@ TRANSIENT_ERRORS = frozenset({
     "team_added_to_org",
 })
 MAX_BACKOFF = 300.0
+MERGE_MOST = 500  # Protected replies sent as one (one line per 10 VMs)
+# A large plan's Protected replies are gathered: about this many per request, each held no
+# longer than PROTECTED_HOLD; plans of up to this many VMs get one reply per tick, unheld.
+PROTECTED_REPLIES = 10
+PROTECTED_HOLD = timedelta(minutes=5)
 
 
 class ChannelPacer:
@@ -103,9 +116,7 @@ class OutboxSender:
         try:
             while True:
                 with Session(self._engine) as session:
-                    row = session.exec(select(Outbox).where(
-                        Outbox.request_id == request_id, Outbox.status == OutboxStatus.PENDING)
-                        .order_by(col(Outbox.id)).limit(1)).first()
+                    row = self._next(session, request_id)
                     if row is not None and row.lease_owner != self._owner:
                         return  # queued after the claim: the next tick claims it
                     request = session.get(Request, request_id)
@@ -116,7 +127,7 @@ class OutboxSender:
                         self._finish(row, OutboxStatus.DEAD, error="thread root was never posted")
                         continue
                     return
-                if row.kind == OutboxKind.UPDATE and self._superseded(row):
+                if row.kind in (OutboxKind.UPDATE, OutboxKind.PROGRESS) and self._superseded(row):
                     self._finish(row, OutboxStatus.SUPERSEDED)
                     continue
                 if not self._renew(row):
@@ -128,6 +139,32 @@ class OutboxSender:
                     return
         finally:
             self._release(request_id)
+
+    def _next(self, session: Session, request_id: int) -> Outbox | None:
+        """The request's first pending row; past Protected replies held for a batch
+        (`_gathering`), the progress edits queued behind them, which may go first."""
+        pending = session.exec(select(Outbox).where(
+            Outbox.request_id == request_id, Outbox.status == OutboxStatus.PENDING)
+            .order_by(col(Outbox.id))).all()
+        if not pending or pending[0].payload.get("type") != Protected.__name__:
+            return pending[0] if pending else None
+        held = [r for r in pending if r.payload.get("type") == Protected.__name__]
+        behind = [r for r in pending if r not in held]
+        if any(r.kind != OutboxKind.PROGRESS for r in behind) \
+                or not self._gathering(session, request_id, held):
+            return pending[0]
+        return behind[0] if behind else None
+
+    def _gathering(self, session: Session, request_id: int, held: list[Outbox]) -> bool:
+        """Whether to hold Protected replies for more VMs: a large plan gets about
+        PROTECTED_REPLIES of them, each naming many VMs; never longer than PROTECTED_HOLD, and
+        never once anything else (a failure, the summary) is queued behind them."""
+        request = session.get(Request, request_id)
+        if request is None or request.status != RequestStatus.EXECUTING:
+            return False
+        batch = -(-len(ResolvedPlan.from_json(request.plan).items) // PROTECTED_REPLIES)
+        vms = sum(len(r.payload.get("vms", ())) for r in held)
+        return vms < batch and utcnow() - min(r.created_at for r in held) < PROTECTED_HOLD
 
     def _claim(self, request_id: int) -> bool:
         """Lease all of a request's pending rows, or none: one sender per thread keeps order."""
@@ -178,16 +215,40 @@ class OutboxSender:
                 Outbox.status == OutboxStatus.PENDING)).first() is not None
 
     def _superseded(self, row: Outbox) -> bool:
-        """An older edit of the root is pointless when a newer one is queued."""
+        """An older edit of the root, or of the progress message, is pointless when a newer
+        one is queued (the progress message shows every change up to the newest)."""
         with Session(self._engine) as session:
             return session.exec(select(Outbox.id).where(
-                Outbox.request_id == row.request_id, Outbox.kind == OutboxKind.UPDATE,
+                Outbox.request_id == row.request_id, Outbox.kind == row.kind,
                 Outbox.status == OutboxStatus.PENDING, col(Outbox.id) > row.id)).first() \
                 is not None
 
+    def _merged(self, row: Outbox) -> list[Outbox]:
+        """The other Protected replies this replica holds for the request: sent with this
+        one as one reply (a VM protected later is told a little earlier, never later)."""
+        with Session(self._engine) as session:
+            return list(session.exec(select(Outbox).where(
+                Outbox.request_id == row.request_id, Outbox.status == OutboxStatus.PENDING,
+                Outbox.lease_owner == self._owner, col(Outbox.id) > row.id,
+                Outbox.kind == OutboxKind.REPLY).order_by(col(Outbox.id))).all())
+
+    def _progress_ts(self, row: Outbox) -> str | None:
+        """The thread's progress message, once posted: later progress edits it in place."""
+        with Session(self._engine) as session:
+            return session.exec(select(Outbox.ts).where(
+                Outbox.request_id == row.request_id, Outbox.kind == OutboxKind.PROGRESS,
+                Outbox.status == OutboxStatus.SENT, col(Outbox.ts).is_not(None))
+                .order_by(col(Outbox.id))).first()
+
     def _send(self, row: Outbox, request: Request) -> bool:
         """True when the row is done with (sent or dead); False when it must wait."""
-        message = render(self._engine, request, row.payload,
+        event = decode(row.payload)
+        merged = [r for r in self._merged(row) if r.payload.get("type") == Protected.__name__
+                  ][:MERGE_MOST] if isinstance(event, Protected) else []
+        if merged:
+            event = Protected(tuple(vm for r in [row, *merged]
+                                    for vm in cast(Protected, decode(r.payload)).vms))
+        message = render(self._engine, request, row, event,
                          approval_confirms_manual=self._approval_confirms_manual)
         try:
             if row.kind == OutboxKind.ROOT:
@@ -198,10 +259,14 @@ class OutboxSender:
                                     .values(message_ts=ts,
                                             permalink=self._permalink(row.channel_id, ts)))
                 self._finish(row, OutboxStatus.SENT, ts=ts)
-            elif row.kind == OutboxKind.REPLY:
+            elif row.kind == OutboxKind.PROGRESS and (posted := self._progress_ts(row)):
+                self._client.chat_update(channel=row.channel_id, ts=posted, **message)
+                self._finish(row, OutboxStatus.SENT, ts=posted)
+            elif row.kind in (OutboxKind.REPLY, OutboxKind.PROGRESS):
                 response = self._client.chat_postMessage(channel=row.channel_id,
                                                           thread_ts=request.message_ts, **message)
-                self._finish(row, OutboxStatus.SENT, ts=str(response["ts"]))
+                for done in [row, *merged]:
+                    self._finish(done, OutboxStatus.SENT, ts=str(response["ts"]))
             else:
                 assert request.message_ts is not None
                 self._client.chat_update(channel=row.channel_id, ts=request.message_ts,
@@ -253,16 +318,20 @@ class OutboxSender:
                 lease_until=None))
 
 
-def render(engine: Engine, request: Request, payload: dict[str, Any], *,
+def render(engine: Engine, request: Request, row: Outbox, event: Event, *,
            approval_confirms_manual: bool = True) -> views.Message:
-    """Build the message at send time: the root always shows the request as it is now."""
-    view = payload.get("view")
-    if view == "request":
+    """Build the message at send time: the root always shows the request as it is now, the
+    progress message every change queued up to this row."""
+    if isinstance(event, (RequestPosted, RequestChanged)):
         return _request_view(engine, request, approval_confirms_manual)
-    builder = REPLY_VIEWS.get(str(view))
-    if builder is None:
-        raise ValueError(f"unknown view {view!r}")
-    return builder(payload)
+    if isinstance(event, Progress):
+        with Session(engine) as session:
+            payloads = session.exec(select(Outbox.payload).where(
+                Outbox.request_id == request.id, Outbox.kind == OutboxKind.PROGRESS,
+                col(Outbox.id) <= row.id).order_by(col(Outbox.id))).all()
+        return thread.render(event, [change for payload in payloads
+                                     for change in cast(Progress, decode(payload)).changes])
+    return thread.render(event)
 
 
 def _request_view(engine: Engine, request: Request,
@@ -274,11 +343,7 @@ def _request_view(engine: Engine, request: Request,
         approvals = session.exec(select(Approval).where(Approval.request_id == request.id)
                                  .order_by(col(Approval.id))).all()
         ticked = confirmations(session, request.id)
-    note = ""
-    if fresh.decided_by and fresh.status in ("rejected", "cancelled"):
-        note = f"by <@{fresh.decided_by}>" + (f": {code(fresh.reason)}" if fresh.reason else "")
-    elif fresh.status == "stale":
-        note = fresh.reason
+    note = views.decided_note(str(fresh.status), fresh.decided_by, fresh.reason)
     return views.request_message(
         request_id=request.id, requester=fresh.requester_id,
         plan=ResolvedPlan.from_json(fresh.plan), status=str(fresh.status),
@@ -287,15 +352,3 @@ def _request_view(engine: Engine, request: Request,
         confirmations=ticked, approval_confirms_manual=approval_confirms_manual)
 
 
-REPLY_VIEWS: dict[str, Callable[[dict[str, Any]], views.Message]] = {
-    "started": lambda p: views.started([tuple(j) for j in p["jobs"]]),
-    "progress": lambda p: views.progress([tuple(c) for c in p["changes"]]),
-    "protected": lambda p: views.protected(p["vm"]),
-    "failed": lambda p: views.failed(p["vm"], p["reason"], p.get("run")),
-    "summary": lambda p: views.summary(p["total"], p["protected"], p["failed"], p["timed_out"]),
-    "notice": lambda p: views.notice(p["text"]),
-    "preflight_changed": lambda p: views.preflight_changed(
-        p["request_id"], p["command"], p["changes"],
-        ResolvedPlan.from_json(p["plan"]) if p.get("plan") else None),
-    "powered_on": lambda p: views.powered_on(p["vms"], p["finished"]),
-}

@@ -17,10 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from commands.plan_model import ManualItem, ResolvedPlan
+from core.events import RequestChanged
 from core.policy import Policy
 from core.ports import Directory, Notifier
 from store.db import session_scope
-from store.models import ManualConfirmation, OutboxKind, Request, RequestStatus
+from store.models import ManualConfirmation, Request, RequestStatus
 from store.repo import audit, enqueue, get_request, transition
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ class ManualChecks:
                 else:
                     audit(session, ticks.user_id, "click_refused", ticks.request_id,
                           refusal="manual_confirm", reason=refusal, team=ticks.user_team)
-                enqueue(session, request, OutboxKind.UPDATE, {"view": "request"})
+                enqueue(session, request, RequestChanged())
         except IntegrityError:  # another approver ticked the same item at the same moment
             log.info("concurrent ticks on request %s; the other one is kept", ticks.request_id)
             return False

@@ -18,10 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from commands.plan_model import ResolvedPlan
+from core.events import PoweredOn
 from core.ports import VCenter
 from gateways.errors import VCenterError
 from store.db import session_scope
-from store.models import OutboxKind, PowerWatch, Request, RequestStatus, utcnow
+from store.models import PowerWatch, Request, RequestStatus, utcnow
 from store.repo import audit, enqueue
 
 log = logging.getLogger(__name__)
@@ -98,8 +99,7 @@ class PowerGuard:
                     col(PowerWatch.request_id) == request.id,
                     col(PowerWatch.vm_name).in_(turned_on)).values(warned_at=utcnow()))
                 audit(session, "bot", "power_on_warning", request.id, vms=turned_on)
-                enqueue(session, request, OutboxKind.REPLY,
-                        {"view": "powered_on", "vms": turned_on, "finished": finished})
+                enqueue(session, request, PoweredOn(tuple(turned_on), finished))
 
 
 def _moved(session: Session, row: PowerWatch, state: str) -> bool:

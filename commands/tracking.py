@@ -24,7 +24,8 @@ import logging
 import random
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,8 +33,32 @@ from sqlalchemy import Engine, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from commands.job_errors import describe
 from commands.plan_model import ResolvedPlan
+from core.events import (
+    AgentGaveUp,
+    AgentWaiting,
+    ApprovalsVoid,
+    AuthProblem,
+    AuthRecovered,
+    Event,
+    HealthErrorInfo,
+    HealthWarning,
+    ItemState,
+    JobCancelled,
+    JobErrorInfo,
+    JobFailed,
+    JobSuspended,
+    NotStarted,
+    Progress,
+    Protected,
+    RequestChanged,
+    RestartLost,
+    Retried,
+    RunStarted,
+    Summary,
+    TimedOut,
+    WriteRefused,
+)
 from core.policy import Policy
 from gateways.errors import GatewayError, SiteRecoveryAuthError, SiteRecoveryError
 from gateways.site_recovery import SiteRecovery, job_name
@@ -48,7 +73,6 @@ from store.db import session_scope
 from store.models import (
     FINAL_RUN_STATUSES,
     Approval,
-    OutboxKind,
     Request,
     RequestStatus,
     Run,
@@ -83,10 +107,6 @@ AGENT_MISSING = re.compile(r"agent\s+(?:isn't|is\s+not|not)\s+installed", re.IGN
 # Site Recovery does not document the code, so the wording (or a 409 Conflict) decides.
 IN_PROGRESS = re.compile(r"\b(?:another|other|conflicting|existing)\b.{0,60}?\b(?:operation|job)"
                          r"|in[\s-]?progress\b|\balready\s+running\b", re.IGNORECASE)
-AGENT_FIX = ("Check that the Azure VM is running and that its Mobility service (InMage Scout "
-             "application service) runs and reaches the configuration server on 443 and the "
-             "process server on 9443")
-
 
 @dataclass
 class _Tick:
@@ -160,7 +180,7 @@ class Tracker:
                                     vm_name=item.vm_name))
                 audit(session, "bot", "execute", request.id, vms=len(plan.items),
                       fingerprint=request.fingerprint)
-                enqueue(session, request, OutboxKind.UPDATE, {"view": "request"})
+                enqueue(session, request, RequestChanged())
 
     def _approvals_bind(self, session: Session, request: Request) -> bool:
         """Execute only what was approved: enough approvals of this exact fingerprint."""
@@ -174,11 +194,8 @@ class Tracker:
                       reason="approvals void: what would be sent changed after approval",
                       finished_at=utcnow()):
             audit(session, "bot", "void", request.id, fingerprint=request.fingerprint)
-            enqueue(session, request, OutboxKind.UPDATE, {"view": "request"})
-            enqueue(session, request, OutboxKind.REPLY, {"view": "notice", "text": (
-                f":no_entry: Request #{request.id} was not run: its approvals were given for "
-                "different values than those it would send now, so they are void. Run "
-                "`/reprotect` again for a fresh preflight and approval.")})
+            enqueue(session, request, RequestChanged())
+            enqueue(session, request, ApprovalsVoid(request.id))
         return False
 
     # -- claim and release -----------------------------------------------------------------
@@ -199,7 +216,7 @@ class Tracker:
                 .order_by(col(Run.request_id), col(Run.id))).all())
 
     def _save(self, run: Run, expected: RunStatus, new: RunStatus, *,
-              reply: dict[str, Any] | None = None, **values: Any) -> bool:
+              reply: Event | None = None, **values: Any) -> bool:
         """Move a run, release its lease and queue its reply, in one transaction."""
         assert run.id is not None
         values.setdefault("next_poll_at", utcnow() + self._policy.poll_interval)
@@ -215,7 +232,7 @@ class Tracker:
             if reply is not None:
                 request = get_request(session, run.request_id)
                 assert request is not None
-                enqueue(session, request, OutboxKind.REPLY, reply)
+                enqueue(session, request, reply)
         for key, value in values.items():
             setattr(run, key, value)
         run.status = new
@@ -340,31 +357,31 @@ class Tracker:
         try:
             accepted = self._asr.reprotect(run.item_id, _inputs(self._plan_of(run.request_id)))
         except SiteRecoveryError as exc:
-            self._write_refused(run, expected, exc, tick, attempt=attempt,
-                                what="Site Recovery refused the reprotect request.")
+            self._write_refused(run, expected, exc, tick, attempt=attempt)
             return
         self._running(run, expected, accepted, tick)
 
     def _write_refused(self, run: Run, expected: RunStatus, exc: SiteRecoveryError, tick: _Tick,
-                       *, attempt: int, what: str) -> None:
+                       *, attempt: int, job: str | None = None) -> None:
         """A reprotect or restart was answered with an error: wait for the agent, adopt the
         job already running on the item, look again next tick (the answer may be lost, not
         the request), or report the refusal."""
         if AGENT_MISSING.search(f"{exc.what} {exc.why}"):
-            self._wait_for_agent(run, expected, None, exc.why or exc.what)
+            self._wait_for_agent(run, expected, None, exc.why or exc.what, ())
         elif _in_progress(exc) and (job := self._find_started(run, tick)[0]):
             self._running(run, expected, Accepted(job), tick)
         elif exc.transient or _in_progress(exc):
             self._save(run, expected, expected, error={"attempts": attempt, "last": exc.what},
                        next_poll_at=utcnow() + self._delay(exc))
         else:
-            self._fail(run, expected, f"{what}\n{exc.explain()}", error={"code": exc.code})
+            self._fail(run, expected, WriteRefused(run.vm_name, exc.what, exc.why, exc.fix, job),
+                       error={"code": exc.code})
 
     def _delay(self, exc: SiteRecoveryError) -> timedelta:
         return max(self._policy.poll_interval, timedelta(seconds=exc.retry_after or 0))
 
     def _running(self, run: Run, expected: RunStatus, accepted: Accepted, tick: _Tick, *,
-                 note: str = "") -> None:
+                 note: Callable[[str], Retried] | None = None) -> None:
         """Follow the job the answer named (else the item's); not before its Retry-After."""
         job = accepted.job_id or _scenario_job(self._asr.get_item(run.item_id))
         if job is None:
@@ -373,11 +390,10 @@ class Tracker:
             return
         wait = max(self._policy.poll_interval, timedelta(seconds=accepted.retry_after_s or 0))
         jobs = [*run.flags.get("jobs", []), job]
-        reply = {"view": "notice", "text": note} if note else None
         if self._save(run, expected, RunStatus.RUNNING, job_id=job, job_state="", job_task="",
                       error={}, tasks_read_at=None, next_poll_at=utcnow() + wait,
-                      restarts=run.restarts,
-                      flags={**run.flags, "jobs": jobs}, reply=reply) and not note:
+                      restarts=run.restarts, flags={**run.flags, "jobs": jobs},
+                      reply=note(job) if note else None) and not note:
             tick.started[run.request_id].append((run.vm_name, job))
 
     def _find_started(self, run: Run, tick: _Tick) -> tuple[str | None, ProtectedItem]:
@@ -403,28 +419,23 @@ class Tracker:
             self._running(run, RunStatus.SUBMITTING, Accepted(job), tick)
         elif item.protected:
             self._save(run, RunStatus.SUBMITTING, RunStatus.PROTECTED,
-                       protection_state=item.protection_state,
-                       reply={"view": "protected", "vm": run.vm_name})
+                       protection_state=item.protection_state, reply=Protected((run.vm_name,)))
         elif "ReverseReplicate" in item.allowed_operations and attempts < MAX_SUBMIT_ATTEMPTS:
             self._post_reprotect(run, RunStatus.SUBMITTING, tick, attempt=attempts + 1)
         else:
             last = run.error.get("last") or f"the item is {item.protection_state_description}"
-            self._fail(run, RunStatus.SUBMITTING,
-                       f"Reprotect could not be started: {last}. Site Recovery shows no "
-                       "reprotect running for it; check the vault, then run `/reprotect` again "
-                       "for this VM.", error={"message": last})
+            self._fail(run, RunStatus.SUBMITTING, NotStarted(run.vm_name, last),
+                       error={"message": last})
 
     def _recover_restart(self, run: Run, tick: _Tick) -> None:
         """A restart whose answer was lost (or whose sender stopped): adopt it if it runs."""
         job, _ = self._find_started(run, tick)
         if job:
             self._running(run, RunStatus.RESTARTING, Accepted(job), tick,
-                          note=f":repeat: `{run.vm_name}`: the restarted job is `{job}`.")
+                          note=lambda new: Retried(run.vm_name, new, "adopted"))
             return
-        self._fail(run, RunStatus.RESTARTING,
-                   f"The restart of job `{run.job_id}` did not reach Site Recovery (no new job "
-                   "runs for this VM). An approver can press Retry again.",
-                   retryable=True)
+        assert run.id is not None and run.job_id is not None
+        self._fail(run, RunStatus.RESTARTING, RestartLost(run.vm_name, run.job_id, run.id))
 
     def _follow_job(self, run: Run, tick: _Tick) -> None:
         assert run.id is not None and run.job_id is not None
@@ -435,7 +446,7 @@ class Tracker:
             job = entry
         else:
             if self._read_rank(run, tick, utcnow()) is None and self._timed_out(run):
-                self._give_up(run, RunStatus.RUNNING, f"job still {run.job_state}")
+                self._give_up(run, RunStatus.RUNNING, job_state=run.job_state)
             else:
                 tick.idle.append(run.id)  # unchanged in the list, or read next tick
             return
@@ -450,22 +461,14 @@ class Tracker:
         elif job.state == "Failed":
             self._job_failed(run, job, seen)
         elif job.state == "Cancelled":
-            self._fail(run, RunStatus.RUNNING,
-                       f"Site Recovery job `{job.id}` was cancelled (in the Azure portal or with "
-                       "`Stop-AzRecoveryServicesAsrJob`), so the VM is not reprotected and "
-                       "nothing else runs for it. Run `/reprotect` for it again once the reason "
-                       "for cancelling is dealt with.", error={"state": job.state}, **seen)
+            self._fail(run, RunStatus.RUNNING, JobCancelled(run.vm_name, job.id),
+                       error={"state": job.state}, **seen)
         elif job.state == "Suspended" and run.flags.get("suspended") != job.id:
             self._save(run, RunStatus.RUNNING, RunStatus.RUNNING,
-                       flags={**run.flags, "suspended": job.id}, **seen, reply={
-                           "view": "notice", "text":
-                           f":double_vertical_bar: `{run.vm_name}`: Site Recovery job "
-                           f"`{job.id}` is suspended: it waits for a manual action"
-                           + (f" at _{task}_" if task else "") + ". Resume it in the Azure "
-                           "portal (Site Recovery jobs → the job → Resume) or with "
-                           "`Resume-AzRecoveryServicesAsrJob`; the bot keeps following it."})
+                       flags={**run.flags, "suspended": job.id}, **seen,
+                       reply=JobSuspended(run.vm_name, job.id, task))
         elif self._timed_out(run):
-            self._give_up(run, RunStatus.RUNNING, f"job still {job.state} at {task or 'start'}")
+            self._give_up(run, RunStatus.RUNNING, job_state=job.state, task=task)
         else:
             self._save(run, RunStatus.RUNNING, RunStatus.RUNNING, **seen)
 
@@ -474,48 +477,38 @@ class Tracker:
                          for e in job.errors)
         waited_out = run.wait_until is not None and utcnow() >= run.wait_until
         if AGENT_MISSING.search(texts) and not waited_out:
-            self._wait_for_agent(run, RunStatus.RUNNING, job.id, describe(job.errors), **seen)
+            self._wait_for_agent(run, RunStatus.RUNNING, job.id, "", _errors(job), **seen)
             return
         restartable = "Restart" in job.allowed_actions
         where = job.current_task.name if job.current_task else ""
         self._fail(run, RunStatus.RUNNING,
-                   f"Site Recovery job `{job.id}` failed" + (f" at _{where}_" if where else "")
-                   + ".\n" + describe(job.errors)
-                   + ("\nAn approver can press *Retry* to restart the job once the cause is fixed."
-                      if restartable else ""),
-                   error={"codes": [e.code for e in job.errors], "state": job.state},
-                   retryable=restartable, **seen)
+                   JobFailed(run.vm_name, job.id, where, _errors(job),
+                             run.id if restartable else None),
+                   error={"codes": [e.code for e in job.errors], "state": job.state}, **seen)
 
     # -- agent re-registration -------------------------------------------------------------
 
     def _wait_for_agent(self, run: Run, expected: RunStatus, job: str | None, reason: str,
-                        **values: Any) -> None:
+                        errors: tuple[JobErrorInfo, ...], **values: Any) -> None:
         """The agent has not re-registered since failover: retry by itself, with backoff, for
         up to AGENT_WAIT after the first refusal; then report."""
         now = utcnow()
         until = run.wait_until or now + AGENT_WAIT
         tries = int(run.flags.get("agent_tries", 0))
         if now >= until:
-            self._fail(run, expected, self._agent_gave_up(run, reason, tries),
-                       error={"message": "agent not re-registered"},
-                       retryable=job is not None, **values)
+            self._fail(run, expected, AgentGaveUp(run.vm_name, reason, _seconds(AGENT_WAIT),
+                                                  tries, errors,
+                                                  run.id if job is not None else None),
+                       error={"message": "agent not re-registered"}, **values)
             return
         backoff = min(AGENT_BACKOFF_MAX, AGENT_BACKOFF * 2 ** tries) * random.uniform(0.8, 1.2)
-        reply = None if run.wait_until else {"view": "notice", "text": (
-            f":hourglass: `{run.vm_name}`: waiting for the agent to re-register with the "
-            f"configuration server. Site Recovery says: {reason.strip()}\nAfter failover the "
-            "Azure VM's agent takes up to 15 minutes to re-register; the bot retries by itself "
-            f"with backoff for up to {_duration(AGENT_WAIT)}, no new approval needed.")}
+        reply = None if run.wait_until else AgentWaiting(run.vm_name, reason,
+                                                         _seconds(AGENT_WAIT), errors)
         self._save(run, expected, RunStatus.WAITING_AGENT, wait_until=until,
                    job_id=job, next_poll_at=now + backoff, reply=reply,
-                   flags={**run.flags, "agent_tries": tries + 1, "agent_reason": reason[:500]},
+                   flags={**run.flags, "agent_tries": tries + 1, "agent_reason": reason[:500],
+                          "agent_errors": [asdict(e) for e in errors]},
                    **values)
-
-    def _agent_gave_up(self, run: Run, reason: str, tries: int) -> str:
-        return (f"The agent of `{run.vm_name}` did not re-register with the configuration "
-                f"server within {_duration(AGENT_WAIT)}: reprotect was retried {tries} "
-                f"time(s) and still fails. Site Recovery says: {reason.strip()}\n{AGENT_FIX}; "
-                "then press Retry, or run `/reprotect` again for this VM.")
 
     def _retry_for_agent(self, run: Run, tick: _Tick) -> None:
         """Try again: restart the failed job, or send the refused reprotect again, after
@@ -523,13 +516,14 @@ class Tracker:
         assert run.wait_until is not None
         if utcnow() >= run.wait_until:
             self._wait_for_agent(run, RunStatus.WAITING_AGENT, run.job_id,
-                                 str(run.flags.get("agent_reason", "")))
+                                 str(run.flags.get("agent_reason", "")),
+                                 tuple(JobErrorInfo(**e)
+                                       for e in run.flags.get("agent_errors", [])))
             return
         job, _ = self._find_started(run, tick)
         if job:
             self._running(run, RunStatus.WAITING_AGENT, Accepted(job), tick,
-                          note=f":repeat: `{run.vm_name}`: retried after waiting for the agent, "
-                               f"job `{job}`.")
+                          note=lambda new: Retried(run.vm_name, new, "agent"))
             return
         attempt = int(run.flags.get("agent_tries", 0))
         if run.job_id is None:
@@ -541,12 +535,12 @@ class Tracker:
             accepted = self._asr.restart_job(run.job_id)
         except SiteRecoveryError as exc:
             self._write_refused(run, RunStatus.WAITING_AGENT, exc, tick, attempt=attempt,
-                                what=f"Site Recovery refused to restart job `{run.job_id}`.")
+                                job=run.job_id)
             return
         run.restarts += 1
+        previous = run.job_id
         self._running(run, RunStatus.WAITING_AGENT, accepted, tick,
-                      note=f":repeat: `{run.vm_name}`: job `{run.job_id}` restarted after "
-                           f"waiting for the agent, new job `{accepted.job_id or 'pending'}`.")
+                      note=lambda new: Retried(run.vm_name, new, "agent", previous))
 
     # -- approved retry --------------------------------------------------------------------
 
@@ -587,13 +581,13 @@ class Tracker:
                            next_poll_at=utcnow() + self._delay(exc))
             else:
                 self._fail(run, RunStatus.RESTARTING,
-                           f"Site Recovery refused to restart job `{run.job_id}`.\n"
-                           + exc.explain(), error={"code": exc.code}, retryable=True)
+                           WriteRefused(run.vm_name, exc.what, exc.why, exc.fix, run.job_id,
+                                        run_id), error={"code": exc.code})
             return None
         run.restarts += 1
+        previous = run.job_id
         self._running(run, RunStatus.RESTARTING, accepted, tick,
-                      note=f":repeat: <@{approver}> approved a retry of `{run.vm_name}`: job "
-                           f"`{run.job_id}` restarted as `{accepted.job_id or 'pending'}`.")
+                      note=lambda new: Retried(run.vm_name, new, "approved", previous, approver))
         return None
 
     # -- until protected -------------------------------------------------------------------
@@ -605,18 +599,14 @@ class Tracker:
         health = ", ".join(sorted(e.code for e in item.health_errors))
         if item.protected:
             self._save(run, RunStatus.SYNCING, RunStatus.PROTECTED,
-                       protection_state=item.protection_state,
-                       reply={"view": "protected", "vm": run.vm_name})
+                       protection_state=item.protection_state, reply=Protected((run.vm_name,)))
         elif self._timed_out(run):
-            self._give_up(run, RunStatus.SYNCING, _item_state(item))
+            self._give_up(run, RunStatus.SYNCING, item=_item_state(item))
         elif health and run.flags.get("health") != health:
             self._save(run, RunStatus.SYNCING, RunStatus.SYNCING,
                        protection_state=item.protection_state,
                        flags={**run.flags, "health": health},
-                       reply={"view": "notice", "text": (
-                           f":warning: `{run.vm_name}` is not protected yet: "
-                           f"{_item_state(item)}.\nThe bot keeps waiting for `Protected` until "
-                           "REPROTECT_PROTECT_TIMEOUT_MINUTES; fix the errors above meanwhile.")})
+                       reply=HealthWarning(run.vm_name, _item_state(item)))
         elif item.protection_state != run.protection_state:
             self._save(run, RunStatus.SYNCING, RunStatus.SYNCING,
                        protection_state=item.protection_state)
@@ -627,42 +617,33 @@ class Tracker:
         started = run.started_at or utcnow()
         return utcnow() - started > self._policy.protect_timeout
 
-    def _give_up(self, run: Run, expected: RunStatus, where: str) -> None:
+    def _give_up(self, run: Run, expected: RunStatus, *, job_state: str = "", task: str = "",
+                 item: ItemState | None = None) -> None:
         minutes = int(self._policy.protect_timeout.total_seconds() // 60)
+        where = (f"job still {job_state} at {task or 'start'}" if item is None
+                 else f"item {item.state}")
         self._save(run, expected, RunStatus.TIMED_OUT, error={"message": where},
-                   reply={"view": "failed", "vm": run.vm_name,
-                          "reason": f"Time ran out: not protected after {minutes} min "
-                                    f"(REPROTECT_PROTECT_TIMEOUT_MINUTES). It is in this state: "
-                                    f"{where}. The bot stopped following it; Site Recovery "
-                                    "carries on by itself: check the replicated item and its "
-                                    "jobs in the Azure portal."})
+                   reply=TimedOut(run.vm_name, minutes, job_state, task, item))
 
-    def _fail(self, run: Run, expected: RunStatus, reason: str, *, retryable: bool = False,
-              **values: Any) -> None:
-        """A final failure in the thread; with a Retry button when the job can be restarted."""
-        reply: dict[str, Any] = {"view": "failed", "vm": run.vm_name, "reason": reason}
-        if retryable:
-            reply["run"] = run.id
-        values.setdefault("error", {"message": reason})
-        self._save(run, expected, RunStatus.FAILED, reply=reply, **values)
+    def _fail(self, run: Run, expected: RunStatus, event: Event, **values: Any) -> None:
+        """A final failure in the thread (its event carries the Retry when a job can be
+        restarted)."""
+        values.setdefault("error", {"message": type(event).__name__})
+        self._save(run, expected, RunStatus.FAILED, reply=event, **values)
 
     # -- authentication --------------------------------------------------------------------
 
     def _auth_problem(self, runs: list[Run], exc: SiteRecoveryAuthError) -> None:
         """Tell each affected request once that Azure refuses the bot's token; keep the runs."""
         told = {r.request_id for r in runs if r.flags.get("auth")}
-        self._mark_auth(runs, True, {
-            "view": "notice", "text": f":closed_lock_with_key: {exc.explain()}\nTracking is "
-                                      "paused for this request; nothing is lost."}, told)
+        self._mark_auth(runs, True, AuthProblem(exc.what, exc.why, exc.fix), told)
         self._defer(runs, exc)
 
     def _auth_recovered(self, runs: list[Run]) -> None:
         told = {r.request_id for r in runs if not r.flags.get("auth")}
-        self._mark_auth([r for r in runs if r.flags.get("auth")], False, {
-            "view": "notice", "text": ":unlock: Azure accepts the bot's token again: tracking "
-                                      "resumed."}, told)
+        self._mark_auth([r for r in runs if r.flags.get("auth")], False, AuthRecovered(), told)
 
-    def _mark_auth(self, runs: list[Run], value: bool, notice: dict[str, Any],
+    def _mark_auth(self, runs: list[Run], value: bool, notice: Event,
                    quiet: set[int]) -> None:
         if not runs:
             return
@@ -675,7 +656,7 @@ class Tracker:
             for request_id in sorted({r.request_id for r in runs} - quiet):
                 request = get_request(session, request_id)
                 assert request is not None
-                enqueue(session, request, OutboxKind.REPLY, notice)
+                enqueue(session, request, notice)
 
     # -- replies and closing ---------------------------------------------------------------
 
@@ -688,11 +669,9 @@ class Tracker:
                 request = get_request(session, request_id)
                 assert request is not None
                 if tick.started.get(request_id):
-                    enqueue(session, request, OutboxKind.REPLY,
-                            {"view": "started", "jobs": tick.started[request_id]})
+                    enqueue(session, request, RunStarted(tuple(tick.started[request_id])))
                 if tick.progress.get(request_id):
-                    enqueue(session, request, OutboxKind.REPLY,
-                            {"view": "progress", "changes": tick.progress[request_id]})
+                    enqueue(session, request, Progress(tuple(tick.progress[request_id])))
 
     def _finish_requests(self) -> None:
         with Session(self._engine) as session:
@@ -712,12 +691,10 @@ class Tracker:
                     continue
                 audit(session, "bot", "finish", request.id, status=final.value,
                       counts={k.value: v for k, v in counts.items()})
-                enqueue(session, request, OutboxKind.REPLY, {
-                    "view": "summary", "total": len(runs),
-                    "protected": counts[RunStatus.PROTECTED],
-                    "failed": counts[RunStatus.FAILED],
-                    "timed_out": counts[RunStatus.TIMED_OUT]})
-                enqueue(session, request, OutboxKind.UPDATE, {"view": "request"})
+                enqueue(session, request, Summary(len(runs), counts[RunStatus.PROTECTED],
+                                                  counts[RunStatus.FAILED],
+                                                  counts[RunStatus.TIMED_OUT]))
+                enqueue(session, request, RequestChanged())
 
 
 def _inputs(plan: ResolvedPlan) -> ReprotectInput:
@@ -759,17 +736,20 @@ def _task_text(job: Job) -> str:
     return f"{head}{done}/{len(job.tasks)} tasks done"
 
 
-def _duration(span: timedelta) -> str:
-    seconds = int(span.total_seconds())
-    return f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"
+def _seconds(span: timedelta) -> int:
+    return int(span.total_seconds())
 
 
-def _item_state(item: ProtectedItem) -> str:
+def _errors(job: Job) -> tuple[JobErrorInfo, ...]:
+    return tuple(JobErrorInfo(e.code, e.message, e.possible_causes, e.recommended_action,
+                              e.provider_code or "", e.provider_message or "")
+                 for e in job.errors)
+
+
+def _item_state(item: ProtectedItem) -> ItemState:
     """The item's protection state and health, with every health error and its fix."""
-    state = item.protection_state_description or item.protection_state or "unknown"
-    text = f"protection state `{state}`, replication health {item.replication_health or 'n/a'}"
-    for error in item.health_errors:
-        text += f"\n• *{error.code}* {error.message}" + (
-            f" _Recommended action:_ {error.recommended_action}"
-            if error.recommended_action else "")
-    return text
+    return ItemState(
+        item.protection_state_description or item.protection_state or "unknown",
+        item.replication_health or "",
+        tuple(HealthErrorInfo(e.code, e.message, e.recommended_action or "")
+              for e in item.health_errors))
