@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 
 from bot.views.thread import duration
-from commands.tracking import _scenario_job, _targets, _task_text
+from commands.tracking.machine import scenario_job as _scenario_job
+from commands.tracking.machine import targets as _targets
+from commands.tracking.machine import task_text as _task_text
 from gateways.site_recovery_models import CurrentScenario, Job, JobTask
 from tests.support.preflight import item
 
