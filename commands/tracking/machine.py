@@ -214,7 +214,7 @@ def running(run: RunView, seen: Seen, policy: Policy, now: datetime) -> Step:
     task = task_text(job)
     changed = (job.state, task) != (run.job_state, run.job_task) \
         and job.state not in ("Failed", "Cancelled")  # those get their own reply
-    step = _followed(run, job, task, policy, now,
+    step = _followed(run, seen, job, task, policy, now,
                      {"job_state": job.state, "job_task": task,
                       "tasks_read_at": now if job.tasks else run.tasks_read_at})
     return Step(step.status, step.values, step.events, step.effect,
@@ -333,33 +333,34 @@ def _running(run: RunView, seen: Seen, policy: Policy, now: datetime, accepted: 
         (note(job),) if note else (), started=None if note else job)
 
 
-def _followed(run: RunView, job: Job, task: str, policy: Policy, now: datetime,
-              seen: dict[str, Any]) -> Step:
+def _followed(run: RunView, seen: Seen, job: Job, task: str, policy: Policy, now: datetime,
+              values: dict[str, Any]) -> Step:
     if job.state == "Succeeded":
-        return Step(RunStatus.SYNCING, {**seen, "next_poll_at": now})
+        return Step(RunStatus.SYNCING, {**values, "next_poll_at": now})
     if job.state == "Failed":
-        return _job_failed(run, job, now, seen)
+        return _job_failed(run, seen, job, now, values)
     if job.state == "Cancelled":
-        return _fail(JobCancelled(run.vm_name, job.id), error={"state": job.state}, **seen)
+        return _fail(JobCancelled(run.vm_name, job.id), error={"state": job.state}, **values)
     if job.state == "Suspended" and run.flags.get("suspended") != job.id:
-        return Step(RunStatus.RUNNING, {**seen, "flags": {**run.flags, "suspended": job.id}},
+        return Step(RunStatus.RUNNING, {**values, "flags": {**run.flags, "suspended": job.id}},
                     (JobSuspended(run.vm_name, job.id, task),))
     if timed_out(run, policy, now):
         return _give_up(run, policy, job_state=job.state, task=task)
-    return Step(RunStatus.RUNNING, seen)
+    return Step(RunStatus.RUNNING, values)
 
 
-def _job_failed(run: RunView, job: Job, now: datetime, seen: dict[str, Any]) -> Step:
+def _job_failed(run: RunView, seen: Seen, job: Job, now: datetime,
+                values: dict[str, Any]) -> Step:
     texts = " ".join(f"{e.message} {e.possible_causes} {e.provider_message or ''}"
                      for e in job.errors)
     waited_out = run.wait_until is not None and now >= run.wait_until
     if AGENT_MISSING.search(texts) and not waited_out:
-        return _wait_for_agent(run, Seen(), now, job.id, "", job_errors(job), **seen)
+        return _wait_for_agent(run, seen, now, job.id, "", job_errors(job), **values)
     restartable = "Restart" in job.allowed_actions
     where = job.current_task.name if job.current_task else ""
     return _fail(JobFailed(run.vm_name, job.id, where, job_errors(job),
                            run.id if restartable else None),
-                 error={"codes": [e.code for e in job.errors], "state": job.state}, **seen)
+                 error={"codes": [e.code for e in job.errors], "state": job.state}, **values)
 
 
 def _wait_for_agent(run: RunView, seen: Seen, now: datetime, job: str | None, reason: str,
