@@ -32,16 +32,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from commands.plan_model import ResolvedPlan
-from commands.tracking import machine
+from commands.tracking import machine, observe
+from commands.tracking.requests import finish_requests, start_approved
 from core.events import (
-    ApprovalsVoid,
     AuthProblem,
     AuthRecovered,
     Event,
     Progress,
-    RequestChanged,
     RunStarted,
-    Summary,
 )
 from core.policy import Policy
 from gateways.errors import GatewayError, SiteRecoveryAuthError, SiteRecoveryError
@@ -55,8 +53,6 @@ from gateways.site_recovery_models import (
 from store.db import session_scope
 from store.models import (
     FINAL_RUN_STATUSES,
-    Approval,
-    Request,
     RequestStatus,
     Run,
     RunStatus,
@@ -67,7 +63,6 @@ from store.repo import (
     audit,
     enqueue,
     get_request,
-    runs_of,
     transition,
     transition_run,
 )
@@ -108,7 +103,7 @@ class Tracker:
 
     def tick(self) -> None:
         """Start approved requests, advance every due run, close finished requests."""
-        self._start_approved()
+        start_approved(self._engine)
         runs = self._claim()
         tick = _Tick()
         try:
@@ -133,45 +128,7 @@ class Tracker:
                 self._defer([run], None)
         self._release(tick.idle)
         self._flush(tick)
-        self._finish_requests()
-
-    # -- start -----------------------------------------------------------------------------
-
-    def _start_approved(self) -> None:
-        with Session(self._engine) as session:
-            approved = session.exec(select(Request).where(
-                Request.status == RequestStatus.APPROVED)).all()
-        for request in approved:
-            assert request.id is not None
-            plan = ResolvedPlan.from_json(request.plan)
-            with session_scope(self._engine) as session:
-                if not self._approvals_bind(session, request):
-                    continue
-                if not transition(session, request.id, [RequestStatus.APPROVED],
-                                  RequestStatus.EXECUTING):
-                    continue
-                for item in plan.items:
-                    session.add(Run(request_id=request.id, item_id=item.item_id,
-                                    vm_name=item.vm_name))
-                audit(session, "bot", "execute", request.id, vms=len(plan.items),
-                      fingerprint=request.fingerprint)
-                enqueue(session, request, RequestChanged())
-
-    def _approvals_bind(self, session: Session, request: Request) -> bool:
-        """Execute only what was approved: enough approvals of this exact fingerprint."""
-        assert request.id is not None
-        approvers = set(session.exec(select(Approval.approver_id).where(
-            Approval.request_id == request.id, Approval.fingerprint == request.fingerprint,
-            Approval.approver_id != request.requester_id)).all())
-        if len(approvers) >= request.required_approvals:
-            return True
-        if transition(session, request.id, [RequestStatus.APPROVED], RequestStatus.CANCELLED,
-                      reason="approvals void: what would be sent changed after approval",
-                      finished_at=utcnow()):
-            audit(session, "bot", "void", request.id, fingerprint=request.fingerprint)
-            enqueue(session, request, RequestChanged())
-            enqueue(session, request, ApprovalsVoid(request.id))
-        return False
+        finish_requests(self._engine)
 
     # -- claim and release -----------------------------------------------------------------
 
@@ -276,7 +233,7 @@ class Tracker:
             0.5 if running <= JOB_READS_PER_TICK else TASK_REFRESH_POLLS)
         wanted = [(rank, r.tasks_read_at or r.started_at or now, r.id) for r in runs
                   if r.status == RunStatus.RUNNING and r.id is not None
-                  and (rank := machine.read_rank(machine.RunView.of(r), tick.jobs,
+                  and (rank := observe.read_rank(observe.RunView.of(r), tick.jobs,
                                                       tick.task_refresh, now)) is not None]
         tick.full_reads = {run_id for *_, run_id in sorted(wanted)[:JOB_READS_PER_TICK]}
 
@@ -294,7 +251,7 @@ class Tracker:
 
     def _drive(self, run: Run, seen: machine.Seen, tick: _Tick) -> None:
         for _ in range(MAX_EFFECTS):
-            view = machine.RunView.of(run)
+            view = observe.RunView.of(run)
             step = machine.step(view, seen, self._policy, utcnow())
             if step.progress is not None:
                 tick.progress[run.request_id].append((run.vm_name, *step.progress))
@@ -319,7 +276,7 @@ class Tracker:
         raise RuntimeError(f"run {run.id}: the machine asked for more than {MAX_EFFECTS} "
                            "reads and writes in one tick")
 
-    def _settle(self, run: Run, view: machine.RunView, step: machine.Step,
+    def _settle(self, run: Run, view: observe.RunView, step: machine.Step,
                 tick: _Tick) -> None:
         """Store what the machine decided, or leave the run for the next poll."""
         assert run.id is not None
@@ -443,29 +400,6 @@ class Tracker:
                     enqueue(session, request, RunStarted(tuple(tick.started[request_id])))
                 if tick.progress.get(request_id):
                     enqueue(session, request, Progress(tuple(tick.progress[request_id])))
-
-    def _finish_requests(self) -> None:
-        with Session(self._engine) as session:
-            executing = session.exec(select(Request).where(
-                Request.status == RequestStatus.EXECUTING)).all()
-        for request in executing:
-            assert request.id is not None
-            with session_scope(self._engine) as session:
-                runs = runs_of(session, request.id)
-                if not runs or any(r.status not in FINAL_RUN_STATUSES for r in runs):
-                    continue
-                counts = {s: sum(1 for r in runs if r.status == s) for s in FINAL_RUN_STATUSES}
-                final = (RequestStatus.DONE if counts[RunStatus.PROTECTED] == len(runs)
-                         else RequestStatus.FAILED)
-                if not transition(session, request.id, [RequestStatus.EXECUTING], final,
-                                  finished_at=utcnow()):
-                    continue
-                audit(session, "bot", "finish", request.id, status=final.value,
-                      counts={k.value: v for k, v in counts.items()})
-                enqueue(session, request, Summary(len(runs), counts[RunStatus.PROTECTED],
-                                                  counts[RunStatus.FAILED],
-                                                  counts[RunStatus.TIMED_OUT]))
-                enqueue(session, request, RequestChanged())
 
 
 def _inputs(plan: ResolvedPlan) -> ReprotectInput:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from commands.tracking import machine as m
+from commands.tracking.observe import RunView
 from core import events as ev
 from core.policy import Policy
 from gateways.errors import SiteRecoveryError
@@ -41,8 +42,8 @@ TASKS = (JobTask("Prerequisites check", "Succeeded"), JobTask("Enable replicatio
 AGENT_ERROR = JobError("78093", "The agent isn't installed on the VM.")
 
 
-def run(status: S, **changes: Any) -> m.RunView:
-    base = m.RunView(id=5, request_id=1, item_id=ITEM.id, vm_name="app-01", status=status,
+def run(status: S, **changes: Any) -> RunView:
+    base = RunView(id=5, request_id=1, item_id=ITEM.id, vm_name="app-01", status=status,
                      job_id=OLD if status not in (S.QUEUED, S.SUBMITTING) else None,
                      job_state="InProgress", started_at=NOW - timedelta(minutes=10),
                      flags={"jobs": [OLD]} if status not in (S.QUEUED, S.SUBMITTING) else {})
@@ -76,7 +77,7 @@ def restart(accepted: Accepted | None = None, exc: SiteRecoveryError | None = No
 
 @dataclass(frozen=True)
 class Row:
-    run: m.RunView
+    run: RunView
     seen: m.Seen
     status: S | None = None
     effect: m.Effect | None = None
