@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -70,14 +71,24 @@ def seed(engine: Engine, plan: ResolvedPlan, root_ts: str) -> int:
         return request.id
 
 
-def spread(world: World) -> None:
-    """Jobs of 4 tasks ending from 2 s to 2 s + SPREAD_S after they started."""
+def spread(world: World, over_s: float) -> None:
+    """Jobs of 4 tasks ending from 2 s to 2 s + `over_s` after they started."""
     jobs = sorted(world.jobs.values(), key=lambda j: j.name)
     for index, job in enumerate(jobs):
-        job.task_seconds = (2.0 + SPREAD_S * index / max(1, len(jobs) - 1)) / 4
+        job.task_seconds = (2.0 + over_s * index / max(1, len(jobs) - 1)) / 4
 
 
-def measure(vms: int, folder: Path) -> tuple[int, int, float, float]:
+@dataclass(frozen=True)
+class Thread:
+    """What one request's thread came to."""
+
+    texts: list[str]          # the replies as Slack holds them, in order
+    progress_sends: int       # progress messages sent (the first posts, the rest edit)
+    to_summary_s: float       # from the last VM protected to the summary in Slack
+    elapsed_s: float
+
+
+def measure(vms: int, folder: Path, over_s: float = SPREAD_S) -> Thread:
     world = World.sample(vms, task_seconds=60.0, protect_delay_seconds=1.0)
     engine = create_engine(f"sqlite:///{folder / f'thread{vms}.db'}")
     migrate(engine)
@@ -100,7 +111,7 @@ def measure(vms: int, folder: Path) -> tuple[int, int, float, float]:
             while time.monotonic() - started < LIMIT_S:
                 tracker.tick()
                 if not spread_done and len(world.jobs) == vms:
-                    spread(world)
+                    spread(world, over_s)
                     spread_done = True
                 sender.tick()
                 with Session(engine) as session:
@@ -114,7 +125,7 @@ def measure(vms: int, folder: Path) -> tuple[int, int, float, float]:
         finally:
             asr.close()
         elapsed = time.monotonic() - started
-        replies = slack.thread(CHANNEL, root_ts)
+        texts = [m.text for m in slack.thread(CHANNEL, root_ts)]
         with Session(engine) as session:
             last_protected = max(r.finished_at for r in session.exec(select(Run).where(
                 Run.status == RunStatus.PROTECTED)).all() if r.finished_at)
@@ -124,7 +135,7 @@ def measure(vms: int, folder: Path) -> tuple[int, int, float, float]:
                 Outbox.kind == OutboxKind.PROGRESS, Outbox.status == "sent")).all())
         assert summary.sent_at is not None, "the summary was never sent"
     engine.dispose()
-    return len(replies), edits, (summary.sent_at - last_protected).total_seconds(), elapsed
+    return Thread(texts, edits, (summary.sent_at - last_protected).total_seconds(), elapsed)
 
 
 def main() -> None:
@@ -134,10 +145,10 @@ def main() -> None:
           "Slack paced at about 1 message/s per channel")
     with tempfile.TemporaryDirectory() as tmp:
         for vms in SIZES:
-            replies, edits, to_summary, elapsed = measure(vms, Path(tmp))
-            print(f"{vms:>4} VMs: {replies:>3} thread messages (progress sent {edits}x, edited "
-                  f"in place); last protected → summary {to_summary:5.1f} s; whole request "
-                  f"{elapsed:5.1f} s")
+            got = measure(vms, Path(tmp))
+            print(f"{vms:>4} VMs: {len(got.texts):>3} thread messages (progress sent "
+                  f"{got.progress_sends}x, edited in place); last protected → summary "
+                  f"{got.to_summary_s:5.1f} s; whole request {got.elapsed_s:5.1f} s")
 
 
 if __name__ == "__main__":
