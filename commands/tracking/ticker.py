@@ -1,4 +1,7 @@
-"""Execution and tracking: one scheduler tick submits approved plans and follows their jobs.
+"""The ticker: one scheduler tick submits approved plans and follows their jobs.
+
+What to do with a run is the machine's decision (`machine.py`); the ticker performs the reads
+and writes it asks for and stores its steps.
 
 Each tick claims due runs with a lease (a compare-and-set in the database), so several
 replicas never poll or submit the same run at once, and a restarted bot resumes from the
