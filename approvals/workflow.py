@@ -24,13 +24,13 @@ from approvals.policy import (
     decide_retry,
 )
 from commands.manual_items import confirm_remaining
-from commands.mrkdwn import code
 from commands.recheck import Recheck
 from core.decisions import Action, Click, Decision, Refusal
+from core.events import Decided, RequestChanged
 from core.policy import Policy
 from core.ports import Directory, Notifier, Waker
 from store.db import session_scope
-from store.models import Approval, OutboxKind, Request, RequestStatus, utcnow
+from store.models import Approval, Request, RequestStatus, utcnow
 from store.repo import approvals_of, audit, enqueue, get_request, pending_due, transition
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class Approvals:
                                RequestStatus.APPROVED, decided_by=click.user_id)
                 audit(session, click.user_id, "approve", click.request_id,
                       fingerprint=request.fingerprint, quorum=decision.quorum_reached)
-                enqueue(session, request, OutboxKind.UPDATE, {"view": "request"})
+                enqueue(session, request, RequestChanged())
         except IntegrityError:
             return self._refuse(click, Decision(False, Action.APPROVE,
                                                 Refusal.ALREADY_APPROVED))
@@ -146,12 +146,9 @@ class Approvals:
                     False, action, Refusal.ALREADY_DECIDED,
                     status=self._status(click.request_id)))
             audit(session, click.user_id, action.value, click.request_id, reason=reason)
-            enqueue(session, request, OutboxKind.UPDATE, {"view": "request"})
+            enqueue(session, request, RequestChanged())
             verb = "rejected" if new is RequestStatus.REJECTED else "cancelled"
-            enqueue(session, request, OutboxKind.REPLY, {"view": "notice", "text": (
-                f":no_entry_sign: Request #{click.request_id} {verb} by <@{click.user_id}>"
-                + (f": {code(reason)}." if reason else ".")
-                + " Nothing was sent to Site Recovery.")})
+            enqueue(session, request, Decided(click.request_id, verb, click.user_id, reason))
         return decision
 
     def _status(self, request_id: int) -> str:
@@ -179,7 +176,7 @@ def expire_due(engine: Engine) -> int:
             if transition(session, request.id, [RequestStatus.PENDING], RequestStatus.EXPIRED,
                           finished_at=utcnow()):
                 audit(session, "bot", "expire", request.id)
-                enqueue(session, request, OutboxKind.UPDATE, {"view": "request"})
+                enqueue(session, request, RequestChanged())
                 expired += 1
     return expired
 

@@ -137,9 +137,8 @@ def this_design(emu: ArmEmulator, folder: Path) -> tuple[list[int], int, list[fl
     elapsed = time.monotonic() - started
     ended = {name: emu.world.jobs[job].ended_at for name, job in jobs.items()}
     with Session(engine) as session:
-        rows = session.exec(select(Outbox).where(Outbox.kind == "reply")).all()
+        rows = session.exec(select(Outbox).where(Outbox.kind == "progress")).all()
     delays = [row.created_at.timestamp() - ended[vm] for row in rows
-              if row.payload.get("view") == "progress"
               for vm, state, _ in row.payload["changes"] if state == "Succeeded"]
     engine.dispose()
     return per_tick, emu.throttled - throttled, delays, elapsed

@@ -14,9 +14,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import cast
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -24,10 +23,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot import views
-from commands.mrkdwn import code
+from bot.views import thread
 from commands.plan_model import ResolvedPlan
+from core.events import Event, Progress, Protected, RequestChanged, RequestPosted, decode
 from store import outbox_queue as queue
-from store.models import Outbox, OutboxKind, OutboxStatus, Request, utcnow
+from store.models import Outbox, OutboxKind, OutboxStatus, Request, RequestStatus, utcnow
 from store.repo import approvals_of, confirmations, get_request
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,11 @@ TRANSIENT_ERRORS = frozenset({
     "team_added_to_org",
 })
 MAX_BACKOFF = 300.0
+MERGE_MOST = 500  # Protected replies sent as one (one line per 10 VMs)
+# A large plan's Protected replies are gathered: about this many per request, each held no
+# longer than PROTECTED_HOLD; plans of up to this many VMs get one reply per tick, unheld.
+PROTECTED_REPLIES = 10
+PROTECTED_HOLD = timedelta(minutes=5)
 
 
 class ChannelPacer:
@@ -95,7 +100,8 @@ class OutboxSender:
             return
         try:
             while True:
-                row, request = queue.next_pending(self._engine, request_id)
+                pending, request = queue.pending(self._engine, request_id)
+                row = _next(pending, request)
                 if row is not None and row.lease_owner != self._owner:
                     return  # queued after the claim: the next tick claims it
                 if row is None or request is None or row.next_attempt_at > utcnow():
@@ -105,7 +111,8 @@ class OutboxSender:
                         self._finish(row, OutboxStatus.DEAD, error="thread root was never posted")
                         continue
                     return
-                if row.kind == OutboxKind.UPDATE and queue.superseded(self._engine, row):
+                if row.kind in (OutboxKind.UPDATE, OutboxKind.PROGRESS) and \
+                        queue.superseded(self._engine, row):
                     self._finish(row, OutboxStatus.SUPERSEDED)
                     continue
                 if not queue.renew(self._engine, row, self._owner, LEASE):
@@ -120,7 +127,14 @@ class OutboxSender:
 
     def _send(self, row: Outbox, request: Request) -> bool:
         """True when the row is done with (sent or dead); False when it must wait."""
-        message = render(self._engine, request, row.payload,
+        event = decode(row.payload)
+        held = queue.held_replies(self._engine, row, self._owner) \
+            if isinstance(event, Protected) else []
+        merged = [r for r in held if r.payload.get("type") == Protected.__name__][:MERGE_MOST]
+        if merged:
+            event = Protected(tuple(vm for r in [row, *merged]
+                                    for vm in cast(Protected, decode(r.payload)).vms))
+        message = render(self._engine, request, row, event,
                          approval_confirms_manual=self._approval_confirms_manual)
         try:
             if row.kind == OutboxKind.ROOT:
@@ -130,10 +144,15 @@ class OutboxSender:
                 queue.set_root(self._engine, request.id, ts,
                                self._permalink(row.channel_id, ts))
                 self._finish(row, OutboxStatus.SENT, ts=ts)
-            elif row.kind == OutboxKind.REPLY:
+            elif row.kind == OutboxKind.PROGRESS and (
+                    posted := queue.progress_ts(self._engine, row)):
+                self._client.chat_update(channel=row.channel_id, ts=posted, **message)
+                self._finish(row, OutboxStatus.SENT, ts=posted)
+            elif row.kind in (OutboxKind.REPLY, OutboxKind.PROGRESS):
                 response = self._client.chat_postMessage(channel=row.channel_id,
                                                           thread_ts=request.message_ts, **message)
-                self._finish(row, OutboxStatus.SENT, ts=str(response["ts"]))
+                for done in [row, *merged]:
+                    self._finish(done, OutboxStatus.SENT, ts=str(response["ts"]))
             else:
                 assert request.message_ts is not None
                 self._client.chat_update(channel=row.channel_id, ts=request.message_ts,
@@ -179,16 +198,40 @@ class OutboxSender:
         queue.finish(self._engine, row, status, ts=ts, error=error)
 
 
-def render(engine: Engine, request: Request, payload: dict[str, Any], *,
+def _next(pending: list[Outbox], request: Request | None) -> Outbox | None:
+    """The request's first pending row; past Protected replies held for a batch
+    (`_gathering`), the progress edits queued behind them, which may go first."""
+    if not pending or pending[0].payload.get("type") != Protected.__name__:
+        return pending[0] if pending else None
+    held = [r for r in pending if r.payload.get("type") == Protected.__name__]
+    behind = [r for r in pending if r not in held]
+    if any(r.kind != OutboxKind.PROGRESS for r in behind) or not _gathering(request, held):
+        return pending[0]
+    return behind[0] if behind else None
+
+
+def _gathering(request: Request | None, held: list[Outbox]) -> bool:
+    """Whether to hold Protected replies for more VMs: a large plan gets about
+    PROTECTED_REPLIES of them, each naming many VMs; never longer than PROTECTED_HOLD, and
+    never once anything else (a failure, the summary) is queued behind them."""
+    if request is None or request.status != RequestStatus.EXECUTING:
+        return False
+    batch = -(-len(ResolvedPlan.from_json(request.plan).items) // PROTECTED_REPLIES)
+    vms = sum(len(r.payload.get("vms", ())) for r in held)
+    return vms < batch and utcnow() - min(r.created_at for r in held) < PROTECTED_HOLD
+
+
+def render(engine: Engine, request: Request, row: Outbox, event: Event, *,
            approval_confirms_manual: bool = True) -> views.Message:
-    """Build the message at send time: the root always shows the request as it is now."""
-    view = payload.get("view")
-    if view == "request":
+    """Build the message at send time: the root always shows the request as it is now, the
+    progress message every change queued up to this row."""
+    if isinstance(event, (RequestPosted, RequestChanged)):
         return _request_view(engine, request, approval_confirms_manual)
-    builder = REPLY_VIEWS.get(str(view))
-    if builder is None:
-        raise ValueError(f"unknown view {view!r}")
-    return builder(payload)
+    if isinstance(event, Progress):
+        payloads = queue.progress_payloads(engine, row)
+        return thread.render(event, [change for payload in payloads
+                                     for change in cast(Progress, decode(payload)).changes])
+    return thread.render(event)
 
 
 def _request_view(engine: Engine, request: Request,
@@ -199,11 +242,7 @@ def _request_view(engine: Engine, request: Request,
         assert fresh is not None
         approvals = approvals_of(session, request.id)
         ticked = confirmations(session, request.id)
-    note = ""
-    if fresh.decided_by and fresh.status in ("rejected", "cancelled"):
-        note = f"by <@{fresh.decided_by}>" + (f": {code(fresh.reason)}" if fresh.reason else "")
-    elif fresh.status == "stale":
-        note = fresh.reason
+    note = views.decided_note(str(fresh.status), fresh.decided_by, fresh.reason)
     return views.request_message(
         request_id=request.id, requester=fresh.requester_id,
         plan=ResolvedPlan.from_json(fresh.plan), status=str(fresh.status),
@@ -212,15 +251,3 @@ def _request_view(engine: Engine, request: Request,
         confirmations=ticked, approval_confirms_manual=approval_confirms_manual)
 
 
-REPLY_VIEWS: dict[str, Callable[[dict[str, Any]], views.Message]] = {
-    "started": lambda p: views.started([tuple(j) for j in p["jobs"]]),
-    "progress": lambda p: views.progress([tuple(c) for c in p["changes"]]),
-    "protected": lambda p: views.protected(p["vm"]),
-    "failed": lambda p: views.failed(p["vm"], p["reason"], p.get("run")),
-    "summary": lambda p: views.summary(p["total"], p["protected"], p["failed"], p["timed_out"]),
-    "notice": lambda p: views.notice(p["text"]),
-    "preflight_changed": lambda p: views.preflight_changed(
-        p["request_id"], p["command"], p["changes"],
-        ResolvedPlan.from_json(p["plan"]) if p.get("plan") else None),
-    "powered_on": lambda p: views.powered_on(p["vms"], p["finished"]),
-}

@@ -28,12 +28,13 @@ from commands.parser import (
 from commands.plan_model import ResolvedPlan
 from commands.planning import PlanNotFound, Sources, VmNotInPlan, resolve
 from core.decisions import Click, decide_request
+from core.events import RequestPosted
 from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
 from core.policy import Policy
 from core.ports import Directory, Notifier, SlackUnavailable
 from gateways.errors import GatewayError
 from store.db import session_scope
-from store.models import OutboxKind, Request, RequestStatus, utcnow
+from store.models import Request, RequestStatus, utcnow
 from store.repo import (
     acquire_locks,
     audit,
@@ -214,7 +215,7 @@ class Intake:
                     audit(session, "bot", "preflight", request.id, status=status.value,
                           blockers=[c.check for c in plan.blockers],
                           fingerprint=plan.fingerprint())
-                    enqueue(session, request, OutboxKind.ROOT, {"view": "request"})
+                    enqueue(session, request, RequestPosted())
                     return None
             except IntegrityError:  # another request took a lock at the same moment: look again
                 continue

@@ -1,8 +1,6 @@
-"""Site Recovery job errors told in plain words, with the documented fixes for failback codes."""
+"""The documented fixes for Site Recovery's failback error codes (shown by bot.views.thread)."""
 
 from __future__ import annotations
-
-from gateways.site_recovery_models import JobError
 
 KNOWN_FIXES = {
     "95226": "The Azure VM cannot reach the configuration server, or the InMage Scout "
@@ -18,23 +16,3 @@ KNOWN_FIXES = {
             "master target prerequisites and pick a VMFS or vSAN datastore it mounts.",
 }
 
-
-def describe(errors: tuple[JobError, ...] | list[JobError]) -> str:
-    """Every error: code, message, causes, recommended action, provider error, known fix."""
-    if not errors:
-        return "Site Recovery reported no error details; open the job in the Azure portal."
-    parts = []
-    for error in errors:
-        lines = [f"*Error {error.code}*: {error.message}".strip()]
-        if error.possible_causes:
-            lines.append(f"_Possible causes:_ {error.possible_causes}")
-        if error.recommended_action:
-            lines.append(f"_Recommended action:_ {error.recommended_action}")
-        if error.provider_code or error.provider_message:
-            lines.append(f"_Provider error {error.provider_code or ''}:_ "
-                         f"{error.provider_message or ''}".rstrip())
-        fix = KNOWN_FIXES.get(error.code) or KNOWN_FIXES.get(error.provider_code or "")
-        if fix:
-            lines.append(f":bulb: {fix}")
-        parts.append("\n".join(lines))
-    return "\n\n".join(parts)

@@ -17,10 +17,11 @@ from sqlmodel import Session
 
 from commands.plan_model import ManualItem, ResolvedPlan
 from core.decisions import Action, Click, Decision, Refusal
+from core.events import RequestChanged
 from core.policy import Policy
 from core.ports import Directory, Notifier
 from store.db import session_scope
-from store.models import OutboxKind, Request, RequestStatus
+from store.models import Request, RequestStatus
 from store.repo import (
     audit,
     confirm,
@@ -103,7 +104,7 @@ class ManualChecks:
                     audit(session, ticks.user_id, "click_refused", ticks.request_id,
                           refusal="manual_confirm", reason=refusal.refusal,
                           team=ticks.user_team)
-                enqueue(session, request, OutboxKind.UPDATE, {"view": "request"})
+                enqueue(session, request, RequestChanged())
         except IntegrityError:  # another approver ticked the same item at the same moment
             log.info("concurrent ticks on request %s; the other one is kept", ticks.request_id)
             return False

@@ -18,10 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from commands.plan_model import ResolvedPlan
+from core.events import PoweredOn
 from core.ports import VCenter
 from gateways.errors import VCenterError
 from store.db import session_scope
-from store.models import OutboxKind, PowerWatch, Request, RequestStatus, utcnow
+from store.models import PowerWatch, Request, RequestStatus, utcnow
 from store.repo import (
     audit,
     enqueue,
@@ -99,6 +100,5 @@ class PowerGuard:
                 finished = request.status != RequestStatus.EXECUTING
                 mark_warned(session, request.id, turned_on)
                 audit(session, "bot", "power_on_warning", request.id, vms=turned_on)
-                enqueue(session, request, OutboxKind.REPLY,
-                        {"view": "powered_on", "vms": turned_on, "finished": finished})
+                enqueue(session, request, PoweredOn(tuple(turned_on), finished))
 

@@ -19,9 +19,10 @@ from commands.manual_items import unconfirmed
 from commands.plan_model import Choice, ResolvedPlan
 from commands.planning import PlanNotFound, Sources, VmNotInPlan
 from core.decisions import Action, Decision, Refusal
+from core.events import PreflightChanged, RequestChanged
 from gateways.errors import GatewayError
 from store.db import session_scope
-from store.models import OutboxKind, Request, RequestStatus, utcnow
+from store.models import Request, RequestStatus, utcnow
 from store.repo import audit, confirmations, enqueue, get_request, transition
 
 log = logging.getLogger(__name__)
@@ -106,8 +107,7 @@ class Recheck:
                 return  # another click or the expiry got there first
             audit(session, approver, "recheck_changed", request.id, changes=found,
                   fingerprint=fresh.fingerprint() if fresh else None)
-            enqueue(session, request, OutboxKind.UPDATE, {"view": "request"})
-            enqueue(session, request, OutboxKind.REPLY, {
-                "view": "preflight_changed", "request_id": request.id,
-                "command": request.command_text, "changes": found,
-                "plan": fresh.to_json() if fresh else None})
+            enqueue(session, request, RequestChanged())
+            enqueue(session, request, PreflightChanged(
+                request.id, request.command_text, tuple(found),
+                fresh.to_json() if fresh else None))

@@ -61,6 +61,7 @@ class OutboxKind(enum.StrEnum):
     ROOT = "root"                  # the request's channel message (its ts roots the thread)
     REPLY = "reply"                # a reply in the request's thread
     UPDATE = "update"              # chat.update of the root message
+    PROGRESS = "progress"          # the thread's progress reply: posted once, then chat.update
 
 
 class OutboxStatus(enum.StrEnum):

@@ -6,7 +6,9 @@ order) and renews that lease, by compare-and-set on owner and status, before eac
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, col, select
@@ -24,13 +26,39 @@ def due_requests(engine: Engine) -> list[int]:
     return sorted(set(rows))
 
 
-def next_pending(engine: Engine, request_id: int) -> tuple[Outbox | None, Request | None]:
-    """The request's oldest pending message, with the request as it is now."""
+def pending(engine: Engine, request_id: int) -> tuple[list[Outbox], Request | None]:
+    """The request's pending messages in order, with the request as it is now."""
     with Session(engine) as session:
-        row = session.exec(select(Outbox).where(
+        rows = session.exec(select(Outbox).where(
             Outbox.request_id == request_id, Outbox.status == OutboxStatus.PENDING)
-            .order_by(col(Outbox.id)).limit(1)).first()
-        return row, session.get(Request, request_id)
+            .order_by(col(Outbox.id))).all()
+        return list(rows), session.get(Request, request_id)
+
+
+def held_replies(engine: Engine, row: Outbox, owner: str) -> list[Outbox]:
+    """The replies queued after `row` that this replica holds: candidates to merge into it."""
+    with Session(engine) as session:
+        return list(session.exec(select(Outbox).where(
+            Outbox.request_id == row.request_id, Outbox.status == OutboxStatus.PENDING,
+            Outbox.lease_owner == owner, col(Outbox.id) > row.id,
+            Outbox.kind == OutboxKind.REPLY).order_by(col(Outbox.id))).all())
+
+
+def progress_ts(engine: Engine, row: Outbox) -> str | None:
+    """The thread's progress message, once posted: later progress edits it in place."""
+    with Session(engine) as session:
+        return session.exec(select(Outbox.ts).where(
+            Outbox.request_id == row.request_id, Outbox.kind == OutboxKind.PROGRESS,
+            Outbox.status == OutboxStatus.SENT, col(Outbox.ts).is_not(None))
+            .order_by(col(Outbox.id))).first()
+
+
+def progress_payloads(engine: Engine, row: Outbox) -> list[Mapping[str, Any]]:
+    """Every progress change queued for the request up to `row`, oldest first."""
+    with Session(engine) as session:
+        return list(session.exec(select(Outbox.payload).where(
+            Outbox.request_id == row.request_id, Outbox.kind == OutboxKind.PROGRESS,
+            col(Outbox.id) <= row.id).order_by(col(Outbox.id))).all())
 
 
 def claim(engine: Engine, request_id: int, owner: str, lease: timedelta) -> bool:
@@ -86,10 +114,11 @@ def root_pending(engine: Engine, request_id: int) -> bool:
 
 
 def superseded(engine: Engine, row: Outbox) -> bool:
-    """An older edit of the root is pointless when a newer one is queued."""
+    """An older edit of the root, or of the progress message, is pointless when a newer
+    one is queued (the progress message shows every change up to the newest)."""
     with Session(engine) as session:
         return session.exec(select(Outbox.id).where(
-            Outbox.request_id == row.request_id, Outbox.kind == OutboxKind.UPDATE,
+            Outbox.request_id == row.request_id, Outbox.kind == row.kind,
             Outbox.status == OutboxStatus.PENDING, col(Outbox.id) > row.id)).first() \
             is not None
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, or_, update
 from sqlmodel import Session, col, select
 
+from core.events import Event, encode
 from store.models import (
     LOCKING_STATUSES,
     Approval,
@@ -53,12 +54,12 @@ def transition_run(session: Session, run_id: int, expected: Iterable[RunStatus],
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def enqueue(session: Session, request: Request, kind: OutboxKind,
-            message: dict[str, Any]) -> None:
-    """Queue a Slack message in the caller's transaction: it is sent iff the change commits."""
+def enqueue(session: Session, request: Request, event: Event) -> None:
+    """Queue an event for Slack in the caller's transaction: it is sent iff the change
+    commits, as the kind of message its type says (root, root edit, reply, progress)."""
     assert request.id is not None
-    session.add(Outbox(request_id=request.id, kind=kind, channel_id=request.channel_id,
-                       payload=message))
+    session.add(Outbox(request_id=request.id, kind=OutboxKind(event.delivery.value),
+                       channel_id=request.channel_id, payload=encode(event)))
 
 
 def audit(session: Session, actor: str, action: str, request_id: int | None = None,

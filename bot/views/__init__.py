@@ -169,6 +169,13 @@ def summary_line(plan: ResolvedPlan) -> str:
             f"{count[Verdict.WARN]} warning(s) · {count[Verdict.MANUAL]} to confirm")
 
 
+def decided_note(status: str, decided_by: str | None, reason: str) -> str:
+    """Who rejected or cancelled, and why; for a stale request, what changed."""
+    if decided_by and status in ("rejected", "cancelled"):
+        return f"by <@{decided_by}>" + (f": {code(reason)}" if reason else "")
+    return reason if status == "stale" else ""
+
+
 def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, status: str,
                     approvals: Sequence[tuple[str, datetime]], required: int,
                     expires_at: datetime | None, decided_note: str = "",
@@ -230,44 +237,6 @@ def _chunks(lines: Sequence[str], limit: int = SECTION_LIMIT, most: int = 30) ->
     return chunks[:most]
 
 
-def started(jobs: Sequence[tuple[str, str | None]]) -> Message:
-    lines = [f"• {code(vm)} — job {code(job)}" if job else
-             f"• {code(vm)} — submitted, job id pending"
-             for vm, job in jobs]
-    head = f":rocket: Reprotect started for {len(jobs)} VM(s) in Site Recovery:"
-    text = head + "\n" + "\n".join(lines)
-    return {"text": clip(text, 3900)}
-
-
-def progress(changes: Sequence[tuple[str, str, str]]) -> Message:
-    """One reply for all job changes seen in a poll: `vm`, state, current task."""
-    lines = [f"• {code(vm)}: {escape(state)}" + (f" — _{escape(task)}_" if task else "")
-             for vm, state, task in changes]
-    return {"text": clip(":hourglass_flowing_sand: Progress\n" + "\n".join(lines), 3900)}
-
-
-def protected(vm: str) -> Message:
-    return {"text": f":white_check_mark: {code(vm)} is protected: replication to the private cloud "
-                    "runs. Keep the AVS VM powered off until failback."}
-
-
-def failed(vm: str, reason: str, run_id: int | None = None) -> Message:
-    """A VM's failure; with a Retry button (restart its job) when `run_id` can be retried."""
-    text = clip(f":x: {code(vm)} failed.\n{reason}", 3900)
-    if run_id is None:
-        return {"text": text}
-    return {"text": text, "blocks": [
-        section(text),
-        {"type": "actions", "block_id": f"retry:{run_id}", "elements": [
-            {"type": "button", "action_id": actions.RETRY, "value": str(run_id),
-             "text": {"type": "plain_text", "text": "Retry"}}]},
-    ]}
-
-
-def notice(text: str) -> Message:
-    return {"text": clip(text, 3900)}
-
-
 def preflight_changed(request_id: int, command: str, changes: Sequence[str],
                       plan: ResolvedPlan | None) -> Message:
     """Thread reply when the re-check at approval differs from what was posted."""
@@ -289,16 +258,6 @@ def powered_on(vms: Sequence[str], finished: bool) -> Message:
         "stay off until failback: replication overwrites its disks, and changes made in it "
         "are lost. Power it off in vCenter now and leave it off; failback (a planned failover "
         "back) starts it.", 3900)}
-
-
-def summary(total: int, protected_count: int, failed_count: int, timed_out: int) -> Message:
-    parts = [f"{protected_count}/{total} protected"]
-    if failed_count:
-        parts.append(f"{failed_count} failed")
-    if timed_out:
-        parts.append(f"{timed_out} timed out")
-    icon = ":tada:" if protected_count == total else ":warning:"
-    return {"text": f"{icon} *Summary*: " + ", ".join(parts) + "."}
 
 
 REASON_ACTION = "reason_input"

@@ -22,10 +22,25 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from bot.outbox import ChannelPacer, OutboxSender
+from bot.views import thread
 from commands.parser import ReprotectRequest, parse
 from commands.plan_model import ResolvedPlan
 from commands.planning import Sources, resolve
 from commands.tracking import Tracker
+from core.events import (
+    AgentGaveUp,
+    AuthRecovered,
+    JobCancelled,
+    JobFailed,
+    NotStarted,
+    PoweredOn,
+    RequestPosted,
+    RestartLost,
+    Summary,
+    TimedOut,
+    WriteRefused,
+    decode,
+)
 from core.policy import Policy
 from gateways.site_recovery import AzureSiteRecovery
 from gateways.site_recovery_models import Accepted, ReprotectInput
@@ -36,13 +51,13 @@ from store.models import (
     FINAL_RUN_STATUSES,
     Approval,
     Outbox,
-    OutboxKind,
     Request,
     RequestStatus,
     Run,
     RunStatus,
     utcnow,
 )
+from store.repo import enqueue
 from tests.integration.conftest import APPROVER, CHANNEL, COMMAND, REQUESTER, reprotect_posts
 from tests.support.postgres import PostgresInstance, start_postgres
 
@@ -79,6 +94,8 @@ def asr(arm: ArmEmulator) -> Iterator[AzureSiteRecovery]:
     yield gateway
     gateway.close()
 
+FAILURES = (JobFailed, JobCancelled, WriteRefused, NotStarted, RestartLost, AgentGaveUp, TimedOut)
+REPLIES = (AuthRecovered(), PoweredOn(("app-01",), False), Summary(3, 3, 0, 0))
 
 def add_request(engine: Engine, asr: AzureSiteRecovery, status: RequestStatus) -> Request:
     """The standard plan, preflighted, recorded in `status` (approved: with its approval)."""
@@ -137,7 +154,7 @@ def track_to_the_end(engine: Engine, *trackers: Tracker, timeout: float = 30) ->
 def failures(engine: Engine) -> list[str]:
     with Session(engine) as session:
         return [str(o.payload) for o in session.exec(select(Outbox)).all()
-                if o.payload.get("view") == "failed"]
+                if isinstance(decode(o.payload), FAILURES)]
 
 
 def test_a_slow_reprotect_post_is_not_sent_again_by_another_replica(
@@ -211,11 +228,9 @@ def test_a_slow_slack_post_is_not_posted_again_by_another_replica(
     retry); replica B's sender ticks meanwhile. A renews its lease before each send."""
     request = add_request(engine, asr, RequestStatus.PENDING)
     with session_scope(engine) as session:
-        session.add(Outbox(request_id=request.id, kind=OutboxKind.ROOT, channel_id=CHANNEL,
-                           payload={"view": "request"}))
-        session.add_all(Outbox(request_id=request.id, kind=OutboxKind.REPLY, channel_id=CHANNEL,
-                               payload={"view": "notice", "text": text})
-                        for text in ("one", "two", "three"))
+        enqueue(session, request, RequestPosted())
+        for reply in REPLIES:
+            enqueue(session, request, reply)
     pacer = ChannelPacer(rate=100, burst=100)
     replica_b = OutboxSender(engine, WebClient(token="xoxb-sandbox", base_url=slack.api_url),
                              "replica-B", ChannelPacer(rate=100, burst=100))
@@ -232,7 +247,8 @@ def test_a_slow_slack_post_is_not_posted_again_by_another_replica(
 
     roots = [m for m in slack.messages(CHANNEL) if m.thread_ts is None]
     assert len(roots) == 1
-    assert [m.text for m in slack.thread(CHANNEL, roots[0].ts)] == ["one", "two", "three"]
+    assert [m.text for m in slack.thread(CHANNEL, roots[0].ts)] == [
+        thread.render(reply)["text"] for reply in REPLIES]
     with Session(engine) as session:
         stored = session.get(Request, request.id)
         assert stored is not None and stored.message_ts == roots[0].ts

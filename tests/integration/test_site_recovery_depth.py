@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from commands import tracking
+from commands.tracking import machine, ticker
 from gateways import site_recovery
 from gateways.agent_auth import AGENT_AUTH_HEADER, CLIENT_REQUEST_ID_HEADER, verify
 from sandbox import arm_world
@@ -276,8 +276,8 @@ def services(bot: LocalBot) -> Any:
 
 @pytest.fixture
 def quick_agent_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tracking, "AGENT_BACKOFF", timedelta(seconds=0.3))
-    monkeypatch.setattr(tracking, "AGENT_BACKOFF_MAX", timedelta(seconds=0.6))
+    monkeypatch.setattr(machine, "AGENT_BACKOFF", timedelta(seconds=0.3))
+    monkeypatch.setattr(machine, "AGENT_BACKOFF_MAX", timedelta(seconds=0.6))
 
 
 def test_agent_reregistration_is_waited_out_without_a_new_approval(
@@ -300,7 +300,7 @@ def test_agent_reregistration_is_waited_out_without_a_new_approval(
 def test_agent_that_never_registers_is_reported(
         quick_agent_backoff: None, monkeypatch: pytest.MonkeyPatch, start_bot: BotFactory,
         slack: SlackEmulator, arm: ArmEmulator) -> None:
-    monkeypatch.setattr(tracking, "AGENT_WAIT", timedelta(seconds=2))
+    monkeypatch.setattr(machine, "AGENT_WAIT", timedelta(seconds=2))
     arm.world.set_agent_unregistered("vm-app-01", 3600, as_job=False)
     _, driver = start(start_bot, slack)
     root = request_approved(driver, slack)
@@ -443,7 +443,7 @@ def test_hundred_vm_plan_is_reprotected_with_bounded_reads(
                  and re.search(r"/replicationjobs/[^/]+$", r.path.lower())]
     item_reads = [r for r in arm.requests if r.method == "GET"
                   and re.search(r"/replicationprotecteditems/[^/]+$", r.path.lower())]
-    assert lists and len(job_reads) <= tracking.JOB_READS_PER_TICK * len(lists)
+    assert lists and len(job_reads) <= ticker.JOB_READS_PER_TICK * len(lists)
     assert len(item_reads) < 100, "items waiting for Protected are listed, not read one by one"
     assert "Values that will be sent" in str(root.blocks)
     started = wait_text(slack, root, "Reprotect started")

@@ -6,7 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from commands.tracking import _duration, _scenario_job, _targets, _task_text
+from bot.views.thread import duration
+from commands.tracking.observe import scenario_job as _scenario_job
+from commands.tracking.observe import targets as _targets
+from commands.tracking.observe import task_text as _task_text
 from gateways.site_recovery_models import CurrentScenario, Job, JobTask
 from tests.support.preflight import item
 
@@ -50,4 +53,4 @@ def test_progress_names_the_current_task_and_counts_the_done_ones() -> None:
 @pytest.mark.parametrize(("span", "text"), [(timedelta(seconds=45), "45 s"),
                                             (timedelta(minutes=20), "20 min")])
 def test_durations_read_naturally(span: timedelta, text: str) -> None:
-    assert _duration(span) == text
+    assert duration(int(span.total_seconds())) == text

@@ -1,0 +1,279 @@
+"""The thread's words: each event of `core.events` as a Slack message.
+
+Replies are plain mrkdwn text (Slack renders it), clipped to stay readable; lists that must be
+complete (every VM's job id, every VM that became protected) go into section blocks of at
+most SECTION_LIMIT characters each, with the whole list as the text fallback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bot.views import Message, _chunks, clip, powered_on, preflight_changed, section
+from commands.job_errors import KNOWN_FIXES
+from commands.mrkdwn import code, escape
+from commands.plan_model import ResolvedPlan
+from core import actions
+from core import events as ev
+
+REPLY_LIMIT = 3900      # Slack reads best under 4,000 characters of text
+LIST_TEXT_LIMIT = 39_000  # Slack truncates text past 40,000 characters
+AGENT_FIX = ("Check that the Azure VM is running and that its Mobility service (InMage Scout "
+             "application service) runs and reaches the configuration server on 443 and the "
+             "process server on 9443")
+
+
+def render(event: ev.Event, progress_log: Sequence[tuple[str, str, str]] = ()) -> Message:
+    """The reply for an event; `progress_log` is every change the progress message shows."""
+    if isinstance(event, ev.Progress):
+        return progress(progress_log or event.changes)
+    builder = _BUILDERS.get(type(event))
+    if builder is None:
+        raise ValueError(f"no thread view for {type(event).__name__}")
+    return builder(event)
+
+
+def listed(head: str, lines: Sequence[str], tail: str = "") -> Message:
+    """A head line and a list that must stay complete: sections of at most SECTION_LIMIT."""
+    body = [*lines, tail] if tail else list(lines)
+    text = clip(head + "\n" + "\n".join(body), LIST_TEXT_LIMIT)
+    if len(text) <= REPLY_LIMIT:
+        return {"text": text}
+    return {"text": text, "blocks": [section(head), *(section(c) for c in _chunks(body, most=45))]}
+
+
+def started(event: ev.RunStarted) -> Message:
+    lines = [f"• {code(vm)} — job {code(job)}" if job else
+             f"• {code(vm)} — submitted, job id pending" for vm, job in event.jobs]
+    return listed(f":rocket: Reprotect started for {len(event.jobs)} VM(s) in Site Recovery:",
+                  lines)
+
+
+def progress(changes: Sequence[tuple[str, str, str]]) -> Message:
+    """The one progress message, edited in place: every change, latest last; when too long,
+    the oldest give way."""
+    lines = [f"• {code(vm)}: {escape(state)}" + (f" — _{escape(task)}_" if task else "")
+             for vm, state, task in changes]
+    head = ":hourglass_flowing_sand: Progress (this message is updated in place, latest last)"
+    kept: list[str] = []
+    size = len(head) + 40
+    for line in reversed(lines):
+        if size + len(line) + 1 > REPLY_LIMIT:
+            break
+        kept.insert(0, line)
+        size += len(line) + 1
+    dropped = len(lines) - len(kept)
+    more = [f"… {dropped} earlier change(s)"] if dropped else []
+    return {"text": "\n".join([head, *more, *kept])}
+
+
+def protected(event: ev.Protected) -> Message:
+    """One reply for every VM that became protected since the last one."""
+    if len(event.vms) == 1:
+        return notice(f":white_check_mark: {code(event.vms[0])} is protected: replication to "
+                      "the private cloud runs. Keep the AVS VM powered off until failback.")
+    return listed(f":white_check_mark: Replication to the private cloud runs, so each of these "
+                  f"{len(event.vms)} VMs is protected:",
+                  [", ".join(code(vm) for vm in event.vms[i:i + 10])
+                   for i in range(0, len(event.vms), 10)],
+                  "Keep the AVS VMs powered off until failback.")
+
+
+def failed(vm: str, reason: str, run_id: int | None = None) -> Message:
+    """A VM's failure; with a Retry button (restart its job) when `run_id` can be retried."""
+    text = clip(f":x: {code(vm)} failed.\n{reason}", REPLY_LIMIT)
+    if run_id is None:
+        return {"text": text}
+    return {"text": text, "blocks": [
+        section(text),
+        {"type": "actions", "block_id": f"retry:{run_id}", "elements": [
+            {"type": "button", "action_id": actions.RETRY, "value": str(run_id),
+             "text": {"type": "plain_text", "text": "Retry"}}]},
+    ]}
+
+
+def notice(text: str) -> Message:
+    return {"text": clip(text, REPLY_LIMIT)}
+
+
+def describe(errors: Sequence[ev.JobErrorInfo]) -> str:
+    """Every error: code, message, causes, recommended action, provider error, known fix."""
+    if not errors:
+        return "Site Recovery reported no error details; open the job in the Azure portal."
+    parts = []
+    for error in errors:
+        lines = [f"*Error {error.code}*: {error.message}".strip()]
+        if error.possible_causes:
+            lines.append(f"_Possible causes:_ {error.possible_causes}")
+        if error.recommended_action:
+            lines.append(f"_Recommended action:_ {error.recommended_action}")
+        if error.provider_code or error.provider_message:
+            lines.append(f"_Provider error {error.provider_code}:_ "
+                         f"{error.provider_message}".rstrip())
+        fix = KNOWN_FIXES.get(error.code) or KNOWN_FIXES.get(error.provider_code)
+        if fix:
+            lines.append(f":bulb: {fix}")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def item_state(item: ev.ItemState) -> str:
+    """The item's protection state and health, with every health error and its fix."""
+    text = f"protection state `{item.state}`, replication health {item.health or 'n/a'}"
+    for error in item.errors:
+        text += f"\n• *{error.code}* {error.message}" + (
+            f" _Recommended action:_ {error.recommended_action}"
+            if error.recommended_action else "")
+    return text
+
+
+def duration(seconds: int) -> str:
+    return f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"
+
+
+def explain(what: str, why: str, fix: str) -> str:
+    return "\n".join([what, *([f"Why: {why}"] if why else []), *([f"Next: {fix}"] if fix else [])])
+
+
+def job_failed(event: ev.JobFailed) -> Message:
+    return failed(event.vm, f"Site Recovery job `{event.job_id}` failed"
+                  + (f" at _{event.task}_" if event.task else "") + ".\n" + describe(event.errors)
+                  + ("\nAn approver can press *Retry* to restart the job once the cause is fixed."
+                     if event.run_id is not None else ""), event.run_id)
+
+
+def job_cancelled(event: ev.JobCancelled) -> Message:
+    return failed(event.vm, f"Site Recovery job `{event.job_id}` was cancelled (in the Azure "
+                  "portal or with `Stop-AzRecoveryServicesAsrJob`), so the VM is not "
+                  "reprotected and nothing else runs for it. Run `/reprotect` for it again once "
+                  "the reason for cancelling is dealt with.")
+
+
+def job_suspended(event: ev.JobSuspended) -> Message:
+    return notice(f":double_vertical_bar: `{event.vm}`: Site Recovery job `{event.job_id}` is "
+                  "suspended: it waits for a manual action"
+                  + (f" at _{event.task}_" if event.task else "") + ". Resume it in the Azure "
+                  "portal (Site Recovery jobs → the job → Resume) or with "
+                  "`Resume-AzRecoveryServicesAsrJob`; the bot keeps following it.")
+
+
+def write_refused(event: ev.WriteRefused) -> Message:
+    what = (f"Site Recovery refused to restart job `{event.job_id}`." if event.job_id
+            else "Site Recovery refused the reprotect request.")
+    return failed(event.vm, f"{what}\n{explain(event.what, event.why, event.fix)}", event.run_id)
+
+
+def not_started(event: ev.NotStarted) -> Message:
+    return failed(event.vm, f"Reprotect could not be started: {event.last}. Site Recovery "
+                  "shows no reprotect running for it; check the vault, then run `/reprotect` "
+                  "again for this VM.")
+
+
+def restart_lost(event: ev.RestartLost) -> Message:
+    return failed(event.vm, f"The restart of job `{event.job_id}` did not reach Site Recovery "
+                  "(no new job runs for this VM). An approver can press Retry again.",
+                  event.run_id)
+
+
+def retried(event: ev.Retried) -> Message:
+    if event.cause == "approved":
+        return notice(f":repeat: <@{event.by}> approved a retry of {code(event.vm)}: job "
+                      f"`{event.previous}` restarted as `{event.job_id}`.")
+    if event.cause == "adopted":
+        return notice(f":repeat: `{event.vm}`: the restarted job is `{event.job_id}`.")
+    if event.previous:
+        return notice(f":repeat: `{event.vm}`: job `{event.previous}` restarted after waiting "
+                      f"for the agent, new job `{event.job_id}`.")
+    return notice(f":repeat: `{event.vm}`: retried after waiting for the agent, job "
+                  f"`{event.job_id}`.")
+
+
+def agent_waiting(event: ev.AgentWaiting) -> Message:
+    reason = describe(event.errors) if event.errors else event.reason
+    return notice(
+        f":hourglass: `{event.vm}`: waiting for the agent to re-register with the "
+        f"configuration server. Site Recovery says: {reason.strip()}\nAfter failover the "
+        "Azure VM's agent takes up to 15 minutes to re-register; the bot retries by itself "
+        f"with backoff for up to {duration(event.wait_s)}, no new approval needed.")
+
+
+def agent_gave_up(event: ev.AgentGaveUp) -> Message:
+    reason = describe(event.errors) if event.errors else event.reason
+    return failed(event.vm, f"The agent of `{event.vm}` did not re-register with the "
+                  f"configuration server within {duration(event.wait_s)}: reprotect was retried "
+                  f"{event.tries} time(s) and still fails. Site Recovery says: {reason.strip()}"
+                  f"\n{AGENT_FIX}; then press Retry, or run `/reprotect` again for this VM.",
+                  event.run_id)
+
+
+def health_warning(event: ev.HealthWarning) -> Message:
+    return notice(f":warning: `{event.vm}` is not protected yet: {item_state(event.item)}.\n"
+                  "The bot keeps waiting for `Protected` until REPROTECT_PROTECT_TIMEOUT_MINUTES; "
+                  "fix the errors above meanwhile.")
+
+
+def timed_out(event: ev.TimedOut) -> Message:
+    where = (item_state(event.item) if event.item is not None
+             else f"job still {event.job_state}" + (f" at {event.task}" if event.task else ""))
+    return failed(event.vm, f"Time ran out: not protected after {event.minutes} min "
+                  f"(REPROTECT_PROTECT_TIMEOUT_MINUTES). It is in this state: {where}. The bot "
+                  "stopped following it; Site Recovery carries on by itself: check the "
+                  "replicated item and its jobs in the Azure portal.")
+
+
+def summary(event: ev.Summary) -> Message:
+    parts = [f"{event.protected}/{event.total} protected"]
+    if event.failed:
+        parts.append(f"{event.failed} failed")
+    if event.timed_out:
+        parts.append(f"{event.timed_out} timed out")
+    icon = ":tada:" if event.protected == event.total else ":warning:"
+    return {"text": f"{icon} *Summary*: " + ", ".join(parts) + "."}
+
+
+def decided(event: ev.Decided) -> Message:
+    return notice(f":no_entry_sign: Request #{event.request_id} {event.outcome} by "
+                  f"<@{event.by}>" + (f": {code(event.reason)}." if event.reason else ".")
+                  + " Nothing was sent to Site Recovery.")
+
+
+def approvals_void(event: ev.ApprovalsVoid) -> Message:
+    return notice(f":no_entry: Request #{event.request_id} was not run: its approvals were "
+                  "given for different values than those it would send now, so they are void. "
+                  "Run `/reprotect` again for a fresh preflight and approval.")
+
+
+def auth_problem(event: ev.AuthProblem) -> Message:
+    return notice(f":closed_lock_with_key: {explain(event.what, event.why, event.fix)}\n"
+                  "Tracking is paused for this request; nothing is lost.")
+
+
+def _preflight_changed(event: ev.PreflightChanged) -> Message:
+    return preflight_changed(event.request_id, event.command, event.changes,
+                             ResolvedPlan.from_json(event.plan) if event.plan else None)
+
+
+_BUILDERS: dict[type, Callable[[Any], Message]] = {
+    ev.RunStarted: started,
+    ev.Protected: protected,
+    ev.JobFailed: job_failed,
+    ev.JobCancelled: job_cancelled,
+    ev.JobSuspended: job_suspended,
+    ev.WriteRefused: write_refused,
+    ev.NotStarted: not_started,
+    ev.RestartLost: restart_lost,
+    ev.Retried: retried,
+    ev.AgentWaiting: agent_waiting,
+    ev.AgentGaveUp: agent_gave_up,
+    ev.HealthWarning: health_warning,
+    ev.TimedOut: timed_out,
+    ev.Summary: summary,
+    ev.Decided: decided,
+    ev.ApprovalsVoid: approvals_void,
+    ev.AuthProblem: auth_problem,
+    ev.AuthRecovered: lambda _: notice(":unlock: Azure accepts the bot's token again: "
+                                       "tracking resumed."),
+    ev.PreflightChanged: _preflight_changed,
+    ev.PoweredOn: lambda e: powered_on(e.vms, e.finished),
+}

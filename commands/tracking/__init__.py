@@ -1,0 +1,10 @@
+"""Execution and tracking: `ticker.Tracker` claims, reads and saves; `machine` decides.
+
+The ticker keeps everything that touches the database or Site Recovery (leases with owner
+fencing, bulk reads within a budget, the writes, saving with their events, closing requests);
+the machine is one pure function per run status.
+"""
+
+from commands.tracking.ticker import Tracker
+
+__all__ = ["Tracker"]

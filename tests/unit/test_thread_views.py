@@ -1,0 +1,151 @@
+"""Every thread event as Slack sees it: snapshots, Slack's limits, and the outbox encoding.
+
+Snapshots are the rendered JSON committed under tests/unit/snapshots/thread_*.json. A missing
+or different snapshot fails; `UPDATE_SNAPSHOTS=1 pytest tests/unit/test_thread_views.py`
+rewrites them after a deliberate change (review the diff).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.views import thread
+from core import events as ev
+from tests.unit.test_views_limits import healthy
+
+SNAPSHOTS = Path(__file__).with_name("snapshots")
+GUID = "9f0c3a7e-3b1d-4c55-8a2e-0d6b1f2e4a{:02d}"
+ERRORS = (ev.JobErrorInfo("95226", "The Azure VM could not reach the configuration server.",
+                          "The Mobility service is stopped.", "Start the InMage Scout service.",
+                          "ProviderError", "scout unreachable"),
+          ev.JobErrorInfo("999", "Something Site Recovery did not explain."))
+ITEM = ev.ItemState("Initial replication in progress", "Critical", (
+    ev.HealthErrorInfo("78122", "Initial replication is not progressing.",
+                       "Check the process server's network."),))
+
+
+def vms(count: int) -> tuple[str, ...]:
+    return tuple(f"app-{i:03d}" for i in range(1, count + 1))
+
+
+SAMPLES: dict[str, ev.Event] = {
+    "decided_rejected": ev.Decided(7, "rejected", "U0APPROVER", "window <!channel> closed"),
+    "decided_cancelled": ev.Decided(7, "cancelled", "U0REQUESTER"),
+    "approvals_void": ev.ApprovalsVoid(7),
+    "preflight_changed": ev.PreflightChanged(7, "plan=finance-rp master=avs-mt-01",
+                                             ("master target avs-mt-01 went offline",),
+                                             json.loads(json.dumps(healthy(3).to_json()))),
+    "run_started_3": ev.RunStarted((*((vm, GUID.format(i)) for i, vm in enumerate(vms(3))),
+                                    ("app-pending", None))),
+    "run_started_100": ev.RunStarted(tuple((vm, GUID.format(i))
+                                           for i, vm in enumerate(vms(100)))),
+    "progress_3": ev.Progress((("app-001", "InProgress",
+                                "Preparing for reprotect (InProgress), 1/4 tasks done"),
+                               ("app-002", "Succeeded", ""))),
+    "protected_1": ev.Protected(("app-001",)),
+    "protected_100": ev.Protected(vms(100)),
+    "job_failed_retry": ev.JobFailed("app-001", GUID.format(1), "Enable replication", ERRORS, 5),
+    "job_failed_final": ev.JobFailed("app-001", GUID.format(1), "", (), None),
+    "job_cancelled": ev.JobCancelled("app-002", GUID.format(2)),
+    "job_suspended": ev.JobSuspended("app-003", GUID.format(3), "Manual action (InProgress)"),
+    "write_refused_reprotect": ev.WriteRefused("app-001", "Site Recovery answered 400.",
+                                               "The item cannot be reprotected now.",
+                                               "Check the item in the vault."),
+    "write_refused_restart": ev.WriteRefused("app-001", "Site Recovery answered 400.",
+                                             job_id=GUID.format(1), run_id=5),
+    "not_started": ev.NotStarted("app-001", "the item is Protected by another operation"),
+    "restart_lost": ev.RestartLost("app-001", GUID.format(1), 5),
+    "retried_approved": ev.Retried("app-001", GUID.format(9), "approved", GUID.format(1),
+                                   "U0APPROVER"),
+    "retried_adopted": ev.Retried("app-001", GUID.format(9), "adopted"),
+    "retried_agent_restart": ev.Retried("app-001", GUID.format(9), "agent", GUID.format(1)),
+    "retried_agent_post": ev.Retried("app-001", GUID.format(9), "agent"),
+    "agent_waiting": ev.AgentWaiting("app-001", "The agent isn't installed on the VM.", 1200),
+    "agent_waiting_job": ev.AgentWaiting("app-001", "", 1200, ERRORS[:1]),
+    "agent_gave_up": ev.AgentGaveUp("app-001", "The agent isn't installed.", 1200, 6, (), 5),
+    "health_warning": ev.HealthWarning("app-001", ITEM),
+    "timed_out_item": ev.TimedOut("app-001", 720, item=ITEM),
+    "timed_out_job": ev.TimedOut("app-001", 720, "InProgress", "Starting replication"),
+    "auth_problem": ev.AuthProblem("Azure refused the bot's token (401).", "The secret expired.",
+                                   "Rotate AZURE_CLIENT_SECRET."),
+    "auth_recovered": ev.AuthRecovered(),
+    "summary_all": ev.Summary(3, 3, 0, 0),
+    "summary_mixed": ev.Summary(100, 97, 2, 1),
+    "powered_on": ev.PoweredOn(vms(3), False),
+}
+ROOT_EVENTS = {ev.RequestPosted, ev.RequestChanged}  # the request view: test_views_limits
+
+
+def sections(message: thread.Message) -> list[str]:
+    return [b["text"]["text"] for b in message.get("blocks", []) if b["type"] == "section"]
+
+
+def shown(message: thread.Message) -> str:
+    """What Slack shows: the blocks when there are any, else the text."""
+    return "\n".join(sections(message)) if message.get("blocks") else message["text"]
+
+
+def test_every_thread_event_has_a_sample() -> None:
+    assert {type(e) for e in SAMPLES.values()} | ROOT_EVENTS == set(ev.EVENTS.values())
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_event_renders_like_its_snapshot_within_slack_limits(name: str) -> None:
+    message = thread.render(SAMPLES[name])
+    assert message["text"] and len(message["text"]) <= 40_000
+    assert len(message.get("blocks", [])) <= 50
+    assert all(len(text) <= 3000 for text in sections(message))
+    rendered = json.dumps(message, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+    path = SNAPSHOTS / f"thread_{name}.json"
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        path.write_text(rendered, encoding="utf-8")
+    assert path.exists(), f"no snapshot {path.name}; run with UPDATE_SNAPSHOTS=1"
+    assert rendered == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_event_survives_the_outbox(name: str) -> None:
+    event = SAMPLES[name]
+    assert ev.decode(json.loads(json.dumps(ev.encode(event)))) == event
+
+
+def test_outbox_refuses_what_it_cannot_rebuild() -> None:
+    with pytest.raises(ValueError, match="unknown event type"):
+        ev.decode({"type": "Nonsense"})
+    with pytest.raises(ValueError, match="missing"):
+        ev.decode({"type": "Protected"})
+    with pytest.raises(ValueError, match="unknown"):
+        ev.decode({"type": "Summary", "total": 1, "protected": 1, "failed": 0, "timed_out": 0,
+                   "extra": 1})
+
+
+def test_a_hundred_vm_start_keeps_every_job_id() -> None:
+    message = thread.render(SAMPLES["run_started_100"])
+    assert all(GUID.format(i) in shown(message) and GUID.format(i) in message["text"]
+               for i in range(100))
+
+
+def test_a_hundred_protected_vms_are_each_named_in_one_reply() -> None:
+    message = thread.render(SAMPLES["protected_100"])
+    assert "protected" in message["text"]
+    assert all(f"`{vm}`" in shown(message) and f"`{vm}`" in message["text"] for vm in vms(100))
+
+
+def test_the_progress_message_keeps_the_latest_changes_when_long() -> None:
+    log = [(f"app-{i:03d}", "InProgress", f"Task {i} (InProgress), 1/4 tasks done")
+           for i in range(300)]
+    text = thread.render(ev.Progress(()), log)["text"]
+    assert len(text) <= 4000 and "app-299" in text and "app-000" not in text
+    assert re.search(r"… \d+ earlier change\(s\)", text)
+
+
+def test_words_come_from_the_fields_people_cannot_inject() -> None:
+    """A reason typed by a person cannot notify the channel."""
+    text = thread.render(SAMPLES["decided_rejected"])["text"]
+    assert "<!channel>" not in text and "&lt;!channel&gt;" in text
+
