@@ -27,7 +27,7 @@ from commands.parser import (
     parse,
 )
 from commands.plan_model import ResolvedPlan
-from commands.planning import PlanNotFound, Sources, VmNotInPlan, resolve
+from commands.planning import Refused, Sources, resolve
 from core.decisions import decide_request
 from core.policy import Policy
 from core.ports import Directory, Notifier, SlackUnavailable
@@ -129,7 +129,7 @@ class Intake:
                                 "error (logged). Nothing was sent to Site Recovery; try again "
                                 "or check the bot's logs.", "internal error")
             return
-        if isinstance(outcome, PlanNotFound | VmNotInPlan):
+        if isinstance(outcome, Refused):
             self._fail(request, f":mag: {outcome.message}\nNothing was sent.", outcome.message)
             return
         self._post(request, outcome)

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from commands.manual_items import confirmations, unconfirmed
 from commands.parser import ReprotectRequest, parse
 from commands.plan_model import Choice, ResolvedPlan
-from commands.planning import PlanNotFound, Sources, VmNotInPlan, resolve
+from commands.planning import Refused, Sources, resolve
 from gateways.errors import GatewayError
 from store.db import session_scope
 from store.models import OutboxKind, Request, RequestStatus, utcnow
@@ -27,7 +27,7 @@ from store.repo import audit, enqueue, get_request, transition
 log = logging.getLogger(__name__)
 
 VALUE_LABELS = ("Master target", "Process server", "Datastore", "Retention volume",
-                "Failback policy")
+                "Failback policy", "Replication appliance")
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,9 @@ class Hold:
     stale: bool = False
 
 
-def changes(old: ResolvedPlan, new: ResolvedPlan | PlanNotFound | VmNotInPlan) -> list[str]:
+def changes(old: ResolvedPlan, new: ResolvedPlan | Refused) -> list[str]:
     """What differs in a way that voids approval: new blockers, or values to be sent."""
-    if isinstance(new, PlanNotFound | VmNotInPlan):
+    if isinstance(new, Refused):
         return [new.message]
     found = [f"{c.check} now blocks"
              + (f" ({', '.join(c.vms[:5])}{'…' if len(c.vms) > 5 else ''})" if c.vms else "")
@@ -49,6 +49,16 @@ def changes(old: ResolvedPlan, new: ResolvedPlan | PlanNotFound | VmNotInPlan) -
         if _key(before) != _key(after):
             found.append(f"{label}: `{before.name if before else 'none'}` → "
                          f"`{after.name if after else 'none'}`")
+    before_items = old.per_item_values()
+    for vm, (datastore, log_storage) in new.per_item_values().items():
+        was = before_items.get(vm)
+        if was is None:
+            continue  # a VM that came or went is said below
+        for label, before, after in (("Datastore", was[0], datastore),
+                                     ("Log storage", was[1], log_storage)):
+            if _key(before) != _key(after):
+                found.append(f"{label} of `{vm}`: `{before.name if before else 'none'}` → "
+                             f"`{after.name if after else 'none'}`")
     gone = sorted({i.vm_name for i in old.items} - {i.vm_name for i in new.items})
     added = sorted({i.vm_name for i in new.items} - {i.vm_name for i in old.items})
     if gone or added:
@@ -61,7 +71,8 @@ def changes(old: ResolvedPlan, new: ResolvedPlan | PlanNotFound | VmNotInPlan) -
 
 
 def _values(plan: ResolvedPlan) -> tuple[Choice | None, ...]:
-    return (plan.master_target, plan.process_server, plan.datastore, plan.retention, plan.policy)
+    return (plan.master_target, plan.process_server, plan.datastore, plan.retention, plan.policy,
+            plan.appliance)
 
 
 def _key(choice: Choice | None) -> tuple[str, str] | None:

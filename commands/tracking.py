@@ -338,8 +338,8 @@ class Tracker:
         if not self._hold(run, expected):
             return
         try:
-            accepted = self._asr.reprotect(run.item_id,
-                                           reprotect_input(self._plan_of(run.request_id)))
+            accepted = self._asr.reprotect(
+                run.item_id, reprotect_input(self._plan_of(run.request_id), run.item_id))
         except SiteRecoveryError as exc:
             self._write_refused(run, expected, exc, tick, attempt=attempt,
                                 what="Site Recovery refused the reprotect request.")
