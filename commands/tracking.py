@@ -618,6 +618,14 @@ class Tracker:
                            f":warning: `{run.vm_name}` is not protected yet: "
                            f"{_item_state(item)}.\nThe bot keeps waiting for `Protected` until "
                            "REPROTECT_PROTECT_TIMEOUT_MINUTES; fix the errors above meanwhile.")})
+        elif item.progress_percent is not None and \
+                item.progress_percent != run.flags.get("percent") and \
+                self._save(run, RunStatus.SYNCING, RunStatus.SYNCING,
+                           protection_state=item.protection_state,
+                           flags={**run.flags, "percent": item.progress_percent}):
+            tick.progress[run.request_id].append(  # modernized items report it
+                (run.vm_name, item.protection_state_description or item.protection_state,
+                 f"initial replication {item.progress_percent}%"))
         elif item.protection_state != run.protection_state:
             self._save(run, RunStatus.SYNCING, RunStatus.SYNCING,
                        protection_state=item.protection_state)
