@@ -43,7 +43,8 @@ class ClassicProvider:
         return known(item.provider, ITEM_PROVIDERS)
 
     def misdirected(self, request: ReprotectRequest, context: PlanContext) -> str | None:
-        if request.appliance is None:
+        """`appliance=` on a plan whose items are all classic."""
+        if request.appliance is None or not all(self.claims(i) for i in context.items):
             return None
         cs = context.config_server
         return wrong_form("appliance", request.appliance, "master", "master target server",

@@ -10,12 +10,14 @@ from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_modernized import APPLIANCE, ModernizedWorld
 from sandbox.slack_driver import SlackDriver
 from sandbox.slack_emulator import SlackEmulator
+from sandbox.walkthrough import run_sandbox
 from tests.integration.conftest import (
     APPROVER,
     CHANNEL,
     REQUESTER,
     approve,
     buttons,
+    confirm,
     reprotect_posts,
     settle,
     wait_root,
@@ -146,3 +148,32 @@ def test_appliance_on_a_classic_plan_is_told_privately_with_the_master_targets(
     assert "`avs-mt-01`" in text and "master=" in text
     settle(0.5)
     assert slack.messages(CHANNEL) == []
+
+
+def test_a_changed_datastore_voids_the_approval(
+        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+    """The re-check at approval resolves the modernized plan again: one VM's datastore
+    (its own, for original location) moved, so the values to send changed."""
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    root = confirm(driver, slack, wait_root(slack), APPROVER)
+    item = next(i for i in _rcm_world(arm).of_type("replicationProtectedItems")
+                if i["name"] == "vm-web-02")
+    item["properties"]["providerSpecificDetails"]["discoveredVmDetails"]["datastores"] = [
+        "vmfs-avs-02"]
+
+    driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
+    slack.wait_for(lambda s: bool(s.thread(CHANNEL, root.ts)))
+    reply = slack.thread(CHANNEL, root.ts)[-1]
+    assert "Datastore of `web-02`: `vsan-avs-01` → `vmfs-avs-02`" in reply.text
+    slack.wait_for(lambda s: "stale" in s.messages(CHANNEL)[0].text)
+    assert buttons(slack.messages(CHANNEL)[0]) == []
+    settle(1.0)
+    assert not reprotect_posts(arm)
+
+
+def test_sandbox_walks_a_modernized_plan_to_protected(capsys: pytest.CaptureFixture[str]) -> None:
+    """`reprotect-bot sandbox --modernized`: the walk-through with the appliance form."""
+    assert run_sandbox(modernized=True) == 0
+    out = capsys.readouterr().out
+    assert f"appliance={APPLIANCE}" in out and "modernized architecture" in out
+    assert "3/3 protected" in out
