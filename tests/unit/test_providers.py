@@ -17,6 +17,7 @@ from commands.plan_model import PlannedItem, ResolvedPlan, Verdict
 from commands.planning import choose_and_check
 from commands.providers.base import HelperVm
 from commands.providers.classic import ClassicProvider
+from gateways.rcm_models import RcmReprotectInput
 from gateways.site_recovery_convert import reprotect_body
 from gateways.site_recovery_models import (
     FailbackPolicy,
@@ -26,6 +27,7 @@ from gateways.site_recovery_models import (
     RecoveryPlan,
     ReprotectInput,
 )
+from tests.support import modernized as rcm
 from tests.support.preflight import NOW, config_server, item
 
 REQUEST = ReprotectRequest(plan="rp", master="avs-mt-01")
@@ -143,3 +145,33 @@ def test_an_unknown_provider_or_input_is_refused_not_guessed() -> None:
         providers.reprotect_input(plan, plan.items[0].item_id)
     with pytest.raises(TypeError, match="ProviderInput"):
         reprotect_body(ProviderInput())
+
+
+def test_modernized_plan_stores_each_vms_values_and_binds_approval_to_them() -> None:
+    """Per-VM datastore and log storage survive storage, are sent per item, and the
+    fingerprint (what an approval binds to) changes when one VM's value does."""
+    plan = rcm.resolved_plan(3, varied=True)
+    assert plan.provider == "modernized" and plan.approvable
+    stored = ResolvedPlan.from_json(plan.to_json())
+    assert stored == plan
+    first, second = stored.items[0], stored.items[1]
+    inputs = providers.reprotect_input(stored, second.item_id.upper())
+    assert isinstance(inputs, RcmReprotectInput)
+    assert plan.appliance and plan.policy and second.datastore and second.log_storage
+    assert inputs == RcmReprotectInput(plan.appliance.id, second.datastore.id,
+                                       second.log_storage.id, plan.policy.id)
+    assert inputs.datastore_name != providers.reprotect_input(stored, first.item_id) \
+        .datastore_name  # type: ignore[attr-defined]
+    moved = replace(plan, items=(replace(first, datastore=second.datastore), *plan.items[1:]))
+    assert moved.fingerprint() != plan.fingerprint()
+    details = reprotect_body(inputs).properties.provider_specific_details
+    assert isinstance(details, m.InMageRcmReprotectInput)
+    assert details.log_storage_account_id == second.log_storage.id
+
+
+def test_a_modernized_plan_missing_a_vms_log_storage_is_not_approvable() -> None:
+    plan = rcm.resolved_plan(2)
+    first = plan.items[0]
+    assert plan.approvable
+    assert not replace(plan, items=(replace(first, log_storage=None), *plan.items[1:]),
+                       checks=()).approvable

@@ -17,14 +17,9 @@ from typing import Any
 import pytest
 
 from bot import views
-from commands.facts import not_configured
-from commands.parser import ReprotectRequest
 from commands.plan_model import CheckResult, Choice, PlannedItem, ResolvedPlan, Verdict
 from commands.preflight import run_checks
-from commands.providers.modernized import ModernizedProvider
 from core import actions
-from gateways.rcm_models import ModernizedPlanContext
-from gateways.site_recovery_models import RecoveryPlan
 from tests.support import modernized as rcm
 from tests.support.preflight import NOW, facts, inventory, reading
 
@@ -83,28 +78,6 @@ def every_vm_blocked_differently(vms: int) -> ResolvedPlan:
     return plan(vms, checks + run_checks(facts(vms=1))[-2:])
 
 
-def modernized(vms: int, *, varied: bool = False) -> ResolvedPlan:
-    """A modernized plan as its provider resolves it from the emulator's vault; `varied`:
-    each VM on its own datastore and log storage account (the worst case for the values)."""
-    site = rcm.site(rcm.world(vms))
-    items = site.items
-    if varied:
-        stores = site.fabric.appliances[0].accessible_datastores
-        items = tuple(replace(i, discovered_datastores=(stores[n % len(stores)],),
-                              log_storage_account_ids=(f"/subscriptions/s/resourceGroups/rg/"
-                                                       f"providers/Microsoft.Storage/"
-                                                       f"storageAccounts/logs{n:03d}",))
-                      for n, i in enumerate(items))
-    plan_ref = RecoveryPlan("/vaults/v/replicationRecoveryPlans/finance-rp", "finance-rp",
-                            "Finance tier 1", tuple(i.item.id for i in items))
-    context = ModernizedPlanContext(
-        plan=plan_ref, items=tuple(i.item for i in items), config_server=None,
-        failback_policy=None, rcm_items=items, fabric=site.fabric, rcm_policy=site.policy)
-    return ModernizedProvider().plan(
-        ReprotectRequest(plan="Finance tier 1", appliance="avs-appliance-01"), context,
-        context.items, now=site.now, vcenter=not_configured())
-
-
 def render(p: ResolvedPlan, status: str, ticked: int = 0) -> views.Message:
     confirmations = {i.key: ("U0BOB", NOW) for i in p.manual_items[:ticked]}
     return views.request_message(
@@ -117,8 +90,8 @@ CASES = {
     **{f"troubled_{n}": lambda n=n: render(troubled(n), "blocked") for n in SIZES},
     "every_vm_blocked_differently_100": lambda: render(every_vm_blocked_differently(100),
                                                        "blocked"),
-    **{f"modernized_{n}": lambda n=n: render(modernized(n), "pending") for n in SIZES},
-    "modernized_varied_100": lambda: render(modernized(100, varied=True), "pending"),
+    **{f"modernized_{n}": lambda n=n: render(rcm.resolved_plan(n), "pending") for n in SIZES},
+    "modernized_varied_100": lambda: render(rcm.resolved_plan(100, varied=True), "pending"),
 }
 
 
@@ -210,9 +183,9 @@ def test_preflight_changed_reply_within_limits() -> None:
 
 
 def test_modernized_header_names_the_architecture_and_values_fold_when_shared() -> None:
-    flat = "\n".join(texts(render(modernized(10), "pending")["blocks"]))
+    flat = "\n".join(texts(render(rcm.resolved_plan(10), "pending")["blocks"]))
     assert "modernized architecture (replication appliance)" in texts(
-        render(modernized(10), "pending")["blocks"])[0]
+        render(rcm.resolved_plan(10), "pending")["blocks"])[0]
     assert "• Replication appliance: `avs-appliance-01`" in flat
     assert "• Datastore (every VM): `vsan-avs-01`" in flat
     assert "• Log storage account (every VM): `" in flat
@@ -220,7 +193,7 @@ def test_modernized_header_names_the_architecture_and_values_fold_when_shared() 
 
 
 def test_modernized_values_per_vm_name_their_vms_and_count_the_rest() -> None:
-    flat = "\n".join(texts(render(modernized(100, varied=True), "pending")["blocks"]))
+    flat = "\n".join(texts(render(rcm.resolved_plan(100, varied=True), "pending")["blocks"]))
     assert "• Datastore, per VM:" in flat
     assert "`web-01`, `web-04`, `web-07`" in flat and ": `vmfs-avs-02`" in flat
     assert f"• … {100 - views.PER_VM_GROUPS} more values for {100 - views.PER_VM_GROUPS} VMs" \
