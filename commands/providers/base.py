@@ -87,6 +87,7 @@ def wrong_form(given: str, value: str, right: str, what: str, names: Sequence[st
     type instead."""
     known = ", ".join(code(n) for n in names) or "none registered"
     example = names[0] if len(names) == 1 else f"<{what}>"
+    command = f'/reprotect plan="{plan}" {right}={example}'
     return (f"Plan {code(plan)} uses the {architecture} architecture, so it takes "
             f"`{right}=` ({what}), not {code(f'{given}={value}')}. Its {what}s: {known}. "
-            f"Type: `/reprotect plan=\"{plan}\" {right}={example}`.")
+            f"Type: {code(command)}.")

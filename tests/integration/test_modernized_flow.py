@@ -130,7 +130,8 @@ def test_master_on_a_modernized_plan_is_told_privately_with_the_appliances(
     text = slack.ephemerals(REQUESTER)[-1].params["text"]
     assert "modernized (replication appliance) architecture" in text
     assert "`avs-appliance-01`" in text and "`avs-appliance-02`" in text
-    assert "appliance=" in text
+    assert 'Type: `/reprotect plan="Finance tier 1" appliance=&lt;replication appliance&gt;`' \
+        in text
     settle(0.5)
     assert slack.messages(CHANNEL) == []
     assert not reprotect_posts(arm)
@@ -145,7 +146,8 @@ def test_appliance_on_a_classic_plan_is_told_privately_with_the_master_targets(
     slack.wait_for(lambda s: bool(s.ephemerals(REQUESTER)), timeout=20)
     text = slack.ephemerals(REQUESTER)[-1].params["text"]
     assert "classic (configuration server) architecture" in text
-    assert "`avs-mt-01`" in text and "master=" in text
+    assert "`avs-mt-01`, `avs-mt-02`" in text
+    assert 'Type: `/reprotect plan="Finance tier 1" master=&lt;master target server&gt;`' in text
     settle(0.5)
     assert slack.messages(CHANNEL) == []
 
