@@ -11,6 +11,9 @@ session (the bot reuses its session):
   property retrieval; then every check.
 - per-VM: the shape this replaces, reads only: the plan and fabric as above, then for each
   VM one protected-item GET and one vCenter lookup (the gateway's inventory for that VM).
+- modernized: the bulk design on a plan of the modernized architecture (replication
+  appliance, `appliance=`): the same list calls plus one list of the vault's items (the disks
+  already failing back through the appliance), whatever the plan size.
 
 Run: `python benchmarks/preflight_scale.py` (needs Go and govmomi for vcsim, as the tests).
 """
@@ -37,6 +40,7 @@ from commands.planning import Sources, resolve
 from gateways.site_recovery import AzureSiteRecovery
 from gateways.vcenter import VCenterGateway
 from sandbox.arm_emulator import ArmEmulator
+from sandbox.arm_modernized import APPLIANCE, ModernizedWorld
 from sandbox.arm_world import World, stable_guid
 from store.models import utcnow
 from tests.support.vcsim import start_vcsim
@@ -45,6 +49,7 @@ from tests.support.vcsim_shapes import admin_content, config, create_vm, find_vm
 LATENCY_S = 0.05
 SIZES = (1, 10, 100)
 COMMAND = 'plan="Finance tier 1" master=avs-mt-01'
+MODERNIZED_COMMAND = f'plan="Finance tier 1" appliance={APPLIANCE}'
 
 
 @contextmanager
@@ -97,8 +102,8 @@ def delaying_proxy(target_port: int, delay_s: float) -> Iterator[int]:
         listener.close()
 
 
-def request() -> ReprotectRequest:
-    parsed = parse(COMMAND)
+def request(command: str = COMMAND) -> ReprotectRequest:
+    parsed = parse(command)
     assert isinstance(parsed, ReprotectRequest)
     return parsed
 
@@ -106,6 +111,11 @@ def request() -> ReprotectRequest:
 def bulk(sources: Sources) -> None:
     plan = resolve(request(), sources, now=utcnow())
     assert isinstance(plan, ResolvedPlan)  # 100 VMs block on the 60-disk ceiling: fine here
+
+
+def modernized(sources: Sources) -> None:
+    plan = resolve(request(MODERNIZED_COMMAND), sources, now=utcnow())
+    assert isinstance(plan, ResolvedPlan) and plan.provider == "modernized"
 
 
 def per_vm(sources: Sources) -> None:
@@ -133,11 +143,12 @@ def main() -> None:
     print(f"Preflight of one plan; {LATENCY_S * 1000:.0f} ms per Site Recovery request "
           f"(ArmEmulator latency_s) and per vCenter round trip (delaying TCP proxy in front "
           f"of vcsim); vCenter session already logged in.")
-    print(f"{'VMs':>4} {'design':<7} {'wall s':>7} {'ASR requests':>13} "
+    print(f"{'VMs':>4} {'design':<10} {'wall s':>7} {'ASR requests':>13} "
           f"{'vCenter round trips':>20}")
     with start_vcsim(vms=max(SIZES) // 2) as vcsim:
         with admin_content(vcsim) as content:
             create_vm(content, "avs-mt-01", ip="10.40.0.21")
+            create_vm(content, APPLIANCE, ip="10.40.0.30")
             names = [f"DC0_H0_VM{i}" for i in range(max(SIZES) // 2)]
             names += [f"DC0_C0_RP0_VM{i}" for i in range(max(SIZES) // 2)]
             for index, name in enumerate(names, start=1):
@@ -148,12 +159,18 @@ def main() -> None:
             gateway = VCenterGateway(config(vcsim, url=f"https://127.0.0.1:{proxied}/sdk"))
             for size in SIZES:
                 run(size, folder, gateway)
+            for size in SIZES:
+                run(size, folder, gateway, modernized_plan=True)
             gateway.close()
 
 
-def run(size: int, folder: Path, gateway: VCenterGateway) -> None:
-    world = World.sample(size)
-    with ArmEmulator(world, latency_s=LATENCY_S, ca_dir=folder / f"ca-{size}") as arm:
+def run(size: int, folder: Path, gateway: VCenterGateway, *,
+        modernized_plan: bool = False) -> None:
+    world = ModernizedWorld.modernized_sample(size) if modernized_plan else World.sample(size)
+    designs = (("modernized", modernized),) if modernized_plan else \
+        (("bulk", bulk), ("per-VM", per_vm))
+    ca_dir = folder / f"ca-{size}{'-rcm' if modernized_plan else ''}"
+    with ArmEmulator(world, latency_s=LATENCY_S, ca_dir=ca_dir) as arm:
         env = arm.env()
         for key in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "REQUESTS_CA_BUNDLE"):
             os.environ[key] = env[key]
@@ -162,10 +179,10 @@ def run(size: int, folder: Path, gateway: VCenterGateway) -> None:
                                 vault=env["ASR_VAULT_NAME"],
                                 arm_endpoint=env["AZURE_ARM_ENDPOINT"])
         sources = Sources(asr, gateway, vcenter_host="10.40.0.2")
-        bulk(sources)  # warm up: token, vCenter login, cached vault key
-        for name, design in (("bulk", bulk), ("per-VM", per_vm)):
+        designs[0][1](sources)  # warm up: token, vCenter login, cached vault key
+        for name, design in designs:
             wall, asr_calls, vc_trips = measure(design, sources, arm, gateway)
-            print(f"{size:>4} {name:<7} {wall:>7.2f} {asr_calls:>13} {vc_trips:>20}",
+            print(f"{size:>4} {name:<10} {wall:>7.2f} {asr_calls:>13} {vc_trips:>20}",
                   flush=True)
         asr.close()
 

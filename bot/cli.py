@@ -35,6 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox.add_argument("--keep-running", action="store_true",
                          help="stay up after the walk-through, printing the bot's URLs")
     sandbox.add_argument("--vms", type=int, default=3, help="VMs in the sample plan (1-100)")
+    sandbox.add_argument("--modernized", action="store_true",
+                         help="a vault of the modernized architecture (replication appliance, "
+                              "`appliance=`) instead of the classic one (master target)")
     args = parser.parse_args(argv)
     _logging()
     try:
@@ -46,7 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return export_audit(args.since, args.request, args.format)
         from sandbox.walkthrough import run_sandbox
 
-        return run_sandbox(keep_running=args.keep_running, vms=args.vms)
+        return run_sandbox(keep_running=args.keep_running, vms=args.vms,
+                           modernized=args.modernized)
     except SettingsError as exc:
         print(f"reprotect-bot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG

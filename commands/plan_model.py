@@ -56,11 +56,15 @@ class Choice:
 @dataclass(frozen=True)
 class PlannedItem:
     """A protected item to reprotect; `avs_vm` is its AVS VM's vCenter moref when preflight
-    found it, so the power guard reads its state without searching again."""
+    found it, so the power guard reads its state without searching again. `datastore` and
+    `log_storage` are the item's own values where the architecture sends them per VM
+    (modernized); None for classic, whose values are the plan's."""
 
     item_id: str
     vm_name: str
     avs_vm: str | None = None
+    datastore: Choice | None = None
+    log_storage: Choice | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ class ResolvedPlan:
     run_as_account_id: str | None
     checks: tuple[CheckResult, ...] = field(default_factory=tuple)
     provider: str = "classic"  # `commands.providers`: the architecture that resolved the plan
+    appliance: Choice | None = None  # modernized: the replication appliance (reprotect agent)
 
     @property
     def blockers(self) -> tuple[CheckResult, ...]:
@@ -84,9 +89,13 @@ class ResolvedPlan:
 
     @property
     def approvable(self) -> bool:
-        return not self.blockers and all(
-            v is not None for v in (self.master_target, self.process_server, self.retention,
-                                     self.policy))
+        """No blocker, and every value its architecture requires is there to send."""
+        if self.blockers:
+            return False
+        if self.appliance is not None:  # modernized: policyId is optional (modernized.md §3)
+            return all(i.datastore and i.log_storage for i in self.items)
+        return all(v is not None for v in (self.master_target, self.process_server,
+                                           self.retention, self.policy))
 
     @property
     def manual_items(self) -> tuple[ManualItem, ...]:
@@ -104,12 +113,22 @@ class ResolvedPlan:
         values = [(c.id.lower(), c.name) if c else None for c in (
             self.master_target, self.process_server, self.datastore, self.retention,
             self.policy)]
-        return {
+        sent: dict[str, Any] = {
             "plan": self.plan_id.lower(),
             "items": sorted(i.item_id.lower() for i in self.items),
             "values": values,
             "run_as": self.run_as_account_id,
         }
+        if self.appliance is not None:  # only modernized plans: classic fingerprints unchanged
+            sent["appliance"] = _key(self.appliance)
+            sent["per_item"] = sorted((i.item_id.lower(), _key(i.datastore), _key(i.log_storage))
+                                      for i in self.items)
+        return sent
+
+    def per_item_values(self) -> dict[str, tuple[Choice | None, Choice | None]]:
+        """VM name -> (datastore, log storage) where they are sent per VM (modernized)."""
+        return {i.vm_name: (i.datastore, i.log_storage) for i in self.items
+                if i.datastore or i.log_storage}
 
     def fingerprint(self) -> str:
         """Hash of what will be sent plus the verdict: any change voids approvals."""
@@ -124,11 +143,15 @@ class ResolvedPlan:
         def choice(value: dict[str, Any] | None) -> Choice | None:
             return Choice(**value) if value else None
 
+        def item(value: dict[str, Any]) -> PlannedItem:
+            return PlannedItem(**(value | {"datastore": choice(value.get("datastore")),
+                                           "log_storage": choice(value.get("log_storage"))}))
+
         return cls(
             plan_id=data["plan_id"],
             plan_name=data["plan_name"],
             plan_friendly_name=data["plan_friendly_name"],
-            items=tuple(PlannedItem(**i) for i in data["items"]),
+            items=tuple(item(i) for i in data["items"]),
             master_target=choice(data["master_target"]),
             process_server=choice(data["process_server"]),
             datastore=choice(data["datastore"]),
@@ -136,8 +159,13 @@ class ResolvedPlan:
             policy=choice(data["policy"]),
             run_as_account_id=data.get("run_as_account_id"),
             provider=data.get("provider", "classic"),  # plans stored before providers: classic
+            appliance=choice(data.get("appliance")),
             checks=tuple(CheckResult(check=c["check"], verdict=Verdict(c["verdict"]),
                                      message=c["message"], fix=c.get("fix", ""),
                                      vms=tuple(c.get("vms", ())))
                          for c in data.get("checks", ())),
         )
+
+
+def _key(choice: Choice | None) -> tuple[str, str] | None:
+    return (choice.id.lower(), choice.name) if choice else None

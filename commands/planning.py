@@ -52,13 +52,24 @@ class VmNotInPlan:
     message: str
 
 
+@dataclass(frozen=True)
+class WrongForm:
+    """The command's form is the other architecture's (`master=` for a modernized plan,
+    `appliance=` for a classic one); `message` names what the plan takes."""
+
+    message: str
+
+
+Refused = PlanNotFound | VmNotInPlan | WrongForm
+
+
 def resolve(request: ReprotectRequest, sources: Sources, *,
-            now: datetime) -> ResolvedPlan | PlanNotFound | VmNotInPlan:
+            now: datetime) -> ResolvedPlan | Refused:
     """Find the plan, read its context and vCenter in bulk, choose values and run the checks.
 
     vCenter is read while Site Recovery lists the plan's context, looking VMs up by the
-    plan's VM UUIDs and the master target by the name given; only if that misses is it read
-    once more by the names and IP address Site Recovery shows.
+    plan's VM UUIDs and the master target (or appliance) by the name given; only if that
+    misses is it read once more by the names and IP address Site Recovery shows.
     """
     gateway = sources.site_recovery
     plans = gateway.list_plans()
@@ -69,8 +80,8 @@ def resolve(request: ReprotectRequest, sources: Sources, *,
             f"Recovery plan {code(request.plan)} is not in the vault. "
             + (did_you_mean(request.plan, names) or "The vault has no recovery plans."))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vcenter-read") as pool:
-        early = pool.submit(_read_vcenter, sources, (), plan.vm_ids, request.master,
-                            request.master)
+        helper_name = request.appliance or request.master
+        early = pool.submit(_read_vcenter, sources, (), plan.vm_ids, helper_name, helper_name)
         context = gateway.plan_context(plan)
         reading = early.result()
     items = context.items
@@ -85,12 +96,16 @@ def resolve(request: ReprotectRequest, sources: Sources, *,
         wanted = {v.lower() for v in request.vms}
         items = tuple(i for i in items
                       if i.friendly_name.lower() in wanted or i.name.lower() in wanted)
-    helper = provider_for(items).helper_vm(request, context)
+    provider = provider_for(items)
+    misdirected = provider.misdirected(request, context)
+    if misdirected is not None:
+        return WrongForm(misdirected)
+    helper = provider.helper_vm(request, context)
     if _missed(reading, items, helper):
         reading = _read_vcenter(sources, [i.friendly_name for i in items],
                                 [u for i in items for u in (i.vm_uuid, i.infrastructure_vm_id)
                                  if u],
-                                helper.name if helper else request.master,
+                                helper.name if helper else helper_name,
                                 helper.ip_address if helper else None)
     return choose_and_check(request, context, items, now=now, vcenter=reading)
 

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from commands.intake import replan
 from commands.manual_items import unconfirmed
 from commands.plan_model import Choice, ResolvedPlan
-from commands.planning import PlanNotFound, Sources, VmNotInPlan
+from commands.planning import Refused, Sources
 from core.decisions import Action, Decision, Refusal
 from core.events import PreflightChanged, RequestChanged
 from gateways.errors import GatewayError
@@ -28,12 +28,12 @@ from store.repo import audit, confirmations, enqueue, get_request, transition
 log = logging.getLogger(__name__)
 
 VALUE_LABELS = ("Master target", "Process server", "Datastore", "Retention volume",
-                "Failback policy")
+                "Failback policy", "Replication appliance")
 
 
-def changes(old: ResolvedPlan, new: ResolvedPlan | PlanNotFound | VmNotInPlan) -> list[str]:
+def changes(old: ResolvedPlan, new: ResolvedPlan | Refused) -> list[str]:
     """What differs in a way that voids approval: new blockers, or values to be sent."""
-    if isinstance(new, PlanNotFound | VmNotInPlan):
+    if isinstance(new, Refused):
         return [new.message]
     found = [f"{c.check} now blocks"
              + (f" ({', '.join(c.vms[:5])}{'…' if len(c.vms) > 5 else ''})" if c.vms else "")
@@ -42,6 +42,16 @@ def changes(old: ResolvedPlan, new: ResolvedPlan | PlanNotFound | VmNotInPlan) -
         if _key(before) != _key(after):
             found.append(f"{label}: `{before.name if before else 'none'}` → "
                          f"`{after.name if after else 'none'}`")
+    before_items = old.per_item_values()
+    for vm, (datastore, log_storage) in new.per_item_values().items():
+        was = before_items.get(vm)
+        if was is None:
+            continue  # a VM that came or went is said below
+        for label, before, after in (("Datastore", was[0], datastore),
+                                     ("Log storage", was[1], log_storage)):
+            if _key(before) != _key(after):
+                found.append(f"{label} of `{vm}`: `{before.name if before else 'none'}` → "
+                             f"`{after.name if after else 'none'}`")
     gone = sorted({i.vm_name for i in old.items} - {i.vm_name for i in new.items})
     added = sorted({i.vm_name for i in new.items} - {i.vm_name for i in old.items})
     if gone or added:
@@ -54,7 +64,8 @@ def changes(old: ResolvedPlan, new: ResolvedPlan | PlanNotFound | VmNotInPlan) -
 
 
 def _values(plan: ResolvedPlan) -> tuple[Choice | None, ...]:
-    return (plan.master_target, plan.process_server, plan.datastore, plan.retention, plan.policy)
+    return (plan.master_target, plan.process_server, plan.datastore, plan.retention, plan.policy,
+            plan.appliance)
 
 
 def _key(choice: Choice | None) -> tuple[str, str] | None:

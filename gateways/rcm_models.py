@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from gateways.site_recovery_models import HealthIssue, ProtectedItem
+from gateways.site_recovery_models import HealthIssue, PlanContext, ProtectedItem, ProviderInput
 
 # Provider instanceTypes of protected items (modernized.md §2): failed over, then reprotected.
 CLASSIC_PROVIDERS = frozenset({"inmageazurev2", "inmage"})
@@ -136,10 +136,23 @@ class RcmItem:
 
 
 @dataclass(frozen=True)
-class RcmReprotectInput:
+class RcmReprotectInput(ProviderInput):
     """The values sent in `InMageRcmReprotectInput`; the approver sees every one of them."""
 
     reprotect_agent_id: str
     datastore_name: str
     log_storage_account_id: str
     policy_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ModernizedPlanContext(PlanContext):
+    """A plan with modernized items, read in the same list calls as any plan, plus one list
+    of the vault's items: `rcm_items` in the plan's order, the appliance fabric and failback
+    policy, and `failing_back` (the vault's `InMageRcmFailback` items, whose disks count
+    toward an appliance's 60)."""
+
+    rcm_items: tuple[RcmItem, ...] = ()
+    fabric: RcmFabric | None = None
+    rcm_policy: RcmFailbackPolicy | None = None
+    failing_back: tuple[RcmItem, ...] = ()

@@ -18,6 +18,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -35,9 +36,11 @@ from azure.core.rest import HttpRequest
 from azure.identity import CredentialUnavailableError, DefaultAzureCredential
 from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
+from azure.mgmt.recoveryservicessiterecovery.models import ReplicationProtectedItem
 
 from gateways.agent_auth import signed_headers
 from gateways.errors import SiteRecoveryAuthError, SiteRecoveryError
+from gateways.rcm_models import MODERNIZED_PROVIDERS, ModernizedPlanContext
 from gateways.site_recovery_convert import (
     _config_server,
     _failback_policy,
@@ -56,6 +59,12 @@ from gateways.site_recovery_models import (
     ProtectedItem,
     ProviderInput,
     RecoveryPlan,
+)
+from gateways.site_recovery_rcm import (
+    RCM_FAILBACK,
+    rcm_fabric,
+    rcm_failback_policy,
+    rcm_item,
 )
 from gateways.timestamps import utc
 
@@ -145,8 +154,9 @@ class AzureSiteRecovery:
         )
 
     def plan_context(self, plan: RecoveryPlan) -> PlanContext:
-        """Items, fabric, policies, mappings and vCenters in five concurrent list calls."""
-        items_f = self._pool.submit(self.plan_items, plan)
+        """Items, fabric, policies, mappings and vCenters in five concurrent list calls; for a
+        plan with modernized items, one more: the vault's items (appliance disk counts)."""
+        items_f = self._pool.submit(self._raw_plan_items, plan)
         fabrics_f = self._pool.submit(self._list, "list the vault's fabrics",
                                       self._client.replication_fabrics.list)
         policies_f = self._pool.submit(self._list, "list the vault's replication policies",
@@ -158,25 +168,44 @@ class AzureSiteRecovery:
                                        "list the vault's discovered vCenters",
                                        self._client.replicationv_centers.list)
         key_f = self._pool.submit(self._integrity_key)
-        items = items_f.result()
+        raw_items = items_f.result()
+        items = tuple(_item(i) for i in raw_items)
+        modernized = any(i.provider.lower() in MODERNIZED_PROVIDERS for i in items)
+        vault_f = self._pool.submit(self._list, "list the vault's protected items",
+                                    self._client.replication_protected_items.list) \
+            if modernized else None
         key = key_f.result()  # before reading `_key_forbidden`, which that read sets
         fabrics = fabrics_f.result()
         config_server = _config_server(fabrics, items)
-        policy = _failback_policy(policies_f.result(), mappings_f.result(), config_server)
+        policies, mappings = policies_f.result(), mappings_f.result()
+        policy = _failback_policy(policies, mappings, config_server)
         vcenters = tuple(_vcenter(v) for v in vcenters_f.result() or ())
-        return PlanContext(plan=plan, items=items, config_server=config_server,
-                           failback_policy=policy, vault_extended_info=key is not None,
-                           vault_extended_info_forbidden=self._key_forbidden,
-                           vcenters=tuple(v for v in vcenters if config_server is None
-                                          or v.fabric_name.lower()
-                                          == config_server.fabric_name.lower()))
+        context = PlanContext(plan=plan, items=items, config_server=config_server,
+                              failback_policy=policy, vault_extended_info=key is not None,
+                              vault_extended_info_forbidden=self._key_forbidden,
+                              vcenters=tuple(v for v in vcenters if config_server is None
+                                             or v.fabric_name.lower()
+                                             == config_server.fabric_name.lower()))
+        if vault_f is None:
+            return context
+        fabric = rcm_fabric(fabrics, items)
+        return ModernizedPlanContext(
+            **{f.name: getattr(context, f.name) for f in fields(context)},
+            rcm_items=tuple(rcm_item(i) for i in raw_items), fabric=fabric,
+            rcm_policy=rcm_failback_policy(policies, mappings, fabric.fabric_name)
+            if fabric else None,
+            failing_back=tuple(r for r in map(rcm_item, vault_f.result())
+                               if r.provider == RCM_FAILBACK))
 
     def get_item(self, item_id: str) -> ProtectedItem:
+        return _item(self._get_raw_item(item_id))
+
+    def _get_raw_item(self, item_id: str) -> ReplicationProtectedItem:
         fabric, container, name = _item_path(item_id)
         return _call(
             f"read protected item {name}",
-            lambda: _item(self._client.replication_protected_items.get(
-                self._rg, self._vault, fabric, container, name)),
+            lambda: self._client.replication_protected_items.get(
+                self._rg, self._vault, fabric, container, name),
         )
 
     def get_job(self, job_id: str) -> Job:
@@ -272,15 +301,18 @@ class AzureSiteRecovery:
         return _call(action, lambda: list(operation(self._rg, self._vault)))
 
     def plan_items(self, plan: RecoveryPlan) -> tuple[ProtectedItem, ...]:
+        return tuple(_item(i) for i in self._raw_plan_items(plan))
+
+    def _raw_plan_items(self, plan: RecoveryPlan) -> list[ReplicationProtectedItem]:
         """The plan's items from one filtered list; any the filter missed are read one by one."""
         listed = self._list(
             f"list the protected items of plan {plan.friendly_name}",
             lambda rg, vault: self._client.replication_protected_items.list(
                 rg, vault, filter=f"RecoveryPlanName eq '{plan.name}'"),
         )
-        by_id = {i.id.lower(): _item(i) for i in listed if i.id}
-        return tuple(by_id.get(item_id.lower()) or self.get_item(item_id)
-                     for item_id in plan.item_ids)
+        by_id = {i.id.lower(): i for i in listed if i.id}
+        return [by_id.get(item_id.lower()) or self._get_raw_item(item_id)
+                for item_id in plan.item_ids]
 
 
 def _write_timeouts() -> dict[str, Any]:

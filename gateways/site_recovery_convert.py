@@ -140,6 +140,7 @@ def _item(item: m.ReplicationProtectedItem) -> ProtectedItem:
         discovery_type=_detail(details, "discoveryType"),
         vcenter_infrastructure_id=_detail(details, "vCenterInfrastructureId"),
         infrastructure_vm_id=_detail(details, "infrastructureVmId"),
+        progress_percent=_int(_detail(details, "initialReplicationProgressPercentage")),
     )
 
 

@@ -145,6 +145,9 @@ class ProtectedItem:
     discovery_type: str | None = None
     vcenter_infrastructure_id: str | None = None
     infrastructure_vm_id: str | None = None
+    # `initialReplicationProgressPercentage` of a modernized item replicating back
+    # (`InMageRcmFailback`); None where the provider does not report it.
+    progress_percent: int | None = None
 
     @property
     def protected(self) -> bool:

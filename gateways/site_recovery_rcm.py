@@ -26,6 +26,7 @@ from gateways.rcm_models import (
     RcmReprotectInput,
 )
 from gateways.site_recovery_convert import _int, _issues, _item, _when, failback
+from gateways.site_recovery_convert import reprotect_body as _reprotect_body
 from gateways.site_recovery_models import ProtectedItem, same_arm_id
 
 RCM = "InMageRcm"
@@ -173,8 +174,10 @@ def rcm_failback_policy(policies: Iterable[m.Policy],
     return None
 
 
+@_reprotect_body.register
 def reprotect_body(inputs: RcmReprotectInput) -> m.ReverseReplicationInput:
-    """`POST {PI}/reProtect` body for an `InMageRcm` item (modernized.md §3)."""
+    """`POST {PI}/reProtect` body for an `InMageRcm` item (modernized.md §3), registered with
+    the gateway's `reprotect_body`."""
     return failback(m.InMageRcmReprotectInput(
         reprotect_agent_id=inputs.reprotect_agent_id,
         datastore_name=inputs.datastore_name,

@@ -4,6 +4,8 @@ Starts the Slack and Site Recovery emulators and the real bot (SQLite in a tempo
 folder), then plays an incident: an operator asks to reprotect a 3-VM recovery plan, the
 requester's own click is refused, an approver approves, and the thread fills up until every
 VM is protected. No credentials, no network, no input; exits 0 when every VM is protected.
+With `modernized`, the vault and the command are those of the modernized architecture (a
+replication appliance: `appliance=`) instead of the classic one (`master=`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from core.actions import CONFIRM_MANUAL
 from sandbox.arm_emulator import ArmEmulator
+from sandbox.arm_modernized import APPLIANCE, ModernizedWorld
 from sandbox.arm_world import World
 from sandbox.local_bot import SIGNING_SECRET, LocalBot, local_settings
 from sandbox.slack_driver import SlackDriver
@@ -27,17 +30,20 @@ CHANNEL = "C0INCIDENT"
 REQUESTER = "U0ALICE"
 APPROVER = "U0BOB"
 WALK_TIMEOUT = 180.0
+COMMANDS = {False: '/reprotect plan="Finance tier 1" master=avs-mt-01',
+            True: f'/reprotect plan="Finance tier 1" appliance={APPLIANCE}'}
 
 
 def say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def run_sandbox(*, keep_running: bool = False, vms: int = 3) -> int:
+def run_sandbox(*, keep_running: bool = False, vms: int = 3, modernized: bool = False) -> int:
     vms = max(1, min(vms, 100))
     folder = Path(tempfile.mkdtemp(prefix="reprotect-sandbox-"))
     users = {u: {"name": u.lower()} for u in (REQUESTER, APPROVER)}
-    world = World.sample(vms, task_seconds=1.0, protect_delay_seconds=1.0)
+    world = (ModernizedWorld.modernized_sample if modernized else World.sample)(
+        vms, task_seconds=1.0, protect_delay_seconds=1.0)
     with SlackEmulator(users=users) as slack, ArmEmulator(world, ca_dir=folder) as arm:
         settings = local_settings(slack_api_url=slack.api_url, arm_env=arm.env(),
                                   database_url=f"sqlite:///{folder / 'sandbox.db'}",
@@ -47,7 +53,7 @@ def run_sandbox(*, keep_running: bool = False, vms: int = 3) -> int:
             say(f"Sandbox: Slack emulator {slack.api_url}, Site Recovery emulator {arm.base_url}"
                 f", bot {bot.base_url}, database {folder / 'sandbox.db'}\n")
             started = time.monotonic()
-            ok = walk(slack, driver, vms)
+            ok = walk(slack, driver, COMMANDS[modernized])
             say(f"\nWalk-through {'completed' if ok else 'FAILED'} in "
                 f"{time.monotonic() - started:.1f} s.")
             if keep_running:
@@ -55,8 +61,7 @@ def run_sandbox(*, keep_running: bool = False, vms: int = 3) -> int:
             return 0 if ok else 1
 
 
-def walk(slack: SlackEmulator, driver: SlackDriver, vms: int) -> bool:
-    command = '/reprotect plan="Finance tier 1" master=avs-mt-01'
+def walk(slack: SlackEmulator, driver: SlackDriver, command: str) -> bool:
     say(f"1. @alice types in #{CHANNEL}:  {command}")
     answer = driver.slash_command(command.split(" ", 1)[1], user_id=REQUESTER, channel_id=CHANNEL)
     say(f"   bot answers privately (HTTP {answer.status_code}): "

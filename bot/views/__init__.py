@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from commands.mrkdwn import code, escape
-from commands.plan_model import CheckResult, ResolvedPlan, Verdict
+from commands.plan_model import CheckResult, Choice, ResolvedPlan, Verdict
 from core import actions
 
 SECTION_LIMIT = 2900
@@ -148,17 +148,56 @@ def _manual_blocks(request_id: int, plan: ResolvedPlan, status: str,
     return blocks
 
 
+ARCHITECTURES = {"classic": "classic architecture (configuration server, master target)",
+                 "modernized": "modernized architecture (replication appliance)"}
+# Distinct per-VM values shown before "… and N more": the approver sees every value that
+# is sent for up to this many datastores or log storage accounts (an appliance reaches few).
+PER_VM_GROUPS = 6
+
+
+def architecture(plan: ResolvedPlan) -> str:
+    """Which architecture the plan uses, as its provider and `architecture` check say."""
+    if any(c.check == "architecture" and c.verdict is Verdict.BLOCK for c in plan.checks):
+        return "architecture not reprotectable as one plan (see *architecture*)"
+    return ARCHITECTURES.get(plan.provider, f"{plan.provider} architecture")
+
+
+def _value(label: str, choice: Choice | None) -> str:
+    if choice is None:
+        return f"• {label}: _none_"
+    why = f" _({choice.reason})_" if choice.reason and choice.reason != "given" else ""
+    return f"• {label}: {code(choice.name)}{why}"
+
+
+def _per_vm(label: str, values: Sequence[tuple[str, Choice | None]]) -> str:
+    """One line when every VM gets the same value; else one line per value, naming its VMs."""
+    groups: dict[str | None, list[tuple[str, Choice | None]]] = {}
+    for vm, choice in values:
+        groups.setdefault(choice.name if choice else None, []).append((vm, choice))
+    if len(groups) == 1:
+        return _value(f"{label} (every VM)", values[0][1])
+    lines = [f"• {label}, per VM:"]
+    for shown, members in enumerate(groups.values()):
+        if shown == PER_VM_GROUPS:
+            rest = sum(len(m) for m in list(groups.values())[shown:])
+            lines.append(f"    • … {len(groups) - shown} more values for {rest} VMs")
+            break
+        lines.append("    " + _value(vm_list([vm for vm, _ in members], 8), members[0][1]))
+    return "\n".join(lines)
+
+
 def _values(plan: ResolvedPlan) -> str:
-    rows = [("Master target", plan.master_target), ("Process server", plan.process_server),
+    if plan.appliance is not None or plan.provider == "modernized":
+        lines = [_value("Replication appliance", plan.appliance),
+                 _per_vm("Datastore", [(i.vm_name, i.datastore) for i in plan.items]),
+                 _per_vm("Log storage account", [(i.vm_name, i.log_storage)
+                                                 for i in plan.items]),
+                 _value("Failback policy", plan.policy)]
+    else:
+        lines = [_value(label, choice) for label, choice in (
+            ("Master target", plan.master_target), ("Process server", plan.process_server),
             ("Datastore", plan.datastore), ("Retention volume", plan.retention),
-            ("Failback policy", plan.policy)]
-    lines = []
-    for label, choice in rows:
-        if choice is None:
-            lines.append(f"• {label}: _none_")
-            continue
-        why = f" _({choice.reason})_" if choice.reason and choice.reason != "given" else ""
-        lines.append(f"• {label}: {code(choice.name)}{why}")
+            ("Failback policy", plan.policy))]
     return "*Values that will be sent*\n" + "\n".join(lines)
 
 
@@ -183,8 +222,8 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
                     approval_confirms_manual: bool = True) -> Message:
     """The channel message: request, values, preflight, manual items, and buttons while
     approvable. `confirmations` maps ticked manual item keys to (who, when)."""
-    title = (f"Reprotect #{request_id}: plan *{escape(plan.plan_friendly_name)}* — "
-             f"{summary_line(plan)}")
+    title = (f"Reprotect #{request_id}: plan *{escape(plan.plan_friendly_name)}*, "
+             f"{architecture(plan)} — {summary_line(plan)}")
     blocks: list[dict[str, Any]] = [
         section(f":arrows_counterclockwise: {title}\nRequested by <@{requester}>."),
         section(_values(plan)),

@@ -10,17 +10,22 @@ from collections.abc import Sequence
 from commands.plan_model import ResolvedPlan
 from commands.providers.base import Provider
 from commands.providers.classic import ClassicProvider
+from commands.providers.modernized import ModernizedProvider
 from gateways.site_recovery_models import ProtectedItem, ProviderInput
 
+CLASSIC, MODERNIZED = ClassicProvider(), ModernizedProvider()
 # The first is the default: the one whose preflight says why it cannot take a plan's items.
-PROVIDERS: tuple[Provider, ...] = (ClassicProvider(),)
+PROVIDERS: tuple[Provider, ...] = (CLASSIC, MODERNIZED)
 
 
 def provider_for(items: Sequence[ProtectedItem]) -> Provider:
-    """The architecture that claims every item of the plan; when none (or several) does, the
-    default, whose checks block what it cannot reprotect and say why."""
+    """The architecture that claims every item of the plan. A plan mixing both goes to the
+    modernized one, whose `architecture` check blocks it and says how to split it; a plan
+    nobody claims to the default, whose checks block what it cannot reprotect and say why."""
     claiming = [p for p in PROVIDERS if items and all(p.claims(i) for i in items)]
-    return claiming[0] if len(claiming) == 1 else PROVIDERS[0]
+    if len(claiming) == 1:
+        return claiming[0]
+    return MODERNIZED if any(MODERNIZED.claims(i) for i in items) else PROVIDERS[0]
 
 
 def provider_named(name: str) -> Provider:
@@ -31,6 +36,6 @@ def provider_named(name: str) -> Provider:
     return found
 
 
-def reprotect_input(plan: ResolvedPlan) -> ProviderInput:
-    """What the gateway sends for each item of the approved plan, by its provider."""
-    return provider_named(plan.provider).reprotect_input(plan)
+def reprotect_input(plan: ResolvedPlan, item_id: str) -> ProviderInput:
+    """What the gateway sends for one item of the approved plan, by its provider."""
+    return provider_named(plan.provider).reprotect_input(plan, item_id)

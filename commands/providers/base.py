@@ -45,6 +45,11 @@ class Provider(Protocol):
         """The item replicates (or, reprotected, replicates back) through this architecture."""
         ...
 
+    def misdirected(self, request: ReprotectRequest, context: PlanContext) -> str | None:
+        """Why the request is in another architecture's form (`master=` for a modernized plan,
+        `appliance=` for a classic one), naming what the operator can pass; None if it is not."""
+        ...
+
     def helper_vm(self, request: ReprotectRequest, context: PlanContext) -> HelperVm | None:
         """The VM vCenter should find besides the plan's VMs, None when there is none."""
         ...
@@ -56,8 +61,8 @@ class Provider(Protocol):
         the architecture's preflight checks."""
         ...
 
-    def reprotect_input(self, plan: ResolvedPlan) -> ProviderInput:
-        """The values the gateway sends for each item of an approved plan."""
+    def reprotect_input(self, plan: ResolvedPlan, item_id: str) -> ProviderInput:
+        """The values the gateway sends for one item of an approved plan."""
         ...
 
 
@@ -74,3 +79,15 @@ def given(key: str, wanted: str, candidates: Sequence[T], owner: str,
             + did_you_mean(wanted, names),
             f"Pass `{key}=` one of those, or leave it out to let the bot choose."))
     return found
+
+
+def wrong_form(given: str, value: str, right: str, what: str, names: Sequence[str],
+               plan: str, architecture: str) -> str:
+    """The private error for a request in the other architecture's form, with the command to
+    type instead."""
+    known = ", ".join(code(n) for n in names) or "none registered"
+    example = names[0] if len(names) == 1 else f"<{what}>"
+    command = f'/reprotect plan="{plan}" {right}={example}'
+    return (f"Plan {code(plan)} uses the {architecture} architecture, so it takes "
+            f"`{right}=` ({what}), not {code(f'{given}={value}')}. Its {what}s: {known}. "
+            f"Type: {code(command)}.")

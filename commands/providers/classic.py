@@ -18,7 +18,7 @@ from commands.names import find
 from commands.parser import ReprotectRequest
 from commands.plan_model import CheckResult, Choice, PlannedItem, ResolvedPlan
 from commands.preflight import run_checks
-from commands.providers.base import HelperVm, given
+from commands.providers.base import HelperVm, given, wrong_form
 from commands.vcenter_match import avs_moref
 from gateways.site_recovery_models import (
     ConfigurationServer,
@@ -41,6 +41,15 @@ class ClassicProvider:
 
     def claims(self, item: ProtectedItem) -> bool:
         return known(item.provider, ITEM_PROVIDERS)
+
+    def misdirected(self, request: ReprotectRequest, context: PlanContext) -> str | None:
+        """`appliance=` on a plan whose items are all classic."""
+        if request.appliance is None or not all(self.claims(i) for i in context.items):
+            return None
+        cs = context.config_server
+        return wrong_form("appliance", request.appliance, "master", "master target server",
+                          [m.name for m in cs.master_targets] if cs else [],
+                          context.plan.friendly_name, "classic (configuration server)")
 
     def helper_vm(self, request: ReprotectRequest, context: PlanContext) -> HelperVm | None:
         master = _master(request, context.config_server)
@@ -88,8 +97,9 @@ class ClassicProvider:
             checks=tuple(extra) + run_checks(facts),
         )
 
-    def reprotect_input(self, plan: ResolvedPlan) -> ReprotectInput:
-        """`InMageReprotectInput` from the approved plan; an approvable plan has every value."""
+    def reprotect_input(self, plan: ResolvedPlan, item_id: str) -> ReprotectInput:
+        """`InMageReprotectInput` from the approved plan, the same for every item; an
+        approvable plan has every value."""
         assert plan.master_target and plan.process_server and plan.retention and plan.policy
         return ReprotectInput(
             master_target_id=plan.master_target.id, process_server_id=plan.process_server.id,

@@ -211,6 +211,12 @@ def syncing(run: RunView, seen: Seen, policy: Policy, now: datetime) -> Step:
         return Step(RunStatus.SYNCING, {"protection_state": item.protection_state,
                                         "flags": {**run.flags, "health": health}},
                     (HealthWarning(run.vm_name, item_state(item)),))
+    percent = item.progress_percent  # modernized items report their initial replication
+    if percent is not None and percent != run.flags.get("percent"):
+        return Step(RunStatus.SYNCING, {"protection_state": item.protection_state,
+                                        "flags": {**run.flags, "percent": percent}},
+                    progress=(item.protection_state_description or item.protection_state
+                              or "", f"initial replication {percent}%"))
     if item.protection_state != run.protection_state:
         return Step(RunStatus.SYNCING, {"protection_state": item.protection_state})
     return Step()

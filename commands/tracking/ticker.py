@@ -312,7 +312,7 @@ class Tracker:
         try:
             if isinstance(write, machine.PostReprotect):
                 plan = self._plan_of(run.request_id)
-                accepted = self._asr.reprotect(run.item_id, reprotect_input(plan))
+                accepted = self._asr.reprotect(run.item_id, reprotect_input(plan, run.item_id))
             else:
                 assert run.job_id is not None
                 accepted = self._asr.restart_job(run.job_id)

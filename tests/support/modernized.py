@@ -14,9 +14,14 @@ from typing import Any
 
 from azure.mgmt.recoveryservicessiterecovery import models as m
 
+from commands.facts import not_configured
 from commands.modernized.choices import choose, choose_appliance
 from commands.modernized.facts import ModernizedFacts
-from gateways.rcm_models import RcmFabric, RcmFailbackPolicy, RcmItem
+from commands.parser import ReprotectRequest
+from commands.plan_model import ResolvedPlan
+from commands.providers.modernized import ModernizedProvider
+from gateways.rcm_models import ModernizedPlanContext, RcmFabric, RcmFailbackPolicy, RcmItem
+from gateways.site_recovery_models import RecoveryPlan
 from gateways.site_recovery_rcm import rcm_fabric, rcm_failback_policy, rcm_item
 from gateways.vcenter_models import DatastoreInfo, DatastoreMount, VCenterInventory
 from sandbox.arm_modernized import APPLIANCE, ModernizedWorld
@@ -100,3 +105,25 @@ def with_appliance(s: Site, **changes: Any) -> RcmFabric:
     """The fabric with its first appliance (the one the plan uses) changed."""
     first, *rest = s.fabric.appliances
     return replace(s.fabric, appliances=(replace(first, **changes), *rest))
+
+
+def resolved_plan(vms: int, *, varied: bool = False) -> ResolvedPlan:
+    """A modernized plan as its provider resolves it from the emulator's vault; `varied`:
+    each VM on its own datastore and log storage account (the worst case for the values)."""
+    s = site(world(vms))
+    items = s.items
+    if varied:
+        stores = s.fabric.appliances[0].accessible_datastores
+        items = tuple(replace(i, discovered_datastores=(stores[n % len(stores)],),
+                              log_storage_account_ids=(f"/subscriptions/s/resourceGroups/rg/"
+                                                       f"providers/Microsoft.Storage/"
+                                                       f"storageAccounts/logs{n:03d}",))
+                      for n, i in enumerate(items))
+    plan_ref = RecoveryPlan("/vaults/v/replicationRecoveryPlans/finance-rp", "finance-rp",
+                            "Finance tier 1", tuple(i.item.id for i in items))
+    context = ModernizedPlanContext(
+        plan=plan_ref, items=tuple(i.item for i in items), config_server=None,
+        failback_policy=None, rcm_items=items, fabric=s.fabric, rcm_policy=s.policy)
+    return ModernizedProvider().plan(
+        ReprotectRequest(plan="Finance tier 1", appliance="avs-appliance-01"), context,
+        context.items, now=s.now, vcenter=not_configured())

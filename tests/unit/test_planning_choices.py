@@ -183,10 +183,12 @@ def test_unknown_run_as_account_blocks_with_the_known_ones() -> None:
 
 
 def test_items_powershell_refuses_are_blocked_before_any_write() -> None:
-    items = (item(1, provider="InMageRcm"), item(2, active_location="Primary"), item(3))
+    """A provider neither architecture knows (a modernized item makes the plan mixed, which
+    the modernized `architecture` check blocks: tests/unit/test_providers.py)."""
+    items = (item(1, provider="A2A"), item(2, active_location="Primary"), item(3))
     plan = plan_for(config_server(), items=items)
     found = {c.vms: c.message for c in plan.blockers if c.check == "azure-to-vmware"}
-    assert "`InMageRcm`, not InMageAzureV2" in found[("app-01",)]
+    assert "`A2A`, not InMageAzureV2" in found[("app-01",)]
     assert "activeLocation `Primary`" in found[("app-02",)]
     assert not plan.approvable
 

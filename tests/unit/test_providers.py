@@ -17,6 +17,7 @@ from commands.plan_model import PlannedItem, ResolvedPlan, Verdict
 from commands.planning import choose_and_check
 from commands.providers.base import HelperVm
 from commands.providers.classic import ClassicProvider
+from gateways.rcm_models import RcmReprotectInput
 from gateways.site_recovery_convert import reprotect_body
 from gateways.site_recovery_models import (
     FailbackPolicy,
@@ -26,6 +27,7 @@ from gateways.site_recovery_models import (
     RecoveryPlan,
     ReprotectInput,
 )
+from tests.support import modernized as rcm
 from tests.support.preflight import NOW, config_server, item
 
 REQUEST = ReprotectRequest(plan="rp", master="avs-mt-01")
@@ -61,6 +63,9 @@ class ApplianceProvider:
     def claims(self, item: ProtectedItem) -> bool:
         return item.provider.lower() in ("inmagercm", "inmagercmfailback")
 
+    def misdirected(self, request: ReprotectRequest, context: PlanContext) -> str | None:
+        return None
+
     def helper_vm(self, request: ReprotectRequest, context: PlanContext) -> HelperVm | None:
         return HelperVm("appliance-01", None)
 
@@ -71,7 +76,7 @@ class ApplianceProvider:
                             tuple(PlannedItem(i.id, i.friendly_name) for i in items),
                             None, None, None, None, None, None, provider=self.name)
 
-    def reprotect_input(self, plan: ResolvedPlan) -> ApplianceInput:
+    def reprotect_input(self, plan: ResolvedPlan, item_id: str) -> ApplianceInput:
         return ApplianceInput(agent_id="agent-1")
 
 
@@ -84,7 +89,7 @@ def test_classic_items_are_planned_by_the_classic_provider_and_sent_as_inmage() 
     items = (item(1), item(2))
     plan = choose_and_check(REQUEST, context(items), items, now=NOW, vcenter=not_configured())
     assert plan.provider == "classic" and plan.approvable
-    inputs = providers.reprotect_input(ResolvedPlan.from_json(plan.to_json()))
+    inputs = providers.reprotect_input(ResolvedPlan.from_json(plan.to_json()), items[1].id)
     assert inputs == ReprotectInput(master_target_id="mt-id-1", process_server_id="ps-id-1",
                                     retention_drive="R:",
                                     datastore_name="vsan-avs-01", profile_id="policy-id")
@@ -98,22 +103,30 @@ def test_a_second_provider_plugs_in_by_registration(two_providers: None) -> None
     plan = choose_and_check(REQUEST, context(rcm), rcm, now=NOW, vcenter=not_configured())
     assert plan.provider == "appliance"
     stored = ResolvedPlan.from_json(plan.to_json())
-    details = reprotect_body(providers.reprotect_input(stored)).properties \
+    details = reprotect_body(providers.reprotect_input(stored, rcm[0].id)).properties \
         .provider_specific_details
     assert isinstance(details, m.InMageRcmReprotectInput)
     assert details.reprotect_agent_id == "agent-1"
 
 
-def test_items_no_provider_claims_wholly_go_to_the_default_which_says_why(
+def test_items_no_provider_claims_go_to_the_default_which_says_why(
         two_providers: None) -> None:
-    """Mixed or unknown providers: today's classic preflight blocks and names the VMs."""
-    for second in ("A2A", "InMageRcm"):
-        items = (item(1), item(2, provider=second))
-        plan = choose_and_check(REQUEST, context(items), items, now=NOW,
-                                vcenter=not_configured())
-        assert plan.provider == "classic"
-        blocker = next(c for c in plan.blockers if c.check == "azure-to-vmware")
-        assert blocker.verdict is Verdict.BLOCK and blocker.vms == ("app-02",)
+    """Unknown providers: the classic preflight blocks and names the VMs."""
+    items = (item(1), item(2, provider="A2A"))
+    plan = choose_and_check(REQUEST, context(items), items, now=NOW, vcenter=not_configured())
+    assert plan.provider == "classic"
+    blocker = next(c for c in plan.blockers if c.check == "azure-to-vmware")
+    assert blocker.verdict is Verdict.BLOCK and blocker.vms == ("app-02",)
+
+
+def test_a_plan_mixing_both_architectures_is_blocked_by_the_architecture_check() -> None:
+    """Classic and modernized items together: the modernized preflight says how to split."""
+    items = (item(1), item(2, provider="InMageRcm"))
+    plan = choose_and_check(REQUEST, context(items), items, now=NOW, vcenter=not_configured())
+    assert plan.provider == "modernized" and not plan.approvable
+    blocker = next(c for c in plan.blockers if c.check == "architecture")
+    assert "mixes both architectures" in blocker.message
+    assert "master=" in blocker.fix and "appliance=" in blocker.fix
 
 
 def test_plans_stored_before_providers_run_as_classic_with_the_same_fingerprint() -> None:
@@ -129,6 +142,36 @@ def test_an_unknown_provider_or_input_is_refused_not_guessed() -> None:
     plan = replace(choose_and_check(REQUEST, context((item(1),)), (item(1),), now=NOW,
                                     vcenter=not_configured()), provider="appliance")
     with pytest.raises(LookupError, match="appliance"):
-        providers.reprotect_input(plan)
+        providers.reprotect_input(plan, plan.items[0].item_id)
     with pytest.raises(TypeError, match="ProviderInput"):
         reprotect_body(ProviderInput())
+
+
+def test_modernized_plan_stores_each_vms_values_and_binds_approval_to_them() -> None:
+    """Per-VM datastore and log storage survive storage, are sent per item, and the
+    fingerprint (what an approval binds to) changes when one VM's value does."""
+    plan = rcm.resolved_plan(3, varied=True)
+    assert plan.provider == "modernized" and plan.approvable
+    stored = ResolvedPlan.from_json(plan.to_json())
+    assert stored == plan
+    first, second = stored.items[0], stored.items[1]
+    inputs = providers.reprotect_input(stored, second.item_id.upper())
+    assert isinstance(inputs, RcmReprotectInput)
+    assert plan.appliance and plan.policy and second.datastore and second.log_storage
+    assert inputs == RcmReprotectInput(plan.appliance.id, second.datastore.id,
+                                       second.log_storage.id, plan.policy.id)
+    assert inputs.datastore_name != providers.reprotect_input(stored, first.item_id) \
+        .datastore_name  # type: ignore[attr-defined]
+    moved = replace(plan, items=(replace(first, datastore=second.datastore), *plan.items[1:]))
+    assert moved.fingerprint() != plan.fingerprint()
+    details = reprotect_body(inputs).properties.provider_specific_details
+    assert isinstance(details, m.InMageRcmReprotectInput)
+    assert details.log_storage_account_id == second.log_storage.id
+
+
+def test_a_modernized_plan_missing_a_vms_log_storage_is_not_approvable() -> None:
+    plan = rcm.resolved_plan(2)
+    first = plan.items[0]
+    assert plan.approvable
+    assert not replace(plan, items=(replace(first, log_storage=None), *plan.items[1:]),
+                       checks=()).approvable

@@ -229,6 +229,15 @@ ROWS: dict[str, Row] = {
     "syncing: too long": Row(
         run(S.SYNCING, started_at=NOW - timedelta(hours=13)), m.Seen(item=ITEM), S.TIMED_OUT,
         events=(ev.TimedOut,)),
+    "syncing: initial replication moved on (modernized)": Row(
+        run(S.SYNCING, protection_state="InitialReplication", flags={"jobs": [OLD],
+                                                                     "percent": 20}),
+        m.Seen(item=replace(ITEM, protection_state="InitialReplication", progress_percent=45)),
+        S.SYNCING, values={"flags": {"jobs": [OLD], "percent": 45}}),
+    "syncing: the same percentage, nothing new": Row(
+        run(S.SYNCING, protection_state="InitialReplication", flags={"jobs": [OLD],
+                                                                     "percent": 45}),
+        m.Seen(item=replace(ITEM, protection_state="InitialReplication", progress_percent=45))),
     # waiting for the agent
     "waiting: read the item": Row(run(S.WAITING_AGENT, **WAITING), m.Seen(),
                                   effect=m.ReadItem()),
@@ -287,3 +296,16 @@ def test_a_progress_change_is_reported_but_not_a_failure() -> None:
     assert moved.progress == ("InProgress", "Enable replication (InProgress), 1/2 tasks done")
     failed = m.step(run(S.RUNNING), m.Seen(job=job("Failed")), POLICY, NOW)
     assert failed.progress is None
+
+
+def test_initial_replication_percentage_reaches_the_progress_message() -> None:
+    """Modernized items report `initialReplicationProgressPercentage`: a change of it is
+    progress in the thread; classic items (no percentage) add nothing."""
+    item = replace(ITEM, protection_state="InitialReplication",
+                   protection_state_description="Initial replication", progress_percent=45)
+    step = m.step(run(S.SYNCING, protection_state="InitialReplication"), m.Seen(item=item),
+                  POLICY, NOW)
+    assert step.progress == ("Initial replication", "initial replication 45%")
+    classic = m.step(run(S.SYNCING, protection_state="InitialReplication"),
+                     m.Seen(item=replace(item, progress_percent=None)), POLICY, NOW)
+    assert classic.progress is None

@@ -20,6 +20,7 @@ from bot import views
 from commands.plan_model import CheckResult, Choice, PlannedItem, ResolvedPlan, Verdict
 from commands.preflight import run_checks
 from core import actions
+from tests.support import modernized as rcm
 from tests.support.preflight import NOW, facts, inventory, reading
 
 SNAPSHOTS = Path(__file__).with_name("snapshots")
@@ -89,6 +90,8 @@ CASES = {
     **{f"troubled_{n}": lambda n=n: render(troubled(n), "blocked") for n in SIZES},
     "every_vm_blocked_differently_100": lambda: render(every_vm_blocked_differently(100),
                                                        "blocked"),
+    **{f"modernized_{n}": lambda n=n: render(rcm.resolved_plan(n), "pending") for n in SIZES},
+    "modernized_varied_100": lambda: render(rcm.resolved_plan(100, varied=True), "pending"),
 }
 
 
@@ -177,3 +180,21 @@ def test_preflight_changed_reply_within_limits() -> None:
     assert len(message["blocks"]) <= 50
     assert len(json.dumps(message["blocks"])) < BLOCKS_JSON_BUDGET
     assert "/reprotect plan=\"Finance tier 1\" master=avs-mt-01" in message["text"]
+
+
+def test_modernized_header_names_the_architecture_and_values_fold_when_shared() -> None:
+    flat = "\n".join(texts(render(rcm.resolved_plan(10), "pending")["blocks"]))
+    assert "modernized architecture (replication appliance)" in texts(
+        render(rcm.resolved_plan(10), "pending")["blocks"])[0]
+    assert "• Replication appliance: `avs-appliance-01`" in flat
+    assert "• Datastore (every VM): `vsan-avs-01`" in flat
+    assert "• Log storage account (every VM): `" in flat
+    assert "Master target" not in flat
+
+
+def test_modernized_values_per_vm_name_their_vms_and_count_the_rest() -> None:
+    flat = "\n".join(texts(render(rcm.resolved_plan(100, varied=True), "pending")["blocks"]))
+    assert "• Datastore, per VM:" in flat
+    assert "`web-01`, `web-04`, `web-07`" in flat and ": `vmfs-avs-02`" in flat
+    assert f"• … {100 - views.PER_VM_GROUPS} more values for {100 - views.PER_VM_GROUPS} VMs" \
+        in flat
