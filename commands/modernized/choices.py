@@ -16,9 +16,7 @@ from commands.plan_model import Choice
 from gateways.rcm_models import (
     Appliance,
     RcmFabric,
-    RcmFailbackPolicy,
     RcmItem,
-    RcmReprotectInput,
 )
 from gateways.vcenter_models import VCenterInventory
 
@@ -108,18 +106,6 @@ def choose(items: Sequence[RcmItem], appliance: Appliance | None, *, datastore: 
         item_id=i.item.id, vm_name=i.item.friendly_name,
         datastore=choose_datastore(i, appliance, datastore, inventory),
         log_storage=choose_log_storage(i, logstorage, items)) for i in items)
-
-
-def reprotect_input(appliance: Appliance, choice: ItemChoice,
-                    policy: RcmFailbackPolicy | None) -> RcmReprotectInput | None:
-    """One item's `InMageRcmReprotectInput` values (modernized.md §3); None while a required
-    one is missing, which a blocker of the checks names."""
-    if choice.datastore is None or choice.log_storage is None:
-        return None
-    return RcmReprotectInput(reprotect_agent_id=appliance.id,
-                             datastore_name=choice.datastore.id,
-                             log_storage_account_id=choice.log_storage.id,
-                             policy_id=policy.id if policy else None)
 
 
 def _names(values: Sequence[str]) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from commands.facts import known
+from commands.mrkdwn import code
 from commands.plan_model import Choice
 from gateways.rcm_models import Appliance, RcmFabric, RcmFailbackPolicy, RcmItem
 from gateways.site_recovery_models import same_arm_id
@@ -52,3 +54,20 @@ def failback_disks(appliance: Appliance, vault_items: Iterable[RcmItem]) -> int:
     """Disks of the vault's items already replicating back through the appliance
     (`InMageRcmFailback` with its `reprotectAgentId`): they count toward its 60."""
     return sum(i.disk_count for i in vault_items if same_arm_id(i.reprotect_agent_id, appliance.id))
+
+
+FAILED_OVER = "InMageRcm"  # the provider of an item failed over and not yet reprotected
+
+
+def pending_items(f: ModernizedFacts) -> list[RcmItem]:
+    """Items still to reprotect: failed over (`InMageRcm`)."""
+    return [i for i in f.items if known(i.provider, (FAILED_OVER,))]
+
+
+def vm_names(items: Sequence[RcmItem]) -> tuple[str, ...]:
+    return tuple(i.item.friendly_name for i in items)
+
+
+def names(values: Sequence[str]) -> str:
+    """Values as code spans, each once, in order; `none` for none."""
+    return ", ".join(code(v) for v in dict.fromkeys(values)) or "none"

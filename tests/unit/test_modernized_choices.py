@@ -16,10 +16,8 @@ from commands.modernized.choices import (
     choose_appliance,
     choose_datastore,
     choose_log_storage,
-    reprotect_input,
 )
 from gateways.rcm_models import Appliance, RcmItem
-from gateways.site_recovery_rcm import reprotect_body
 from gateways.vcenter_models import DatastoreInfo
 from sandbox.arm_modernized import ModernizedWorld, storage_account_id
 from tests.support.modernized import Site, appliance_inventory, convert_item, site
@@ -173,22 +171,3 @@ def test_every_item_gets_its_own_values_each_with_a_reason(base: Site) -> None:
     assert all(c.datastore and c.datastore.reason and c.log_storage and c.log_storage.reason
                for c in chosen)
     assert [c.item_id for c in chosen] == [i.item.id for i in base.items]
-
-
-def test_chosen_values_make_a_reprotect_the_emulator_accepts() -> None:
-    w = ModernizedWorld.modernized_sample(2)
-    s = site(w)
-    appliance = first(s)
-    chosen = choose(s.items, appliance, datastore=None, logstorage=None, inventory=None)
-    for one, raw in zip(chosen, ("vm-web-01", "vm-web-02"), strict=True):
-        inputs = reprotect_input(appliance, one, s.policy)
-        assert inputs is not None and inputs.reprotect_agent_id == appliance.id
-        assert s.policy is not None and inputs.policy_id == s.policy.id
-        job = w.reprotect(w.item(raw), reprotect_body(inputs).as_dict())
-        assert job.name
-
-
-def test_no_reprotect_input_while_a_required_value_is_missing(base: Site) -> None:
-    (one,) = choose(base.items[:1], first(base), datastore=None, logstorage="nosuchaccount",
-                    inventory=None)
-    assert reprotect_input(first(base), one, base.policy) is None
