@@ -177,35 +177,7 @@ class ModernizedWorld(World):
             "dras": [],
             "agentDetails": [],
         }
-        fabric = self._resource(
-            self.vault_id,
-            "replicationFabrics",
-            name,
-            {
-                "friendlyName": name,
-                "encryptionDetails": {"kekState": "None"},
-                "rolloverEncryptionDetails": {"kekState": "None"},
-                "internalIdentifier": stable_guid("fabric", name),
-                "bcdrState": "Valid",
-                "health": "Normal",
-                "healthErrorDetails": [],
-                "customDetails": details,
-            },
-        )
-        self._resource(
-            fabric["id"],
-            "replicationProtectionContainers",
-            f"cloud_{stable_guid('container', name)}",
-            {
-                "fabricFriendlyName": name,
-                "friendlyName": name,
-                "fabricType": RCM,
-                "protectedItemCount": 0,
-                "pairingStatus": "Paired",
-                "role": "Primary",
-            },
-        )
-        return fabric
+        return self._fabric(name, name, RCM, details)
 
     def add_rcm_policies(self, fabric_name: str, *, prefix: str = "rcm") -> tuple[Json, Json]:
         """The forward ``InMageRcm`` policy and the ``InMageRcmFailback`` one, each mapped from
