@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, fields, is_dataclass
 from typing import Any, ClassVar
 
+from gateways.site_recovery_models import HealthIssue
+
 
 class Delivery(enum.StrEnum):
     """How a message reaches Slack (the outbox row's kind)."""
@@ -115,21 +117,12 @@ class JobErrorInfo:
 
 
 @dataclass(frozen=True)
-class HealthErrorInfo:
-    """One health error of a protected item, as Site Recovery worded it."""
-
-    code: str
-    message: str
-    recommended_action: str = ""
-
-
-@dataclass(frozen=True)
 class ItemState:
     """A protected item's protection state and replication health."""
 
     state: str
     health: str
-    errors: tuple[HealthErrorInfo, ...] = ()
+    errors: tuple[HealthIssue, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.events import HealthErrorInfo, ItemState, JobErrorInfo
+from core.events import ItemState, JobErrorInfo
 from gateways.errors import SiteRecoveryError
 from gateways.site_recovery import job_name
 from gateways.site_recovery_models import Job, ProtectedItem
@@ -130,5 +130,4 @@ def item_state(item: ProtectedItem) -> ItemState:
     return ItemState(
         item.protection_state_description or item.protection_state or "unknown",
         item.replication_health or "",
-        tuple(HealthErrorInfo(e.code, e.message, e.recommended_action or "")
-              for e in item.health_errors))
+        item.health_errors)

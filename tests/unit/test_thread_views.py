@@ -16,6 +16,7 @@ import pytest
 
 from bot.views import thread
 from core import events as ev
+from gateways.site_recovery_models import HealthIssue
 from tests.unit.test_views_limits import healthy
 
 SNAPSHOTS = Path(__file__).with_name("snapshots")
@@ -25,7 +26,7 @@ ERRORS = (ev.JobErrorInfo("95226", "The Azure VM could not reach the configurati
                           "ProviderError", "scout unreachable"),
           ev.JobErrorInfo("999", "Something Site Recovery did not explain."))
 ITEM = ev.ItemState("Initial replication in progress", "Critical", (
-    ev.HealthErrorInfo("78122", "Initial replication is not progressing.",
+    HealthIssue("78122", "Initial replication is not progressing.",
                        "Check the process server's network."),))
 
 
