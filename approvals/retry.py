@@ -12,10 +12,10 @@ from typing import Protocol
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from commands.tracking import Tracker
 from core.decisions import Action, Click, Decision, Refusal
 from core.ports import Notifier, Waker
 from store.models import Run
+from tracking import Tracker
 
 
 class RetryAuthority(Protocol):

@@ -32,14 +32,14 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine
 from sqlmodel import Session, select
 
-from commands.plan_model import PlannedItem, ResolvedPlan
-from commands.tracking import Tracker
+from core.plan import PlannedItem, ResolvedPlan
 from core.policy import Policy
 from gateways.site_recovery import AzureSiteRecovery, job_name
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_world import World
 from store.db import migrate, session_scope
 from store.models import Outbox, Request, RequestStatus, Run, RunStatus, utcnow
+from tracking import Tracker
 
 PLANS, VMS = 10, 100
 LATENCY_S = 0.05

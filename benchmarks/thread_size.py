@@ -24,8 +24,7 @@ from sqlalchemy import Engine, create_engine
 from sqlmodel import Session, col, select
 
 from bot.outbox import OutboxSender
-from commands.plan_model import Choice, PlannedItem, ResolvedPlan
-from commands.tracking import Tracker
+from core.plan import Choice, PlannedItem, ResolvedPlan
 from core.policy import Policy
 from gateways.site_recovery import AzureSiteRecovery
 from sandbox.arm_emulator import ArmEmulator
@@ -33,6 +32,7 @@ from sandbox.arm_world import World
 from sandbox.slack_emulator import SlackEmulator
 from store.db import migrate, session_scope
 from store.models import Outbox, OutboxKind, Request, RequestStatus, Run, RunStatus
+from tracking import Tracker
 
 SIZES = (3, 10, 100)
 CHANNEL = "C0BENCH"

@@ -24,18 +24,18 @@ from bot.scheduler import Ticker
 from bot.settings import Settings
 from bot.slack_app import build_app
 from bot.slack_ports import SlackDirectory, SlackNotifier, SlackWorkspace
-from commands.intake import Intake
-from commands.manual_items import ManualChecks
-from commands.planning import Sources
-from commands.power_guard import PowerGuard
-from commands.recheck import Recheck
-from commands.tracking import Tracker
 from core.policy import Policy
 from core.ports import SlackUnavailable
 from gateways.site_recovery import AzureSiteRecovery
 from gateways.vcenter import VCenterConfig, VCenterGateway
 from gateways.vcenter_absent import NotConfiguredVCenter
+from intake.manual_items import ManualChecks
+from intake.planning import Sources
+from intake.recheck import Recheck
+from intake.slash import Intake
 from store.db import make_engine, migrate
+from tracking import Tracker
+from tracking.power_guard import PowerGuard
 
 log = logging.getLogger(__name__)
 

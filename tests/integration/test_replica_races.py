@@ -23,10 +23,6 @@ from sqlmodel import Session, col, select
 
 from bot.outbox import ChannelPacer, OutboxSender
 from bot.views import thread
-from commands.parser import ReprotectRequest, parse
-from commands.plan_model import ResolvedPlan
-from commands.planning import Sources, resolve
-from commands.tracking import Tracker
 from core.events import (
     AgentGaveUp,
     AuthRecovered,
@@ -41,9 +37,12 @@ from core.events import (
     WriteRefused,
     decode,
 )
+from core.plan import ResolvedPlan
 from core.policy import Policy
 from gateways.site_recovery import AzureSiteRecovery
 from gateways.site_recovery_models import Accepted, ReprotectInput
+from intake.parser import ReprotectRequest, parse
+from intake.planning import Sources, resolve
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.slack_emulator import SlackEmulator
 from store.db import make_engine, migrate, session_scope
@@ -60,6 +59,7 @@ from store.models import (
 from store.repo import enqueue
 from tests.integration.conftest import APPROVER, CHANNEL, COMMAND, REQUESTER, reprotect_posts
 from tests.support.postgres import PostgresInstance, start_postgres
+from tracking import Tracker
 
 POLICY = Policy(workspace_team=lambda: "T0", channels=frozenset(), required_approvals=1,
                 approval_ttl=timedelta(hours=1), poll_interval=timedelta(0),

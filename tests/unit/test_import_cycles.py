@@ -8,7 +8,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).parents[2]
-PACKAGES = ("bot", "core", "commands", "approvals", "gateways", "store", "sandbox")
+PACKAGES = ("bot", "core", "intake", "providers", "operations", "tracking", "approvals", "gateways",
+            "store", "sandbox")
 
 
 def _module(path: Path) -> str:

@@ -34,10 +34,6 @@ from sqlalchemy import Engine, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from commands.plan_model import ResolvedPlan
-from commands.providers import reprotect_input
-from commands.tracking import machine, observe
-from commands.tracking.requests import finish_requests, start_approved
 from core.decisions import Action, Decision, Refusal
 from core.events import (
     AuthProblem,
@@ -46,6 +42,7 @@ from core.events import (
     Progress,
     RunStarted,
 )
+from core.plan import ResolvedPlan
 from core.policy import Policy
 from gateways.errors import GatewayError, SiteRecoveryAuthError, SiteRecoveryError
 from gateways.site_recovery import SiteRecovery
@@ -54,6 +51,7 @@ from gateways.site_recovery_models import (
     ProtectedItem,
     RecoveryPlan,
 )
+from providers import reprotect_input
 from store.db import session_scope
 from store.models import (
     FINAL_RUN_STATUSES,
@@ -70,6 +68,8 @@ from store.repo import (
     transition,
     transition_run,
 )
+from tracking import machine, observe
+from tracking.requests import finish_requests, start_approved
 
 log = logging.getLogger(__name__)
 

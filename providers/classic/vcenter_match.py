@@ -1,6 +1,6 @@
 """Which vCenter VMs answer to the plan's VMs and to the master target, for the vCenter checks.
 
-Shared by `commands.vcenter_checks` and `commands.vcenter_host_checks`, and by planning (the
+Shared by `vcenter_checks` and `vcenter_host_checks` of `providers.classic`, and by planning (the
 AVS VM's moref the power guard watches).
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from commands.facts import Facts
 from gateways.site_recovery_models import ProtectedItem
 from gateways.vcenter_models import VCenterInventory, VmInfo
+from providers.classic.facts import Facts
 
 
 def norm_uuid(uuid: str | None) -> str:

@@ -5,6 +5,6 @@ fencing, bulk reads within a budget, the writes, saving with their events, closi
 the machine is one pure function per run status.
 """
 
-from commands.tracking.ticker import Tracker
+from tracking.runner import Tracker
 
 __all__ = ["Tracker"]

@@ -16,16 +16,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from commands.tracking.observe import (
-    RunView,
-    find_started,
-    in_progress,
-    item_state,
-    job_errors,
-    read_rank,
-    scenario_job,
-    task_text,
-)
 from core.events import (
     AgentGaveUp,
     AgentWaiting,
@@ -48,6 +38,16 @@ from gateways.errors import SiteRecoveryError
 from gateways.site_recovery import job_name
 from gateways.site_recovery_models import Accepted, Job, ProtectedItem
 from store.models import RunStatus
+from tracking.observe import (
+    RunView,
+    find_started,
+    in_progress,
+    item_state,
+    job_errors,
+    read_rank,
+    scenario_job,
+    task_text,
+)
 
 MAX_SUBMIT_ATTEMPTS = 3
 AGENT_WAIT = timedelta(minutes=20)

@@ -1,17 +1,17 @@
 """Preflight checks of the classic architecture's servers and storage: configuration server,
 master target, process server, datastore, retention volume and failback policy.
 
-Checks in the manner of `commands.preflight` (which lists them in its registry and names
+Checks in the manner of `providers.classic.preflight` (which lists them in its registry and names
 each blocker's source in `BLOCK_SOURCES`); split from it to keep each module readable.
 """
 
 from __future__ import annotations
 
-from commands.facts import Facts, ago, health_problems, known, not_healthy, stale, unseen
-from commands.mrkdwn import code
-from commands.plan_model import CheckResult, Verdict
-from commands.plan_model import passed as _ok
+from core.mrkdwn import code
+from core.plan import CheckResult, Verdict
+from core.plan import passed as _ok
 from gateways.site_recovery_models import RetentionVolume
+from providers.classic.facts import Facts, ago, health_problems, known, not_healthy, stale, unseen
 
 FAILBACK_DATASTORE_TYPES = ("VMFS", "vSAN")
 SERVICE_RUNNING = ("Running",)

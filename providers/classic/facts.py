@@ -1,6 +1,6 @@
 """What the preflight checks read: Site Recovery's and vCenter's answers, and the values chosen.
 
-Every check module (`commands.preflight`, `commands.vcenter_checks`, …) imports this one and
+Every check module of `providers.classic` (`preflight`, `vcenter_checks`, …) imports this one and
 none imports another's facts, so the checks form no import cycle. The helpers here are shared
 by the checks: free-text values compared case-insensitively, heartbeats, "not healthy".
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from commands.plan_model import CheckResult, Choice, Verdict
+from core.plan import CheckResult, Choice, Verdict
 from gateways.errors import VCenterError
 from gateways.site_recovery_models import (
     ConfigurationServer,

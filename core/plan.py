@@ -80,7 +80,7 @@ class ResolvedPlan:
     policy: Choice | None
     run_as_account_id: str | None
     checks: tuple[CheckResult, ...] = field(default_factory=tuple)
-    provider: str = "classic"  # `commands.providers`: the architecture that resolved the plan
+    provider: str = "classic"  # `providers`: the architecture that resolved the plan
     appliance: Choice | None = None  # modernized: the replication appliance (reprotect agent)
 
     @property
