@@ -34,10 +34,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/support: vcsim harness
 
-from core.plan import ResolvedPlan
+from core.plan import ReprotectRequest, ResolvedPlan
 from gateways.site_recovery import AzureSiteRecovery
 from gateways.vcenter import VCenterGateway
-from intake.parser import ReprotectRequest, parse
+from intake.parser import parse
 from intake.planning import Sources, resolve
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_modernized import APPLIANCE, ModernizedWorld

@@ -14,17 +14,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from core.mrkdwn import code
-from core.plan import ResolvedPlan
-from core.ports import VCenter
+from core.plan import ReprotectRequest, ResolvedPlan
+from core.ports import SiteRecovery, VCenter
 from gateways.errors import VCenterError
-from gateways.site_recovery import SiteRecovery
 from gateways.site_recovery_models import PlanContext, ProtectedItem
 from gateways.vcenter_absent import NotConfiguredVCenter
-from intake.parser import ReprotectRequest
 from providers import provider_for
 from providers.base import HelperVm
-from providers.classic.facts import VCenterReading
-from providers.classic.vcenter_match import avs_candidates
+from providers.checks import VCenterReading, avs_candidates
 from providers.names import did_you_mean, find
 
 

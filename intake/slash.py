@@ -20,14 +20,13 @@ from sqlmodel import Session
 from core.decisions import Click, decide_request
 from core.events import RequestPosted
 from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
-from core.plan import ResolvedPlan
+from core.plan import ReprotectRequest, ResolvedPlan
 from core.policy import Policy
 from core.ports import Directory, Notifier, SlackUnavailable
 from gateways.errors import GatewayError
 from intake.parser import (
     CancelRequest,
     HelpRequest,
-    ReprotectRequest,
     StatusRequest,
     UsageError,
     parse,

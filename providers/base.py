@@ -17,10 +17,9 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from core.mrkdwn import code
-from core.plan import CheckResult, ResolvedPlan, Verdict
+from core.plan import CheckResult, ReprotectRequest, ResolvedPlan, Verdict
 from gateways.site_recovery_models import PlanContext, ProtectedItem, ProviderInput
-from intake.parser import ReprotectRequest
-from providers.classic.facts import VCenterReading
+from providers.checks import VCenterReading
 from providers.names import did_you_mean, find
 
 T = TypeVar("T")

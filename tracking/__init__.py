@@ -1,10 +1,11 @@
-"""Execution and tracking: `ticker.Tracker` claims, reads and saves; `machine` decides.
+"""Execution and tracking: `runner.Runner` claims, reads and saves; `machine` decides.
 
-The ticker keeps everything that touches the database or Site Recovery (leases with owner
-fencing, bulk reads within a budget, the writes, saving with their events, closing requests);
-the machine is one pure function per run status.
+The runner (called by the scheduler's `track` job, `bot.scheduler.Ticker`) keeps everything
+that touches the database or Site Recovery (leases with owner fencing, bulk reads within a
+budget, the writes, saving with their events, closing requests); the machine is one pure
+function per run status.
 """
 
-from tracking.runner import Tracker
+from tracking.runner import Runner
 
-__all__ = ["Tracker"]
+__all__ = ["Runner"]

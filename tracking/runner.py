@@ -1,6 +1,7 @@
-"""The ticker: one scheduler tick submits approved plans and follows their jobs.
+"""The runner: on each tick of the scheduler's `track` job it submits approved plans and
+follows their jobs.
 
-What to do with a run is the machine's decision (`machine.py`); the ticker performs the reads
+What to do with a run is the machine's decision (`machine.py`); the runner performs the reads
 and writes it asks for and stores its steps.
 
 Each tick claims due runs with a lease (a compare-and-set in the database), so several
@@ -44,8 +45,8 @@ from core.events import (
 )
 from core.plan import ResolvedPlan
 from core.policy import Policy
+from core.ports import SiteRecovery
 from gateways.errors import GatewayError, SiteRecoveryAuthError, SiteRecoveryError
-from gateways.site_recovery import SiteRecovery
 from gateways.site_recovery_models import (
     Job,
     ProtectedItem,
@@ -97,7 +98,9 @@ class _Tick:
                                                              defaultdict(list))
 
 
-class Tracker:
+class Runner:
+    """Claims due runs, performs what the machine decides for each, saves the outcome."""
+
     def __init__(self, engine: Engine, site_recovery: SiteRecovery, policy: Policy,
                  owner: str) -> None:
         self._engine = engine

@@ -1,58 +1,28 @@
-"""What the preflight checks read: Site Recovery's and vCenter's answers, and the values chosen.
+"""What the classic preflight checks read: Site Recovery's and vCenter's answers, and the
+values chosen.
 
 Every check module of `providers.classic` (`preflight`, `vcenter_checks`, …) imports this one and
-none imports another's facts, so the checks form no import cycle. The helpers here are shared
-by the checks: free-text values compared case-insensitively, heartbeats, "not healthy".
+none imports another's facts, so the checks form no import cycle. The helpers every
+architecture's checks share are in `providers.checks`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from core.plan import CheckResult, Choice, Verdict
-from gateways.errors import VCenterError
+from core.plan import Choice
 from gateways.site_recovery_models import (
     ConfigurationServer,
     DiscoveredVCenter,
     FailbackPolicy,
-    HealthIssue,
     MasterTarget,
     ProcessServer,
     ProtectedItem,
     RetentionVolume,
 )
-from gateways.timestamps import utc
-from gateways.vcenter_absent import (
-    NotConfiguredVCenter,
-    VCenterNotConfigured,
-    not_configured_error,
-)
-from gateways.vcenter_models import VCenterInventory
-
-HEARTBEAT_STALE = timedelta(minutes=15)
-
-
-@dataclass(frozen=True)
-class VCenterReading:
-    """What preflight got from the bot's vCenter (`host` of VCENTER_URL): its inventory, or
-    the error that prevented reading it (`VCenterNotConfigured` without VCENTER_URL).
-    `insecure` is VCENTER_INSECURE=1."""
-
-    host: str
-    insecure: bool = False
-    inventory: VCenterInventory | None = None
-    error: VCenterError | None = None
-
-    @property
-    def configured(self) -> bool:
-        return not isinstance(self.error, VCenterNotConfigured)
-
-
-def not_configured() -> VCenterReading:
-    """The reading of a bot without VCENTER_URL, as the not-configured vCenter answers."""
-    return VCenterReading(host=NotConfiguredVCenter.host, error=not_configured_error())
+from gateways.vcenter_models import VmInfo
+from providers.checks import VCenterReading, avs_candidates
 
 
 @dataclass(frozen=True)
@@ -80,41 +50,15 @@ class Facts:
     vault_extended_info_forbidden: bool = False
 
 
-def known(value: str | None, good: Sequence[str]) -> bool:
-    """A free-text value Site Recovery may spell in any case, among the known-good ones."""
-    return (value or "").strip().casefold() in {g.casefold() for g in good}
+def avs_vms(f: Facts) -> list[tuple[ProtectedItem, VmInfo]]:
+    """Plan VMs found exactly once in vCenter, with their AVS VM."""
+    inv = f.vcenter.inventory
+    if inv is None:
+        return []
+    found = ((item, avs_candidates(inv, item)) for item in f.items)
+    return [(item, vms[0]) for item, vms in found if len(vms) == 1]
 
 
-def unseen(check: str, what: str, raw: str, expected: Sequence[str], confirm: str
-           ) -> CheckResult:
-    """A free-text value no public source pins that is not a known-good one: shown as given,
-    with what was expected and how to confirm by hand. A warning, never a blocker."""
-    wanted = " or ".join(f"`{e}`" for e in expected)
-    return CheckResult(check, Verdict.WARN,
-                       f"{what} is `{raw}`, not a value the bot knows (expected {wanted}, in any "
-                       "case); Site Recovery does not document its values, so it does not block.",
-                       f"Confirm by hand: {confirm}")
-
-
-def stale(now: datetime, heartbeat: datetime | None) -> bool:
-    return heartbeat is None or utc(now) - utc(heartbeat) > HEARTBEAT_STALE
-
-
-def ago(now: datetime, heartbeat: datetime | None) -> str:
-    if heartbeat is None:
-        return "never"
-    minutes = int((utc(now) - utc(heartbeat)).total_seconds() // 60)
-    return f"{minutes} min ago"
-
-
-def health_problems(now: datetime, heartbeat: datetime | None,
-                    errors: Sequence[HealthIssue]) -> list[str]:
-    """A stale heartbeat and Site Recovery's health errors, as short phrases."""
-    problems = [f"last heartbeat {ago(now, heartbeat)}"] if stale(now, heartbeat) else []
-    return problems + [f"{e.code} {e.message}".strip() for e in errors]
-
-
-def not_healthy(check: str, what: str, problems: Sequence[str], fix: str) -> CheckResult:
-    """The blocker for a server Site Recovery reports unhealthy, naming every problem."""
-    return CheckResult(check, Verdict.BLOCK,
-                       f"{what} is not healthy: " + "; ".join(problems) + ".", fix)
+def master_vm(f: Facts) -> VmInfo | None:
+    inv = f.vcenter.inventory
+    return inv.master_target if inv is not None and f.master_target is not None else None

@@ -11,13 +11,21 @@ from core.mrkdwn import code
 from core.plan import CheckResult, Verdict
 from core.plan import passed as _ok
 from gateways.site_recovery_models import RetentionVolume
-from providers.classic.facts import Facts, ago, health_problems, known, not_healthy, stale, unseen
+from providers.checks import (
+    HEALTH_BAD,
+    HEALTH_GOOD,
+    ago,
+    health_problems,
+    known,
+    not_healthy,
+    stale,
+    unseen,
+)
+from providers.classic.facts import Facts
 
 FAILBACK_DATASTORE_TYPES = ("VMFS", "vSAN")
 SERVICE_RUNNING = ("Running",)
 OS_FAMILIES = ("Windows", "Linux")
-HEALTH_GOOD = ("Normal", "None")       # SDK enum ProtectionHealth
-HEALTH_BAD = ("Warning", "Critical")
 
 
 def cs_connected(f: Facts) -> list[CheckResult]:

@@ -18,7 +18,8 @@ from core.plan import CheckResult, Verdict
 from core.plan import passed as _ok
 from gateways.agent_auth import EXTENDED_INFO_FIX
 from gateways.site_recovery_models import ProtectedItem
-from providers.classic.facts import Facts, known, stale
+from providers.checks import known, stale
+from providers.classic.facts import Facts
 from providers.classic.infrastructure_checks import (
     cs_connected,
     datastore_ok,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.plan import CheckResult, Choice, PlannedItem, ResolvedPlan
+from core.plan import CheckResult, Choice, PlannedItem, ReprotectRequest, ResolvedPlan
 from gateways.site_recovery_models import (
     ConfigurationServer,
     Datastore,
@@ -18,17 +18,11 @@ from gateways.site_recovery_models import (
     ReprotectInput,
     RetentionVolume,
 )
-from intake.parser import ReprotectRequest
 from providers.base import HelperVm, given, wrong_form
-from providers.classic.facts import Facts, VCenterReading, known, stale
-from providers.classic.infrastructure_checks import (
-    FAILBACK_DATASTORE_TYPES,
-    HEALTH_BAD,
-    HEALTH_GOOD,
-    retention_size,
-)
+from providers.checks import HEALTH_BAD, HEALTH_GOOD, VCenterReading, avs_moref, known, stale
+from providers.classic.facts import Facts
+from providers.classic.infrastructure_checks import FAILBACK_DATASTORE_TYPES, retention_size
 from providers.classic.preflight import run_checks
-from providers.classic.vcenter_match import avs_moref
 from providers.names import find
 
 ITEM_PROVIDERS = ("InMageAzureV2", "InMage")  # failed over to Azure; reprotected

@@ -18,14 +18,14 @@ from gateways.vcenter_models import (
     VCenterInventory,
     VmInfo,
 )
-from providers.classic.facts import Facts, known, unseen
+from providers.checks import avs_candidates, known, listed, norm_uuid, unseen
+from providers.classic.facts import Facts, avs_vms, master_vm
 from providers.classic.vcenter_host_checks import (
     avs_vm_off,
     datastore_mounted,
     datastore_type_vcenter,
     esxi_supported,
 )
-from providers.classic.vcenter_match import avs_candidates, avs_vms, listed, master_vm, norm_uuid
 
 MAX_MT_DISKS = 60
 TOOLS_RUNNING = "guestToolsRunning"

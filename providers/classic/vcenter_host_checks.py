@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from core.plan import CheckResult, Verdict, passed
 from gateways.site_recovery_models import ProtectedItem
 from gateways.vcenter_models import HostInfo, VCenterInventory, VmInfo
-from providers.classic.facts import Facts
-from providers.classic.vcenter_match import avs_match, avs_vms, listed, master_vm
+from providers.checks import avs_match, listed
+from providers.classic.facts import Facts, avs_vms, master_vm
 
 
 def esxi_supported(f: Facts) -> list[CheckResult]:

@@ -20,7 +20,7 @@ from gateways.rcm_models import (
     RcmItem,
     detect_architecture,
 )
-from providers.classic.facts import known
+from providers.checks import known
 from providers.modernized.facts import (
     ModernizedFacts,
     names,

@@ -11,7 +11,7 @@ from core.plan import Choice
 from gateways.rcm_models import Appliance, RcmFabric, RcmFailbackPolicy, RcmItem
 from gateways.site_recovery_models import same_arm_id
 from gateways.vcenter_models import VCenterInventory
-from providers.classic.facts import known
+from providers.checks import known
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.plan import CheckResult, Choice, PlannedItem, ResolvedPlan, Verdict, passed
+from core.plan import (
+    CheckResult,
+    Choice,
+    PlannedItem,
+    ReprotectRequest,
+    ResolvedPlan,
+    Verdict,
+    passed,
+)
 from gateways.rcm_models import (
     MODERNIZED_PROVIDERS,
     Architecture,
@@ -21,10 +29,8 @@ from gateways.rcm_models import (
 )
 from gateways.site_recovery_models import PlanContext, ProtectedItem
 from gateways.vcenter_absent import VCenterNotConfigured
-from intake.parser import ReprotectRequest
 from providers.base import HelperVm, wrong_form
-from providers.classic.facts import VCenterReading
-from providers.classic.vcenter_match import avs_moref
+from providers.checks import VCenterReading, avs_moref
 from providers.modernized.checks import run_checks
 from providers.modernized.choices import choose, choose_appliance
 from providers.modernized.facts import ItemChoice, ModernizedFacts, failback_disks

@@ -13,8 +13,7 @@ from core.plan import CheckResult, Verdict, passed
 from gateways.rcm_models import Appliance, ApplianceComponent, RcmItem
 from gateways.site_recovery_models import HealthIssue
 from gateways.timestamps import utc
-from providers.classic.facts import ago, known, stale, unseen
-from providers.classic.infrastructure_checks import HEALTH_BAD, HEALTH_GOOD
+from providers.checks import HEALTH_BAD, HEALTH_GOOD, ago, known, stale, unseen
 from providers.modernized.choices import STORAGE_ACCOUNT_ID, account_name
 from providers.modernized.facts import ModernizedFacts, names, pending_items, vm_names
 from providers.names import did_you_mean

@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from core.plan import CheckResult, Choice, ResolvedPlan, Verdict
+from core.plan import CheckResult, Choice, ReprotectRequest, ResolvedPlan, Verdict
 from gateways.site_recovery import AzureSiteRecovery
 from gateways.vcenter import VCenterConfig, VCenterGateway
-from intake.parser import ReprotectRequest, parse
+from intake.parser import parse
 from intake.planning import Sources, resolve
-from providers.classic.facts import VCenterReading
+from providers.checks import VCenterReading
 from providers.classic.preflight import run_checks
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_world import World, stable_guid

@@ -18,9 +18,8 @@ from typing import Any
 
 import pytest
 
-from core.plan import ResolvedPlan, Verdict
+from core.plan import ReprotectRequest, ResolvedPlan, Verdict
 from gateways.site_recovery import AzureSiteRecovery
-from intake.parser import ReprotectRequest
 from intake.planning import Sources, resolve
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_world import RESPELLINGS, World

@@ -14,13 +14,12 @@ from typing import Any
 
 from azure.mgmt.recoveryservicessiterecovery import models as m
 
-from core.plan import ResolvedPlan
+from core.plan import ReprotectRequest, ResolvedPlan
 from gateways.rcm_models import ModernizedPlanContext, RcmFabric, RcmFailbackPolicy, RcmItem
 from gateways.site_recovery_models import RecoveryPlan
 from gateways.site_recovery_rcm import rcm_fabric, rcm_failback_policy, rcm_item
 from gateways.vcenter_models import DatastoreInfo, DatastoreMount, VCenterInventory
-from intake.parser import ReprotectRequest
-from providers.classic.facts import not_configured
+from providers.checks import not_configured
 from providers.modernized.choices import choose, choose_appliance
 from providers.modernized.facts import ModernizedFacts
 from providers.modernized.provider import ModernizedProvider

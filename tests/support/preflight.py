@@ -33,7 +33,8 @@ from gateways.vcenter_models import (
     VCenterInventory,
     VmInfo,
 )
-from providers.classic.facts import Facts, VCenterReading
+from providers.checks import VCenterReading
+from providers.classic.facts import Facts
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 FRESH = NOW - timedelta(minutes=1)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
-from core.plan import ResolvedPlan, Verdict
+from core.plan import ReprotectRequest, ResolvedPlan, Verdict
 from gateways.site_recovery_models import (
     ConfigurationServer,
     Datastore,
@@ -23,9 +23,9 @@ from gateways.site_recovery_models import (
     RunAsAccount,
 )
 from gateways.vcenter_models import VCenterInventory
-from intake.parser import ReprotectRequest, parse
+from intake.parser import parse
 from intake.planning import Sources, choose_and_check, resolve
-from providers.classic.facts import not_configured
+from providers.checks import not_configured
 from providers.classic.preflight import run_checks
 from tests.support.preflight import (
     FRESH,

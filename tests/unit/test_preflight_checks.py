@@ -26,7 +26,7 @@ from gateways.vcenter_models import (
     VCenterInventory,
     VmInfo,
 )
-from providers.classic.facts import not_configured
+from providers.checks import not_configured
 from providers.classic.preflight import BLOCK_SOURCES, Facts, run_checks
 from tests.support.preflight import (
     NOW,

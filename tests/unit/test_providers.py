@@ -11,7 +11,7 @@ import pytest
 from azure.mgmt.recoveryservicessiterecovery import models as m
 
 import providers as providers
-from core.plan import PlannedItem, ResolvedPlan, Verdict
+from core.plan import PlannedItem, ReprotectRequest, ResolvedPlan, Verdict
 from gateways.rcm_models import RcmReprotectInput
 from gateways.site_recovery_convert import reprotect_body
 from gateways.site_recovery_models import (
@@ -22,10 +22,9 @@ from gateways.site_recovery_models import (
     RecoveryPlan,
     ReprotectInput,
 )
-from intake.parser import ReprotectRequest
 from intake.planning import choose_and_check
 from providers.base import HelperVm
-from providers.classic.facts import VCenterReading, not_configured
+from providers.checks import VCenterReading, not_configured
 from providers.classic.provider import ClassicProvider
 from tests.support import modernized as rcm
 from tests.support.preflight import NOW, config_server, item

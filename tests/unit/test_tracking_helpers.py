@@ -1,4 +1,4 @@
-"""Pure decisions of the tracker: which job an item runs, which job targets it, progress text."""
+"""Pure decisions of the runner: which job an item runs, which job targets it, progress text."""
 
 from __future__ import annotations
 
