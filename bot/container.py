@@ -24,18 +24,18 @@ from bot.scheduler import Ticker
 from bot.settings import Settings
 from bot.slack_app import build_app
 from bot.slack_ports import SlackDirectory, SlackNotifier, SlackWorkspace
-from commands.intake import Intake
-from commands.manual_items import ManualChecks
-from commands.planning import Sources
-from commands.power_guard import PowerGuard
-from commands.recheck import Recheck
-from commands.tracking import Tracker
 from core.policy import Policy
 from core.ports import SlackUnavailable
 from gateways.site_recovery import AzureSiteRecovery
 from gateways.vcenter import VCenterConfig, VCenterGateway
 from gateways.vcenter_absent import NotConfiguredVCenter
+from intake.manual_items import ManualChecks
+from intake.planning import Sources
+from intake.recheck import Recheck
+from intake.slash import Intake
 from store.db import make_engine, migrate
+from tracking import Runner
+from tracking.power_guard import PowerGuard
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +106,10 @@ def build(settings: Settings) -> BotServices:
     recheck = Recheck(engine, sources, approval_confirms_manual=policy.approval_confirms_manual)
     approvals = Approvals(engine, directory, notifier, ticker, policy, recheck)
     manual = ManualChecks(engine, directory, notifier, policy)
-    tracker = Tracker(engine, site_recovery, policy, owner)
+    runner = Runner(engine, site_recovery, policy, owner)
     sender = OutboxSender(engine, client, owner,
                           approval_confirms_manual=policy.approval_confirms_manual)
-    ticker.every("track", min(settings.reprotect_poll_seconds, 5.0), tracker.tick)
+    ticker.every("track", min(settings.reprotect_poll_seconds, 5.0), runner.tick)
     ticker.every("outbox", 0.5, sender.tick)
     ticker.every("expire", 15.0, lambda: _expire(engine))
     ticker.every("resume", 30.0, intake.resume_interrupted)
@@ -120,7 +120,7 @@ def build(settings: Settings) -> BotServices:
                     signing_secret=settings.slack_signing_secret.get_secret_value()
                     if settings.slack_signing_secret is not None else None,
                     intake=intake, approvals=approvals, manual=manual,
-                    retries=Retries(engine, tracker, approvals, notifier, ticker),
+                    retries=Retries(engine, runner, approvals, notifier, ticker),
                     notifier=notifier, waker=ticker, background=after_ack)
     return BotServices(settings=settings, engine=engine, ticker=ticker, app=app,
                        site_recovery=site_recovery, after_ack=after_ack, vcenter=vcenter)

@@ -24,8 +24,8 @@ from sqlmodel import Session
 
 from bot import views
 from bot.views import thread
-from commands.plan_model import ResolvedPlan
 from core.events import Event, Progress, Protected, RequestChanged, RequestPosted, decode
+from core.plan import ResolvedPlan
 from store import outbox_queue as queue
 from store.models import Outbox, OutboxKind, OutboxStatus, Request, RequestStatus, utcnow
 from store.repo import approvals_of, confirmations, get_request

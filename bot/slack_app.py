@@ -13,9 +13,9 @@ from approvals.retry import Retries
 from approvals.workflow import Approvals
 from bot.listeners import Services, decisions, reprotect
 from bot.slack_ports import SlackNotifier
-from commands.intake import Intake
-from commands.manual_items import ManualChecks
 from core.ports import Waker
+from intake.manual_items import ManualChecks
+from intake.slash import Intake
 
 log = logging.getLogger(__name__)
 

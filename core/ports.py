@@ -1,11 +1,22 @@
-"""What the domain needs from the outside world, as small Protocols (Slack stays in `bot`)."""
+"""What the domain needs from the outside world, as small Protocols (Slack stays in `bot`,
+Azure in `gateways.site_recovery`, vCenter in `gateways.vcenter`): every port is here."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
+from core.decisions import Click, Decision
 from core.notices import Notice
+from gateways.site_recovery_models import (
+    Accepted,
+    Job,
+    PlanContext,
+    ProtectedItem,
+    ProviderInput,
+    RecoveryPlan,
+)
 from gateways.vcenter_models import VCenterInventory
 
 
@@ -55,3 +66,29 @@ class VCenter(Protocol):
         ...
 
     def power_states(self, vm_refs: Sequence[str]) -> dict[str, str]: ...
+
+
+class SiteRecovery(Protocol):
+    """What the domain needs from Site Recovery; the emulator and Azure both satisfy it."""
+
+    def list_plans(self) -> list[RecoveryPlan]: ...
+
+    def plan_context(self, plan: RecoveryPlan) -> PlanContext: ...
+
+    def get_item(self, item_id: str) -> ProtectedItem: ...
+
+    def plan_items(self, plan: RecoveryPlan) -> tuple[ProtectedItem, ...]: ...
+
+    def reprotect(self, item_id: str, inputs: ProviderInput) -> Accepted: ...
+
+    def restart_job(self, job_id: str) -> Accepted: ...
+
+    def get_job(self, job_id: str) -> Job: ...
+
+    def list_jobs(self, since: datetime) -> list[Job]: ...
+
+
+class RetryAuthority(Protocol):
+    """Who may restart a failed VM's job (`approvals.workflow.Approvals`)."""
+
+    def may_retry(self, click: Click) -> Decision: ...

@@ -17,10 +17,10 @@ from approvals.retry import Retries
 from approvals.workflow import Approvals
 from bot.slack_ports import SlackNotifier
 from bot.views import private
-from commands.intake import Intake
-from commands.manual_items import ManualChecks
 from core.decisions import Click
 from core.ports import SlackUnavailable, Waker
+from intake.manual_items import ManualChecks
+from intake.slash import Intake
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from commands.mrkdwn import code, escape
-from commands.plan_model import CheckResult, Choice, ResolvedPlan, Verdict
 from core import actions
+from core.mrkdwn import code, escape
+from core.plan import CheckResult, Choice, ResolvedPlan, Verdict
 
 SECTION_LIMIT = 2900
 Message = dict[str, Any]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from commands.intake import Answer, Reply
-from commands.mrkdwn import code
-from commands.parser import USAGE, UsageError
 from core.decisions import Action, Decision, Refusal
+from core.mrkdwn import code
 from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
+from intake.parser import USAGE, UsageError
+from intake.slash import Answer, Reply
 from store.models import OPEN_STATUSES, Request, utcnow
 
 MAX_NAMED = 5

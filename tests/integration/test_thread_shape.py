@@ -4,7 +4,7 @@ The outbox's part is tested on its own below: Protected replies of a large plan 
 until a batch is full, a failure or the summary follows, or the hold runs out; the progress
 message edited in place.
 
-Runs the thread benchmark's harness (the bot's Tracker and OutboxSender against the ARM and
+Runs the thread benchmark's harness (the bot's Runner and OutboxSender against the ARM and
 Slack emulators, through the real SDKs) with jobs ending over 10 s, so VMs become protected
 over many ticks.
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.views.private import usage
-from commands.parser import (
+from intake.parser import (
     CancelRequest,
     HelpRequest,
     ReprotectRequest,

@@ -1,7 +1,8 @@
 """Preflight checks of the private cloud's hosts and datastores, and of the AVS VMs, as vCenter
 shows them (ESXi versions and licences, datastore mounts and types, AVS power states).
 
-Listed in `commands.vcenter_checks.VCENTER_CHECKS`; split from it to keep each module readable.
+Listed in `providers.classic.vcenter_checks.VCENTER_CHECKS`; split from it to keep each module
+readable.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from commands.facts import Facts
-from commands.plan_model import CheckResult, Verdict, passed
-from commands.vcenter_match import avs_match, avs_vms, listed, master_vm
+from core.plan import CheckResult, Verdict, passed
 from gateways.site_recovery_models import ProtectedItem
 from gateways.vcenter_models import HostInfo, VCenterInventory, VmInfo
+from providers.checks import avs_match, listed
+from providers.classic.facts import Facts, avs_vms, master_vm
 
 
 def esxi_supported(f: Facts) -> list[CheckResult]:

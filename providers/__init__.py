@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from commands.plan_model import ResolvedPlan
-from commands.providers.base import Provider
-from commands.providers.classic import ClassicProvider
-from commands.providers.modernized import ModernizedProvider
+from core.plan import ResolvedPlan
 from gateways.site_recovery_models import ProtectedItem, ProviderInput
+from providers.base import Provider
+from providers.classic.provider import ClassicProvider
+from providers.modernized.provider import ModernizedProvider
 
 CLASSIC, MODERNIZED = ClassicProvider(), ModernizedProvider()
 # The first is the default: the one whose preflight says why it cannot take a plan's items.

@@ -14,13 +14,13 @@ import logging
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from commands.intake import replan
-from commands.manual_items import unconfirmed
-from commands.plan_model import Choice, ResolvedPlan
-from commands.planning import Refused, Sources
 from core.decisions import Action, Decision, Refusal
 from core.events import PreflightChanged, RequestChanged
+from core.plan import Choice, ResolvedPlan
 from gateways.errors import GatewayError
+from intake.manual_items import unconfirmed
+from intake.planning import Refused, Sources
+from intake.slash import replan
 from store.db import session_scope
 from store.models import Request, RequestStatus, utcnow
 from store.repo import audit, confirmations, enqueue, get_request, transition

@@ -1,6 +1,7 @@
-"""The ticker: one scheduler tick submits approved plans and follows their jobs.
+"""The runner: on each tick of the scheduler's `track` job it submits approved plans and
+follows their jobs.
 
-What to do with a run is the machine's decision (`machine.py`); the ticker performs the reads
+What to do with a run is the machine's decision (`machine.py`); the runner performs the reads
 and writes it asks for and stores its steps.
 
 Each tick claims due runs with a lease (a compare-and-set in the database), so several
@@ -34,10 +35,6 @@ from sqlalchemy import Engine, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from commands.plan_model import ResolvedPlan
-from commands.providers import reprotect_input
-from commands.tracking import machine, observe
-from commands.tracking.requests import finish_requests, start_approved
 from core.decisions import Action, Decision, Refusal
 from core.events import (
     AuthProblem,
@@ -46,14 +43,16 @@ from core.events import (
     Progress,
     RunStarted,
 )
+from core.plan import ResolvedPlan
 from core.policy import Policy
+from core.ports import SiteRecovery
 from gateways.errors import GatewayError, SiteRecoveryAuthError, SiteRecoveryError
-from gateways.site_recovery import SiteRecovery
 from gateways.site_recovery_models import (
     Job,
     ProtectedItem,
     RecoveryPlan,
 )
+from providers import reprotect_input
 from store.db import session_scope
 from store.models import (
     FINAL_RUN_STATUSES,
@@ -70,6 +69,8 @@ from store.repo import (
     transition,
     transition_run,
 )
+from tracking import machine, observe
+from tracking.requests import finish_requests, start_approved
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,9 @@ class _Tick:
                                                              defaultdict(list))
 
 
-class Tracker:
+class Runner:
+    """Claims due runs, performs what the machine decides for each, saves the outcome."""
+
     def __init__(self, engine: Engine, site_recovery: SiteRecovery, policy: Policy,
                  owner: str) -> None:
         self._engine = engine

@@ -17,22 +17,21 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from commands.parser import (
+from core.decisions import Click, decide_request
+from core.events import RequestPosted
+from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
+from core.plan import ReprotectRequest, ResolvedPlan
+from core.policy import Policy
+from core.ports import Directory, Notifier, SlackUnavailable
+from gateways.errors import GatewayError
+from intake.parser import (
     CancelRequest,
     HelpRequest,
-    ReprotectRequest,
     StatusRequest,
     UsageError,
     parse,
 )
-from commands.plan_model import ResolvedPlan
-from commands.planning import Refused, Sources, resolve
-from core.decisions import Click, decide_request
-from core.events import RequestPosted
-from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
-from core.policy import Policy
-from core.ports import Directory, Notifier, SlackUnavailable
-from gateways.errors import GatewayError
+from intake.planning import Refused, Sources, resolve
 from store.db import session_scope
 from store.models import Request, RequestStatus, utcnow
 from store.repo import (

@@ -7,19 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from commands.facts import Facts, VCenterReading, known, stale
-from commands.infrastructure_checks import (
-    FAILBACK_DATASTORE_TYPES,
-    HEALTH_BAD,
-    HEALTH_GOOD,
-    retention_size,
-)
-from commands.names import find
-from commands.parser import ReprotectRequest
-from commands.plan_model import CheckResult, Choice, PlannedItem, ResolvedPlan
-from commands.preflight import run_checks
-from commands.providers.base import HelperVm, given, wrong_form
-from commands.vcenter_match import avs_moref
+from core.plan import CheckResult, Choice, PlannedItem, ReprotectRequest, ResolvedPlan
 from gateways.site_recovery_models import (
     ConfigurationServer,
     Datastore,
@@ -30,12 +18,18 @@ from gateways.site_recovery_models import (
     ReprotectInput,
     RetentionVolume,
 )
+from providers.base import HelperVm, given, wrong_form
+from providers.checks import HEALTH_BAD, HEALTH_GOOD, VCenterReading, avs_moref, known, stale
+from providers.classic.facts import Facts
+from providers.classic.infrastructure_checks import FAILBACK_DATASTORE_TYPES, retention_size
+from providers.classic.preflight import run_checks
+from providers.names import find
 
 ITEM_PROVIDERS = ("InMageAzureV2", "InMage")  # failed over to Azure; reprotected
 
 
 class ClassicProvider:
-    """`commands.providers.base.Provider` for the classic architecture."""
+    """`providers.base.Provider` for the classic architecture."""
 
     name = "classic"
 

@@ -1,10 +1,10 @@
 """The tracking state machine: one pure function per run status.
 
 Each takes the run (`RunView`), what Site Recovery showed this tick (`Seen`: the vault's job
-list, the item, a full job read, the answer to a write the ticker performed), the policy and
+list, the item, a full job read, the answer to a write the runner performed), the policy and
 `now`, and returns a `Step`: the next status and values to store with their events, or one
-effect for the ticker to perform first (a read or a write), whose result comes back in `Seen`
-for another call. No database, no HTTP, no clock, no randomness here (the ticker draws the
+effect for the runner to perform first (a read or a write), whose result comes back in `Seen`
+for another call. No database, no HTTP, no clock, no randomness here (the runner draws the
 backoff jitter), so every transition has a table-driven unit test.
 """
 
@@ -16,16 +16,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from commands.tracking.observe import (
-    RunView,
-    find_started,
-    in_progress,
-    item_state,
-    job_errors,
-    read_rank,
-    scenario_job,
-    task_text,
-)
 from core.events import (
     AgentGaveUp,
     AgentWaiting,
@@ -48,6 +38,16 @@ from gateways.errors import SiteRecoveryError
 from gateways.site_recovery import job_name
 from gateways.site_recovery_models import Accepted, Job, ProtectedItem
 from store.models import RunStatus
+from tracking.observe import (
+    RunView,
+    find_started,
+    in_progress,
+    item_state,
+    job_errors,
+    read_rank,
+    scenario_job,
+    task_text,
+)
 
 MAX_SUBMIT_ATTEMPTS = 3
 AGENT_WAIT = timedelta(minutes=20)
@@ -56,7 +56,7 @@ AGENT_BACKOFF_MAX = timedelta(minutes=5)
 AGENT_MISSING = re.compile(r"agent\s+(?:isn't|is\s+not|not)\s+installed", re.IGNORECASE)
 
 
-# -- effects: what the ticker does for the machine ----------------------------------------
+# -- effects: what the runner does for the machine ----------------------------------------
 
 @dataclass(frozen=True)
 class ReadItem:

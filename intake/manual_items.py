@@ -15,9 +15,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from commands.plan_model import ManualItem, ResolvedPlan
 from core.decisions import Action, Click, Decision, Refusal
 from core.events import RequestChanged
+from core.plan import ManualItem, ResolvedPlan
 from core.policy import Policy
 from core.ports import Directory, Notifier
 from store.db import session_scope

@@ -1,6 +1,6 @@
 """Preflight checks of a modernized plan (replication appliance), one small function each.
 
-Same rule as `commands.preflight`: a blocker is a certainty, and every check that can block
+Same rule as `providers.classic.preflight`: a blocker is a certainty, and every check that can block
 names its source in `BLOCK_SOURCES` (a prerequisite of `shared/asr-api/modernized.md` §6 with
 the Microsoft doc it cites, or an enumeration of the REST spec or SDK). Free-text values are
 compared case-insensitively with the known-good ones; any other value is a warning that shows
@@ -11,14 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from commands.facts import known
-from commands.modernized.facts import (
+from core.mrkdwn import code
+from core.plan import CheckResult, Verdict, passed
+from gateways.rcm_models import (
+    CLASSIC_PROVIDERS,
+    MODERNIZED_PROVIDERS,
+    Architecture,
+    RcmItem,
+    detect_architecture,
+)
+from providers.checks import known
+from providers.modernized.facts import (
     ModernizedFacts,
     names,
     pending_items,
     vm_names,
 )
-from commands.modernized.target_checks import (
+from providers.modernized.target_checks import (
     OVERVIEW,
     appliance_datastore,
     appliance_disks,
@@ -28,15 +37,6 @@ from commands.modernized.target_checks import (
     appliance_vm,
     failback_policy,
     log_storage,
-)
-from commands.mrkdwn import code
-from commands.plan_model import CheckResult, Verdict, passed
-from gateways.rcm_models import (
-    CLASSIC_PROVIDERS,
-    MODERNIZED_PROVIDERS,
-    Architecture,
-    RcmItem,
-    detect_architecture,
 )
 
 BLOCK_SOURCES: dict[str, str] = {

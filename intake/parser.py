@@ -10,7 +10,8 @@ import shlex
 import unicodedata
 from dataclasses import dataclass
 
-from commands.mrkdwn import code
+from core.mrkdwn import code
+from core.plan import ReprotectRequest
 from store.models import NAME_LENGTH
 
 USAGE = (
@@ -33,21 +34,6 @@ KNOWN_KEYS = ("plan", "master", "appliance", "ps", "datastore", "retention", "lo
 FORM_KEYS = {"master": ("ps", "retention", "account"), "appliance": ("logstorage",)}
 FORMS = ("`master=` names the master target server of a plan of the classic architecture, "
          "`appliance=` the replication appliance of a plan of the modernized one")
-
-
-@dataclass(frozen=True)
-class ReprotectRequest:
-    """What the operator asked for; names are resolved against Site Recovery later."""
-
-    plan: str
-    master: str = ""  # empty in the appliance form
-    process_server: str | None = None
-    datastore: str | None = None
-    retention: str | None = None
-    vms: tuple[str, ...] = ()
-    account: str | None = None  # run-as account for the Mobility service push, sent only if named
-    appliance: str | None = None  # modernized architecture: the replication appliance's name
-    logstorage: str | None = None  # modernized: log storage account (ARM id or name)
 
 
 @dataclass(frozen=True)

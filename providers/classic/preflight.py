@@ -14,8 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from commands.facts import Facts, known, stale
-from commands.infrastructure_checks import (
+from core.plan import CheckResult, Verdict
+from core.plan import passed as _ok
+from gateways.agent_auth import EXTENDED_INFO_FIX
+from gateways.site_recovery_models import ProtectedItem
+from providers.checks import known, stale
+from providers.classic.facts import Facts
+from providers.classic.infrastructure_checks import (
     cs_connected,
     datastore_ok,
     datastore_type,
@@ -25,11 +30,7 @@ from commands.infrastructure_checks import (
     ps_exists,
     retention_ok,
 )
-from commands.plan_model import CheckResult, Verdict
-from commands.plan_model import passed as _ok
-from commands.vcenter_checks import VCENTER_CHECKS
-from gateways.agent_auth import EXTENDED_INFO_FIX
-from gateways.site_recovery_models import ProtectedItem
+from providers.classic.vcenter_checks import VCENTER_CHECKS
 
 AZURE_TO_VMWARE_PROVIDER = "InMageAzureV2"
 ACTIVE_IN_AZURE = "Recovery"

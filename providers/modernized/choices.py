@@ -2,7 +2,7 @@
 
 Every value is a `Choice` whose reason the approver reads. Values the operator typed are
 matched case-insensitively and kept as typed when nothing matches: the checks then say why
-they cannot be sent (`commands.modernized.checks`), so every verdict lives in one place.
+they cannot be sent (`providers.modernized.checks`), so every verdict lives in one place.
 """
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from commands.modernized.facts import ItemChoice
-from commands.names import find
-from commands.plan_model import Choice
+from core.plan import Choice
 from gateways.rcm_models import (
     Appliance,
     RcmFabric,
     RcmItem,
 )
 from gateways.vcenter_models import VCenterInventory
+from providers.modernized.facts import ItemChoice
+from providers.names import find
 
 # `InMageRcmReprotectInput.logStorageAccountId` is a storage account's ARM id (modernized.md §3).
 STORAGE_ACCOUNT_ID = re.compile(

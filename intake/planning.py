@@ -2,7 +2,7 @@
 
 Reads Site Recovery and vCenter in bulk through the gateways (a fixed number of calls for
 any plan size, vCenter concurrently with Site Recovery) and leaves every decision to the
-provider of the plan's architecture (`commands.providers`), pure functions of what was read,
+provider of the plan's architecture (`providers`), pure functions of what was read,
 so the preflight reads the same in tests.
 """
 
@@ -13,19 +13,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from commands.facts import VCenterReading
-from commands.mrkdwn import code
-from commands.names import did_you_mean, find
-from commands.parser import ReprotectRequest
-from commands.plan_model import ResolvedPlan
-from commands.providers import provider_for
-from commands.providers.base import HelperVm
-from commands.vcenter_match import avs_candidates
-from core.ports import VCenter
+from core.mrkdwn import code
+from core.plan import ReprotectRequest, ResolvedPlan
+from core.ports import SiteRecovery, VCenter
 from gateways.errors import VCenterError
-from gateways.site_recovery import SiteRecovery
 from gateways.site_recovery_models import PlanContext, ProtectedItem
 from gateways.vcenter_absent import NotConfiguredVCenter
+from providers import provider_for
+from providers.base import HelperVm
+from providers.checks import VCenterReading, avs_candidates
+from providers.names import did_you_mean, find
 
 
 @dataclass(frozen=True)

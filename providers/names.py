@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from commands.mrkdwn import code
+from core.mrkdwn import code
 
 T = TypeVar("T")
 

@@ -1,23 +1,22 @@
 """Preflight checks of a modernized plan's failback target: the replication appliance (known,
 healthy, its disks, its VM in vCenter), the datastore it writes to, the failback policy, the
 log storage account and the network path the bot cannot see. Registered with the plan's own
-checks in `commands.modernized.checks`, under the same rule: a blocker is a certainty.
+checks in `providers.modernized.checks`, under the same rule: a blocker is a certainty.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from commands.facts import ago, known, stale, unseen
-from commands.infrastructure_checks import HEALTH_BAD, HEALTH_GOOD
-from commands.modernized.choices import STORAGE_ACCOUNT_ID, account_name
-from commands.modernized.facts import ModernizedFacts, names, pending_items, vm_names
-from commands.mrkdwn import code
-from commands.names import did_you_mean
-from commands.plan_model import CheckResult, Verdict, passed
+from core.mrkdwn import code
+from core.plan import CheckResult, Verdict, passed
 from gateways.rcm_models import Appliance, ApplianceComponent, RcmItem
 from gateways.site_recovery_models import HealthIssue
 from gateways.timestamps import utc
+from providers.checks import HEALTH_BAD, HEALTH_GOOD, ago, known, stale, unseen
+from providers.modernized.choices import STORAGE_ACCOUNT_ID, account_name
+from providers.modernized.facts import ModernizedFacts, names, pending_items, vm_names
+from providers.names import did_you_mean
 
 OVERVIEW = "failover-failback-overview-modernized.md"
 MAX_APPLIANCE_DISKS = 60

@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from commands.plan_model import ResolvedPlan
 from core.events import PoweredOn
+from core.plan import ResolvedPlan
 from core.ports import VCenter
 from gateways.errors import VCenterError
 from store.db import session_scope

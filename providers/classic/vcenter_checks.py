@@ -1,22 +1,14 @@
 """Preflight checks about vCenter: what Site Recovery knows of it, and what it shows itself.
 
 vCenter is read once per preflight (`VCenterReading`); every check here reads that value and
-Site Recovery's facts and returns results, like the checks in `commands.preflight`. When the
-bot has no vCenter (VCENTER_URL unset) or could not read it, one `vcenter-connected` result
+Site Recovery's facts and returns results, like the checks in `providers.classic.preflight`. When
+the bot has no vCenter (VCENTER_URL unset) or could not read it, one `vcenter-connected` result
 says which checks did not run, instead of every check repeating it.
 """
 
 from __future__ import annotations
 
-from commands.facts import Facts, known, unseen
-from commands.plan_model import CheckResult, Verdict, passed
-from commands.vcenter_host_checks import (
-    avs_vm_off,
-    datastore_mounted,
-    datastore_type_vcenter,
-    esxi_supported,
-)
-from commands.vcenter_match import avs_candidates, avs_vms, listed, master_vm, norm_uuid
+from core.plan import CheckResult, Verdict, passed
 from gateways.errors import VCenterError, VCenterPermissionError
 from gateways.site_recovery_models import DiscoveredVCenter
 from gateways.timestamps import utc
@@ -25,6 +17,14 @@ from gateways.vcenter_models import (
     DATASTORE_WRITE_PRIVILEGES,
     VCenterInventory,
     VmInfo,
+)
+from providers.checks import avs_candidates, known, listed, norm_uuid, unseen
+from providers.classic.facts import Facts, avs_vms, master_vm
+from providers.classic.vcenter_host_checks import (
+    avs_vm_off,
+    datastore_mounted,
+    datastore_type_vcenter,
+    esxi_supported,
 )
 
 MAX_MT_DISKS = 60

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from commands.plan_model import ResolvedPlan
 from core.events import ApprovalsVoid, RequestChanged, Summary
+from core.plan import ResolvedPlan
 from store.db import session_scope
 from store.models import (
     FINAL_RUN_STATUSES,

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from commands.facts import VCenterReading
-from commands.modernized.checks import run_checks
-from commands.modernized.choices import choose, choose_appliance
-from commands.modernized.facts import ItemChoice, ModernizedFacts, failback_disks
-from commands.parser import ReprotectRequest
-from commands.plan_model import CheckResult, Choice, PlannedItem, ResolvedPlan, Verdict, passed
-from commands.providers.base import HelperVm, wrong_form
-from commands.vcenter_match import avs_moref
+from core.plan import (
+    CheckResult,
+    Choice,
+    PlannedItem,
+    ReprotectRequest,
+    ResolvedPlan,
+    Verdict,
+    passed,
+)
 from gateways.rcm_models import (
     MODERNIZED_PROVIDERS,
     Architecture,
@@ -28,10 +29,15 @@ from gateways.rcm_models import (
 )
 from gateways.site_recovery_models import PlanContext, ProtectedItem
 from gateways.vcenter_absent import VCenterNotConfigured
+from providers.base import HelperVm, wrong_form
+from providers.checks import VCenterReading, avs_moref
+from providers.modernized.checks import run_checks
+from providers.modernized.choices import choose, choose_appliance
+from providers.modernized.facts import ItemChoice, ModernizedFacts, failback_disks
 
 
 class ModernizedProvider:
-    """`commands.providers.base.Provider` for the modernized architecture."""
+    """`providers.base.Provider` for the modernized architecture."""
 
     name = "modernized"
 

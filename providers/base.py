@@ -5,7 +5,7 @@ preflight checks, and the reprotect values sent from an approved plan differ bet
 classic architecture (configuration server, master target, `InMageAzureV2`) and the
 modernized one (replication appliance, `InMageRcm`); tracking, approvals and the thread do
 not. Each architecture is one module implementing `Provider`, listed in
-`commands.providers.PROVIDERS`. "Protected" is `ProtectedItem.protected` for every provider:
+`providers.PROVIDERS`. "Protected" is `ProtectedItem.protected` for every provider:
 Site Recovery reports it the same way whatever replicates the item.
 """
 
@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from commands.facts import VCenterReading
-from commands.mrkdwn import code
-from commands.names import did_you_mean, find
-from commands.parser import ReprotectRequest
-from commands.plan_model import CheckResult, ResolvedPlan, Verdict
+from core.mrkdwn import code
+from core.plan import CheckResult, ReprotectRequest, ResolvedPlan, Verdict
 from gateways.site_recovery_models import PlanContext, ProtectedItem, ProviderInput
+from providers.checks import VCenterReading
+from providers.names import did_you_mean, find
 
 T = TypeVar("T")
 

@@ -1,23 +1,31 @@
 """Preflight checks of the classic architecture's servers and storage: configuration server,
 master target, process server, datastore, retention volume and failback policy.
 
-Checks in the manner of `commands.preflight` (which lists them in its registry and names
+Checks in the manner of `providers.classic.preflight` (which lists them in its registry and names
 each blocker's source in `BLOCK_SOURCES`); split from it to keep each module readable.
 """
 
 from __future__ import annotations
 
-from commands.facts import Facts, ago, health_problems, known, not_healthy, stale, unseen
-from commands.mrkdwn import code
-from commands.plan_model import CheckResult, Verdict
-from commands.plan_model import passed as _ok
+from core.mrkdwn import code
+from core.plan import CheckResult, Verdict
+from core.plan import passed as _ok
 from gateways.site_recovery_models import RetentionVolume
+from providers.checks import (
+    HEALTH_BAD,
+    HEALTH_GOOD,
+    ago,
+    health_problems,
+    known,
+    not_healthy,
+    stale,
+    unseen,
+)
+from providers.classic.facts import Facts
 
 FAILBACK_DATASTORE_TYPES = ("VMFS", "vSAN")
 SERVICE_RUNNING = ("Running",)
 OS_FAMILIES = ("Windows", "Linux")
-HEALTH_GOOD = ("Normal", "None")       # SDK enum ProtectionHealth
-HEALTH_BAD = ("Warning", "Critical")
 
 
 def cs_connected(f: Facts) -> list[CheckResult]:

@@ -13,6 +13,22 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+@dataclass(frozen=True)
+class ReprotectRequest:
+    """What the operator asked for; names are resolved against Site Recovery later."""
+
+    plan: str
+    master: str = ""  # empty in the appliance form
+    process_server: str | None = None
+    datastore: str | None = None
+    retention: str | None = None
+    vms: tuple[str, ...] = ()
+    account: str | None = None  # run-as account for the Mobility service push, sent only if named
+    appliance: str | None = None  # modernized architecture: the replication appliance's name
+    logstorage: str | None = None  # modernized: log storage account (ARM id or name)
+
+
+
 class Verdict(enum.StrEnum):
     PASS = "pass"
     WARN = "warn"
@@ -80,7 +96,7 @@ class ResolvedPlan:
     policy: Choice | None
     run_as_account_id: str | None
     checks: tuple[CheckResult, ...] = field(default_factory=tuple)
-    provider: str = "classic"  # `commands.providers`: the architecture that resolved the plan
+    provider: str = "classic"  # `providers`: the architecture that resolved the plan
     appliance: Choice | None = None  # modernized: the replication appliance (reprotect agent)
 
     @property

@@ -6,12 +6,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from commands.facts import known
-from commands.mrkdwn import code
-from commands.plan_model import Choice
+from core.mrkdwn import code
+from core.plan import Choice
 from gateways.rcm_models import Appliance, RcmFabric, RcmFailbackPolicy, RcmItem
 from gateways.site_recovery_models import same_arm_id
 from gateways.vcenter_models import VCenterInventory
+from providers.checks import known
 
 
 @dataclass(frozen=True)

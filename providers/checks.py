@@ -1,37 +1,28 @@
-"""What the preflight checks read: Site Recovery's and vCenter's answers, and the values chosen.
-
-Every check module (`commands.preflight`, `commands.vcenter_checks`, …) imports this one and
-none imports another's facts, so the checks form no import cycle. The helpers here are shared
-by the checks: free-text values compared case-insensitively, heartbeats, "not healthy".
+"""Helpers shared by the checks of every architecture (`providers.classic`,
+`providers.modernized`): free-text values Site Recovery may spell in any case, heartbeats and
+health, what was read from vCenter, and which vCenter VM answers to a plan's VM.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from commands.plan_model import CheckResult, Choice, Verdict
+from core.plan import CheckResult, Verdict
 from gateways.errors import VCenterError
-from gateways.site_recovery_models import (
-    ConfigurationServer,
-    DiscoveredVCenter,
-    FailbackPolicy,
-    HealthIssue,
-    MasterTarget,
-    ProcessServer,
-    ProtectedItem,
-    RetentionVolume,
-)
+from gateways.site_recovery_models import HealthIssue, ProtectedItem
 from gateways.timestamps import utc
 from gateways.vcenter_absent import (
     NotConfiguredVCenter,
     VCenterNotConfigured,
     not_configured_error,
 )
-from gateways.vcenter_models import VCenterInventory
+from gateways.vcenter_models import VCenterInventory, VmInfo
 
 HEARTBEAT_STALE = timedelta(minutes=15)
+HEALTH_GOOD = ("Normal", "None")       # SDK enum ProtectionHealth
+HEALTH_BAD = ("Warning", "Critical")
 
 
 @dataclass(frozen=True)
@@ -53,31 +44,6 @@ class VCenterReading:
 def not_configured() -> VCenterReading:
     """The reading of a bot without VCENTER_URL, as the not-configured vCenter answers."""
     return VCenterReading(host=NotConfiguredVCenter.host, error=not_configured_error())
-
-
-@dataclass(frozen=True)
-class Facts:
-    """What the checks see: Site Recovery's and vCenter's answers, and the values chosen.
-
-    `vcenter` is the bot's own vCenter (not configured when VCENTER_URL is unset);
-    `vcenters` are Site Recovery's.
-    """
-
-    now: datetime
-    items: tuple[ProtectedItem, ...]
-    config_server: ConfigurationServer | None
-    master_target: MasterTarget | None
-    master_wanted: str
-    process_server: ProcessServer | None
-    datastore: Choice | None
-    datastore_type: str | None
-    retention: RetentionVolume | None
-    policy: FailbackPolicy | None
-    narrowed: bool
-    vcenter: VCenterReading
-    vcenters: tuple[DiscoveredVCenter, ...] = ()
-    vault_extended_info: bool = True
-    vault_extended_info_forbidden: bool = False
 
 
 def known(value: str | None, good: Sequence[str]) -> bool:
@@ -118,3 +84,44 @@ def not_healthy(check: str, what: str, problems: Sequence[str], fix: str) -> Che
     """The blocker for a server Site Recovery reports unhealthy, naming every problem."""
     return CheckResult(check, Verdict.BLOCK,
                        f"{what} is not healthy: " + "; ".join(problems) + ".", fix)
+
+
+def norm_uuid(uuid: str | None) -> str:
+    """A UUID as vCenter and Site Recovery may both spell it: no braces, dashes or case."""
+    return (uuid or "").strip("{} ").replace("-", "").casefold()
+
+
+def avs_match(inv: VCenterInventory, item: ProtectedItem) -> tuple[str, tuple[VmInfo, ...]]:
+    """The vCenter VMs answering to a plan VM, and how they were found: the item's vmId, then
+    its infrastructureVmId (each as BIOS or instance UUID), then its name; several = clash."""
+    keys = (("vmId", item.vm_uuid, inv.vms_by_uuid),
+            ("infrastructureVmId", item.infrastructure_vm_id, inv.vms_by_uuid),
+            ("name", item.friendly_name, inv.vms_by_name))
+    for label, key, unique in keys:
+        if key and key in inv.duplicates:
+            return label, inv.duplicates[key]
+        if key and key in unique:
+            found = unique[key]
+            if label != "name":
+                kind = "BIOS " if norm_uuid(found.bios_uuid) == norm_uuid(key) else \
+                    "instance " if norm_uuid(found.instance_uuid) == norm_uuid(key) else ""
+                label = f"{label} as {kind}UUID"
+            return label, (found,)
+    return "", ()
+
+
+def avs_candidates(inv: VCenterInventory, item: ProtectedItem) -> tuple[VmInfo, ...]:
+    """The vCenter VMs answering to a plan VM (`avs_match` without how)."""
+    return avs_match(inv, item)[1]
+
+
+def listed(values: Iterable[str]) -> str:
+    """Names in code style, each once, in order."""
+    return ", ".join(f"`{v}`" for v in dict.fromkeys(values))
+
+
+def avs_moref(inventory: VCenterInventory | None, item: ProtectedItem) -> str | None:
+    """The AVS VM's moref when exactly one vCenter VM answers to the plan VM (the power guard
+    watches it without searching again)."""
+    found = avs_candidates(inventory, item) if inventory else ()
+    return found[0].moref if len(found) == 1 else None
