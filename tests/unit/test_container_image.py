@@ -67,9 +67,10 @@ def stages() -> list[list[str]]:
 
 
 def packages() -> list[str]:
+    """The top-level packages pyproject.toml ships that exist in the tree."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     includes: list[str] = project["tool"]["setuptools"]["packages"]["find"]["include"]
-    return [p.rstrip("*") for p in includes]
+    return [p.rstrip("*") for p in includes if (ROOT / p.rstrip("*")).is_dir()]
 
 
 def test_the_context_holds_what_the_wheel_needs_and_no_tests() -> None:
