@@ -193,3 +193,15 @@ def test_the_parameters_example_fits_the_template() -> None:
     for name in secure:
         assert set(example[name]) == {"reference"}, name
         assert example[name]["reference"]["keyVault"]["id"]
+
+
+def test_the_runbook_names_the_secrets_and_the_job_the_template_reads() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    runbook = readme.split("### Runbook", 1)[1].split("\n## ", 1)[0]
+    step = runbook.split("4. **Key Vault and secrets.**", 1)[1].split("\n5. ", 1)[0]
+    template_secrets = set(re.findall(r"keyVaultUrl: '[^']*secrets/([a-z0-9-]+)'", code()))
+    secure = set(re.findall(r"\"secretName\": \"([a-z0-9-]+)\"", text(PARAMETERS)))
+    assert set(re.findall(r"`([a-z]+(?:-[a-z]+)+)`", step)) == template_secrets | secure
+    assert re.search(r"(?m)^param name string = 'reprotect-bot'$", code())
+    assert "name: '${name}-migrate'" in code()
+    assert "-n reprotect-bot-migrate" in runbook
