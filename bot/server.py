@@ -16,7 +16,7 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -37,7 +37,11 @@ def build_http_app(*, app: App, engine: Engine, ticker: Ticker,
 
     async def events(request: Request) -> Response:
         assert verifier is not None
-        raw = await _read_capped(request)
+        try:
+            raw = await _read_capped(request)
+        except ClientDisconnect:  # gone mid-body (or cut off by the read deadline)
+            log.debug("a client left before its body arrived")
+            return Response(status_code=400)
         if raw is None:
             return _refuse(413, f"body larger than {MAX_BODY_BYTES} bytes")
         try:
@@ -51,8 +55,9 @@ def build_http_app(*, app: App, engine: Engine, ticker: Ticker,
             bolt_request = BoltRequest(body=body, query=request.url.query,
                                        headers=dict(headers.items()))
             result = await run_in_threadpool(app.dispatch, bolt_request)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            # Raised by Bolt while parsing or routing a payload Slack would not send.
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            # Raised by Bolt while parsing or routing a payload Slack would not send (JSON
+            # nested past Python's recursion limit included).
             return _refuse(400, f"malformed payload ({type(exc).__name__}: {exc})")
         headers = {k: v[0] for k, v in result.headers.items() if v and k.lower() !=
                    "content-length"}
@@ -90,6 +95,8 @@ def _signed(verifier: SignatureVerifier, body: str, headers: dict[str, str]) -> 
     try:
         return verifier.is_valid_request(body, headers)
     except ValueError:  # a timestamp header that is not a number
+        return False
+    except TypeError:  # a signature with non-ASCII bytes: `hmac.compare_digest` refuses it
         return False
 
 
