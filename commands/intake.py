@@ -68,6 +68,8 @@ class Answer(enum.StrEnum):
     USAGE = "usage"
     HELP = "help"
     WRONG_CHANNEL = "wrong_channel"
+    OTHER_WORKSPACE = "other_workspace"
+    NOT_TAKEN = "not_taken"
     STATUS = "status"
     CANCELLING = "cancelling"
     ALREADY_RECEIVED = "already_received"
@@ -86,6 +88,7 @@ class Reply:
     usage: UsageError | None = None
     channels: frozenset[str] = frozenset()
     requests: tuple[Request, ...] = ()
+    explanation: str = ""
 
 
 def replan(request: Request, sources: Sources) -> ResolvedPlan | Refused:
@@ -112,6 +115,11 @@ class Intake:
             return Reply(Answer.USAGE, usage=parsed)
         if isinstance(parsed, HelpRequest):
             return Reply(Answer.HELP)
+        try:
+            if command.team_id != self._policy.workspace_team():  # as clicks are, fail closed
+                return Reply(Answer.OTHER_WORKSPACE)
+        except SlackUnavailable as exc:  # only until auth.test has answered once
+            return Reply(Answer.NOT_TAKEN, explanation=exc.explain())
         if self._policy.channels and command.channel_id not in self._policy.channels:
             return Reply(Answer.WRONG_CHANNEL, channels=self._policy.channels)
         if isinstance(parsed, StatusRequest):

@@ -133,6 +133,11 @@ def reply(r: Reply) -> str:
             allowed = ", ".join(f"<#{c}>" for c in sorted(r.channels))
             return (f":no_entry: `/reprotect` is not enabled in this channel. Use it in {allowed} "
                     "(REPROTECT_CHANNELS).")
+        case Answer.OTHER_WORKSPACE:
+            return (REFUSED + "Only members of this workspace can use `/reprotect`; people "
+                    "from other organisations in a shared channel cannot. Nothing was recorded.")
+        case Answer.NOT_TAKEN:
+            return f":hourglass: Your command was not taken: {r.explanation}"
         case Answer.STATUS:
             return status(r.requests)
         case Answer.CANCELLING:
