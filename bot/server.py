@@ -20,6 +20,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.http_limits import HttpLimits, protocol_with
 from bot.scheduler import Ticker
 
 log = logging.getLogger(__name__)
@@ -115,8 +116,10 @@ def _database_ok(engine: Engine) -> bool:
         return False
 
 
-def make_server(http_app: Starlette, port: int, host: str = "0.0.0.0") -> uvicorn.Server:
+def make_server(http_app: Starlette, port: int, host: str = "0.0.0.0",
+                limits: HttpLimits | None = None) -> uvicorn.Server:
+    """uvicorn with the bot's deadline and connection cap (`bot.http_limits`)."""
     config = uvicorn.Config(http_app, host=host, port=port, log_level="warning",
                             access_log=False, backlog=2048, timeout_graceful_shutdown=30,
-                            lifespan="off")
+                            lifespan="off", http=protocol_with(limits or HttpLimits()))
     return uvicorn.Server(config)
