@@ -115,7 +115,8 @@ class Settings(BaseSettings):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(f"must be an http(s) URL, got {value!r}")
+            # The value is never echoed: a URL can carry credentials (user:password@host).
+            raise ValueError("must be an http(s) URL (https://host/…)")
         return value
 
     @field_validator("database_url")
