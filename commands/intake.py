@@ -31,7 +31,7 @@ from core.decisions import Click, decide_request
 from core.events import RequestPosted
 from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
 from core.policy import Policy
-from core.ports import Directory, Notifier, SlackUnavailable
+from core.ports import Directory, Gate, Notifier, SlackUnavailable, Throttled
 from gateways.errors import GatewayError
 from store.db import session_scope
 from store.models import Request, RequestStatus, utcnow
@@ -70,6 +70,7 @@ class Answer(enum.StrEnum):
     WRONG_CHANNEL = "wrong_channel"
     OTHER_WORKSPACE = "other_workspace"
     NOT_TAKEN = "not_taken"
+    THROTTLED = "throttled"
     STATUS = "status"
     CANCELLING = "cancelling"
     ALREADY_RECEIVED = "already_received"
@@ -89,6 +90,7 @@ class Reply:
     channels: frozenset[str] = frozenset()
     requests: tuple[Request, ...] = ()
     explanation: str = ""
+    throttled: Throttled | None = None
 
 
 def replan(request: Request, sources: Sources) -> ResolvedPlan | Refused:
@@ -101,8 +103,10 @@ def replan(request: Request, sources: Sources) -> ResolvedPlan | Refused:
 
 class Intake:
     def __init__(self, engine: Engine, sources: Sources, notifier: Notifier,
-                 policy: Policy, requesters: Directory | None = None) -> None:
+                 policy: Policy, requesters: Directory | None = None,
+                 gate: Gate | None = None) -> None:
         self._engine = engine
+        self._gate = gate
         self._sources = sources
         self._notifier = notifier
         self._policy = policy
@@ -124,6 +128,9 @@ class Intake:
             return Reply(Answer.WRONG_CHANNEL, channels=self._policy.channels)
         if isinstance(parsed, StatusRequest):
             return Reply(Answer.STATUS, requests=self.status(command.channel_id))
+        throttled = self._gate.admit(command.user_id) if self._gate is not None else None
+        if throttled is not None:  # before anything is recorded
+            return Reply(Answer.THROTTLED, throttled=throttled)
         if isinstance(parsed, CancelRequest):
             return Reply(Answer.CANCELLING, cancel=parsed.request_id)
         return self._record(command, parsed)  # who may ask is checked after the ack

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from core.notices import Notice
@@ -35,6 +36,22 @@ class Directory(Protocol):
     `SlackUnavailable` when a group's members are not known recently enough."""
 
     def members(self) -> frozenset[str]: ...
+
+
+@dataclass(frozen=True)
+class Throttled:
+    """Slow work was not taken now: retry in `retry_in` seconds. `everyone`: the bot's queue
+    is full; else this person started as many as one person may in a while."""
+
+    retry_in: int
+    everyone: bool
+
+
+class Gate(Protocol):
+    """Admits one more preflight or cancellation from `user` (and counts it), or says when
+    to retry."""
+
+    def admit(self, user: str) -> Throttled | None: ...
 
 
 class Waker(Protocol):

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
 from approvals.retry import Retries
 from approvals.workflow import Approvals
+from bot.admission import BUSY_RETRY, AfterAckPool
 from bot.slack_ports import SlackNotifier
 from bot.views import private
 from commands.intake import Intake
 from commands.manual_items import ManualChecks
 from core.decisions import Click
-from core.ports import SlackUnavailable, Waker
+from core.ports import SlackUnavailable, Throttled, Waker
 from store.models import row_number
 
 log = logging.getLogger(__name__)
@@ -37,9 +37,16 @@ class Services:
     retries: Retries
     notifier: SlackNotifier
     waker: Waker
-    background: Executor
+    background: AfterAckPool
 
-    def after_ack(self, channel: str, user: str, what: str, work: Callable[[], object]) -> None:
+    def after_ack(self, channel: str, user: str, what: str, work: Callable[[], object], *,
+                  admitted: bool = False) -> None:
+        """Queue `work`, unless the queue is full: then the person is told when to retry.
+        A slash command's work was `admitted` before its acknowledgement (`bot.admission`)."""
+        if not admitted and not self.background.has_room():
+            self.notifier.ephemeral(channel, user, private.throttled(
+                Throttled(retry_in=BUSY_RETRY, everyone=True), what))
+            return
         self.background.submit(self.report_failures, channel, user, what, work)
 
     def report_failures(self, channel: str, user: str, what: str,

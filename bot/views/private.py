@@ -14,6 +14,7 @@ from commands.mrkdwn import code
 from commands.parser import USAGE, UsageError
 from core.decisions import Action, Decision, Refusal
 from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
+from core.ports import Throttled
 from store.models import OPEN_STATUSES, Request, utcnow
 
 MAX_NAMED = 5
@@ -138,6 +139,9 @@ def reply(r: Reply) -> str:
                     "from other organisations in a shared channel cannot. Nothing was recorded.")
         case Answer.NOT_TAKEN:
             return f":hourglass: Your command was not taken: {r.explanation}"
+        case Answer.THROTTLED:
+            assert r.throttled is not None
+            return throttled(r.throttled, "command")
         case Answer.STATUS:
             return status(r.requests)
         case Answer.CANCELLING:
@@ -147,6 +151,14 @@ def reply(r: Reply) -> str:
         case Answer.CHECKING:
             return f":hourglass: Checking plan {code(r.plan)} against Site Recovery…"
     raise ValueError(f"no words for {r}")
+
+
+def throttled(t: Throttled, what: str) -> str:
+    """Slow work turned away (`bot.admission`): why, and when to try again."""
+    why = ("The bot is busy with other checks right now" if t.everyone else
+           "You have started as many requests as one person may in a minute")
+    return (f":hourglass: {why}, so your {what} was not taken and nothing changed. Try again "
+            f"in about {t.retry_in} s.")
 
 
 def usage(error: UsageError) -> str:

@@ -170,6 +170,29 @@ def test_a_slash_command_from_another_workspace_is_refused_at_the_door(
         assert session.exec(select(Request)).all() == []
 
 
+def test_a_burst_of_commands_from_one_person_is_turned_away_privately(
+        start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the per-person rate a command is answered with when to retry, and nothing is
+    recorded or read from Site Recovery; someone else still gets in."""
+    monkeypatch.setattr("bot.admission.PER_PERSON", 2)
+    bot = start_bot()
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+    answers = [driver.slash_command(text, user_id=REQUESTER, channel_id=CHANNEL).json()["text"]
+               for text in ("cancel 7", "cancel 8", COMMAND)]
+    assert answers[:2] == [":hourglass: Cancelling…"] * 2
+    assert "as many requests as one person may in a minute" in answers[2]
+    assert "Try again in about" in answers[2] and "nothing changed" in answers[2]
+    assert driver.slash_command("status", user_id=REQUESTER,
+                                channel_id=CHANNEL).status_code == 200  # reads no Azure
+    settle(1.0)
+    assert not any("replicationRecoveryPlans" in r.path for r in arm.requests)
+    driver.slash_command(COMMAND, user_id=APPROVER, channel_id=CHANNEL)
+    wait_root(slack)
+    with Session(bot.services.engine) as session:  # type: ignore[union-attr]
+        assert [r.requester_id for r in session.exec(select(Request)).all()] == [APPROVER]
+
+
 def test_group_membership_is_not_trusted_past_its_lifetime_when_slack_fails(
         start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator,
         monkeypatch: pytest.MonkeyPatch) -> None:
