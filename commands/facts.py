@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from commands.plan_model import CheckResult, Choice, Verdict
+from commands.plan_model import CheckResult, Choice, Value, Verdict
 from gateways.errors import VCenterError
 from gateways.site_recovery_models import (
     ConfigurationServer,
@@ -85,36 +85,34 @@ def known(value: str | None, good: Sequence[str]) -> bool:
     return (value or "").strip().casefold() in {g.casefold() for g in good}
 
 
-def unseen(check: str, what: str, raw: str, expected: Sequence[str], confirm: str
-           ) -> CheckResult:
+def unseen(check: str, key: str, values: dict[str, Value], raw: str,
+           expected: Sequence[str]) -> CheckResult:
     """A free-text value no public source pins that is not a known-good one: shown as given,
     with what was expected and how to confirm by hand. A warning, never a blocker."""
-    wanted = " or ".join(f"`{e}`" for e in expected)
-    return CheckResult(check, Verdict.WARN,
-                       f"{what} is `{raw}`, not a value the bot knows (expected {wanted}, in any "
-                       "case); Site Recovery does not document its values, so it does not block.",
-                       f"Confirm by hand: {confirm}")
+    return CheckResult(check, Verdict.WARN, key,
+                       values | {"raw": raw, "expected": tuple(expected)})
 
 
 def stale(now: datetime, heartbeat: datetime | None) -> bool:
     return heartbeat is None or utc(now) - utc(heartbeat) > HEARTBEAT_STALE
 
 
-def ago(now: datetime, heartbeat: datetime | None) -> str:
+def age_minutes(now: datetime, heartbeat: datetime | None) -> int | None:
+    """Whole minutes since the heartbeat; None when there never was one."""
     if heartbeat is None:
-        return "never"
-    minutes = int((utc(now) - utc(heartbeat)).total_seconds() // 60)
-    return f"{minutes} min ago"
+        return None
+    return int((utc(now) - utc(heartbeat)).total_seconds() // 60)
 
 
 def health_problems(now: datetime, heartbeat: datetime | None,
-                    errors: Sequence[HealthIssue]) -> list[str]:
-    """A stale heartbeat and Site Recovery's health errors, as short phrases."""
-    problems = [f"last heartbeat {ago(now, heartbeat)}"] if stale(now, heartbeat) else []
-    return problems + [f"{e.code} {e.message}".strip() for e in errors]
+                    errors: Sequence[HealthIssue]) -> tuple[Value, ...]:
+    """A stale heartbeat (its age in minutes, None: never) and Site Recovery's health errors
+    (code and message, as given)."""
+    late: tuple[Value, ...] = (age_minutes(now, heartbeat),) if stale(now, heartbeat) else ()
+    return late + tuple(f"{e.code} {e.message}".strip() for e in errors)
 
 
-def not_healthy(check: str, what: str, problems: Sequence[str], fix: str) -> CheckResult:
+def not_healthy(check: str, key: str, values: dict[str, Value],
+                problems: tuple[Value, ...]) -> CheckResult:
     """The blocker for a server Site Recovery reports unhealthy, naming every problem."""
-    return CheckResult(check, Verdict.BLOCK,
-                       f"{what} is not healthy: " + "; ".join(problems) + ".", fix)
+    return CheckResult(check, Verdict.BLOCK, key, values | {"problems": problems})

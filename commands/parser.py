@@ -10,7 +10,7 @@ import shlex
 import unicodedata
 from dataclasses import dataclass
 
-from commands.mrkdwn import code
+from bot.views.mrkdwn import code
 from store.models import NAME_LENGTH
 
 USAGE = (

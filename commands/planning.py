@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from bot.views.mrkdwn import code
 from commands.facts import VCenterReading
-from commands.mrkdwn import code
 from commands.names import did_you_mean, find
 from commands.parser import ReprotectRequest
 from commands.plan_model import ResolvedPlan

@@ -6,11 +6,13 @@ AVS VM's moref the power guard watches).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from commands.facts import Facts
+from commands.plan_model import Value
 from gateways.site_recovery_models import ProtectedItem
-from gateways.vcenter_models import VCenterInventory, VmInfo
+from gateways.timestamps import utc
+from gateways.vcenter_models import StorageVMotion, VCenterInventory, VmInfo
 
 
 def norm_uuid(uuid: str | None) -> str:
@@ -56,9 +58,10 @@ def master_vm(f: Facts) -> VmInfo | None:
     return inv.master_target if inv is not None and f.master_target is not None else None
 
 
-def listed(values: Iterable[str]) -> str:
-    """Names in code style, each once, in order."""
-    return ", ".join(f"`{v}`" for v in dict.fromkeys(values))
+def storage_vmotions(moves: Sequence[StorageVMotion]) -> tuple[Value, ...]:
+    """Storage vMotions as values: (when in ISO 8601 UTC, from, to, by whom or "")."""
+    return tuple((utc(m.when).isoformat(), m.source_datastore, m.target_datastore, m.user or "")
+                 for m in moves)
 
 
 def avs_moref(inventory: VCenterInventory | None, item: ProtectedItem) -> str | None:

@@ -8,8 +8,8 @@ from slack_bolt import Ack, App
 
 from bot.listeners import Services
 from bot.views import private
+from bot.views.mrkdwn import decode_slash_text
 from commands.intake import SlashCommand
-from commands.mrkdwn import decode_slash_text
 
 
 def register(app: App, services: Services) -> None:

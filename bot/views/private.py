@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.views.mrkdwn import code, escape
 from commands.intake import Answer, Reply
-from commands.mrkdwn import code
 from commands.parser import USAGE, UsageError
 from core.decisions import Action, Decision, Refusal
 from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
@@ -98,10 +98,12 @@ def _refusal(d: Decision) -> str:
             return f"You already approved; {d.missing} more distinct approval(s) needed."
         case Refusal.UNCONFIRMED:
             return ("Tick the manual checks in the message first (the bot cannot see them): "
-                    + "; ".join(d.details) + ". Your approval was not recorded.")
+                    + "; ".join(f"*{escape(c)}*" for c in d.details)
+                    + ". Your approval was not recorded.")
         case Refusal.NOT_RECHECKED:
             return ("The preflight could not be re-checked before approving, so your approval "
-                    "was not recorded.\n" + "\n".join(d.details) + "\nTry again in a minute.")
+                    "was not recorded.\n" + "\n".join(escape(t) for t in d.details)
+                    + "\nTry again in a minute.")
         case Refusal.STALE:
             return ("The preflight changed since this request was posted (details in the "
                     "thread), so your approval was refused and nothing was sent. Ask for a "

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.views.mrkdwn import code
 from commands.facts import known
-from commands.mrkdwn import code
 from commands.plan_model import Choice
 from gateways.rcm_models import Appliance, RcmFabric, RcmFailbackPolicy, RcmItem
 from gateways.site_recovery_models import same_arm_id

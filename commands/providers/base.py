@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from bot.views.mrkdwn import code
 from commands.facts import VCenterReading
-from commands.mrkdwn import code
-from commands.names import did_you_mean, find
+from commands.names import find, suggest
 from commands.parser import ReprotectRequest
 from commands.plan_model import CheckResult, ResolvedPlan, Verdict
 from gateways.site_recovery_models import PlanContext, ProtectedItem, ProviderInput
@@ -66,18 +66,16 @@ class Provider(Protocol):
         ...
 
 
-def given(key: str, wanted: str, candidates: Sequence[T], owner: str,
-          extra: list[CheckResult], *keys: Callable[[T], str]) -> T | None:
-    """The candidate the operator named, else a blocker that names the ones that exist."""
+def given(key: str, wanted: str, candidates: Sequence[T], extra: list[CheckResult],
+          *keys: Callable[[T], str], of: str = "") -> T | None:
+    """The candidate the operator named, else a blocker (`<key>-unknown`) that names the ones
+    that exist; `of` names the master target whose candidates they are, if any."""
     found = find(wanted, candidates, *keys)
     if found is None:
-        names = [keys[0](c) for c in candidates]
-        known = ", ".join(code(n) for n in names) or "none"
-        extra.append(CheckResult(
-            f"{key}-unknown", Verdict.BLOCK,
-            f"{code(f'{key}={wanted}')} is not one of {owner}: {known}. "
-            + did_you_mean(wanted, names),
-            f"Pass `{key}=` one of those, or leave it out to let the bot choose."))
+        names = tuple(keys[0](c) for c in candidates)
+        extra.append(CheckResult(f"{key}-unknown", Verdict.BLOCK, "unknown", {
+            "given": f"{key}={wanted}", "known": names, "suggest": suggest(wanted, names),
+            "of": of}))
     return found
 
 

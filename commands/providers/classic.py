@@ -76,8 +76,7 @@ class ClassicProvider:
         )
         inventory = vcenter.inventory
         policy = context.failback_policy
-        run_as = given("account", request.account, cs.run_as_accounts if cs else (),
-                       "the configuration server's run-as accounts", extra,
+        run_as = given("account", request.account, cs.run_as_accounts if cs else (), extra,
                        lambda a: a.name, lambda a: a.account_id) if request.account else None
         return ResolvedPlan(
             provider=self.name,
@@ -120,8 +119,8 @@ def _process_server(request: ReprotectRequest, cs: ConfigurationServer | None, n
     built-in one (same host) is left out, the rest ranked by health, heartbeat, then load."""
     servers = cs.process_servers if cs else ()
     if request.process_server:
-        found = given("ps", request.process_server, servers, "the registered process servers",
-                      extra, lambda p: p.name, lambda p: p.ip_address)
+        found = given("ps", request.process_server, servers, extra, lambda p: p.name,
+                      lambda p: p.ip_address)
         return (found, "given") if found else None
     built_in = [p for p in servers if cs and cs.hosts(p)]
     in_azure = [p for p in servers if p not in built_in]
@@ -147,8 +146,8 @@ def _datastore(request: ReprotectRequest, master: MasterTarget | None,
         return None, None
     stores = master.datastores
     if request.datastore:
-        found = given("datastore", request.datastore, stores,
-                      f"the datastores of `{master.name}`", extra, lambda d: d.symbolic_name)
+        found = given("datastore", request.datastore, stores, extra, lambda d: d.symbolic_name,
+                      of=master.name)
         if found is None:
             return None, None
         return Choice(found.symbolic_name, found.symbolic_name, "given"), found.type
@@ -173,9 +172,8 @@ def _retention(request: ReprotectRequest, master: MasterTarget | None,
         return None
     volumes = master.retention_volumes
     if request.retention:
-        found = given("retention", request.retention, volumes,
-                      f"the retention volumes of `{master.name}`", extra,
-                      lambda v: v.volume_name)
+        found = given("retention", request.retention, volumes, extra, lambda v: v.volume_name,
+                      of=master.name)
         return (found, "given") if found else None
     if not volumes:
         return None

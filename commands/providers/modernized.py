@@ -124,16 +124,13 @@ def _vcenter_results(reading: VCenterReading) -> tuple[CheckResult, ...]:
     (`vcenter-connected`), since the appliance's datastore mounts could not be checked."""
     error = reading.error
     if isinstance(error, VCenterNotConfigured):
-        return (CheckResult("vcenter-connected", Verdict.WARN,
-                            f"{error.what}: the appliance VM's datastore mounts and Storage "
-                            "vMotions were not checked.", error.fix),)
+        return (CheckResult("vcenter-connected", Verdict.WARN, "modernized-not-configured",
+                            {"what": error.what, "fix": error.fix}),)
     if error is not None:
-        why = f" Why: {error.why}." if error.why else ""
         return (CheckResult("vcenter-connected", Verdict.BLOCK,
-                            f"{error.what}{why} So the appliance's datastore mounts could not "
-                            "be checked.",
-                            error.fix or "Fix vCenter access, then run `/reprotect` again."),)
+                            "modernized-unread" if error.fix else "modernized-unread-no-fix",
+                            {"what": error.what, "why": error.why, "fix": error.fix}),)
     inventory = reading.inventory
-    return tuple(passed("vcenter-connected", f"Logged in to vCenter `{reading.host}` "
-                                             f"({inventory.about.full_name}).")) \
+    return tuple(passed("vcenter-connected", "ok",
+                        {"host": reading.host, "product": inventory.about.full_name})) \
         if inventory else ()

@@ -11,6 +11,7 @@ import pytest
 from azure.mgmt.recoveryservicessiterecovery import models as m
 
 import commands.providers as providers
+from bot.views import checks as said
 from commands.facts import VCenterReading, not_configured
 from commands.parser import ReprotectRequest
 from commands.plan_model import PlannedItem, ResolvedPlan, Verdict
@@ -125,8 +126,8 @@ def test_a_plan_mixing_both_architectures_is_blocked_by_the_architecture_check()
     plan = choose_and_check(REQUEST, context(items), items, now=NOW, vcenter=not_configured())
     assert plan.provider == "modernized" and not plan.approvable
     blocker = next(c for c in plan.blockers if c.check == "architecture")
-    assert "mixes both architectures" in blocker.message
-    assert "master=" in blocker.fix and "appliance=" in blocker.fix
+    assert "mixes both architectures" in said.message(blocker)
+    assert "master=" in said.fix(blocker) and "appliance=" in said.fix(blocker)
 
 
 def test_plans_stored_before_providers_run_as_classic_with_the_same_fingerprint() -> None:
