@@ -169,7 +169,7 @@ class Intake:
         try:
             decision = decide_request(user, self._requesters.members())
         except SlackUnavailable as exc:
-            return NotTaken(exc.explain())
+            return NotTaken(exc.what)
         return None if decision.accepted else decision
 
     def _fail(self, request: Request, notice: Notice, reason: str) -> None:

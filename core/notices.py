@@ -35,9 +35,10 @@ class Locked:
 
 @dataclass(frozen=True)
 class NotTaken:
-    """Slack could not say who someone is, so the request was not taken (`explanation`)."""
+    """Slack could not say who someone is (`asked`: what Slack was asked), so the request was
+    not taken."""
 
-    explanation: str
+    asked: str
 
 
 Notice = Decision | PreflightFailed | PlanProblem | Locked | NotTaken

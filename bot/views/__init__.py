@@ -170,7 +170,7 @@ def architecture(plan: ResolvedPlan) -> str:
 def _value(label: str, choice: Choice | None) -> str:
     if choice is None:
         return f"• {label}: _none_"
-    why = f" _({choice.reason})_" if choice.reason and choice.reason != "given" else ""
+    why = f" _({escape(choice.reason)})_" if choice.reason and choice.reason != "given" else ""
     return f"• {label}: {code(choice.name)}{why}"
 
 

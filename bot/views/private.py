@@ -34,7 +34,8 @@ def notice(what: Notice) -> str:
             return (f":x: Preflight of plan {code(what.plan)} failed on an internal error "
                     "(logged). Nothing was sent to Site Recovery; try again or check the "
                     "bot's logs.")
-        return (f":x: Preflight of plan {code(what.plan)} could not run: {what.explanation}\n"
+        return (f":x: Preflight of plan {code(what.plan)} could not run: "
+                f"{escape(what.explanation)}\n"
                 "Nothing was sent to Site Recovery.")
     if isinstance(what, PlanProblem):
         return f":mag: {what.message}\nNothing was sent."
@@ -44,7 +45,7 @@ def notice(what: Notice) -> str:
                 "for some of these VMs; one open request per VM. Wait for it to finish, or "
                 f"cancel it with `/reprotect cancel {what.holder}`.")
     assert isinstance(what, NotTaken)
-    return f":hourglass: Your request was not taken: {what.explanation}"
+    return f":hourglass: Your request was not taken: {slack_unavailable(what.asked)}"
 
 
 def decision(d: Decision) -> str:
@@ -174,12 +175,19 @@ def _age(moment: datetime) -> str:
 
 def dialog_failed(request_id: int, why: str) -> str:
     return (f":warning: The dialog that asks why you reject #{request_id} could not open "
-            f"({why}). Nothing changed: the request is still pending. Please click Reject "
+            f"({escape(why)}). Nothing changed: the request is still pending. Please click Reject "
             "again.")
 
 
-def not_taken(what: str, explanation: str) -> str:
-    return f":hourglass: The {what} was not taken: {explanation}"
+def slack_unavailable(asked: str) -> str:
+    """Slack did not say who someone is: the decision is refused, never taken on a guess."""
+    return (f"Slack did not answer when asked {escape(asked)}, so the bot cannot check who may "
+            "do this. Nothing changed: try again in a minute.")
+
+
+def not_taken(what: str, asked: str) -> str:
+    """Work after an acknowledgement that needed Slack to say who someone is."""
+    return f":hourglass: The {what} was not taken: {slack_unavailable(asked)}"
 
 
 def crashed(what: str) -> str:

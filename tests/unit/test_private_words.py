@@ -70,7 +70,9 @@ def test_notices_say_what_happened_and_what_to_do() -> None:
     assert "Request #3 (<https://slack/p3|message>) by <@U1> is pending" in locked
     assert "`/reprotect cancel 3`" in locked
     assert "Request #3 by <@U1>" in notice(Locked(3, None, "U1", "pending"))
-    assert notice(NotTaken("Slack did not answer.")).endswith("not taken: Slack did not answer.")
+    assert notice(NotTaken("who is in user group S1")).endswith(
+        "not taken: Slack did not answer when asked who is in user group S1, so the bot cannot "
+        "check who may do this. Nothing changed: try again in a minute.")
 
 
 def test_slash_replies() -> None:

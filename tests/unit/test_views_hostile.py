@@ -11,19 +11,31 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from bot.views import thread
+from bot import views
+from bot.views import checks, private, thread
+from bot.views.check_words import Words
 from bot.views.mrkdwn import BACKTICK_STAND_IN
+from commands.intake import Answer, Reply
+from commands.parser import UsageError
+from commands.plan_model import CheckResult, Choice, PlannedItem, ResolvedPlan, Verdict
 from core import events as ev
+from core.decisions import Action, Decision, Refusal
+from core.events import Change, ChangeKind
+from core.notices import Locked, NotTaken, PreflightFailed
+from store.models import Request, RequestStatus
+from tests.support.preflight import NOW
 from tests.unit.test_thread_views import SAMPLES
+from tests.unit.test_views_limits import healthy
 
 HOSTILE = "x` <!channel> <@U123> <https://x|y> & *bold*\nline2 `y"
 # Fields that hold a Slack user ID, a cause code or a JSON plan: not outside text.
 NOT_TEXT = {"by", "cause", "outcome", "kind", "plan", "command"}
-SPAN = "`xˋ &lt;!channel&gt; &lt;@U123&gt; &lt;https://x|y&gt; &amp; *bold* line2 ˋy`"
+SPAN_END = "&lt;@U123&gt; &lt;https://x|y&gt; &amp; *bold* line2 ˋy`"  # one span, closed
 LIVE = re.compile(r"<!(?!date\^)|<@U123|<https://x")
 
 
@@ -62,10 +74,9 @@ def texts(message: dict[str, Any]) -> list[str]:
 def assert_inert(text: str) -> None:
     """No live mention or link, and the hostile name never leaves a code span."""
     assert not LIVE.search(text), text
-    assert "&lt;!channel&gt;" in text or "<!" not in text
     for line in text.splitlines():
         if BACKTICK_STAND_IN in line:  # a hostile name in a code span: the span holds it all
-            assert SPAN in line, line
+            assert SPAN_END in line, line
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
@@ -100,3 +111,117 @@ def test_a_vm_name_cannot_leave_its_code_span_in_the_health_warning() -> None:
 def test_the_samples_cover_every_thread_event() -> None:
     assert {type(hostile(e)) for e in SAMPLES.values()} == {type(e) for e in SAMPLES.values()}
     assert all(json.dumps(thread.render(hostile(e))) for e in SAMPLES.values())
+
+
+# -- every check's words ----------------------------------------------------------------------
+
+_FIELD = re.compile(r"(?<!\{)\{(\w+)(?:!(\w))?(?::[^}]*)?\}")
+_WHEN = "2026-11-23T03:00:00+00:00"
+# A hostile value of the shape each conversion takes (names, pairs, heartbeats…).
+SHAPES: dict[str | None, Any] = {
+    None: HOSTILE, "c": HOSTILE, "k": HOSTILE, "t": HOSTILE, "w": HOSTILE, "h": HOSTILE,
+    "a": 7, "l": (HOSTILE, "vm-2"), "o": (HOSTILE, "VMFS"), "d": (HOSTILE,),
+    "j": (HOSTILE,), "p": (120, None, HOSTILE), "n": ((HOSTILE, HOSTILE),),
+    "r": ((HOSTILE, HOSTILE),), "b": ((HOSTILE, "2"),), "m": ((_WHEN, HOSTILE, HOSTILE, HOSTILE),),
+    "g": ((HOSTILE, HOSTILE, 40),),
+    "q": ((HOSTILE, "health", HOSTILE), ("processServers", "heartbeat", None),
+          (HOSTILE, "error", HOSTILE)),
+}
+
+
+def hostile_values(words: Words) -> dict[str, Any]:
+    """Every value the outcome's words name, hostile in the shape its conversion takes."""
+    values: dict[str, Any] = {}
+    for template in (words.message, words.fix):
+        for match in _FIELD.finditer(template):
+            numeric = ":" in match.group(0)  # a format spec: a number (`{used:.0f}`)
+            values[match.group(1)] = 50.0 if numeric else SHAPES[match.group(2)]
+    return values
+
+
+def hostile_result(check: str, key: str, verdict: Verdict = Verdict.BLOCK) -> CheckResult:
+    return CheckResult(check, verdict, key, hostile_values(checks.CATALOG[(check, key)]),
+                       (HOSTILE, "vm-2"))
+
+
+@pytest.mark.parametrize(("check", "key"), sorted(checks.CATALOG))
+def test_every_check_outcome_shows_its_values_inert(check: str, key: str) -> None:
+    result = hostile_result(check, key)
+    said = checks.message(result)
+    assert said and "{" not in said.replace("{vault}", "")
+    assert_inert(said)
+    assert_inert(checks.fix(result))
+
+
+def test_an_old_result_stored_as_words_is_shown_as_text() -> None:
+    stored = ResolvedPlan.from_json({**healthy(1).to_json(), "checks": [
+        {"check": "mt-exists", "verdict": "block", "message": HOSTILE, "fix": HOSTILE}]})
+    (result,) = stored.checks
+    assert "&lt;!channel&gt;" in checks.message(result) and "<!" not in checks.fix(result)
+
+
+# -- the request message -------------------------------------------------------------------
+
+def hostile_plan() -> ResolvedPlan:
+    """Every check outcome once, every name hostile, manual items included."""
+    results = tuple(hostile_result(check, key, Verdict.MANUAL if check in MANUAL
+                                   else Verdict.BLOCK if n % 2 else Verdict.WARN)
+                    for n, (check, key) in enumerate(sorted(checks.CATALOG)))
+    choice = Choice("id", HOSTILE, HOSTILE)
+    base = healthy(1)
+    return replace(base, plan_friendly_name=HOSTILE, plan_name=HOSTILE, checks=results,
+                   items=(PlannedItem("/items/1", HOSTILE, None, choice, choice),
+                          PlannedItem("/items/2", "vm-2")),
+                   master_target=choice, process_server=choice, datastore=choice,
+                   retention=choice, policy=choice)
+
+
+MANUAL = ("network-ready", "appliance-network")
+
+
+@pytest.mark.parametrize("status", [s.value for s in RequestStatus])
+@pytest.mark.parametrize("provider", ["classic", "modernized"])
+def test_the_request_message_shows_every_name_inert_in_every_state(status: str,
+                                                                  provider: str) -> None:
+    plan = replace(hostile_plan(), provider=provider,
+                   appliance=Choice("a", HOSTILE) if provider == "modernized" else None)
+    ticked = {plan.manual_items[0].key: ("U0BOB", NOW)}
+    message = views.request_message(
+        request_id=7, requester="U0ALICE", plan=plan, status=status,
+        approvals=[("U0BOB", NOW)], required=2, expires_at=NOW, confirmations=ticked,
+        decided_note=views.decided_note(status, "U0BOB", HOSTILE))
+    for text in texts(message):
+        assert_inert(text)
+
+
+def test_preflight_changes_show_every_name_inert() -> None:
+    plan = hostile_plan()
+    blocker = plan.blockers[0]
+    changes = (Change(ChangeKind.BLOCKS, blocker.check, vms=blocker.vms),
+               Change(ChangeKind.VALUE, "Datastore", HOSTILE, HOSTILE, HOSTILE),
+               Change(ChangeKind.VMS, vms=(HOSTILE,), gone=(HOSTILE,)),
+               Change(ChangeKind.RUN_AS), Change(ChangeKind.IDS))
+    message = views.preflight_changed(7, HOSTILE, changes, plan)
+    for text in texts(message):
+        assert_inert(text)
+    assert "Datastore of `xˋ" in message["text"]
+
+
+# -- private replies -------------------------------------------------------------------------
+
+def test_every_private_reply_shows_outside_text_inert() -> None:
+    said = [private.decision(Decision(False, action, refusal, status="executing",
+                                      ask=frozenset({"U2"}), missing=1, vm=HOSTILE, number=7,
+                                      details=(HOSTILE,)))
+            for refusal in Refusal for action in Action]
+    said += [private.notice(n) for n in (
+        PreflightFailed(HOSTILE, HOSTILE), PreflightFailed(HOSTILE),
+        Locked(3, None, "U1", "pending"), NotTaken(HOSTILE))]
+    row = Request(id=3, trigger_id="t", team_id="T", channel_id="C", requester_id="U1",
+                  command_text=HOSTILE, plan_name=HOSTILE, status=RequestStatus.PENDING)
+    said += [private.reply(Reply(answer, 1, plan=HOSTILE, usage=UsageError(HOSTILE),
+                                 channels=frozenset({"C1"}), requests=(row,)))
+             for answer in Answer]
+    said += [private.not_taken("approval", HOSTILE), private.dialog_failed(3, HOSTILE)]
+    for text in said:
+        assert_inert(text)
