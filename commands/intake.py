@@ -26,7 +26,7 @@ from commands.parser import (
     parse,
 )
 from commands.plan_model import ResolvedPlan
-from commands.planning import Refused, Sources, resolve
+from commands.planning import Sources, resolve
 from core.decisions import Click, decide_request
 from core.events import RequestPosted
 from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
@@ -88,7 +88,7 @@ class Reply:
     requests: tuple[Request, ...] = ()
 
 
-def replan(request: Request, sources: Sources) -> ResolvedPlan | Refused:
+def replan(request: Request, sources: Sources) -> ResolvedPlan | PlanProblem:
     """The plan a recorded request names, resolved against the sources now: the preflight
     and the re-check at approval read it the same way. Raises `GatewayError` on an outage."""
     parsed = parse(request.command_text)
@@ -156,8 +156,8 @@ class Intake:
             log.exception("preflight of request %s crashed", request_id)
             self._fail(request, PreflightFailed(request.plan_name), "internal error")
             return
-        if isinstance(outcome, Refused):
-            self._fail(request, PlanProblem(outcome.message), outcome.message)
+        if isinstance(outcome, PlanProblem):
+            self._fail(request, outcome, outcome.issue.value)
             return
         self._post(request, outcome)
 

@@ -18,9 +18,10 @@ from sqlmodel import Session
 from commands.intake import replan
 from commands.manual_items import unconfirmed
 from commands.plan_model import Choice, ResolvedPlan
-from commands.planning import Refused, Sources
+from commands.planning import Sources
 from core.decisions import Action, Decision, Refusal
 from core.events import Change, ChangeKind, PreflightChanged, RequestChanged
+from core.notices import PlanProblem
 from gateways.errors import GatewayError
 from store.db import session_scope
 from store.models import Request, RequestStatus, utcnow
@@ -32,10 +33,10 @@ VALUE_LABELS = ("Master target", "Process server", "Datastore", "Retention volum
                 "Failback policy", "Replication appliance")
 
 
-def changes(old: ResolvedPlan, new: ResolvedPlan | Refused) -> list[Change]:
+def changes(old: ResolvedPlan, new: ResolvedPlan | PlanProblem) -> list[Change]:
     """What differs in a way that voids approval: new blockers, or values to be sent."""
-    if isinstance(new, Refused):
-        return [Change(ChangeKind.REFUSED, after=new.message)]
+    if isinstance(new, PlanProblem):
+        return [Change(ChangeKind.REFUSED, problem=new)]
     found = [Change(ChangeKind.BLOCKS, c.check, vms=c.vms) for c in new.blockers]
     for label, before, after in zip(VALUE_LABELS, _values(old), _values(new), strict=True):
         if _key(before) != _key(after):

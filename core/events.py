@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, fields, is_dataclass
 from typing import Any, ClassVar
 
+from core.notices import PlanProblem
 from gateways.site_recovery_models import HealthIssue
 
 
@@ -73,7 +74,7 @@ class ApprovalsVoid(Event):
 class ChangeKind(enum.StrEnum):
     """What kind of difference the re-check at approval found."""
 
-    REFUSED = "refused"   # the plan no longer resolves: `after` is why (planning's words)
+    REFUSED = "refused"   # the plan no longer resolves: `problem` says why
     BLOCKS = "blocks"     # check `label` now blocks (`vms`); its words are in the fresh plan
     VALUE = "value"       # value `label` (of VM `vm` when sent per VM): `before` → `after`
     VMS = "vms"           # VMs `vms` came into the plan, `gone` left it
@@ -92,6 +93,7 @@ class Change:
     vm: str = ""
     vms: tuple[str, ...] = ()
     gone: tuple[str, ...] = ()
+    problem: PlanProblem | None = None
 
 
 @dataclass(frozen=True)

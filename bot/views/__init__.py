@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.views import checks
 from bot.views.mrkdwn import code, escape
+from bot.views.plan_problems import plan_problem
 from commands.plan_model import CheckResult, Choice, ResolvedPlan, Verdict
 from core import actions
 from core.events import Change, ChangeKind
@@ -285,7 +286,7 @@ def change_line(change: Change, plan: ResolvedPlan | None) -> str:
     """One difference the re-check found, every name from Azure in a code span."""
     match change.kind:
         case ChangeKind.REFUSED:
-            return change.after  # planning's own words, names already in code spans
+            return plan_problem(change.problem) if change.problem else "The plan did not resolve"
         case ChangeKind.BLOCKS:
             found = [r for r in (plan.blockers if plan else ()) if r.check == change.label
                      and r.vms == change.vms]

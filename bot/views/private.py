@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.views.mrkdwn import code, escape
+from bot.views.plan_problems import plan_problem
+from bot.views.usage import USAGE, usage
 from commands.intake import Answer, Reply
-from commands.parser import USAGE, UsageError
 from core.decisions import Action, Decision, Refusal
 from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
 from store.models import OPEN_STATUSES, Request, utcnow
@@ -38,7 +39,7 @@ def notice(what: Notice) -> str:
                 f"{escape(what.explanation)}\n"
                 "Nothing was sent to Site Recovery.")
     if isinstance(what, PlanProblem):
-        return f":mag: {what.message}\nNothing was sent."
+        return f":mag: {plan_problem(what)}\nNothing was sent."
     if isinstance(what, Locked):
         link = f" (<{what.permalink}|message>)" if what.permalink else ""
         return (f":lock: Request #{what.holder}{link} by <@{what.requester}> is {what.status} "
@@ -145,10 +146,6 @@ def reply(r: Reply) -> str:
         case Answer.CHECKING:
             return f":hourglass: Checking plan {code(r.plan)} against Site Recovery…"
     raise ValueError(f"no words for {r}")
-
-
-def usage(error: UsageError) -> str:
-    return f":warning: {error.message}\n{error.usage}"
 
 
 def status(rows: tuple[Request, ...]) -> str:

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from bot.views.mrkdwn import code
 from commands.facts import VCenterReading
 from commands.names import find, suggest
 from commands.parser import ReprotectRequest
 from commands.plan_model import CheckResult, ResolvedPlan, Verdict
+from core.notices import PlanIssue, PlanProblem
 from gateways.site_recovery_models import PlanContext, ProtectedItem, ProviderInput
 
 T = TypeVar("T")
@@ -45,7 +45,8 @@ class Provider(Protocol):
         """The item replicates (or, reprotected, replicates back) through this architecture."""
         ...
 
-    def misdirected(self, request: ReprotectRequest, context: PlanContext) -> str | None:
+    def misdirected(self, request: ReprotectRequest, context: PlanContext
+                    ) -> PlanProblem | None:
         """Why the request is in another architecture's form (`master=` for a modernized plan,
         `appliance=` for a classic one), naming what the operator can pass; None if it is not."""
         ...
@@ -79,13 +80,8 @@ def given(key: str, wanted: str, candidates: Sequence[T], extra: list[CheckResul
     return found
 
 
-def wrong_form(given: str, value: str, right: str, what: str, names: Sequence[str],
-               plan: str, architecture: str) -> str:
-    """The private error for a request in the other architecture's form, with the command to
-    type instead."""
-    known = ", ".join(code(n) for n in names) or "none registered"
-    example = names[0] if len(names) == 1 else f"<{what}>"
-    command = f'/reprotect plan="{plan}" {right}={example}'
-    return (f"Plan {code(plan)} uses the {architecture} architecture, so it takes "
-            f"`{right}=` ({what}), not {code(f'{given}={value}')}. Its {what}s: {known}. "
-            f"Type: {code(command)}.")
+def wrong_form(given: str, value: str, right: str, names: Sequence[str], plan: str,
+               architecture: str) -> PlanProblem:
+    """A request in the other architecture's form: `plan` of `architecture` takes `right=`."""
+    return PlanProblem(PlanIssue.WRONG_FORM, plan, tuple(names), given=given, value=value,
+                       right=right, architecture=architecture)

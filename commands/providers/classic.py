@@ -20,6 +20,7 @@ from commands.plan_model import CheckResult, Choice, PlannedItem, ResolvedPlan
 from commands.preflight import run_checks
 from commands.providers.base import HelperVm, given, wrong_form
 from commands.vcenter_match import avs_moref
+from core.notices import PlanProblem
 from gateways.site_recovery_models import (
     ConfigurationServer,
     Datastore,
@@ -42,14 +43,15 @@ class ClassicProvider:
     def claims(self, item: ProtectedItem) -> bool:
         return known(item.provider, ITEM_PROVIDERS)
 
-    def misdirected(self, request: ReprotectRequest, context: PlanContext) -> str | None:
+    def misdirected(self, request: ReprotectRequest, context: PlanContext
+                    ) -> PlanProblem | None:
         """`appliance=` on a plan whose items are all classic."""
         if request.appliance is None or not all(self.claims(i) for i in context.items):
             return None
         cs = context.config_server
-        return wrong_form("appliance", request.appliance, "master", "master target server",
+        return wrong_form("appliance", request.appliance, "master",
                           [m.name for m in cs.master_targets] if cs else [],
-                          context.plan.friendly_name, "classic (configuration server)")
+                          context.plan.friendly_name, self.name)
 
     def helper_vm(self, request: ReprotectRequest, context: PlanContext) -> HelperVm | None:
         master = _master(request, context.config_server)

@@ -18,6 +18,7 @@ from commands.parser import ReprotectRequest
 from commands.plan_model import CheckResult, Choice, PlannedItem, ResolvedPlan, Verdict, passed
 from commands.providers.base import HelperVm, wrong_form
 from commands.vcenter_match import avs_moref
+from core.notices import PlanProblem
 from gateways.rcm_models import (
     MODERNIZED_PROVIDERS,
     Architecture,
@@ -38,16 +39,17 @@ class ModernizedProvider:
     def claims(self, item: ProtectedItem) -> bool:
         return item.provider.lower() in MODERNIZED_PROVIDERS
 
-    def misdirected(self, request: ReprotectRequest, context: PlanContext) -> str | None:
+    def misdirected(self, request: ReprotectRequest, context: PlanContext
+                    ) -> PlanProblem | None:
         """`master=` on a plan whose items are all modernized (a mixed plan is left to the
         `architecture` check, which says how to split it)."""
         if request.appliance is not None or detect_architecture(
                 i.provider for i in context.items) is not Architecture.MODERNIZED:
             return None
         fabric = _site(context).fabric
-        return wrong_form("master", request.master, "appliance", "replication appliance",
+        return wrong_form("master", request.master, "appliance",
                           [a.name for a in fabric.appliances] if fabric else [],
-                          context.plan.friendly_name, "modernized (replication appliance)")
+                          context.plan.friendly_name, self.name)
 
     def helper_vm(self, request: ReprotectRequest, context: PlanContext) -> HelperVm | None:
         """The appliance VM, looked up in vCenter by the appliance's name."""

@@ -9,9 +9,9 @@ import pytest
 
 from bot.views.private import decision, notice, reply
 from commands.intake import Answer, Reply
-from commands.parser import UsageError
+from commands.parser import Problem, UsageError
 from core.decisions import Action, Decision, Refusal
-from core.notices import Locked, NotTaken, PlanProblem, PreflightFailed
+from core.notices import Locked, NotTaken, PlanIssue, PlanProblem, PreflightFailed
 
 
 @pytest.mark.parametrize("refusal", list(Refusal))
@@ -65,7 +65,13 @@ def test_notices_say_what_happened_and_what_to_do() -> None:
     failed = notice(PreflightFailed("p", "vault gone"))
     assert "could not run: vault gone\nNothing was sent" in failed
     assert "internal error (logged)" in notice(PreflightFailed("p"))
-    assert notice(PlanProblem("Plan `x` is not in the vault.")).startswith(":mag: Plan")
+    assert notice(PlanProblem(PlanIssue.NO_PLAN, "x", ("rp-1", "rp-2"), ("rp-1",))) == (
+        ":mag: Recovery plan `x` is not in the vault. Did you mean `rp-1`?\nNothing was sent.")
+    assert notice(PlanProblem(PlanIssue.WRONG_FORM, "rp", ("appl-1",), given="master",
+                              value="mt", right="appliance", architecture="modernized")) == (
+        ":mag: Plan `rp` uses the modernized (replication appliance) architecture, so it takes "
+        "`appliance=` (replication appliance), not `master=mt`. Its replication appliances: "
+        "`appl-1`. Type: `/reprotect plan=\"rp\" appliance=appl-1`.\nNothing was sent.")
     locked = notice(Locked(3, "https://slack/p3", "U1", "pending"))
     assert "Request #3 (<https://slack/p3|message>) by <@U1> is pending" in locked
     assert "`/reprotect cancel 3`" in locked
@@ -79,5 +85,6 @@ def test_slash_replies() -> None:
     assert "Checking plan `fin`" in reply(Reply(Answer.CHECKING, 1, plan="fin"))
     assert "<#C1>, <#C2> (REPROTECT_CHANNELS)" in reply(
         Reply(Answer.WRONG_CHANNEL, channels=frozenset({"C2", "C1"})))
-    assert reply(Reply(Answer.USAGE, usage=UsageError("bad"))).startswith(":warning: bad\nUsage:")
+    assert reply(Reply(Answer.USAGE, usage=UsageError(Problem.NO_VM))).startswith(
+        ":warning: `vm` names no VM: list names separated by commas.\nUsage:")
     assert reply(Reply(Answer.STATUS)) == "No reprotect requests in this channel yet."

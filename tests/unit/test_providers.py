@@ -18,6 +18,7 @@ from commands.plan_model import PlannedItem, ResolvedPlan, Verdict
 from commands.planning import choose_and_check
 from commands.providers.base import HelperVm
 from commands.providers.classic import ClassicProvider
+from core.notices import PlanProblem
 from gateways.rcm_models import RcmReprotectInput
 from gateways.site_recovery_convert import reprotect_body
 from gateways.site_recovery_models import (
@@ -64,7 +65,8 @@ class ApplianceProvider:
     def claims(self, item: ProtectedItem) -> bool:
         return item.provider.lower() in ("inmagercm", "inmagercmfailback")
 
-    def misdirected(self, request: ReprotectRequest, context: PlanContext) -> str | None:
+    def misdirected(self, request: ReprotectRequest, context: PlanContext
+                    ) -> PlanProblem | None:
         return None
 
     def helper_vm(self, request: ReprotectRequest, context: PlanContext) -> HelperVm | None:

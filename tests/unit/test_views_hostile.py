@@ -21,12 +21,12 @@ from bot.views import checks, private, thread
 from bot.views.check_words import Words
 from bot.views.mrkdwn import BACKTICK_STAND_IN
 from commands.intake import Answer, Reply
-from commands.parser import UsageError
+from commands.parser import Problem, UsageError
 from commands.plan_model import CheckResult, Choice, PlannedItem, ResolvedPlan, Verdict
 from core import events as ev
 from core.decisions import Action, Decision, Refusal
 from core.events import Change, ChangeKind
-from core.notices import Locked, NotTaken, PreflightFailed
+from core.notices import Locked, NotTaken, PlanIssue, PlanProblem, PreflightFailed
 from store.models import Request, RequestStatus
 from tests.support.preflight import NOW
 from tests.unit.test_thread_views import SAMPLES
@@ -200,7 +200,9 @@ def test_preflight_changes_show_every_name_inert() -> None:
     changes = (Change(ChangeKind.BLOCKS, blocker.check, vms=blocker.vms),
                Change(ChangeKind.VALUE, "Datastore", HOSTILE, HOSTILE, HOSTILE),
                Change(ChangeKind.VMS, vms=(HOSTILE,), gone=(HOSTILE,)),
-               Change(ChangeKind.RUN_AS), Change(ChangeKind.IDS))
+               Change(ChangeKind.RUN_AS), Change(ChangeKind.IDS),
+               Change(ChangeKind.REFUSED, problem=PlanProblem(PlanIssue.NO_PLAN, HOSTILE,
+                                                              (HOSTILE,), (HOSTILE,))))
     message = views.preflight_changed(7, HOSTILE, changes, plan)
     for text in texts(message):
         assert_inert(text)
@@ -216,12 +218,15 @@ def test_every_private_reply_shows_outside_text_inert() -> None:
             for refusal in Refusal for action in Action]
     said += [private.notice(n) for n in (
         PreflightFailed(HOSTILE, HOSTILE), PreflightFailed(HOSTILE),
-        Locked(3, None, "U1", "pending"), NotTaken(HOSTILE))]
+        Locked(3, None, "U1", "pending"), NotTaken(HOSTILE),
+        *(PlanProblem(issue, HOSTILE, (HOSTILE,), (HOSTILE,), (HOSTILE,), HOSTILE, HOSTILE,
+                      HOSTILE, HOSTILE) for issue in PlanIssue))]
     row = Request(id=3, trigger_id="t", team_id="T", channel_id="C", requester_id="U1",
                   command_text=HOSTILE, plan_name=HOSTILE, status=RequestStatus.PENDING)
-    said += [private.reply(Reply(answer, 1, plan=HOSTILE, usage=UsageError(HOSTILE),
+    said += [private.reply(Reply(answer, 1, plan=HOSTILE,
+                                 usage=UsageError(problem, HOSTILE, HOSTILE, (HOSTILE,), HOSTILE),
                                  channels=frozenset({"C1"}), requests=(row,)))
-             for answer in Answer]
+             for answer in Answer for problem in Problem]
     said += [private.not_taken("approval", HOSTILE), private.dialog_failed(3, HOSTILE)]
     for text in said:
         assert_inert(text)
