@@ -4,7 +4,7 @@ not there, what is, and what to type instead; every name in a code span."""
 from __future__ import annotations
 
 from bot.views.checks import spans
-from bot.views.mrkdwn import code
+from bot.views.mrkdwn import code, escape
 from core.notices import PlanIssue, PlanProblem
 
 # What `right=` names, and the architectures as the providers call them.
@@ -27,12 +27,12 @@ def plan_problem(p: PlanProblem) -> str:
             return (f"{code(', '.join(p.vms))} is not in plan {code(p.plan)}. "
                     + did_you_mean(p.suggest)).strip()
         case PlanIssue.WRONG_FORM:
-            what = WHAT.get(p.right, p.right)
+            what = WHAT.get(p.right, escape(p.right))
             example = p.names[0] if len(p.names) == 1 else f"<{what}>"
             command = f'/reprotect plan="{p.plan}" {p.right}={example}'
-            return (f"Plan {code(p.plan)} uses the "
-                    f"{ARCHITECTURES.get(p.architecture, p.architecture)} architecture, so it "
-                    f"takes {code(p.right + '=')} ({what}), not {code(f'{p.given}={p.value}')}. "
+            architecture = ARCHITECTURES.get(p.architecture, escape(p.architecture))
+            return (f"Plan {code(p.plan)} uses the {architecture} architecture, so it takes "
+                    f"{code(p.right + '=')} ({what}), not {code(f'{p.given}={p.value}')}. "
                     f"Its {what}s: {spans(p.names, empty='none registered')}. "
                     f"Type: {code(command)}.")
     raise ValueError(f"no words for {p}")
