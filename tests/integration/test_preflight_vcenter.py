@@ -189,7 +189,7 @@ def test_master_target_on_old_esxi_blocks(gateway: VCenterGateway,
     make_vm("mt-old-host", compute=OLD_HOST, host=OLD_HOST)
     results = preflight(gateway, master="mt-old-host", vms=[])
     assert verdicts(results, "esxi-supported") == {Verdict.BLOCK}
-    assert f"{OLD_HOST} (5.1.0)" in says(results, "esxi-supported")
+    assert f"`{OLD_HOST}` (5.1.0)" in says(results, "esxi-supported")
 
 
 def test_missing_master_target_vm_blocks(gateway: VCenterGateway) -> None:
