@@ -81,10 +81,11 @@ def _key(choice: Choice | None) -> tuple[str, str] | None:
     return (choice.id.lower(), choice.name) if choice else None
 
 
-def _held(refusal: Refusal, *, number: int | None = None,
-          details: tuple[str, ...] = ()) -> Decision:
+def _held(refusal: Refusal, *, number: int | None = None, details: tuple[str, ...] = (),
+          manual: tuple[tuple[str, str], ...] = ()) -> Decision:
     """An approval that may not count now, and why."""
-    return Decision(False, Action.APPROVE, refusal, number=number, details=details)
+    return Decision(False, Action.APPROVE, refusal, number=number, details=details,
+                    manual=manual)
 
 
 class Recheck:
@@ -105,7 +106,7 @@ class Recheck:
         missing = unconfirmed(plan, ticked)
         if missing and not self._approval_confirms_manual:
             return _held(Refusal.UNCONFIRMED,
-                         details=tuple(dict.fromkeys(i.result.check for i in missing)))
+                         manual=tuple((i.result.check, i.result.key) for i in missing))
         try:
             fresh = replan(request, self._sources)
         except GatewayError as exc:

@@ -20,7 +20,7 @@ from bot.views.check_words import Words
 from bot.views.checks_classic import CLASSIC
 from bot.views.checks_modernized import MODERNIZED
 from bot.views.mrkdwn import code, escape
-from commands.plan_model import STORED, CheckResult
+from commands.plan_model import STORED, CheckResult, Verdict
 
 CATALOG: dict[tuple[str, str], Words] = CLASSIC | MODERNIZED
 STORED_WORDS = Words("{message}", "{fix}")  # a result an older version stored as text
@@ -126,6 +126,15 @@ def words(result: CheckResult) -> Words:
     if found is None:
         raise KeyError(f"no words for check {result.check!r}, outcome {result.key!r}")
     return found
+
+
+def manual_item(check: str, key: str) -> str:
+    """A manual item named by its check and outcome, where its values are not at hand (a
+    private refusal): its words when they need no values, else its check id."""
+    try:
+        return message(CheckResult(check, Verdict.MANUAL, key))
+    except (KeyError, IndexError):
+        return f"*{escape(check)}*"
 
 
 def message(result: CheckResult) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.views import checks
 from bot.views.mrkdwn import code, escape
 from bot.views.plan_problems import plan_problem
 from bot.views.usage import USAGE, usage
@@ -100,7 +101,7 @@ def _refusal(d: Decision) -> str:
             return f"You already approved; {d.missing} more distinct approval(s) needed."
         case Refusal.UNCONFIRMED:
             return ("Tick the manual checks in the message first (the bot cannot see them): "
-                    + "; ".join(f"*{escape(c)}*" for c in d.details)
+                    + "; ".join(checks.manual_item(check, key) for check, key in d.manual)
                     + ". Your approval was not recorded.")
         case Refusal.NOT_RECHECKED:
             return ("The preflight could not be re-checked before approving, so your approval "

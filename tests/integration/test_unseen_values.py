@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from bot.views import checks as said
+from bot.views.mrkdwn import code
 from commands.parser import ReprotectRequest
 from commands.plan_model import ResolvedPlan, Verdict
 from commands.planning import Sources, resolve
@@ -139,7 +140,7 @@ def test_no_unseen_value_alone_blocks(field: str, value: Any, emulator: ArmEmula
     assert plan.blockers == () and plan.approvable
     for warning in plan.checks:
         if warning.verdict is Verdict.WARN and said.fix(warning).startswith("Confirm by hand"):
-            assert f"`{value}`" in said.message(warning)  # the raw value, as Site Recovery gave it
+            assert code(value) in said.message(warning)  # the raw value, as Site Recovery gave it
 
 
 @pytest.mark.parametrize("seed", range(12))

@@ -44,9 +44,9 @@ def test_decisions_carry_values_not_words() -> None:
     (Decision(False, Action.RETRY, Refusal.TAKEN, vm="app-01", number=3, status="pending"),
      "`app-01` belongs to request #3 now, which is pending: retry it there."),
     (Decision(False, Action.APPROVE, Refusal.UNCONFIRMED,
-              details=("network-ready", "appliance-network")),
-     "(the bot cannot see them): *network-ready*; *appliance-network*. Your approval was not "
-     "recorded."),
+              manual=(("network-ready", "ports"), ("some-check", "unknown"))),
+     "(the bot cannot see them): Failback ports are open between Azure and the private cloud; "
+     "*some-check*. Your approval was not recorded."),
     (Decision(True, Action.APPROVE, missing=2),
      "Approval recorded: 2 more distinct approval(s) needed."),
 ])

@@ -215,7 +215,7 @@ def test_preflight_changes_show_every_name_inert() -> None:
 def test_every_private_reply_shows_outside_text_inert() -> None:
     said = [private.decision(Decision(False, action, refusal, status="executing",
                                       ask=frozenset({"U2"}), missing=1, vm=HOSTILE, number=7,
-                                      details=(HOSTILE,)))
+                                      details=(HOSTILE,), manual=((HOSTILE, HOSTILE),)))
             for refusal in Refusal for action in Action]
     said += [private.notice(n) for n in (
         PreflightFailed(HOSTILE, HOSTILE), PreflightFailed(HOSTILE),
