@@ -27,3 +27,8 @@ def unhealthy(what: str, fix: str) -> Words:
 
 
 AGAIN = "then run `/reprotect` again."
+
+# Outcomes both architectures' reprotect-allowed checks share.
+ALLOWED = Words("Site Recovery allows reprotect for every VM.")
+BUSY = Words("Another Site Recovery operation is running: {running!n}.",
+             "Wait for that job to finish (Site Recovery jobs in the vault), " + AGAIN)

@@ -4,7 +4,7 @@ and `commands.vcenter_host_checks`, keyed (check id, outcome key)."""
 
 from __future__ import annotations
 
-from bot.views.check_words import AGAIN, Words, unhealthy, unseen
+from bot.views.check_words import AGAIN, ALLOWED, BUSY, Words, unhealthy, unseen
 
 _PS_HOW = ("in the vault, Site Recovery infrastructure → Configuration servers → the server → "
            "Process servers: the process server shows healthy with a recent heartbeat.")
@@ -28,15 +28,13 @@ PREFLIGHT: dict[tuple[str, str], Words] = {
         "Not active in Azure (activeLocation {locations!l}, not Recovery): there is nothing to "
         "fail back from Azure.",
         "Fail the VM over to Azure and commit first, or leave it out with `vm=`."),
-    ("reprotect-allowed", "ok"): Words("Site Recovery allows reprotect for every VM."),
+    ("reprotect-allowed", "ok"): ALLOWED,
     ("reprotect-allowed", "done"): Words(
         "Already reprotected: replicating back to the private cloud (`Protected`); there is "
         "nothing to reprotect.",
         "Leave these VMs out with `vm=`, or go on with failback (a planned failover to the "
         "private cloud) in the Azure portal."),
-    ("reprotect-allowed", "busy"): Words(
-        "Another Site Recovery operation is running: {running!n}.",
-        "Wait for that job to finish (Site Recovery jobs in the vault), " + AGAIN),
+    ("reprotect-allowed", "busy"): BUSY,
     ("reprotect-allowed", "state"): Words(
         "Site Recovery does not allow reprotect in state {state!c}.",
         "Reprotect needs a committed failover with the Azure VM still present and protected: "

@@ -4,7 +4,7 @@ provider's vCenter result, keyed (check id, outcome key)."""
 
 from __future__ import annotations
 
-from bot.views.check_words import AGAIN, Words, unseen
+from bot.views.check_words import AGAIN, ALLOWED, BUSY, Words, unseen
 
 OVERVIEW = "failover-failback-overview-modernized.md"
 _CONFIRM = ("in the vault, Site Recovery infrastructure → Replication appliances, the appliance "
@@ -33,15 +33,13 @@ PLAN: dict[tuple[str, str], Words] = {
         "Every VM of the plan replicates through a configuration server (classic "
         "architecture), not a replication appliance.",
         "Use the classic form: {command!c}."),
-    ("reprotect-allowed-rcm", "ok"): Words("Site Recovery allows reprotect for every VM."),
+    ("reprotect-allowed-rcm", "ok"): ALLOWED,
     ("reprotect-allowed-rcm", "done"): Words(
         "Already reprotected: replicating back to the private cloud ({progress!g}); there is "
         "nothing to reprotect.",
         "Leave these VMs out with `vm=`, or go on with the planned failover to the private "
         "cloud in the Azure portal."),
-    ("reprotect-allowed-rcm", "busy"): Words(
-        "Another Site Recovery operation is running: {running!n}.",
-        "Wait for that job to finish (Site Recovery jobs in the vault), " + AGAIN),
+    ("reprotect-allowed-rcm", "busy"): BUSY,
     ("reprotect-allowed-rcm", "state"): Words(
         "Site Recovery does not allow reprotect in state {state!c}.",
         "Reprotect needs a committed failover with the Azure VM still present: commit the "
