@@ -23,12 +23,13 @@ from bot.views.mrkdwn import BACKTICK_STAND_IN
 from commands.intake import Answer, Reply
 from commands.parser import Problem, UsageError
 from commands.plan_model import CheckResult, Choice, PlannedItem, ResolvedPlan, Verdict
+from commands.preflight import run_checks
 from core import events as ev
 from core.decisions import Action, Decision, Refusal
 from core.events import Change, ChangeKind
 from core.notices import Locked, NotTaken, PlanIssue, PlanProblem, PreflightFailed
 from store.models import Request, RequestStatus
-from tests.support.preflight import NOW
+from tests.support.preflight import NOW, facts
 from tests.unit.test_thread_views import SAMPLES
 from tests.unit.test_views_limits import healthy
 
@@ -231,3 +232,16 @@ def test_every_private_reply_shows_outside_text_inert() -> None:
     said += [private.not_taken("approval", HOSTILE), private.dialog_failed(3, HOSTILE)]
     for text in said:
         assert_inert(text)
+
+
+def test_a_vm_name_from_azure_cannot_mention_the_channel_in_the_request_message() -> None:
+    """r09: a VM whose VMware display name holds a backtick and `<!channel>`, with an OS type
+    the bot does not know: its check lines show the name inert, in one code span."""
+    odd = replace(facts().items[0], friendly_name="app-02` <!channel> `x", os_type="Plan9")
+    plan = replace(healthy(1), checks=run_checks(facts(items=(odd,))))
+    message = views.request_message(
+        request_id=7, requester="U0ALICE", plan=plan, status="pending", approvals=[],
+        required=1, expires_at=None)
+    shown = "\n".join(texts(message))
+    assert "<!channel>" not in shown
+    assert "VM `app-02ˋ &lt;!channel&gt; ˋx`'s OS type is `Plan9`" in shown
