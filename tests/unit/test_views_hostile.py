@@ -8,10 +8,12 @@ user IDs Slack gives the bot stay real IDs, since the bot writes those mentions 
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
 import re
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -245,3 +247,26 @@ def test_a_vm_name_from_azure_cannot_mention_the_channel_in_the_request_message(
     shown = "\n".join(texts(message))
     assert "<!channel>" not in shown
     assert "VM `app-02ˋ &lt;!channel&gt; ˋx`'s OS type is `Plan9`" in shown
+
+
+def _outcomes_in_code() -> set[tuple[str, str]]:
+    """(check id, outcome key) of every `CheckResult(...)` and `passed(...)` whose id and key
+    are written out in the production code (ids built at run time are rendered above)."""
+    root = Path(__file__).resolve().parents[2]
+    found = set()
+    for path in root.glob("commands/**/*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                continue
+            args = [a.value if isinstance(a, ast.Constant) else None for a in node.args]
+            if node.func.id == "CheckResult" and len(args) > 2 and args[0] and args[2]:
+                found.add((args[0], args[2]))
+            elif node.func.id in ("passed", "_ok") and args and args[0]:
+                found.add((args[0], args[1] if len(args) > 1 and args[1] else "ok"))
+    return found
+
+
+def test_every_outcome_the_checks_give_has_words() -> None:
+    written = _outcomes_in_code()
+    assert len(written) > 100
+    assert written <= set(checks.CATALOG), sorted(written - set(checks.CATALOG))
