@@ -6,6 +6,12 @@ values); the catalogs (`bot.views.checks_classic`, `bot.views.checks_modernized`
 words. In a template, `{name}` is the value as escaped text and `{name!x}` the value shown by
 conversion `x` of CONVERSIONS (`c`: one code span; `l`: code spans, each once, or "none"),
 so no name from Azure, vCenter or the operator can be read as Slack markup.
+
+To word a new check: return `CheckResult("my-check", Verdict.BLOCK, "my-outcome",
+{"vm": name, "count": n}, vms)` (or `passed("my-check")`) with raw values, never sentences;
+add `("my-check", "my-outcome"): Words("… {vm!c} … {count} …", "What to do …")` to the
+architecture's catalog (or a new catalog merged into CATALOG). `tests/unit/test_views_hostile`
+then renders it with hostile values and checks that every outcome the code writes has words.
 """
 
 from __future__ import annotations
