@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.views.private import usage
+from bot.views.usage import problem, usage
 from intake.parser import (
     CancelRequest,
     HelpRequest,
@@ -86,6 +86,6 @@ def test_valid_commands(text: str, expected: object) -> None:
 def test_usage_errors_say_what_is_wrong_and_show_usage(text: str, says: str) -> None:
     result = parse(text)
     assert isinstance(result, UsageError)
-    assert says in result.message
+    assert says in problem(result)
     assert "/reprotect plan=<recovery plan> master=<master target server>" in usage(result)
     assert "/reprotect plan=<recovery plan> appliance=<replication appliance>" in usage(result)
