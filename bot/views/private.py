@@ -113,8 +113,6 @@ def _refusal(d: Decision) -> str:
         case Refusal.TAKEN:
             return (f"{code(d.vm)} belongs to request #{d.number} now, which is {d.status}: "
                     "retry it there.")
-        case Refusal.RACED:
-            return "Another request took this VM at the same moment; try again."
         case Refusal.RETRYING:
             return "This VM is already being retried."
     raise ValueError(f"no words for {d}")

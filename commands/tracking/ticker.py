@@ -31,7 +31,6 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, or_, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from commands.plan_model import ResolvedPlan
@@ -337,11 +336,7 @@ class Tracker:
             if run is None or run.status != RunStatus.FAILED or not run.job_id:
                 return Decision(False, Action.RETRY, Refusal.NOT_FAILED,
                                 status=run.status if run else "gone")
-            try:
-                holder = acquire_locks(session, run.request_id, [run.item_id])
-            except IntegrityError:
-                session.rollback()
-                return Decision(False, Action.RETRY, Refusal.RACED)
+            holder = acquire_locks(session, run.request_id, [run.item_id])
             if holder is not None:
                 session.rollback()
                 return Decision(False, Action.RETRY, Refusal.TAKEN, vm=run.vm_name,
