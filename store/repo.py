@@ -126,6 +126,33 @@ def release_locks(session: Session, request_id: int) -> None:
     session.execute(delete(ItemLock).where(col(ItemLock.request_id) == request_id))
 
 
+def vote_retry(session: Session, run_id: int, user_id: str) -> tuple[bool, frozenset[str]] | None:
+    """Record `user_id`'s approval of a failed run's Retry under the run's row lock: whether
+    it was new, and everyone who approved this retry so far; None once the run is not
+    failed. Concurrent clicks wait on the lock, so the last one counts everyone before."""
+    locked = session.execute(update(Run).where(col(Run.id) == run_id,
+                                               col(Run.status) == RunStatus.FAILED)
+                             .values(status=RunStatus.FAILED))
+    if not locked.rowcount:  # type: ignore[attr-defined]
+        return None
+    run = session.get(Run, run_id, populate_existing=True)
+    assert run is not None
+    voters = retried_by(run)
+    if user_id in voters:
+        return False, voters
+    run.flags = {**run.flags, RETRY_VOTES: sorted(voters | {user_id})}
+    session.add(run)
+    return True, voters | {user_id}
+
+
+def retried_by(run: Run) -> frozenset[str]:
+    """Who approved the Retry of the run's current failure (a restart clears them)."""
+    return frozenset(run.flags.get(RETRY_VOTES, ()))
+
+
+RETRY_VOTES = "retry_by"
+
+
 def get_request(session: Session, request_id: int) -> Request | None:
     return session.get(Request, request_id, populate_existing=True)
 

@@ -49,6 +49,9 @@ def notice(what: Notice) -> str:
 
 def decision(d: Decision) -> str:
     """An accepted approval that still needs more, or any refusal, in the person's words."""
+    if d.accepted and d.action is Action.RETRY:
+        return (f"Retry approval recorded: {d.missing} more distinct approval(s) needed "
+                "before the job restarts (REPROTECT_REQUIRED_APPROVALS).")
     if d.accepted:
         return f"Approval recorded: {d.missing} more distinct approval(s) needed."
     text = REFUSED + _refusal(d)

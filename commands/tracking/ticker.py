@@ -62,6 +62,7 @@ from store.models import (
     utcnow,
 )
 from store.repo import (
+    RETRY_VOTES,
     acquire_locks,
     audit,
     enqueue,
@@ -341,16 +342,18 @@ class Tracker:
                 session.rollback()
                 return Decision(False, Action.RETRY, Refusal.TAKEN, vm=run.vm_name,
                                 number=holder.id, status=holder.status)
+            flags = {k: v for k, v in run.flags.items() if k != RETRY_VOTES}
             if not transition_run(session, run_id, [RunStatus.FAILED], RunStatus.RESTARTING,
                                   started_at=now, finished_at=None, lease_owner=self._owner,
                                   lease_until=now + LEASE, next_poll_at=now + WRITE_GRACE,
-                                  wait_until=None):
+                                  wait_until=None, flags=flags):
                 session.rollback()
                 return Decision(False, Action.RETRY, Refusal.RETRYING)
             transition(session, run.request_id, [RequestStatus.FAILED, RequestStatus.EXECUTING],
                        RequestStatus.EXECUTING, finished_at=None)
             audit(session, approver, "retry", run.request_id, vm=run.vm_name, job=run.job_id)
         run.status, run.started_at, run.wait_until = RunStatus.RESTARTING, now, None
+        run.flags = flags
         write = machine.RestartJob(by=approver)
         try:
             written = machine.Written(write, accepted=self._asr.restart_job(run.job_id))
