@@ -59,9 +59,6 @@ BLOCK_SOURCES: dict[str, str] = {
                              "(allowedOperations lacks ReverseReplicate) and currentScenario "
                              "(another operation runs); an InMageRcmFailback item is reprotected "
                              "already",
-    "agent-registered-rcm": f"{OVERVIEW}, re-protect job (a failed registration of the mobility "
-                            "agent after failover raises a critical health issue; "
-                            "isAgentRegistrationSuccessfulAfterFailover false)",
     "log-storage": "InMageRcmReprotectInput.logStorageAccountId, a storage account's ARM id, is "
                    "required by the SDK; the bot never creates one",
 }
@@ -155,20 +152,22 @@ def _state(item: RcmItem) -> str:
 
 
 def agent_registered(f: ModernizedFacts) -> list[CheckResult]:
-    """The mobility agent re-registers by itself after failover; a failure is documented."""
-    failed = [i for i in pending_items(f) if i.agent_registered is False]
+    """The mobility agent registers by itself up to 15 minutes after the VM boots in Azure
+    (the tutorial: wait, then reprotect): not registered yet is a wait, never a blocker."""
+    waiting = [i for i in pending_items(f) if i.agent_registered is False]
     unknown = [i for i in pending_items(f) if i.agent_registered is None]
     results = []
-    if failed:
+    if waiting:
         results.append(CheckResult(
-            "agent-registered-rcm", Verdict.BLOCK,
-            "The Azure VM's mobility agent has not registered with Site Recovery after failover "
-            "(isAgentRegistrationSuccessfulAfterFailover false).",
-            "Registration starts by itself after failover: if the failover was minutes ago, "
-            "wait and run `/reprotect` again. Otherwise check the Azure VM runs, its mobility "
-            "agent services run and reach Site Recovery's URLs, resolve the VM's critical "
-            "health error (Replicated items → the VM), then run `/reprotect` again.",
-            vm_names(failed)))
+            "agent-registered-rcm", Verdict.WARN,
+            "The Azure VM's mobility agent has not registered with Site Recovery yet "
+            "(isAgentRegistrationSuccessfulAfterFailover false). It registers up to 15 minutes "
+            "after the VM boots in Azure: after approval the bot waits for it, says so in the "
+            "thread, and sends the reprotect when it registers, with no second request.",
+            "Nothing to do if the failover was minutes ago. If it does not register, check "
+            "the Azure VM runs, its mobility agent services run and reach Site Recovery's "
+            "URLs, and resolve the VM's critical health error (Replicated items → the VM).",
+            vm_names(waiting)))
     if unknown:
         results.append(CheckResult(
             "agent-registered-rcm", Verdict.WARN,

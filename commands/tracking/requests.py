@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from commands.plan_model import ResolvedPlan
+from commands.tracking.machine import AGENT_GATE
 from core.events import ApprovalsVoid, RequestChanged, Summary
 from store.db import session_scope
 from store.models import (
@@ -34,9 +35,10 @@ def start_approved(engine: Engine) -> None:
             if not transition(session, request.id, [RequestStatus.APPROVED],
                               RequestStatus.EXECUTING):
                 continue
+            gate = {AGENT_GATE: True} if plan.appliance is not None else {}  # modernized
             for item in plan.items:
                 session.add(Run(request_id=request.id, item_id=item.item_id,
-                                vm_name=item.vm_name))
+                                vm_name=item.vm_name, flags=dict(gate)))
             audit(session, "bot", "execute", request.id, vms=len(plan.items),
                   fingerprint=request.fingerprint)
             enqueue(session, request, RequestChanged())

@@ -115,7 +115,7 @@ CASES: list[Case] = [
         s, item_provider="InMageRcmFailback", failback_progress_percent=42)), Verdict.BLOCK,
      "Already reprotected"),
     ("agent-registered-rcm", lambda s: facts(s, items=with_items(s, agent_registered=False)),
-     Verdict.BLOCK, "has not registered"),
+     Verdict.WARN, "after approval the bot waits for it"),
     ("agent-registered-rcm", lambda s: facts(s, items=with_items(s, agent_registered=None)),
      Verdict.WARN, "does not report"),
     ("appliance-datastore", lambda s: facts(s, datastore="vmfs-avs-04"), Verdict.BLOCK,
@@ -225,8 +225,8 @@ def test_mapping_state_paired_in_any_case_passes(base: Site) -> None:
 def test_findings_name_the_vms_they_concern(base: Site) -> None:
     one_off = replace(base.items[1], agent_registered=False)
     f = facts(base, items=(base.items[0], one_off, base.items[2]))
-    (blocker,) = results_of(f, "agent-registered-rcm")
-    assert blocker.vms == ("web-02",)
+    (waiting,) = results_of(f, "agent-registered-rcm")
+    assert waiting.vms == ("web-02",)
 
 
 def test_mixed_plan_names_the_classic_vms_and_both_commands(base: Site) -> None:
@@ -258,7 +258,7 @@ def test_emulator_items_failed_over_late_or_lost_on_premises(base: Site) -> None
     items = tuple(convert_item(w.item(n)) for n in ("vm-web-01", "vm-late", "vm-gone"))
     f = facts(site(w), items=items)
     (late,) = results_of(f, "agent-registered-rcm")
-    assert (late.verdict, late.vms) == (Verdict.BLOCK, ("late",))
+    assert (late.verdict, late.vms) == (Verdict.WARN, ("late",))  # waited for, not blocked
     gone = [r for r in results_of(f, "failback-location") if r.verdict is Verdict.WARN]
     assert [r.vms for r in gone] == [("gone",)]
     assert "static IP addresses are not kept" in gone[0].message
