@@ -2,13 +2,17 @@
 
 vCenter is read once per preflight (`VCenterReading`); every check here reads that value and
 Site Recovery's facts and returns results, like the checks in `commands.preflight`. When the
-bot has no vCenter (VCENTER_URL unset) or could not read it, one `vcenter-connected` result
-says which checks did not run, instead of every check repeating it.
+bot has no vCenter (VCENTER_URL unset) one `vcenter-connected` warning says which checks did
+not run. When it has one but could not check (no answer, login or read refused, the master
+target not found in it), each check it could not run becomes a manual item an approver
+confirms in vCenter, with the reason: Site Recovery reaches vCenter on its own, so the bot
+not seeing it proves nothing wrong. Only what vCenter answered blocks.
 """
 
 from __future__ import annotations
 
 from commands.facts import Facts, known, unseen
+from commands.mrkdwn import code
 from commands.plan_model import CheckResult, Verdict, passed
 from commands.vcenter_host_checks import (
     avs_vm_off,
@@ -17,7 +21,6 @@ from commands.vcenter_host_checks import (
     esxi_supported,
 )
 from commands.vcenter_match import avs_candidates, avs_vms, listed, master_vm, norm_uuid
-from gateways.errors import VCenterError, VCenterPermissionError
 from gateways.site_recovery_models import DiscoveredVCenter
 from gateways.timestamps import utc
 from gateways.vcenter_absent import VCenterNotConfigured
@@ -32,6 +35,29 @@ TOOLS_RUNNING = "guestToolsRunning"
 NOT_RUN = ("master target snapshots, UUID clashes, master target VM settings, ESXi versions, "
            "account privileges, datastore mounts and AVS power states")
 DISCOVERY_CONNECTED = ("Connected",)
+# What an approver confirms in vCenter when the bot could not check it: label, how.
+BY_HAND: dict[str, tuple[str, str]] = {
+    "mt-no-snapshots": ("No snapshots on the master target VM",
+                        "vCenter: master target VM → Snapshots shows none (reprotect cannot "
+                        "attach disks to a VM with snapshots)."),
+    "uuid-unique": ("No plan VM shares a UUID with the master target",
+                    "The master target was not cloned from the AVS VMs' template (BIOS and "
+                    "disk UUIDs differ), and one vCenter VM answers to each VM's name."),
+    "mt-vm-settings": ("The master target VM's settings fit failback",
+                       "VMware Tools running, disk.EnableUUID=TRUE, LSI Logic SCSI (not "
+                       "Paravirtual), at most 60 disks with this plan's, never moved by "
+                       "Storage vMotion."),
+    "esxi-supported": ("The master target's ESXi host is supported",
+                       "ESXi 5.5 or later, not a free ESXi 5.5 / vSphere Hypervisor 6 "
+                       "licence."),
+    "vcenter-permissions": ("Site Recovery's vCenter account may write",
+                            "Its discovery account may allocate space on the master target's "
+                            "datastores and add and remove the master target VM's disks (a "
+                            "read-only account fails reprotect)."),
+    "datastore-ok": ("Datastores mounted read/write on the master target's host",
+                     "The chosen datastore and the AVS VMs' datastores are mounted read/write "
+                     "on the master target's ESXi host, and are VMFS or vSAN (not NFS)."),
+}
 
 
 # -- connection and discovery ---------------------------------------------------------------
@@ -74,8 +100,14 @@ def vcenter_connected(f: Facts) -> list[CheckResult]:
             "anyone on the path could read the bot's vCenter password.",
             "Set VCENTER_CA_BUNDLE to the CA that signs vCenter's certificate and unset "
             "VCENTER_INSECURE."))
-    if error is not None and not isinstance(error, VCenterPermissionError):
-        results.append(_unread("vcenter-connected", error))
+    if error is not None:
+        why = f" ({error.why})" if error.why else ""
+        results.append(CheckResult(
+            "vcenter-connected", Verdict.WARN,
+            f"{error.what}{why} So the bot could not check {NOT_RUN}: an approver confirms "
+            "them in vCenter (below). Site Recovery reaches vCenter on its own.",
+            error.fix or "Fix the bot's vCenter access to have them checked again."))
+        results += by_hand(f"{error.what}{why}")
     elif reading.inventory is not None:
         about = reading.inventory.about
         results += passed("vcenter-connected",
@@ -83,11 +115,11 @@ def vcenter_connected(f: Facts) -> list[CheckResult]:
     return results
 
 
-def _unread(check: str, error: VCenterError) -> CheckResult:
-    why = f" Why: {error.why}." if error.why else ""
-    return CheckResult(check, Verdict.BLOCK,
-                       f"{error.what}{why} So {NOT_RUN} could not be checked.",
-                       error.fix or "Fix vCenter access, then run `/reprotect` again.")
+def by_hand(reason: str) -> list[CheckResult]:
+    """The checks the bot could not run, as items an approver confirms in vCenter (each
+    needs the master target VM, so both an unread vCenter and a missing VM leave all)."""
+    return [CheckResult(check, Verdict.MANUAL, label, f"{how} The bot could not check it: "
+                        f"{reason}.") for check, (label, how) in BY_HAND.items()]
 
 
 def target_vcenter_discovered(f: Facts) -> list[CheckResult]:
@@ -118,8 +150,6 @@ def target_vcenter_discovered(f: Facts) -> list[CheckResult]:
 
 
 def vcenter_permissions(f: Facts) -> list[CheckResult]:
-    if isinstance(f.vcenter.error, VCenterPermissionError):
-        return [_unread("vcenter-permissions", f.vcenter.error)]
     inv = f.vcenter.inventory
     mt_vm = master_vm(f)
     if inv is None or mt_vm is None:
@@ -202,6 +232,8 @@ def uuid_unique(f: Facts) -> list[CheckResult]:
             "Several vCenter VMs answer to this VM's UUID or name: the bot will not guess.",
             "Remove or rename the duplicate (a clone or an old copy) so one AVS VM matches.",
             tuple(twins)))
+    if mt_vm is None and not results:
+        return []  # the master target VM was not found: an approver confirms it by hand
     return results or passed("uuid-unique",
                              "No VM of the plan shares a UUID with the master target or "
                              "another VM.")
@@ -225,13 +257,15 @@ def mt_vm_settings(f: Facts) -> list[CheckResult]:
     if mt_vm is None:
         if inv.master_target_ambiguous:
             return []
+        missing = (f"master target {code(mt.name)} is not in vCenter {code(f.vcenter.host)} by "
+                   f"VM name, guest host name or IP {code(mt.ip_address or '(none)')}")
         return [CheckResult(
-            "mt-vm-settings", Verdict.BLOCK,
-            f"Master target `{mt.name}` is not in vCenter `{f.vcenter.host}`"
-            f" by VM name, guest host name or IP {mt.ip_address or '(none)'}: its snapshots, "
-            "UUIDs and settings cannot be checked.",
+            "mt-vm-settings", Verdict.WARN,
+            f"The {missing}: its snapshots, UUIDs, settings, host and datastore mounts could "
+            "not be checked, so an approver confirms them in vCenter (below).",
             "Point VCENTER_URL at the private cloud's vCenter, and check the master target VM "
-            "runs VMware Tools so that its host name and IP address show.")]
+            "runs VMware Tools so that its host name and IP address show."),
+            *by_hand(missing)]
     results = []
     if mt_vm.tools_running_status != TOOLS_RUNNING:
         results.append(CheckResult(
