@@ -91,17 +91,7 @@ def test_twenty_concurrent_clicks_on_quorum_two_execute_once(start_bot: BotFacto
     driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     root = confirm(driver, slack, wait_root(slack), GROUP_MEMBERS[0])
-    barrier = threading.Barrier(20)
-
-    def click(user: str) -> None:
-        barrier.wait()
-        driver.click(root, "Approve", user_id=user, channel_id=CHANNEL)
-
-    threads = [threading.Thread(target=click, args=(u,)) for u in GROUP_MEMBERS]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    click_together(driver, root, "Approve", GROUP_MEMBERS)
     thread_replies = wait_summary(slack, root)
     assert sum("Reprotect started" in m.text for m in thread_replies) == 1
     assert len(reprotect_posts(arm)) == 3
@@ -235,17 +225,7 @@ def test_two_approvals_clicked_together_reach_a_quorum_of_two(
     driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     root = confirm(driver, slack, wait_root(slack), GROUP_MEMBERS[0])
-    barrier = threading.Barrier(2)
-
-    def click(user: str) -> None:
-        barrier.wait()
-        driver.click(root, "Approve", user_id=user, channel_id=CHANNEL)
-
-    threads = [threading.Thread(target=click, args=(u,)) for u in GROUP_MEMBERS[1:3]]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    click_together(driver, root, "Approve", GROUP_MEMBERS[1:3])
     assert "3/3 protected" in wait_summary(slack, root, timeout=30)[-1].text
     assert len(reprotect_posts(arm)) == 3
 
@@ -319,6 +299,21 @@ def test_two_open_requests_never_hold_the_same_vms(arm: ArmEmulator, tmp_path: P
     assert any(user == REQUESTER and f"Request #{second}" in text for user, text in told)
 
 
+def click_together(driver: SlackDriver, message: Any, button: str, users: list[str]) -> None:
+    """Each of `users` clicks `button` at the same moment (a barrier), in a thread each."""
+    barrier = threading.Barrier(len(users))
+
+    def click(user: str) -> None:
+        barrier.wait()
+        driver.click(message, button, user_id=user, channel_id=CHANNEL)
+
+    threads = [threading.Thread(target=click, args=(u,)) for u in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def restarts_of(arm: ArmEmulator) -> int:
     return sum(1 for r in arm.requests
                if r.method == "POST" and r.path.lower().endswith("/restart"))
@@ -363,17 +358,7 @@ def test_two_retries_clicked_together_reach_a_quorum_of_two(
         start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator) -> None:
     """Each Retry is counted with the one it races (under the run's row lock): one restart."""
     driver, root, failure = failed_with_retry(start_bot, slack, arm)
-    barrier = threading.Barrier(2)
-
-    def click(user: str) -> None:
-        barrier.wait()
-        driver.click(failure, "Retry", user_id=user, channel_id=CHANNEL)
-
-    threads = [threading.Thread(target=click, args=(u,)) for u in GROUP_MEMBERS[2:4]]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    click_together(driver, failure, "Retry", GROUP_MEMBERS[2:4])
     slack.wait_for(lambda s: any("3/3 protected" in m.text
                                  for m in s.thread(CHANNEL, root.ts)), timeout=30)
     settle(1.0)

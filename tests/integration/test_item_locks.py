@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
-import psycopg
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -21,7 +20,7 @@ from sqlmodel import Session, select
 from store.db import make_engine, migrate, session_scope
 from store.models import ItemLock, Request, RequestStatus
 from store.repo import acquire_locks, transition
-from tests.support.postgres import PostgresInstance, start_postgres
+from tests.support.postgres import PostgresInstance, new_database, start_postgres
 
 ITEM = "/subscriptions/s/replicationProtectedItems/vm-app-02"
 
@@ -37,11 +36,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Engine]
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path}/bot.db")
     else:
-        server: PostgresInstance = request.getfixturevalue("postgres")
-        name = f"locks_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(server.dsn, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        engine = make_engine(server.url.rsplit("/", 1)[0] + f"/{name}")
+        engine = make_engine(new_database(request.getfixturevalue("postgres"), "locks"))
     migrate(engine)
     yield engine
     engine.dispose()
@@ -108,39 +103,32 @@ def race(engine: Engine, first: tuple[int, RequestStatus, RequestStatus],
         return one.result(60), two.result(60)
 
 
-def test_retry_never_takes_the_lock_a_new_request_committed(engine: Engine) -> None:
-    """Regression (round 2, retry lock race): a failed request's Retry that reaches its lock
-    while a new request for the same VM goes pending is refused; the new one keeps the VM."""
-    failed = add_request(engine, RequestStatus.FAILED)
-    with session_scope(engine) as session:  # a lock row left by a request that ended
-        session.add(ItemLock(item_key=ITEM.lower(), request_id=failed))
-    new = add_request(engine, RequestStatus.PREFLIGHT)
-    first, second = race(engine, (new, RequestStatus.PREFLIGHT, RequestStatus.PENDING),
-                         (failed, RequestStatus.FAILED, RequestStatus.EXECUTING))
-    assert first is None and second is not None and second.id == new
-    assert holders(engine) == {new}
-    assert status_of(engine, failed) is RequestStatus.FAILED
+P, F = RequestStatus.PREFLIGHT, RequestStatus.FAILED
+RACES = {
+    # Regression (round 2, retry lock race): a failed request's Retry that reaches its lock
+    # while a new request for the same VM goes pending is refused; the new one keeps the VM.
+    "a retry never takes the lock a new request committed": ("new", "failed", True),
+    "a new request waits for a retry reopening the VM": ("failed", "new", False),
+    # Item 10 (two preflights, PostgreSQL READ COMMITTED): the second sees the first's
+    # committed lock after waiting for it, never a snapshot from before it.
+    "two preflights ending together leave one holder": ("new", "other", False),
+}
 
 
-def test_new_request_waits_for_a_retry_reopening_the_vm(engine: Engine) -> None:
-    failed = add_request(engine, RequestStatus.FAILED)
-    new = add_request(engine, RequestStatus.PREFLIGHT)
-    first, second = race(engine, (failed, RequestStatus.FAILED, RequestStatus.EXECUTING),
-                         (new, RequestStatus.PREFLIGHT, RequestStatus.PENDING))
-    assert first is None and second is not None and second.id == failed
-    assert holders(engine) == {failed}
-    assert status_of(engine, new) is RequestStatus.PREFLIGHT
-
-
-def test_two_preflights_ending_together_leave_one_holder(engine: Engine) -> None:
-    """Item 10 (two preflights, PostgreSQL READ COMMITTED): the second sees the first's
-    committed lock after waiting for it, never a snapshot from before it."""
-    one = add_request(engine, RequestStatus.PREFLIGHT)
-    two = add_request(engine, RequestStatus.PREFLIGHT)
-    first, second = race(engine, (one, RequestStatus.PREFLIGHT, RequestStatus.PENDING),
-                         (two, RequestStatus.PREFLIGHT, RequestStatus.PENDING))
-    assert first is None and second is not None and second.id == one
-    assert holders(engine) == {one}
+@pytest.mark.parametrize(("first", "second", "stale_row"), RACES.values(), ids=list(RACES))
+def test_one_open_request_holds_the_vm_whoever_comes_first(
+        engine: Engine, first: str, second: str, stale_row: bool) -> None:
+    ids = {"new": add_request(engine, P), "other": add_request(engine, P),
+           "failed": add_request(engine, F)}
+    if stale_row:  # a lock row left by a request that ended
+        with session_scope(engine) as session:
+            session.add(ItemLock(item_key=ITEM.lower(), request_id=ids["failed"]))
+    moves = {"new": (P, RequestStatus.PENDING), "other": (P, RequestStatus.PENDING),
+             "failed": (F, RequestStatus.EXECUTING)}
+    won, lost = race(engine, (ids[first], *moves[first]), (ids[second], *moves[second]))
+    assert won is None and lost is not None and lost.id == ids[first]
+    assert holders(engine) == {ids[first]}
+    assert status_of(engine, ids[second]) is moves[second][0]
 
 
 def test_a_request_that_ends_releases_its_locks_for_the_next(engine: Engine) -> None:
