@@ -19,7 +19,7 @@ from core.decisions import Action, Click, Decision, Refusal
 from core.ports import Notifier, Waker
 from store.db import session_scope
 from store.models import Run
-from store.repo import retried_by, vote_retry
+from store.repo import audit, retried_by, vote_retry
 
 
 class RetryAuthority(Protocol):
@@ -65,6 +65,9 @@ class Retries:
         with session_scope(self._engine) as session:
             vote = vote_retry(session, run.id, click.user_id)
             status = session.get(Run, run.id, populate_existing=True)
+            if vote is not None and vote[0]:
+                audit(session, click.user_id, "retry_approval", run.request_id,
+                      vm=run.vm_name, approvals=len(vote[1]))
         if vote is None:
             return Decision(False, Action.RETRY, Refusal.NOT_FAILED,
                             status=status.status if status else "gone")
