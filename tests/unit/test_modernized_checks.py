@@ -16,7 +16,8 @@ import pytest
 
 from commands.modernized.checks import BLOCK_SOURCES, CHECKS, run_checks
 from commands.modernized.facts import ModernizedFacts, failback_disks
-from commands.plan_model import CheckResult, Verdict
+from commands.plan_model import CheckResult, PlannedItem, ResolvedPlan, Verdict
+from commands.recheck import changes
 from gateways.rcm_models import ApplianceComponent
 from gateways.site_recovery_models import CurrentScenario, HealthIssue
 from gateways.vcenter_models import DatastoreMount, StorageVMotion
@@ -275,3 +276,17 @@ def test_every_blocker_source_is_a_row_of_the_readme() -> None:
     rows = {line.split("|")[1].strip().strip("`") for line in readme.splitlines()
             if line.startswith("| `")}
     assert set(BLOCK_SOURCES) <= rows
+
+
+def test_an_agent_registering_or_not_never_makes_the_recheck_stale(base: Site) -> None:
+    """Issue 20 item 8: the flag alone, either way between preflight and approval, is no
+    change that voids an approval (it is a warning, and the run waits for the agent)."""
+    waiting = run_checks(facts(base, items=with_items(base, agent_registered=False)))
+    registered = run_checks(facts(base))
+    assert not [r for r in waiting if r.verdict is Verdict.BLOCK]
+    plan = ResolvedPlan(plan_id="p", plan_name="p", plan_friendly_name="P",
+                        items=(PlannedItem("i1", "web-01"),), master_target=None,
+                        process_server=None, datastore=None, retention=None, policy=None,
+                        run_as_account_id=None)
+    assert changes(replace(plan, checks=waiting), replace(plan, checks=registered)) == []
+    assert changes(replace(plan, checks=registered), replace(plan, checks=waiting)) == []
