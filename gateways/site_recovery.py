@@ -7,7 +7,8 @@ backoff, here jittered). Writes (reprotect, job restart) are sent with retries o
 explicit timeouts shorter than the runner's lease: a reprotect must never go out twice, so
 the caller decides about any resend after looking at the protected item and its recent jobs.
 Writes are signed as Azure PowerShell signs them (`gateways.agent_auth`) with the vault's
-integrity key, read once and cached, never logged.
+integrity key, read once and cached, never logged; the token and key fetched before a write
+share its deadline (`gateways.write_deadline`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from azure.core.exceptions import (
@@ -67,6 +69,7 @@ from gateways.site_recovery_rcm import (
     rcm_item,
 )
 from gateways.timestamps import utc
+from gateways.write_deadline import Hook, bounded_write
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -257,23 +260,27 @@ class AzureSiteRecovery:
         """POST reProtect once (no SDK retry, signed) with the provider's values; the job GUID
         when the answer names it."""
         fabric, container, name = _item_path(item_id)
-        body = reprotect_body(inputs)
-        action = f"start reprotect of {name}"
-        headers = self._signed(action)
-        return _accepted(action, lambda hook: self._client.replication_protected_items
-                         .begin_reprotect(self._rg, self._vault, fabric, container, name, body,
-                                          polling=False, raw_response_hook=hook, retry_total=0,
-                                          headers=headers, **_write_timeouts()))
+        return self._write(f"start reprotect of {name}", partial(
+            self._client.replication_protected_items.begin_reprotect, self._rg, self._vault,
+            fabric, container, name, reprotect_body(inputs)))
 
     def restart_job(self, job_id: str) -> Accepted:
         """POST restart of a failed job once (no SDK retry, signed); the answer names the new
         job, which Site Recovery runs instead of the old one."""
         name = job_name(job_id)
-        action = f"restart job {name}"
-        headers = self._signed(action)
-        return _accepted(action, lambda hook: self._client.replication_jobs.begin_restart(
-            self._rg, self._vault, name, polling=False, raw_response_hook=hook, retry_total=0,
-            headers=headers, **_write_timeouts()))
+        return self._write(f"restart job {name}", partial(
+            self._client.replication_jobs.begin_restart, self._rg, self._vault, name))
+
+    def _write(self, action: str, begin: Callable[..., object]) -> Accepted:
+        """Sign and send a write once, the token and key fetched under the same deadline
+        as the request (`gateways.write_deadline`)."""
+        def write(gate: Hook) -> Accepted:
+            headers = self._signed(action)
+            return _accepted(action, lambda hook: begin(
+                polling=False, raw_response_hook=hook, raw_request_hook=gate, retry_total=0,
+                headers=headers, **_write_timeouts()))
+
+        return bounded_write(action, write, answer_s=sum(WRITE_TIMEOUTS))
 
     # -- helpers -------------------------------------------------------------------------
 

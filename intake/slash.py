@@ -209,31 +209,24 @@ class Intake:
         assert request.id is not None
         status = RequestStatus.PENDING if plan.approvable else RequestStatus.BLOCKED
         now = utcnow()
-        for _ in range(3):
-            try:
-                with session_scope(self._engine) as session:
-                    if not transition(
-                            session, request.id, [RequestStatus.PREFLIGHT], status,
-                            plan=plan.to_json(), plan_name=plan.plan_name,
-                            fingerprint=plan.fingerprint(),
-                            expires_at=now + self._policy.approval_ttl if plan.approvable
-                            else None, finished_at=None if plan.approvable else now):
-                        return None
-                    if status is RequestStatus.PENDING:
-                        holder = acquire_locks(session, request.id,
-                                               [i.item_id for i in plan.items])
-                        if holder is not None:
-                            session.expunge(holder)  # keep it readable after the rollback
-                            session.rollback()
-                            return holder
-                    audit(session, "bot", "preflight", request.id, status=status.value,
-                          blockers=[c.check for c in plan.blockers],
-                          fingerprint=plan.fingerprint())
-                    enqueue(session, request, RequestPosted())
-                    return None
-            except IntegrityError:  # another request took a lock at the same moment: look again
-                continue
-        raise RuntimeError("item locks kept changing; try again")
+        with session_scope(self._engine) as session:
+            if not transition(
+                    session, request.id, [RequestStatus.PREFLIGHT], status,
+                    plan=plan.to_json(), plan_name=plan.plan_name,
+                    fingerprint=plan.fingerprint(),
+                    expires_at=now + self._policy.approval_ttl if plan.approvable
+                    else None, finished_at=None if plan.approvable else now):
+                return None
+            if status is RequestStatus.PENDING:
+                holder = acquire_locks(session, request.id, [i.item_id for i in plan.items])
+                if holder is not None:
+                    session.expunge(holder)  # keep it readable after the rollback
+                    session.rollback()
+                    return holder
+            audit(session, "bot", "preflight", request.id, status=status.value,
+                  blockers=[c.check for c in plan.blockers], fingerprint=plan.fingerprint())
+            enqueue(session, request, RequestPosted())
+            return None
 
     def resume_interrupted(self, older_than: timedelta = timedelta(seconds=60)) -> None:
         """Preflights cut short by a crash or restart run again; the first to finish wins."""

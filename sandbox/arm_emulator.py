@@ -323,6 +323,8 @@ class ArmEmulator:
             self.set_throttle()
         self.identity_header = secrets.token_urlsafe(24)
         self.principal_id = str(uuid.uuid4())
+        # Seconds the managed-identity endpoint takes to answer (a slow or overloaded one).
+        self.identity_latency_s = 0.0
         # Retry-After of 202 answers. The service says 30 s; by default the emulator scales
         # that to its world's clock (a task of `task_seconds`), so that a client honouring it
         # keeps sandbox runs quick. Set a number to send exactly that.
@@ -446,6 +448,8 @@ class ArmEmulator:
     # ------------------------------------------------------------------ managed identity
     def _handle_identity(self, call: _Call) -> _Reply:
         """App Service managed identity (api 2019-08-01): what azure-identity/MSAL call."""
+        if self.identity_latency_s:
+            time.sleep(self.identity_latency_s)
 
         def refuse(status: int, message: str) -> _Reply:
             return _Reply(status, {"statusCode": status, "message": message})

@@ -32,7 +32,6 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, or_, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core.decisions import Action, Decision, Refusal
@@ -62,6 +61,7 @@ from store.models import (
     utcnow,
 )
 from store.repo import (
+    RETRY_VOTES,
     acquire_locks,
     audit,
     enqueue,
@@ -340,25 +340,23 @@ class Runner:
             if run is None or run.status != RunStatus.FAILED or not run.job_id:
                 return Decision(False, Action.RETRY, Refusal.NOT_FAILED,
                                 status=run.status if run else "gone")
-            try:
-                holder = acquire_locks(session, run.request_id, [run.item_id])
-            except IntegrityError:
-                session.rollback()
-                return Decision(False, Action.RETRY, Refusal.RACED)
+            holder = acquire_locks(session, run.request_id, [run.item_id])
             if holder is not None:
                 session.rollback()
                 return Decision(False, Action.RETRY, Refusal.TAKEN, vm=run.vm_name,
                                 number=holder.id, status=holder.status)
+            flags = {k: v for k, v in run.flags.items() if k != RETRY_VOTES}
             if not transition_run(session, run_id, [RunStatus.FAILED], RunStatus.RESTARTING,
                                   started_at=now, finished_at=None, lease_owner=self._owner,
                                   lease_until=now + LEASE, next_poll_at=now + WRITE_GRACE,
-                                  wait_until=None):
+                                  wait_until=None, flags=flags):
                 session.rollback()
                 return Decision(False, Action.RETRY, Refusal.RETRYING)
             transition(session, run.request_id, [RequestStatus.FAILED, RequestStatus.EXECUTING],
                        RequestStatus.EXECUTING, finished_at=None)
             audit(session, approver, "retry", run.request_id, vm=run.vm_name, job=run.job_id)
         run.status, run.started_at, run.wait_until = RunStatus.RESTARTING, now, None
+        run.flags = flags
         write = machine.RestartJob(by=approver)
         try:
             written = machine.Written(write, accepted=self._asr.restart_job(run.job_id))

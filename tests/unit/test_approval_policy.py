@@ -108,3 +108,15 @@ def test_retry_follows_the_approval_rules(change: dict[str, object],
                                           refusal: Refusal | None) -> None:
     decision = decide_retry(replace(BASE, **change))  # type: ignore[arg-type]
     assert decision.accepted is (refusal is None) and decision.refusal is refusal
+
+
+def test_retry_counts_towards_the_request_quorum() -> None:
+    """Retry needs REPROTECT_REQUIRED_APPROVALS distinct approvers, counted like approvals."""
+    first = decide_retry(replace(BASE, required=2))
+    assert first.accepted and not first.quorum_reached and first.missing == 1
+    assert "1 more distinct approval" in said(first) and "restarts" in said(first)
+    second = decide_retry(replace(BASE, required=2, clicker="U3",
+                                  approved_by=frozenset({"U2"})))
+    assert second.accepted and second.quorum_reached
+    again = decide_retry(replace(BASE, required=2, approved_by=frozenset({"U2"})))
+    assert again.refusal is Refusal.ALREADY_APPROVED

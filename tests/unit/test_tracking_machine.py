@@ -87,10 +87,21 @@ class Row:
 
 
 WAITING = dict(wait_until=NOW + timedelta(minutes=5), flags={"jobs": [OLD], "agent_tries": 2})
+GATED = {m.AGENT_GATE: True}
+UNREGISTERED = replace(ITEM, agent_registered=False)
 ROWS: dict[str, Row] = {
     # queued
     "queued: the first reprotect is sent": Row(
         run(S.QUEUED), m.Seen(), S.SUBMITTING, m.PostReprotect(1), values={"started_at": NOW}),
+    "queued, gated on the agent: read the item first": Row(
+        run(S.QUEUED, flags=GATED), m.Seen(), effect=m.ReadItem()),
+    "queued, agent not registered: wait for it, nothing sent": Row(
+        run(S.QUEUED, flags=GATED), m.Seen(item=UNREGISTERED), S.WAITING_AGENT,
+        events=(ev.AgentWaiting,), values={"wait_until": NOW + m.AGENT_WAIT, "job_id": None,
+                                          "started_at": NOW}),
+    "queued, agent registered: the first reprotect is sent": Row(
+        run(S.QUEUED, flags=GATED), m.Seen(item=replace(ITEM, agent_registered=True)),
+        S.SUBMITTING, m.PostReprotect(1)),
     # submitting, after this tick's POST
     "post accepted: follow its job": Row(
         run(S.SUBMITTING), m.Seen(written=post(accepted=Accepted(NEW))), S.RUNNING,
@@ -239,6 +250,12 @@ ROWS: dict[str, Row] = {
                                                                      "percent": 45}),
         m.Seen(item=replace(ITEM, protection_state="InitialReplication", progress_percent=45))),
     # waiting for the agent
+    "waiting, the item says the agent has not registered: nothing sent, wait on": Row(
+        run(S.WAITING_AGENT, **{**WAITING, "job_id": None}), m.Seen(item=UNREGISTERED),
+        S.WAITING_AGENT, values={"wait_until": NOW + timedelta(minutes=5), "job_id": None}),
+    "waiting for an unregistered agent past the wait: give up": Row(
+        run(S.WAITING_AGENT, **{**WAITING, "job_id": None, "wait_until": NOW}),
+        m.Seen(item=UNREGISTERED), S.FAILED, events=(ev.AgentGaveUp,)),
     "waiting: read the item": Row(run(S.WAITING_AGENT, **WAITING), m.Seen(),
                                   effect=m.ReadItem()),
     "waiting: a retry already runs: adopt it": Row(
