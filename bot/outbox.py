@@ -26,6 +26,7 @@ from bot import views
 from bot.views import thread
 from commands.plan_model import ResolvedPlan
 from core.events import Event, Progress, Protected, RequestChanged, RequestPosted, decode
+from core.log_context import about_request
 from store import outbox_queue as queue
 from store.models import Outbox, OutboxKind, OutboxStatus, Request, RequestStatus, utcnow
 from store.repo import approvals_of, confirmations, get_request
@@ -94,6 +95,7 @@ class OutboxSender:
         finally:
             self._lock.release()
 
+    @about_request
     def _drain(self, request_id: int) -> None:
         """Send this request's pending messages in order until one has to wait."""
         if not queue.claim(self._engine, request_id, self._owner, LEASE):

@@ -29,6 +29,7 @@ from commands.plan_model import ResolvedPlan
 from commands.planning import Refused, Sources, resolve
 from core.decisions import Click, decide_request
 from core.events import RequestPosted
+from core.log_context import about_request
 from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
 from core.policy import Policy
 from core.ports import Directory, Notifier, SlackUnavailable
@@ -136,6 +137,7 @@ class Intake:
             return Reply(Answer.ALREADY_RECEIVED, plan=parsed.plan)
         return Reply(Answer.CHECKING, request.id, plan=parsed.plan)
 
+    @about_request
     def preflight(self, request_id: int) -> None:
         """Resolve and check the plan, then post it; an outage is told, never swallowed."""
         with Session(self._engine) as session:

@@ -16,8 +16,9 @@ import logging
 import random
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -31,7 +32,7 @@ from azure.core.exceptions import (
     map_error,
 )
 from azure.core.pipeline import PipelineResponse
-from azure.core.pipeline.policies import RetryPolicy
+from azure.core.pipeline.policies import HTTPPolicy, RetryPolicy
 from azure.core.rest import HttpRequest
 from azure.identity import CredentialUnavailableError, DefaultAzureCredential
 from azure.mgmt.core.exceptions import ARMErrorFormat
@@ -90,6 +91,11 @@ class JitteredRetry(RetryPolicy[Any, Any]):
         return float(super().get_backoff_time(settings)) * random.uniform(0.5, 1.5)
 
 
+@contextmanager
+def _unobserved(_: str) -> Iterator[None]:
+    yield
+
+
 class SiteRecovery(Protocol):
     """What the domain needs from Site Recovery; the emulator and Azure both satisfy it."""
 
@@ -120,7 +126,12 @@ class AzureSiteRecovery:
     """`SiteRecovery` over the real `azure-mgmt-recoveryservicessiterecovery` client."""
 
     def __init__(self, *, subscription_id: str, resource_group: str, vault: str,
-                 arm_endpoint: str, credential: Any | None = None) -> None:
+                 arm_endpoint: str, credential: Any | None = None,
+                 per_retry_policies: Sequence[HTTPPolicy[Any, Any]] = (),
+                 observe_write: Callable[[str], AbstractContextManager[None]] = _unobserved,
+                 ) -> None:
+        """`per_retry_policies` see every HTTP request (retries included); `observe_write`
+        wraps each write, named by its operation (`reprotect`, `restart`)."""
         self._rg = resource_group
         self._vault = vault
         self._vault_path = (f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
@@ -131,7 +142,9 @@ class AzureSiteRecovery:
             retry_policy=JitteredRetry(retry_total=READ_RETRIES,
                                        retry_backoff_factor=READ_BACKOFF_S,
                                        retry_backoff_max=READ_BACKOFF_MAX_S),
+            per_retry_policies=list(per_retry_policies),
         )
+        self._observe_write = observe_write
         self._pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="asr-read")
         self._key: str | None = None
         self._key_forbidden = False
@@ -152,6 +165,15 @@ class AzureSiteRecovery:
             lambda: [_plan(p) for p in self._client.replication_recovery_plans.list(
                 self._rg, self._vault)],
         )
+
+    def probe_vault(self) -> tuple[int, int]:
+        """Read the first page of the vault's fabrics and of its recovery plans (what every
+        preflight reads first): how many each page holds. Raises what a preflight would."""
+        fabrics: list[Any] = _call("list the vault's fabrics", lambda: list(next(
+            self._client.replication_fabrics.list(self._rg, self._vault).by_page(), [])))
+        plans: list[Any] = _call("list the vault's recovery plans", lambda: list(next(
+            self._client.replication_recovery_plans.list(self._rg, self._vault).by_page(), [])))
+        return len(fabrics), len(plans)
 
     def plan_context(self, plan: RecoveryPlan) -> PlanContext:
         """Items, fabric, policies, mappings and vCenters in five concurrent list calls; for a
@@ -280,10 +302,10 @@ class AzureSiteRecovery:
         body = reprotect_body(inputs)
         action = f"start reprotect of {name}"
         headers = self._signed(action)
-        return _accepted(action, lambda hook: self._client.replication_protected_items
-                         .begin_reprotect(self._rg, self._vault, fabric, container, name, body,
-                                          polling=False, raw_response_hook=hook, retry_total=0,
-                                          headers=headers, **_write_timeouts()))
+        return self._write("reprotect", action, lambda hook: (
+            self._client.replication_protected_items.begin_reprotect(
+                self._rg, self._vault, fabric, container, name, body, polling=False,
+                raw_response_hook=hook, retry_total=0, headers=headers, **_write_timeouts())))
 
     def restart_job(self, job_id: str) -> Accepted:
         """POST restart of a failed job once (no SDK retry, signed); the answer names the new
@@ -291,9 +313,16 @@ class AzureSiteRecovery:
         name = job_name(job_id)
         action = f"restart job {name}"
         headers = self._signed(action)
-        return _accepted(action, lambda hook: self._client.replication_jobs.begin_restart(
-            self._rg, self._vault, name, polling=False, raw_response_hook=hook, retry_total=0,
-            headers=headers, **_write_timeouts()))
+        return self._write("restart", action, lambda hook: (
+            self._client.replication_jobs.begin_restart(
+                self._rg, self._vault, name, polling=False, raw_response_hook=hook,
+                retry_total=0, headers=headers, **_write_timeouts())))
+
+    def _write(self, operation: str, action: str,
+               send: Callable[[Callable[[PipelineResponse[Any, Any]], None]], object],
+               ) -> Accepted:
+        with self._observe_write(operation):
+            return _accepted(action, send)
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -46,6 +46,7 @@ from core.events import (
     Progress,
     RunStarted,
 )
+from core.log_context import log_context
 from core.policy import Policy
 from gateways.errors import GatewayError, SiteRecoveryAuthError, SiteRecoveryError
 from gateways.site_recovery import SiteRecovery
@@ -249,9 +250,10 @@ class Tracker:
         assert run.id is not None
         full = run.id in tick.full_reads
         item = tick.items.get(run.item_id.lower()) if run.status == RunStatus.SYNCING else None
-        self._drive(run, machine.Seen(jobs=tick.jobs, item=item, full_read=full,
-                                      task_refresh=tick.task_refresh,
-                                      jitter=random.uniform(0.8, 1.2)), tick)
+        with log_context(request=run.request_id, run=run.id, vm_name=run.vm_name):
+            self._drive(run, machine.Seen(jobs=tick.jobs, item=item, full_read=full,
+                                          task_refresh=tick.task_refresh,
+                                          jitter=random.uniform(0.8, 1.2)), tick)
 
     def _drive(self, run: Run, seen: machine.Seen, tick: _Tick) -> None:
         for _ in range(MAX_EFFECTS):
