@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.database_url import database_unreachable
+from bot.health import slack_failure
 from bot.settings import Settings
 from gateways.errors import GatewayError
 
@@ -96,9 +97,7 @@ def _database(settings: Settings) -> Outcome:
 
 
 def _slack_error(exc: BaseException, token: str) -> Outcome:
-    if isinstance(exc, SlackApiError):
-        return Outcome("FAIL", f"Slack refused the {token}: {exc.response.get('error')}")
-    return Outcome("FAIL", f"Slack cannot be reached ({type(exc).__name__}): check "
+    return Outcome("FAIL", f"{slack_failure(exc, token)}: check {token.split('(')[-1][:-1]}, "
                            "SLACK_API_URL and the network path to Slack")
 
 

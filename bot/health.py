@@ -142,11 +142,8 @@ def slack_probe(client: WebClient, socket_connected: Callable[[], bool] | None =
     def probe() -> str:
         try:
             answer = client.auth_test()
-        except SlackApiError as exc:
-            raise ProbeFailed(f"Slack refused the bot token: {exc.response.get('error')}"
-                              ) from None
-        except OSError as exc:
-            raise ProbeFailed(f"Slack cannot be reached ({type(exc).__name__})") from None
+        except (SlackApiError, OSError) as exc:
+            raise ProbeFailed(slack_failure(exc, "bot token")) from None
         if socket_connected is not None and not socket_connected():
             if time.monotonic() - started < SOCKET_MODE_GRACE_S:
                 raise StillStarting("token accepted; Socket Mode connecting")
@@ -155,6 +152,16 @@ def slack_probe(client: WebClient, socket_connected: Callable[[], bool] | None =
         mode = "Socket Mode connected; " if socket_connected is not None else ""
         return f"{mode}token accepted for workspace {answer.get('team')}"
     return probe
+
+
+def slack_failure(exc: BaseException, token: str) -> str:
+    """Slack's answer in a line: a refused token, Slack unavailable, or no answer at all."""
+    if isinstance(exc, SlackApiError):
+        status = exc.response.status_code
+        if status >= 500 or status == 429:
+            return f"Slack is unavailable (HTTP {status}: {exc.response.get('error')})"
+        return f"Slack refused the {token}: {exc.response.get('error')}"
+    return f"Slack cannot be reached ({type(exc).__name__})"
 
 
 def vault_probe(site_recovery: AzureSiteRecovery) -> Callable[[], str]:

@@ -114,7 +114,8 @@ def submission(operation: str) -> Iterator[None]:
 
 def count_transitions() -> None:
     """Listen to every session (once per process): transitions and audit rows are counted
-    when their transaction commits, never for a rollback or a compare-and-set that lost."""
+    when their transaction commits, never for a rollback, a compare-and-set that lost, or
+    an update that keeps the state (a lease renewed)."""
     if event.contains(Session, "after_commit", _commit):
         return
     event.listen(Session, "do_orm_execute", _update)
@@ -136,8 +137,10 @@ def _update(state: ORMExecuteState) -> Any:
     table = getattr(statement.table, "name", "")
     if table not in ("requests", "runs"):
         return None
-    new = statement.compile().params.get("status")
-    if new is None:
+    params = statement.compile().params
+    new = params.get("status")
+    expected = [v for k, v in params.items() if k.startswith("status_") and isinstance(v, list)]
+    if new is None or any(new in values for values in expected):  # a touch, not a move
         return None
     result = state.invoke_statement()
     changed = int(getattr(result, "rowcount", 0) or 0)
