@@ -18,7 +18,7 @@ def database_url_problem(url: str) -> str | None:
     """What is wrong with the URL's form, backend or driver; None when it can be used."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return ("is not a SQLAlchemy URL (e.g. sqlite:///reprotect.db or "
                 "postgresql+psycopg://user:password@host/db)")
     backend = parsed.get_backend_name()

@@ -162,6 +162,7 @@ class Intake:
             self._fail(request, PlanProblem(outcome.message), outcome.message)
             return
         self._post(request, outcome)
+        log.info("preflight of plan %s done: %d VM(s)", request.plan_name, len(outcome.items))
 
     def _requester_refusal(self, user: str) -> Notice | None:
         """REPROTECT_REQUESTERS, checked after the acknowledgement: its user groups may need

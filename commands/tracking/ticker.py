@@ -291,6 +291,8 @@ class Tracker:
             return
         saved = self._save(run, view.status, step.status, events=step.events,
                            **dict(step.values))
+        if saved and step.status != view.status:
+            log.info("run %s: %s -> %s", run.id, view.status.value, step.status.value)
         if saved and step.started is not None:
             tick.started[run.request_id].append((run.vm_name, step.started))
 
