@@ -16,7 +16,7 @@ from typing import TextIO
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.database_url import database_unreachable
+from bot.database_url import database_unreachable, sqlite_file, sqlite_problem
 from bot.health import slack_failure
 from bot.settings import Settings
 from gateways.errors import GatewayError
@@ -83,6 +83,12 @@ def checks_for(settings: Settings) -> dict[str, Check]:
 def _database(settings: Settings) -> Outcome:
     from store.db import make_engine, schema_is_current
 
+    sqlite = sqlite_file(settings.database_url)
+    if sqlite is not None and (problem := sqlite_problem(sqlite)):
+        return Outcome("FAIL", problem)
+    if sqlite is not None and not sqlite.exists():
+        return Outcome("warn", "the SQLite file does not exist yet: `serve` or `migrate` "
+                               "creates it")
     engine = make_engine(settings.database_url)
     try:
         problem = database_unreachable(engine)

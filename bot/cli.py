@@ -13,7 +13,12 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from bot import logs
-from bot.database_url import database_unreachable, database_url_problem
+from bot.database_url import (
+    database_unreachable,
+    database_url_problem,
+    sqlite_file,
+    sqlite_problem,
+)
 from bot.help_text import DESCRIPTION, settings_epilog
 from bot.settings import SettingsError, load_log_settings, load_settings
 
@@ -169,7 +174,10 @@ def _database_problems(url: str) -> list[str]:
     from store.db import make_engine
 
     problem = database_url_problem(url)
-    if problem is None:
+    sqlite = sqlite_file(url) if problem is None else None
+    if sqlite is not None:
+        problem = sqlite_problem(sqlite)
+    elif problem is None:
         engine = make_engine(url)
         try:
             problem = database_unreachable(engine)

@@ -6,6 +6,9 @@ and the drivers' own messages are replaced by what to do.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
@@ -33,6 +36,29 @@ def database_url_problem(url: str) -> str | None:
         hint = EXTRA_FOR.get(backend, "install it")
         return (f"its driver ({parsed.get_driver_name()}) is not installed: {hint}; "
                 f"missing module {exc.name}")
+    return None
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (relative to the working directory); None for another backend
+    or an in-memory database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def sqlite_problem(path: Path) -> str | None:
+    """Why SQLite could not open or create `path`, checked without creating it (a start-up
+    that fails for another setting must not leave an empty database behind)."""
+    if path.exists():
+        return None if os.access(path, os.R_OK | os.W_OK) else (
+            "the SQLite file cannot be read and written by this user")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        return "the SQLite file's folder does not exist: create it, or change the path"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return "the SQLite file does not exist and its folder is not writable by this user"
     return None
 
 

@@ -101,7 +101,7 @@ def test_check_passes_and_names_missing_scopes(env: dict[str, str],
                                                slack: SlackEmulator) -> None:
     result = run_cli(["check"], env)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "warn database: reachable; schema not up to date" in result.stdout
+    assert "warn database: the SQLite file does not exist yet" in result.stdout
     assert run_cli(["migrate"], env).returncode == 0
     result = run_cli(["check"], env)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -138,6 +138,12 @@ def test_every_bad_setting_in_one_run(env: dict[str, str]) -> None:
         assert sum(variable in line for line in lines) == 1, (variable, result.stderr)
     assert len(lines) == 5, result.stderr
     assert "Traceback" not in result.stderr and "not a url" not in result.stderr
+
+
+def test_a_failed_start_leaves_no_database_behind(env: dict[str, str], tmp_path: Path) -> None:
+    env.update(PORT="eighty", DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert run_cli(["serve"], env).returncode == 2
+    assert not (tmp_path / "fresh.db").exists()
 
 
 def test_bad_log_format_is_a_setting_error(env: dict[str, str]) -> None:
