@@ -43,7 +43,9 @@ def sqlite_file(url: str) -> Path | None:
     """The file of a SQLite URL (relative to the working directory); None for another backend
     or an in-memory database."""
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+    # No file: another backend, `sqlite://`, or SQLite's special names (in memory: ":…").
+    if parsed.get_backend_name() != "sqlite" or not parsed.database \
+            or parsed.database.startswith(":"):
         return None
     return Path(parsed.database)
 
