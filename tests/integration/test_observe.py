@@ -174,3 +174,28 @@ def test_a_vault_that_does_not_exist_starts_but_is_not_ready(start_bot: BotFacto
     assert body["dependencies"]["slack"]["state"] == "ok"
     samples = scrape(bot)
     assert value(samples, "reprotect_dependency_up", dependency="vault") == 0
+
+
+def test_submissions_count_refused_and_lost_writes(start_bot: BotFactory, slack: SlackEmulator,
+                                                   arm: ArmEmulator) -> None:
+    bot = start_bot(reprotect_readiness_seconds=300)
+    wait_readyz(bot, ready)
+    before = scrape(bot)
+    arm.fail_next("POST", r"/vm-app-01/reProtect$", 500, processed=True)  # answer lost
+    arm.fail_next("POST", r"/vm-app-02/reProtect$", 400)  # refused by Site Recovery
+    opened = open_request(lambda **_: bot, slack)
+    approve(opened.driver, slack, opened.root, APPROVER)
+    final = wait_summary(slack, opened.root)[-1].text
+    after = scrape(bot)
+    assert "1 failed" in final
+    assert delta(before, after, "reprotect_submissions_total", operation="reprotect",
+                 outcome="error") == 1
+    assert delta(before, after, "reprotect_submissions_total", operation="reprotect",
+                 outcome="refused") == 1
+    assert delta(before, after, "reprotect_submissions_total", operation="reprotect",
+                 outcome="accepted") == 1
+    for status in ("500", "400", "202"):
+        assert delta(before, after, "reprotect_site_recovery_calls_total", method="POST",
+                     status=status) == 1, status
+    assert delta(before, after, "reprotect_jobs_total", outcome="failed") == 1
+    assert delta(before, after, "reprotect_requests_total", state="failed") == 1
