@@ -147,10 +147,16 @@ def _vault(settings: Settings) -> Outcome:
         arm_endpoint=settings.azure_arm_endpoint)
     try:
         fabrics, plans = site_recovery.probe_vault()
+        key = site_recovery.signing_key_state()
     finally:
         site_recovery.close()
-    return Outcome("ok", f"vault {settings.asr_vault_name} readable: {fabrics} fabric(s), "
-                         f"{plans} recovery plan(s) on the first page")
+    readable = (f"vault {settings.asr_vault_name} readable: {fabrics} fabric(s), {plans} "
+                "recovery plan(s) on the first page")
+    if key == "forbidden":
+        return Outcome("warn", f"{readable}; its extended information is forbidden to the "
+                               "bot's identity, so writes go unsigned (grant Microsoft."
+                               "RecoveryServices/vaults/extendedInformation/read)")
+    return Outcome("ok", f"{readable}; signing key {key}")
 
 
 def _vcenter(settings: Settings) -> Outcome:

@@ -246,6 +246,13 @@ class AzureSiteRecovery:
         return [job for job in map(_job, jobs)
                 if job.start_time is None or job.start_time >= moment]
 
+    def signing_key_state(self) -> str:
+        """`readable`, `forbidden` (403: the identity lacks extendedInformation/read) or
+        `absent` (the vault has none): whether writes will be signed."""
+        if self._integrity_key():
+            return "readable"
+        return "forbidden" if self._key_forbidden else "absent"
+
     def _integrity_key(self) -> str | None:
         """The vault's channel integrity key, read once; None while the vault has none or it
         cannot be read (then writes go unsigned, as the Python SDK and az CLI send them)."""

@@ -97,8 +97,8 @@ def test_check_lists_every_broken_dependency(env: dict[str, str]) -> None:
     assert "Traceback" not in result.stdout + result.stderr
 
 
-def test_check_passes_and_names_missing_scopes(env: dict[str, str],
-                                               slack: SlackEmulator) -> None:
+def test_check_passes_and_names_missing_scopes(env: dict[str, str], slack: SlackEmulator,
+                                               arm: ArmEmulator) -> None:
     result = run_cli(["check"], env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "warn database: the SQLite file does not exist yet" in result.stdout
@@ -106,6 +106,11 @@ def test_check_passes_and_names_missing_scopes(env: dict[str, str],
     result = run_cli(["check"], env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok   database: reachable (sqlite), schema up to date" in result.stdout
+    assert "; signing key readable" in result.stdout
+    arm.fail_next("GET", r"/extendedInformation/vaultExtendedInfo$", 403)
+    result = run_cli(["check"], env)
+    assert result.returncode == 0, result.stdout
+    assert "warn vault:" in result.stdout and "writes go unsigned" in result.stdout
     assert "all 4 checks passed" in result.stdout
     assert "scopes commands, chat:write, usergroups:read, users:read granted" in result.stdout
     slack.scopes.remove("usergroups:read")
