@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -46,19 +47,21 @@ def _parser() -> argparse.ArgumentParser:
     raw = argparse.RawDescriptionHelpFormatter
     sub.add_parser("serve", help="run the bot (HTTP on $PORT, or Socket Mode with "
                                  "SLACK_APP_TOKEN)", formatter_class=raw,
-                   description="Run the bot: POST /slack/events, GET /healthz (liveness), "
-                               "/readyz (readiness), /metrics (Prometheus) on $PORT; Socket "
-                               "Mode when SLACK_APP_TOKEN is set. Applies pending migrations "
-                               "at start. SIGTERM finishes requests and exits 0.",
+                   description=textwrap.fill(
+                       "Run the bot: POST /slack/events, GET /healthz (liveness), /readyz "
+                       "(readiness), /metrics (Prometheus) on $PORT; Socket Mode when "
+                       "SLACK_APP_TOKEN is set. Applies pending migrations at start. SIGTERM "
+                       "finishes requests and exits 0."),
                    epilog=settings_epilog())
     sub.add_parser("migrate", help="bring the database schema up to date (needs only "
                                    "DATABASE_URL)")
     check = sub.add_parser("check", help="try every configured dependency once (Slack, the "
                                          "vault, vCenter, the database); exit 0 or 1",
                            formatter_class=raw, epilog=settings_epilog(),
-                           description="Reads the same settings as serve, tries each "
-                                       "dependency once, prints one line per check and lists "
-                                       "every failure. Exit 0 when none failed, 1 otherwise.")
+                           description=textwrap.fill(
+                               "Reads the same settings as serve, tries each dependency once, "
+                               "prints one line per check and lists every failure. Exit 0 "
+                               "when none failed, 1 otherwise."))
     check.add_argument("--timeout", type=float, default=20.0,
                        help="seconds each check may take (default 20)")
     sandbox = sub.add_parser("sandbox", help="walk through a 3-VM failback with emulators only")
