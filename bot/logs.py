@@ -91,13 +91,13 @@ def _uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
         exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
 
 
-def error_lines(lines: list[str], prefix: str = "configuration error") -> None:
+def error_lines(lines: list[str]) -> None:
     """Start-up problems, one line each: plain text in text mode (no timestamp, as a shell
     user reads them), a JSON object each in JSON mode."""
     root = logging.getLogger()
     json_mode = any(isinstance(h.formatter, _Json) for h in root.handlers)
     for line in lines:
         if json_mode:
-            logging.getLogger("reprotect_bot").error("%s: %s", prefix, line)
+            logging.getLogger("reprotect_bot").error("configuration error: %s", line)
         else:
-            print(f"reprotect-bot: {prefix}: {line}", file=sys.stderr)
+            print(f"reprotect-bot: configuration error: {line}", file=sys.stderr)
