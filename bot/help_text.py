@@ -42,6 +42,10 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("REPROTECT_POLL_SECONDS", "Site Recovery polling interval", "30"),
     ("REPROTECT_PROTECT_TIMEOUT_MINUTES", "give up waiting for Protected after this", "720"),
     ("REPROTECT_READINESS_SECONDS", "interval of the readiness probes /readyz reports", "15"),
+    ("HTTP_READ_TIMEOUT_SECONDS", "a request must arrive whole within this of its connection "
+                                  "opening", "10"),
+    ("HTTP_MAX_CONNECTIONS", "open connections at most (the longest-waiting one is closed)",
+     "500"),
     ("LOG_FORMAT", "text, or json: one JSON object per line", "text"),
     ("LOG_LEVEL", "DEBUG, INFO, WARNING, ERROR or CRITICAL", "INFO"),
 )

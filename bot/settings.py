@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.database_url import database_url_problem
+from bot.http_limits import HttpLimits
 
 SLACK_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -86,6 +87,8 @@ class Settings(LogSettings):
     reprotect_poll_seconds: float = Field(default=30, gt=0)
     reprotect_protect_timeout_minutes: int = Field(default=720, ge=1)
     reprotect_readiness_seconds: float = Field(default=15, gt=0, le=300)
+    http_max_connections: int = Field(default=500, ge=1)
+    http_read_timeout_seconds: float = Field(default=10, gt=0, le=60)
 
     @field_validator("reprotect_approvers", "reprotect_channels", "reprotect_requesters",
                      mode="before")
@@ -140,8 +143,8 @@ class Settings(LogSettings):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("must be an http(s) URL (the value is not shown: a URL can "
-                             "carry credentials)")
+            # The value is never echoed: a URL can carry credentials (user:password@host).
+            raise ValueError("must be an http(s) URL (https://host/…)")
         return value
 
     @field_validator("database_url")
@@ -170,6 +173,11 @@ class Settings(LogSettings):
         if self.slack_app_token is not None or self.slack_signing_secret is None:
             return None
         return self.slack_signing_secret.get_secret_value()
+
+    @property
+    def http_limits(self) -> HttpLimits:
+        return HttpLimits(max_connections=self.http_max_connections,
+                          read_seconds=self.http_read_timeout_seconds)
 
     @property
     def slack_api_base(self) -> str:

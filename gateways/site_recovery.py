@@ -4,7 +4,7 @@ Reads are done in bulk (a fixed number of list calls per plan, run concurrently)
 converted into `site_recovery_models` dataclasses (`site_recovery_convert`). Reads retry as
 azure-core does (429 after its Retry-After; 5xx and dropped connections with exponential
 backoff, here jittered). Writes (reprotect, job restart) are sent with retries off and
-explicit timeouts shorter than the tracker's lease: a reprotect must never go out twice, so
+explicit timeouts shorter than the runner's lease: a reprotect must never go out twice, so
 the caller decides about any resend after looking at the protected item and its recent jobs.
 Writes are signed as Azure PowerShell signs them (`gateways.agent_auth`) with the vault's
 integrity key, read once and cached, never logged.
@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -78,7 +78,7 @@ EXTENDED_INFO_API = "2023-04-01"
 READ_RETRIES = 4
 READ_BACKOFF_S = 0.5
 READ_BACKOFF_MAX_S = 20
-# (connect, read) seconds for writes: well inside the tracker's 60 s run lease, so an answer
+# (connect, read) seconds for writes: well inside the runner's 60 s run lease, so an answer
 # that does not come is given up on before another replica may look at the run.
 WRITE_TIMEOUTS = (10.0, 30.0)
 
@@ -96,26 +96,6 @@ def _unobserved(_: str) -> Iterator[None]:
     yield
 
 
-class SiteRecovery(Protocol):
-    """What the domain needs from Site Recovery; the emulator and Azure both satisfy it."""
-
-    def list_plans(self) -> list[RecoveryPlan]: ...
-
-    def plan_context(self, plan: RecoveryPlan) -> PlanContext: ...
-
-    def get_item(self, item_id: str) -> ProtectedItem: ...
-
-    def plan_items(self, plan: RecoveryPlan) -> tuple[ProtectedItem, ...]: ...
-
-    def reprotect(self, item_id: str, inputs: ProviderInput) -> Accepted: ...
-
-    def restart_job(self, job_id: str) -> Accepted: ...
-
-    def get_job(self, job_id: str) -> Job: ...
-
-    def list_jobs(self, since: datetime) -> list[Job]: ...
-
-
 def job_name(job_id: str) -> str:
     """The job's GUID from an ARM id or a bare name."""
     match = JOB_FROM_ID.search(job_id)
@@ -123,7 +103,7 @@ def job_name(job_id: str) -> str:
 
 
 class AzureSiteRecovery:
-    """`SiteRecovery` over the real `azure-mgmt-recoveryservicessiterecovery` client."""
+    """`core.ports.SiteRecovery` over the real `azure-mgmt-recoveryservicessiterecovery` client."""
 
     def __init__(self, *, subscription_id: str, resource_group: str, vault: str,
                  arm_endpoint: str, credential: Any | None = None,
@@ -406,8 +386,9 @@ def _call(action: str, operation: Callable[[], T]) -> T:
             raise SiteRecoveryAuthError(
                 f"Authorization problem: Azure refused the bot's identity the right to {action}.",
                 _error_text(exc),
-                "Give the bot's identity the Site Recovery Contributor role on the vault "
-                "(Reader is not enough), then wait a few minutes for the role to apply.",
+                "Give the bot's identity the custom role of deploy/site-recovery-role.json "
+                "(or Site Recovery Contributor) on the vault; Reader is not enough. Then wait "
+                "a few minutes for the role to apply.",
                 status=403, code=_error_code(exc)) from None
         raise SiteRecoveryError(
             f"Site Recovery refused to {action} (HTTP {status}).",

@@ -56,7 +56,8 @@ class LocalBot:
                                   signing_secret=self.settings.events_signing_secret,
                                   extra_routes=observe_routes(self.services.readiness,
                                                               self.services.engine))
-        server = make_server(http_app, self.settings.port, host="127.0.0.1")
+        server = make_server(http_app, self.settings.port, host="127.0.0.1",
+                             limits=self.settings.http_limits)
         self._server = server
         self._thread = threading.Thread(target=server.run, name="bot-http", daemon=True)
         self._thread.start()

@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 from azure.mgmt.recoveryservicessiterecovery import models as m
 
-from commands.plan_model import Verdict
-from commands.preflight import BLOCK_SOURCES, run_checks
+from core.plan import Verdict
 from gateways.site_recovery_convert import (
     _config_server,
     _failback_policy,
@@ -29,6 +28,7 @@ from gateways.site_recovery_convert import (
     _plan,
     _vcenter,
 )
+from providers.classic.preflight import BLOCK_SOURCES, run_checks
 from tests.support.preflight import FRESH, INFRA, facts
 
 EXAMPLES = Path(__file__).parents[1] / "support" / "asr_examples"
