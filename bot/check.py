@@ -20,6 +20,7 @@ from bot.database_url import database_unreachable, sqlite_file, sqlite_problem
 from bot.health import slack_failure
 from bot.settings import Settings
 from gateways.errors import GatewayError
+from gateways.site_recovery import AzureSiteRecovery
 
 # The bot token's scopes, as manifest.json declares them (a unit test keeps them equal).
 REQUIRED_SCOPES = ("commands", "chat:write", "usergroups:read", "users:read")
@@ -139,8 +140,6 @@ def _socket_mode(settings: Settings) -> Outcome:
 
 
 def _vault(settings: Settings) -> Outcome:
-    from gateways.site_recovery import AzureSiteRecovery
-
     site_recovery = AzureSiteRecovery(
         subscription_id=settings.azure_subscription_id,
         resource_group=settings.asr_resource_group, vault=settings.asr_vault_name,
@@ -148,15 +147,31 @@ def _vault(settings: Settings) -> Outcome:
     try:
         fabrics, plans = site_recovery.probe_vault()
         key = site_recovery.signing_key_state()
+        denied = _denied_writes(site_recovery)
     finally:
         site_recovery.close()
     readable = (f"vault {settings.asr_vault_name} readable: {fabrics} fabric(s), {plans} "
                 "recovery plan(s) on the first page")
+    if denied is None:
+        return Outcome("warn", f"{readable}; the identity's permissions could not be listed, "
+                               "so reprotect's right is not confirmed")
+    if denied:
+        return Outcome("FAIL", f"{readable}, but the bot's identity may not "
+                               f"{', '.join(denied)} (give it Site Recovery Contributor or "
+                               "the custom role of the deploy guide on the vault)")
     if key == "forbidden":
         return Outcome("warn", f"{readable}; its extended information is forbidden to the "
                                "bot's identity, so writes go unsigned (grant Microsoft."
                                "RecoveryServices/vaults/extendedInformation/read)")
     return Outcome("ok", f"{readable}; signing key {key}")
+
+
+def _denied_writes(site_recovery: AzureSiteRecovery) -> tuple[str, ...] | None:
+    """The writes RBAC refuses the identity; None when its permissions cannot be listed."""
+    try:
+        return site_recovery.denied_writes()
+    except GatewayError:
+        return None
 
 
 def _vcenter(settings: Settings) -> Outcome:

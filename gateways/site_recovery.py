@@ -12,6 +12,7 @@ integrity key, read once and cached, never logged.
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import random
 import re
@@ -75,6 +76,13 @@ log = logging.getLogger(__name__)
 JOB_FROM_LOCATION = re.compile(r"/operationresults/(?P<job>[^/?]+)", re.IGNORECASE)
 JOB_FROM_ID = re.compile(r"/replicationJobs/(?P<job>[^/?]+)", re.IGNORECASE)
 EXTENDED_INFO_API = "2023-04-01"
+PERMISSIONS_API = "2022-04-01"
+# The writes the bot sends; `check` asks Azure RBAC whether the identity may send them.
+WRITE_ACTIONS = (
+    "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
+    "replicationProtectedItems/reProtect/action",
+    "Microsoft.RecoveryServices/vaults/replicationJobs/restart/action",
+)
 READ_RETRIES = 4
 READ_BACKOFF_S = 0.5
 READ_BACKOFF_MAX_S = 20
@@ -226,6 +234,21 @@ class AzureSiteRecovery:
         return [job for job in map(_job, jobs)
                 if job.start_time is None or job.start_time >= moment]
 
+    def denied_writes(self) -> tuple[str, ...]:
+        """The WRITE_ACTIONS Azure RBAC does not grant the bot's identity on the vault, from
+        its permissions there (actions minus notActions, wildcards as RBAC reads them)."""
+        def read() -> list[dict[str, Any]]:
+            request = HttpRequest(
+                "GET", f"{self._vault_path}/providers/Microsoft.Authorization/permissions",
+                params={"api-version": PERMISSIONS_API})
+            response = self._client.send_request(request)
+            if response.status_code >= 400:
+                map_error(response.status_code, response, {401: ClientAuthenticationError})
+                raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+            return list(response.json().get("value") or [])
+        grants = _call("list the bot's permissions on the vault", read)
+        return tuple(a for a in WRITE_ACTIONS if not any(_grants(g, a) for g in grants))
+
     def signing_key_state(self) -> str:
         """`readable`, `forbidden` (403: the identity lacks extendedInformation/read) or
         `absent` (the vault has none): whether writes will be signed."""
@@ -329,6 +352,13 @@ class AzureSiteRecovery:
         by_id = {i.id.lower(): i for i in listed if i.id}
         return [by_id.get(item_id.lower()) or self._get_raw_item(item_id)
                 for item_id in plan.item_ids]
+
+
+def _grants(permission: dict[str, Any], action: str) -> bool:
+    """One RBAC permission entry allows `action` (case-insensitive, `*` wildcards)."""
+    def matches(patterns: Any) -> bool:
+        return any(fnmatch.fnmatchcase(action.lower(), str(p).lower()) for p in patterns or ())
+    return matches(permission.get("actions")) and not matches(permission.get("notActions"))
 
 
 def _write_timeouts() -> dict[str, Any]:

@@ -210,3 +210,20 @@ def test_version_and_help_stand_alone() -> None:
         assert variable in serve.stdout, variable
     for text in (top.stdout, serve.stdout, run_cli(["check", "--help"]).stdout):
         assert "shared/" not in text and "runtime contract" not in text.lower()
+
+
+def test_check_names_the_writes_the_role_does_not_allow(env: dict[str, str],
+                                                        arm: ArmEmulator) -> None:
+    """A Reader-like role reads the vault but may not reprotect: `check` fails on it."""
+    assert run_cli(["migrate"], env).returncode == 0
+    arm.permissions = [{"actions": ["Microsoft.RecoveryServices/*/read"], "notActions": []}]
+    result = run_cli(["check"], env)
+    assert result.returncode == 1, result.stdout
+    vault = next(line for line in result.stdout.splitlines() if " vault:" in line)
+    assert vault.startswith("FAIL") and "reProtect/action" in vault and "restart/action" in vault
+    arm.permissions = [{"actions": ["Microsoft.RecoveryServices/*"], "notActions": [
+        "Microsoft.RecoveryServices/vaults/replicationJobs/*"]}]
+    vault = next(line for line in run_cli(["check"], env).stdout.splitlines()
+                 if " vault:" in line)
+    assert vault.startswith("FAIL") and "restart/action" in vault
+    assert "reProtect/action" not in vault
