@@ -25,6 +25,7 @@ from approvals.policy import (
 )
 from core.decisions import Action, Click, Decision, Refusal
 from core.events import Decided, RequestChanged
+from core.log_context import about_request
 from core.policy import Policy
 from core.ports import Directory, Notifier, Waker
 from intake.manual_items import confirm_remaining
@@ -62,6 +63,7 @@ class Approvals:
             expires_at=request.expires_at, now=utcnow(), approved_by=frozenset(approved),
             required=request.required_approvals)
 
+    @about_request
     def approve(self, click: Click) -> Decision:
         decision = self._decide(click, decide_approval, Action.APPROVE)
         if not decision.accepted:
@@ -117,10 +119,12 @@ class Approvals:
         decision = self._decide(click, decide_retry, Action.RETRY, retried_by)
         return decision if decision.accepted else self._refuse(click, decision)
 
+    @about_request
     def reject(self, click: Click, reason: str) -> Decision:
         return self._close(click, decide_rejection, Action.REJECT, RequestStatus.REJECTED,
                            reason)
 
+    @about_request
     def cancel(self, click: Click) -> Decision:
         return self._close(click, decide_cancel, Action.CANCEL, RequestStatus.CANCELLED, "")
 

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -22,9 +24,11 @@ class Ticker:
             "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
 
     def every(self, name: str, seconds: float, func: Callable[[], None]) -> None:
+        timed = metrics.timed(name, func)
+
         def guarded() -> None:
             try:
-                func()
+                timed()
             except Exception:
                 log.exception("periodic job %s failed; it runs again at its next tick", name)
 

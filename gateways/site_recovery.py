@@ -13,12 +13,14 @@ share its deadline (`gateways.write_deadline`).
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import random
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
 from functools import partial
@@ -33,7 +35,7 @@ from azure.core.exceptions import (
     map_error,
 )
 from azure.core.pipeline import PipelineResponse
-from azure.core.pipeline.policies import RetryPolicy
+from azure.core.pipeline.policies import HTTPPolicy, RetryPolicy
 from azure.core.rest import HttpRequest
 from azure.identity import CredentialUnavailableError, DefaultAzureCredential
 from azure.mgmt.core.exceptions import ARMErrorFormat
@@ -77,6 +79,13 @@ log = logging.getLogger(__name__)
 JOB_FROM_LOCATION = re.compile(r"/operationresults/(?P<job>[^/?]+)", re.IGNORECASE)
 JOB_FROM_ID = re.compile(r"/replicationJobs/(?P<job>[^/?]+)", re.IGNORECASE)
 EXTENDED_INFO_API = "2023-04-01"
+PERMISSIONS_API = "2022-04-01"
+# The writes the bot sends; `check` asks Azure RBAC whether the identity may send them.
+WRITE_ACTIONS = (
+    "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
+    "replicationProtectedItems/reProtect/action",
+    "Microsoft.RecoveryServices/vaults/replicationJobs/restart/action",
+)
 READ_RETRIES = 4
 READ_BACKOFF_S = 0.5
 READ_BACKOFF_MAX_S = 20
@@ -93,6 +102,11 @@ class JitteredRetry(RetryPolicy[Any, Any]):
         return float(super().get_backoff_time(settings)) * random.uniform(0.5, 1.5)
 
 
+@contextmanager
+def _unobserved(_: str) -> Iterator[None]:
+    yield
+
+
 def job_name(job_id: str) -> str:
     """The job's GUID from an ARM id or a bare name."""
     match = JOB_FROM_ID.search(job_id)
@@ -103,7 +117,12 @@ class AzureSiteRecovery:
     """`core.ports.SiteRecovery` over the real `azure-mgmt-recoveryservicessiterecovery` client."""
 
     def __init__(self, *, subscription_id: str, resource_group: str, vault: str,
-                 arm_endpoint: str, credential: Any | None = None) -> None:
+                 arm_endpoint: str, credential: Any | None = None,
+                 per_retry_policies: Sequence[HTTPPolicy[Any, Any]] = (),
+                 observe_write: Callable[[str], AbstractContextManager[None]] = _unobserved,
+                 ) -> None:
+        """`per_retry_policies` see every HTTP request (retries included); `observe_write`
+        wraps each write, named by its operation (`reprotect`, `restart`)."""
         self._rg = resource_group
         self._vault = vault
         self._vault_path = (f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
@@ -114,7 +133,9 @@ class AzureSiteRecovery:
             retry_policy=JitteredRetry(retry_total=READ_RETRIES,
                                        retry_backoff_factor=READ_BACKOFF_S,
                                        retry_backoff_max=READ_BACKOFF_MAX_S),
+            per_retry_policies=list(per_retry_policies),
         )
+        self._observe_write = observe_write
         self._pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="asr-read")
         self._key: str | None = None
         self._key_forbidden = False
@@ -135,6 +156,15 @@ class AzureSiteRecovery:
             lambda: [_plan(p) for p in self._client.replication_recovery_plans.list(
                 self._rg, self._vault)],
         )
+
+    def probe_vault(self) -> tuple[int, int]:
+        """Read the first page of the vault's fabrics and of its recovery plans (what every
+        preflight reads first): how many each page holds. Raises what a preflight would."""
+        fabrics: list[Any] = _call("list the vault's fabrics", lambda: list(next(
+            self._client.replication_fabrics.list(self._rg, self._vault).by_page(), [])))
+        plans: list[Any] = _call("list the vault's recovery plans", lambda: list(next(
+            self._client.replication_recovery_plans.list(self._rg, self._vault).by_page(), [])))
+        return len(fabrics), len(plans)
 
     def plan_context(self, plan: RecoveryPlan) -> PlanContext:
         """Items, fabric, policies, mappings and vCenters in five concurrent list calls; for a
@@ -207,6 +237,28 @@ class AzureSiteRecovery:
         return [job for job in map(_job, jobs)
                 if job.start_time is None or job.start_time >= moment]
 
+    def denied_writes(self) -> tuple[str, ...]:
+        """The WRITE_ACTIONS Azure RBAC does not grant the bot's identity on the vault, from
+        its permissions there (actions minus notActions, wildcards as RBAC reads them)."""
+        def read() -> list[dict[str, Any]]:
+            request = HttpRequest(
+                "GET", f"{self._vault_path}/providers/Microsoft.Authorization/permissions",
+                params={"api-version": PERMISSIONS_API})
+            response = self._client.send_request(request)
+            if response.status_code >= 400:
+                map_error(response.status_code, response, {401: ClientAuthenticationError})
+                raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+            return list(response.json().get("value") or [])
+        grants = _call("list the bot's permissions on the vault", read)
+        return tuple(a for a in WRITE_ACTIONS if not any(_grants(g, a) for g in grants))
+
+    def signing_key_state(self) -> str:
+        """`readable`, `forbidden` (403: the identity lacks extendedInformation/read) or
+        `absent` (the vault has none): whether writes will be signed."""
+        if self._integrity_key():
+            return "readable"
+        return "forbidden" if self._key_forbidden else "absent"
+
     def _integrity_key(self) -> str | None:
         """The vault's channel integrity key, read once; None while the vault has none or it
         cannot be read (then writes go unsigned, as the Python SDK and az CLI send them)."""
@@ -260,7 +312,7 @@ class AzureSiteRecovery:
         """POST reProtect once (no SDK retry, signed) with the provider's values; the job GUID
         when the answer names it."""
         fabric, container, name = _item_path(item_id)
-        return self._write(f"start reprotect of {name}", partial(
+        return self._write("reprotect", f"start reprotect of {name}", partial(
             self._client.replication_protected_items.begin_reprotect, self._rg, self._vault,
             fabric, container, name, reprotect_body(inputs)))
 
@@ -268,19 +320,20 @@ class AzureSiteRecovery:
         """POST restart of a failed job once (no SDK retry, signed); the answer names the new
         job, which Site Recovery runs instead of the old one."""
         name = job_name(job_id)
-        return self._write(f"restart job {name}", partial(
+        return self._write("restart", f"restart job {name}", partial(
             self._client.replication_jobs.begin_restart, self._rg, self._vault, name))
 
-    def _write(self, action: str, begin: Callable[..., object]) -> Accepted:
+    def _write(self, operation: str, action: str, begin: Callable[..., object]) -> Accepted:
         """Sign and send a write once, the token and key fetched under the same deadline
-        as the request (`gateways.write_deadline`)."""
+        as the request (`gateways.write_deadline`); counted by operation and outcome."""
         def write(gate: Hook) -> Accepted:
             headers = self._signed(action)
             return _accepted(action, lambda hook: begin(
                 polling=False, raw_response_hook=hook, raw_request_hook=gate, retry_total=0,
                 headers=headers, **_write_timeouts()))
 
-        return bounded_write(action, write, answer_s=sum(WRITE_TIMEOUTS))
+        with self._observe_write(operation):
+            return bounded_write(action, write, answer_s=sum(WRITE_TIMEOUTS))
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -300,6 +353,13 @@ class AzureSiteRecovery:
         by_id = {i.id.lower(): i for i in listed if i.id}
         return [by_id.get(item_id.lower()) or self._get_raw_item(item_id)
                 for item_id in plan.item_ids]
+
+
+def _grants(permission: dict[str, Any], action: str) -> bool:
+    """One RBAC permission entry allows `action` (case-insensitive, `*` wildcards)."""
+    def matches(patterns: Any) -> bool:
+        return any(fnmatch.fnmatchcase(action.lower(), str(p).lower()) for p in patterns or ())
+    return matches(permission.get("actions")) and not matches(permission.get("notActions"))
 
 
 def _write_timeouts() -> dict[str, Any]:

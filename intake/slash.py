@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from core.decisions import Click, decide_request
 from core.events import RequestPosted
+from core.log_context import about_request
 from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
 from core.plan import ReprotectRequest, ResolvedPlan
 from core.policy import Policy
@@ -150,6 +151,7 @@ class Intake:
             return Reply(Answer.ALREADY_RECEIVED, plan=parsed.plan)
         return Reply(Answer.CHECKING, request.id, plan=parsed.plan)
 
+    @about_request
     def preflight(self, request_id: int) -> None:
         """Resolve and check the plan, then post it; an outage is told, never swallowed."""
         with Session(self._engine) as session:
@@ -174,6 +176,7 @@ class Intake:
             self._fail(request, outcome, outcome.issue.value)
             return
         self._post(request, outcome)
+        log.info("preflight of plan %s done: %d VM(s)", request.plan_name, len(outcome.items))
 
     def _requester_refusal(self, user: str) -> Notice | None:
         """REPROTECT_REQUESTERS, checked after the acknowledgement: its user groups may need

@@ -63,6 +63,7 @@ TOKEN_LIFETIME_S = 3600
 ARM_AUDIENCES = frozenset({"https://management.azure.com", "https://management.core.windows.net"})
 SKIP_TOKEN = "$skiptoken"
 EXTENDED_INFO = ["extendedinformation", "vaultextendedinfo"]
+PERMISSIONS = ["providers", "microsoft.authorization", "permissions"]
 # ARM's token buckets per subscription and principal (facts §12): size, refill per second.
 READ_BUCKET = (250, 25.0)
 WRITE_BUCKET = (200, 10.0)
@@ -321,6 +322,10 @@ class ArmEmulator:
         self.throttled = 0
         if throttle:
             self.set_throttle()
+        # What Azure RBAC grants the bot's identity on the vault (Permissions - List For
+        # Resource): Site Recovery Contributor's `Microsoft.RecoveryServices/*` by default.
+        self.permissions: list[Json] = [{"actions": ["Microsoft.RecoveryServices/*"],
+                                         "notActions": []}]
         self.identity_header = secrets.token_urlsafe(24)
         self.principal_id = str(uuid.uuid4())
         # Seconds the managed-identity endpoint takes to answer (a slow or overloaded one).
@@ -649,6 +654,8 @@ class ArmEmulator:
             try:
                 if lowered == EXTENDED_INFO and call.method == "GET":
                     return self._extended_info()
+                if lowered == PERMISSIONS and call.method == "GET":
+                    return _Reply(200, {"value": self.permissions})
                 if call.method == "GET" and len(lowered) >= 2 and lowered[-2] == "operationresults":
                     return self._operation_result(query, rest[-1])
                 if lowered[:1] == ["replicationjobs"]:

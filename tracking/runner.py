@@ -42,6 +42,7 @@ from core.events import (
     Progress,
     RunStarted,
 )
+from core.log_context import log_context
 from core.plan import ResolvedPlan
 from core.policy import Policy
 from core.ports import SiteRecovery
@@ -252,9 +253,10 @@ class Runner:
         assert run.id is not None
         full = run.id in tick.full_reads
         item = tick.items.get(run.item_id.lower()) if run.status == RunStatus.SYNCING else None
-        self._drive(run, machine.Seen(jobs=tick.jobs, item=item, full_read=full,
-                                      task_refresh=tick.task_refresh,
-                                      jitter=random.uniform(0.8, 1.2)), tick)
+        with log_context(request=run.request_id, run=run.id, vm_name=run.vm_name):
+            self._drive(run, machine.Seen(jobs=tick.jobs, item=item, full_read=full,
+                                          task_refresh=tick.task_refresh,
+                                          jitter=random.uniform(0.8, 1.2)), tick)
 
     def _drive(self, run: Run, seen: machine.Seen, tick: _Tick) -> None:
         for _ in range(MAX_EFFECTS):
@@ -292,6 +294,8 @@ class Runner:
             return
         saved = self._save(run, view.status, step.status, events=step.events,
                            **dict(step.values))
+        if saved and step.status != view.status:
+            log.info("run %s: %s -> %s", run.id, view.status.value, step.status.value)
         if saved and step.started is not None:
             tick.started[run.request_id].append((run.vm_name, step.started))
 
