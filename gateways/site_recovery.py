@@ -52,6 +52,13 @@ from gateways.site_recovery_convert import (
     _vcenter,
     reprotect_body,
 )
+from gateways.site_recovery_failback import (
+    FailbackWrites,
+    failback_item,
+    forward_targets,
+    plan_state,
+)
+from gateways.site_recovery_failback_models import FailbackContext, FailbackItem
 from gateways.site_recovery_models import (
     Accepted,
     Job,
@@ -116,8 +123,9 @@ def job_name(job_id: str) -> str:
     return match.group("job") if match else job_id
 
 
-class AzureSiteRecovery:
-    """`SiteRecovery` over the real `azure-mgmt-recoveryservicessiterecovery` client."""
+class AzureSiteRecovery(FailbackWrites):
+    """`SiteRecovery` over the real `azure-mgmt-recoveryservicessiterecovery` client (the
+    failback journey's writes: `FailbackWrites`)."""
 
     def __init__(self, *, subscription_id: str, resource_group: str, vault: str,
                  arm_endpoint: str, credential: Any | None = None) -> None:
@@ -200,6 +208,30 @@ class AzureSiteRecovery:
     def get_item(self, item_id: str) -> ProtectedItem:
         return _item(self._get_raw_item(item_id))
 
+    def get_failback_item(self, item_id: str) -> FailbackItem:
+        """One item's failback journey signals (`allowedOperations`, recovery point, …)."""
+        return failback_item(self._get_raw_item(item_id))
+
+    def failback_context(self, plan: RecoveryPlan) -> FailbackContext:
+        """The plan's own state, its items' journey signals and the forward targets for a
+        reprotect to Azure, in five concurrent reads whatever the number of VMs."""
+        plan_f = self._pool.submit(_call, f"read recovery plan {plan.friendly_name}",
+                                   lambda: self._client.replication_recovery_plans.get(
+                                       self._rg, self._vault, plan.name))
+        items_f = self._pool.submit(self._raw_plan_items, plan)
+        fabrics_f = self._pool.submit(self._list, "list the vault's fabrics",
+                                      self._client.replication_fabrics.list)
+        policies_f = self._pool.submit(self._list, "list the vault's replication policies",
+                                       self._client.replication_policies.list)
+        mappings_f = self._pool.submit(
+            self._list, "list the vault's container mappings",
+            self._client.replication_protection_container_mappings.list)
+        items = tuple(failback_item(i) for i in items_f.result())
+        return FailbackContext(
+            plan=plan_state(plan_f.result()), items=items,
+            forward=forward_targets(fabrics_f.result(), policies_f.result(),
+                                    mappings_f.result(), tuple(i.item for i in items)))
+
     def _get_raw_item(self, item_id: str) -> ReplicationProtectedItem:
         fabric, container, name = _item_path(item_id)
         return _call(
@@ -274,26 +306,30 @@ class AzureSiteRecovery:
     # -- write ---------------------------------------------------------------------------
 
     def reprotect(self, item_id: str, inputs: ProviderInput) -> Accepted:
-        """POST reProtect once (no SDK retry, signed) with the provider's values; the job GUID
-        when the answer names it."""
+        """POST reProtect once (no SDK retry, signed) with the provider's values, in either
+        direction (to AVS: `ReprotectInput`, `RcmReprotectInput`; back to Azure:
+        `AzureV2ReprotectInput`, `RcmFailbackReprotectInput`); the job GUID when the answer
+        names it."""
         fabric, container, name = _item_path(item_id)
         body = reprotect_body(inputs)
-        action = f"start reprotect of {name}"
-        headers = self._signed(action)
-        return _accepted(action, lambda hook: self._client.replication_protected_items
-                         .begin_reprotect(self._rg, self._vault, fabric, container, name, body,
-                                          polling=False, raw_response_hook=hook, retry_total=0,
-                                          headers=headers, **_write_timeouts()))
+        return self._write(f"start reprotect of {name}", lambda **kw: (
+            self._client.replication_protected_items.begin_reprotect(
+                self._rg, self._vault, fabric, container, name, body, **kw)))
 
     def restart_job(self, job_id: str) -> Accepted:
         """POST restart of a failed job once (no SDK retry, signed); the answer names the new
         job, which Site Recovery runs instead of the old one."""
         name = job_name(job_id)
-        action = f"restart job {name}"
+        return self._write(f"restart job {name}", lambda **kw: (
+            self._client.replication_jobs.begin_restart(self._rg, self._vault, name, **kw)))
+
+    def _write(self, action: str, send: Callable[..., object]) -> Accepted:
+        """Every write's one path: signed, sent once (no SDK retry, no polling), with write
+        timeouts; the answer's job id and Retry-After."""
         headers = self._signed(action)
-        return _accepted(action, lambda hook: self._client.replication_jobs.begin_restart(
-            self._rg, self._vault, name, polling=False, raw_response_hook=hook, retry_total=0,
-            headers=headers, **_write_timeouts()))
+        return _accepted(action, lambda hook: send(
+            polling=False, raw_response_hook=hook, retry_total=0, headers=headers,
+            **_write_timeouts()))
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ from sandbox.arm_journey import (
     plan_items,
     provider,
     refresh_plan,
+    refresh_plans_of,
 )
 from sandbox.arm_world import (
     AGENT_NOT_INSTALLED,
@@ -226,7 +227,7 @@ def _validate(action: str, body: Any, items: list[Json], *, plan: bool) -> Json:
         kind: type[Any] = m.RecoveryPlanPlannedFailoverInput if plan else m.PlannedFailoverInput
         wanted: type[Any] = (m.RecoveryPlanInMageRcmFailbackFailoverInput if plan
                              else m.InMageRcmFailbackPlannedFailoverProviderInput)
-        points = RCM_POINTS
+        points: tuple[str, ...] = RCM_POINTS
     else:
         if providers != {CLASSIC}:
             raise invalid_input(
@@ -418,6 +419,7 @@ def _start(world: World, target_key: str, items: list[Json], operation: Operatio
         item["properties"]["currentScenario"] = _scenario(world, job)
         item["properties"]["allowedOperations"] = [
             op for op in item["properties"]["allowedOperations"] if op == "DisableProtection"]
+    refresh_plans_of(world, items)
     return job
 
 
@@ -450,6 +452,7 @@ def _effect(world: World, items: list[Json], operation: Operation, inputs: Json,
             else:
                 enter_protection_to_azure(world, item, inputs)
         _end_plan(world, job, state)
+        refresh_plans_of(world, items)
         if planned_failed:
             _auto_cancel(world, job, items)
         elif operation is REPROTECT and succeeded:
@@ -476,6 +479,7 @@ def _auto_cancel(world: World, failed: Job, items: list[Json]) -> None:
         for item in items:
             enter_protected_to_avs(world, item, last_status="Failed")
         _end_plan(world, job, state)
+        refresh_plans_of(world, items)
 
     job.on_end = ready
     world.jobs[job.name] = job

@@ -175,8 +175,11 @@ def enter_protection_to_azure(world: World, item: Json, inputs: Json) -> None:
             "validationErrors": [],
         }
     else:
+        azure_vm = str(previous.get("azureVirtualMachineId") or "")
         details = {
             **common,
+            "targetResourceGroupId": azure_vm.split("/providers/", 1)[0],
+            "targetVmName": azure_vm.rsplit("/", 1)[-1],
             "internalIdentifier": previous.get("internalIdentifier"),
             "multiVmGroupName": previous.get("multiVmGroupName"),
             "processServerId": inputs["processServerId"],
@@ -270,6 +273,14 @@ def refresh_plan(world: World, plan: Json) -> None:
                if items and all(op in i["properties"]["allowedOperations"] for i in items)]
     plan["properties"]["allowedOperations"] = allowed
     plan["properties"]["replicationProviders"] = sorted({provider(i) for i in items})
+
+
+def refresh_plans_of(world: World, items: list[Json]) -> None:
+    """Refresh every plan holding one of the items (an item's step changes its plan's)."""
+    keys = {world.key(i["id"]) for i in items}
+    for plan in world.of_type("replicationRecoveryPlans"):
+        if any(world.key(i["id"]) in keys for i in plan_items(world, plan)):
+            refresh_plan(world, plan)
 
 
 def set_plan_stage(world: World, plan_name: str, stage: Stage) -> Json:
