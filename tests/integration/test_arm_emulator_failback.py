@@ -335,3 +335,23 @@ def test_a_seeded_vault_respells_the_journeys_free_text(asr: AzureSiteRecovery,
     assert powers == {world.spell("ON")} and powers != {"ON"}
     # Read raw: the operations the bot acts on are Site Recovery's enumeration, not respelled.
     assert all(i.allows("Commit") for i in context(asr, MODERN_PLAN).items)
+
+
+@pytest.mark.parametrize("write", ["plan_commit", "plan_failback", "item_cancel"])
+def test_a_failback_write_is_sent_once_even_when_the_answer_is_lost(
+    arm: ArmEmulator, world: ModernizedWorld, asr: AzureSiteRecovery, write: str
+) -> None:
+    set_plan_stage(world, MODERN_PLAN, Stage.FAILED_BACK if write != "plan_failback"
+                   else Stage.PROTECTED_TO_AVS)
+    item_id = str(world.item("vm-web-01")["id"])
+    sends = {"plan_commit": lambda: asr.plan_commit(MODERN_PLAN),
+             "plan_failback": lambda: asr.plan_modernized_failback(
+                 MODERN_PLAN, ModernizedPoint.CRASH_CONSISTENT),
+             "item_cancel": lambda: asr.item_cancel(item_id)}
+    arm.fail_next("POST", r"/(failoverCommit|plannedFailover|failoverCancel)$", 503,
+                  processed=True)
+    error = refused(sends[write])
+    assert error.status == 503
+    assert len([r for r in arm.requests if r.method == "POST"]) == 1
+    # Site Recovery had accepted it: the job runs, and the caller must look before resending.
+    assert len([j for j in world.jobs.values() if j.on_end is not None]) == 1
