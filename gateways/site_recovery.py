@@ -17,7 +17,7 @@ import random
 import re
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -36,6 +36,7 @@ from azure.core.rest import HttpRequest
 from azure.identity import CredentialUnavailableError, DefaultAzureCredential
 from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
+from azure.mgmt.recoveryservicessiterecovery import models as m
 from azure.mgmt.recoveryservicessiterecovery.models import ReplicationProtectedItem
 
 from gateways.agent_auth import signed_headers
@@ -165,13 +166,7 @@ class AzureSiteRecovery(FailbackWrites):
         """Items, fabric, policies, mappings and vCenters in five concurrent list calls; for a
         plan with modernized items, one more: the vault's items (appliance disk counts)."""
         items_f = self._pool.submit(self._raw_plan_items, plan)
-        fabrics_f = self._pool.submit(self._list, "list the vault's fabrics",
-                                      self._client.replication_fabrics.list)
-        policies_f = self._pool.submit(self._list, "list the vault's replication policies",
-                                       self._client.replication_policies.list)
-        mappings_f = self._pool.submit(
-            self._list, "list the vault's container mappings",
-            self._client.replication_protection_container_mappings.list)
+        fabrics_f, policies_f, mappings_f = self._site_lists()
         vcenters_f = self._pool.submit(self._optional, self._list,
                                        "list the vault's discovered vCenters",
                                        self._client.replicationv_centers.list)
@@ -205,6 +200,16 @@ class AzureSiteRecovery(FailbackWrites):
             failing_back=tuple(r for r in map(rcm_item, vault_f.result())
                                if r.provider == RCM_FAILBACK))
 
+    def _site_lists(self) -> tuple[Future[list[m.Fabric]], Future[list[m.Policy]],
+                                   Future[list[m.ProtectionContainerMapping]]]:
+        """The vault's fabrics, policies and container mappings, listed concurrently."""
+        return (self._pool.submit(self._list, "list the vault's fabrics",
+                                  self._client.replication_fabrics.list),
+                self._pool.submit(self._list, "list the vault's replication policies",
+                                  self._client.replication_policies.list),
+                self._pool.submit(self._list, "list the vault's container mappings",
+                                  self._client.replication_protection_container_mappings.list))
+
     def get_item(self, item_id: str) -> ProtectedItem:
         return _item(self._get_raw_item(item_id))
 
@@ -219,13 +224,7 @@ class AzureSiteRecovery(FailbackWrites):
                                    lambda: self._client.replication_recovery_plans.get(
                                        self._rg, self._vault, plan.name))
         items_f = self._pool.submit(self._raw_plan_items, plan)
-        fabrics_f = self._pool.submit(self._list, "list the vault's fabrics",
-                                      self._client.replication_fabrics.list)
-        policies_f = self._pool.submit(self._list, "list the vault's replication policies",
-                                       self._client.replication_policies.list)
-        mappings_f = self._pool.submit(
-            self._list, "list the vault's container mappings",
-            self._client.replication_protection_container_mappings.list)
+        fabrics_f, policies_f, mappings_f = self._site_lists()
         items = tuple(failback_item(i) for i in items_f.result())
         return FailbackContext(
             plan=plan_state(plan_f.result()), items=items,

@@ -38,7 +38,6 @@ from sandbox.arm_journey import (
     latest_point,
     plan_items,
     provider,
-    refresh_plan,
     refresh_plans_of,
 )
 from sandbox.arm_world import (
@@ -498,7 +497,6 @@ def _end_plan(world: World, job: Job, state: str) -> None:
     plan["currentScenarioStatusDescription"] = "Completed" if state == "Succeeded" else state
     if job.scenario_name in ("PlannedFailover", "UnplannedFailover"):
         plan[f"last{job.scenario_name}Time"] = iso(job.started)
-    refresh_plan(world, world.resources[job.item_key])
 
 
 def _parse(value: str | None) -> float | None:

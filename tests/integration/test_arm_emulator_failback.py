@@ -355,3 +355,47 @@ def test_a_failback_write_is_sent_once_even_when_the_answer_is_lost(
     assert len([r for r in arm.requests if r.method == "POST"]) == 1
     # Site Recovery had accepted it: the job runs, and the caller must look before resending.
     assert len([j for j in world.jobs.values() if j.on_end is not None]) == 1
+
+
+def test_a_classic_item_fails_back_alone_in_the_direction_its_caller_chose(
+    arm: ArmEmulator, world: ModernizedWorld, asr: AzureSiteRecovery,
+    client: SiteRecoveryManagementClient
+) -> None:
+    set_plan_stage(world, CLASSIC_PLAN, Stage.PROTECTED_TO_AVS)
+    vm = str(world.item("vm-app-01")["id"])
+    finished(asr, asr.item_classic_failback(vm, ClassicPoint.LATEST_TAG, "RecoveryToPrimary")
+             .job_id)
+    assert posts(arm, "/unplannedfailover")[0].body == {"properties": {
+        "failoverDirection": "RecoveryToPrimary", "sourceSiteOperations": "NotRequired",
+        "providerSpecificDetails": {"instanceType": "InMage", "recoveryPointType": "LatestTag"}}}
+    item = asr.get_failback_item(vm)
+    assert item.allows("Commit") and item.active_site_type == "OnPrem"
+    # A plan goes RecoveryToPrimary: the other direction is refused as an invalid input.
+    backwards = {"properties": {
+        "failoverDirection": "PrimaryToRecovery", "sourceSiteOperations": "NotRequired",
+        "providerSpecificDetails": [{"instanceType": "InMage", "recoveryPointType": "LatestTime"}]}}
+    set_plan_stage(world, CLASSIC_PLAN, Stage.PROTECTED_TO_AVS)
+    with pytest.raises(HttpResponseError) as caught:
+        client.replication_recovery_plans.begin_unplanned_failover(
+            RG, VAULT, CLASSIC_PLAN, backwards, polling=False)  # type: ignore[arg-type]
+    assert caught.value.status_code == 400 and "direction" in str(caught.value.message)
+
+
+def test_reprotect_to_azure_waits_for_the_agent_to_register_again(
+    world: ModernizedWorld, asr: AzureSiteRecovery
+) -> None:
+    set_plan_stage(world, CLASSIC_PLAN, Stage.COMMITTED)
+    vm = str(world.item("vm-app-01")["id"])
+    forward = context(asr, CLASSIC_PLAN).forward
+    assert forward.policy is not None
+    inputs = AzureV2ReprotectInput(process_server_id=forward.process_servers[0].id,
+                                   run_as_account_id=forward.run_as_accounts[0].account_id,
+                                   policy_id=forward.policy.id,
+                                   master_target_id=forward.master_targets[0].id)
+    registered_at = world.clock() + 0.5
+    world.set_agent_unregistered("vm-app-01", 0.5, as_job=False)
+    early = refused(lambda: asr.reprotect(vm, inputs))
+    assert early.code == "28176" and "agent isn't installed" in early.why
+    assert asr.get_failback_item(vm).allows("ReverseReplicate")
+    wait_until(lambda: world.clock() > registered_at)
+    assert finished(asr, asr.reprotect(vm, inputs).job_id).state == "Succeeded"
