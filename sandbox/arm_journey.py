@@ -18,6 +18,7 @@ from enum import Enum
 from types import SimpleNamespace
 from typing import Any
 
+from sandbox.arm_modernized import ModernizedWorld
 from sandbox.arm_world import Json, World, iso, parse_iso, same_id, stable_guid
 
 CLASSIC = "InMage"
@@ -25,6 +26,7 @@ RCM_FAILBACK = "InMageRcmFailback"
 AZURE_V2 = "InMageAzureV2"
 RCM = "InMageRcm"
 FORWARD_OF = {CLASSIC: AZURE_V2, RCM_FAILBACK: RCM}
+CLASSIC_PLAN, MODERNIZED_PLAN = "finance-rp", "web-rp"
 PLAN_OPERATIONS = ("PlannedFailover", "UnplannedFailover", "Commit", "CancelFailover",
                    "ReverseReplicate", "TestFailover")
 # Seconds before now of the latest recovery point an item reports when it is set to a stage.
@@ -75,7 +77,7 @@ def enter_protected_to_avs(world: World, item: Json, *, last_status: str = "Unkn
     details = properties["providerSpecificDetails"]
     now = world.clock()
     _state(properties, "Protected", "Protected")
-    properties["activeLocation"] = "Recovery"
+    properties["activeLocation"] = world.spell("Recovery")
     properties["replicationHealth"] = "Normal"
     properties["healthErrors"] = []
     properties["currentScenario"] = world._idle_scenario()
@@ -111,7 +113,7 @@ def enter_failed_back(world: World, item: Json, recovery_point_time: float | Non
     details = properties["providerSpecificDetails"]
     now = world.clock()
     point = recovery_point_time if recovery_point_time is not None else now
-    properties["activeLocation"] = "Primary"
+    properties["activeLocation"] = world.spell("Primary")
     properties["lastSuccessfulFailoverTime"] = iso(now)
     properties["failoverRecoveryPointId"] = (
         f"{item['id']}/recoveryPoints/{stable_guid('point', item['name'], str(point))}")
@@ -154,7 +156,7 @@ def enter_protection_to_azure(world: World, item: Json, inputs: Json) -> None:
     properties["policyFriendlyName"] = policy["properties"]["friendlyName"]
     properties["allowedOperations"] = ["DisableProtection"]
     properties["currentScenario"] = world._idle_scenario()
-    properties["activeLocation"] = "Primary"
+    properties["activeLocation"] = world.spell("Primary")
     common = {"instanceType": forward, "osType": previous.get("osType")}
     if forward == AZURE_V2:
         details: Json = {
@@ -293,6 +295,26 @@ def set_plan_stage(world: World, plan_name: str, stage: Stage) -> Json:
             set_item_stage(world, item, stage)
         refresh_plan(world, plan)
         return plan
+
+
+def journey_sample(stage: Stage, *, classic_vm_count: int = 3, vm_count: int = 3,
+                   task_seconds: float = 1.0, protect_delay_seconds: float = 1.0,
+                   seed: int | None = None) -> ModernizedWorld:
+    """A vault with a classic plan (``finance-rp``) and a modernized one (``web-rp``), both
+    at ``stage`` (``CANCELLED``: the modernized plan cancelled, the classic one protected to
+    AVS, since classic failback cannot be cancelled). ``seed`` respells free text (with
+    classic VMs: `World.respell` needs the configuration server)."""
+    world = ModernizedWorld.modernized_sample(
+        vm_count, classic_vm_count=classic_vm_count, plan_name=MODERNIZED_PLAN,
+        plan_friendly_name="Web tier", task_seconds=task_seconds,
+        protect_delay_seconds=protect_delay_seconds)
+    if seed is not None and classic_vm_count:  # `respell` reads the classic site
+        world.respell(seed)
+    if classic_vm_count:
+        set_plan_stage(world, CLASSIC_PLAN,
+                       Stage.PROTECTED_TO_AVS if stage is Stage.CANCELLED else stage)
+    set_plan_stage(world, MODERNIZED_PLAN, stage)
+    return world
 
 
 def set_item_stage(world: World, item: Json, stage: Stage) -> None:

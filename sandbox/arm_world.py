@@ -61,6 +61,8 @@ RESPELLINGS: dict[str, tuple[Any, ...]] = {
 # respelled through `World.spell` once `respell` has chosen.
 JOURNEY_RESPELLINGS: dict[str, tuple[str, ...]] = {
     "Azure": ("azure", "AZURE"),
+    "Recovery": RESPELLINGS["activeLocation"],
+    "Primary": ("primary", "PRIMARY"),
     "OnPrem": ("onprem", "ONPREM", "OnPremises"),
     "ON": ("on", "On", "PoweredOn", "poweredOn"),
     "OFF": ("off", "Off", "PoweredOff", "poweredOff"),

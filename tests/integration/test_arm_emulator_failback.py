@@ -29,7 +29,7 @@ from gateways.site_recovery_failback_models import (
 from gateways.site_recovery_models import Job, RecoveryPlan
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_failback import CODE_VM_POWERED_ON, set_failback_failure
-from sandbox.arm_journey import Stage, set_plan_stage
+from sandbox.arm_journey import Stage, journey_sample, set_plan_stage
 from sandbox.arm_modernized import ModernizedWorld
 from sandbox.arm_world import CODE_OPERATION_IN_PROGRESS, CODE_OPERATION_NOT_ALLOWED
 from tests.integration.test_arm_emulator_contract import wait_until
@@ -39,7 +39,14 @@ CLASSIC_PLAN, MODERN_PLAN = "finance-rp", "web-rp"
 
 
 @pytest.fixture
-def world() -> ModernizedWorld:
+def world(request: pytest.FixtureRequest) -> ModernizedWorld:
+    """Two classic and two modernized VMs failed over to Azure; with a parameter, both
+    plans at a stage of the journey (`journey_sample`'s keywords)."""
+    keywords: dict[str, Any] = getattr(request, "param", {"stage": None})
+    stage = keywords.pop("stage")
+    if stage is not None:
+        return journey_sample(stage, classic_vm_count=2, vm_count=2, task_seconds=0.05,
+                              protect_delay_seconds=0.6, **keywords)
     return ModernizedWorld.modernized_sample(
         2, classic_vm_count=2, plan_name=MODERN_PLAN, plan_friendly_name="Web tier",
         task_seconds=0.05, protect_delay_seconds=0.6)
@@ -324,15 +331,15 @@ def test_every_stage_can_be_set_for_both_architectures(
         set_plan_stage(world, CLASSIC_PLAN, Stage.CANCELLED)
 
 
+@pytest.mark.parametrize("world", [{"stage": Stage.FAILED_BACK, "seed": 7}], indirect=True)
 def test_a_seeded_vault_respells_the_journeys_free_text(asr: AzureSiteRecovery,
                                                          world: ModernizedWorld) -> None:
-    world.respell(7)
-    set_plan_stage(world, CLASSIC_PLAN, Stage.FAILED_BACK)
-    set_plan_stage(world, MODERN_PLAN, Stage.FAILED_BACK)
     site_types = {i.active_site_type for i in context(asr, CLASSIC_PLAN).items}
     powers = {i.power_status for i in context(asr, MODERN_PLAN).items}
     assert site_types == {world.spell("OnPrem")} and site_types != {"OnPrem"}
     assert powers == {world.spell("ON")} and powers != {"ON"}
+    locations = {i.active_location for i in context(asr, MODERN_PLAN).items}
+    assert locations == {world.spell("Primary")} and locations != {"Primary"}
     # Read raw: the operations the bot acts on are Site Recovery's enumeration, not respelled.
     assert all(i.allows("Commit") for i in context(asr, MODERN_PLAN).items)
 
@@ -399,3 +406,12 @@ def test_reprotect_to_azure_waits_for_the_agent_to_register_again(
     assert asr.get_failback_item(vm).allows("ReverseReplicate")
     wait_until(lambda: world.clock() > registered_at)
     assert finished(asr, asr.reprotect(vm, inputs).job_id).state == "Succeeded"
+
+
+@pytest.mark.parametrize("world", [{"stage": Stage.CANCELLED}], indirect=True)
+def test_a_journey_sample_starts_both_plans_at_a_stage(
+    asr: AzureSiteRecovery, world: ModernizedWorld
+) -> None:
+    assert all(i.last_planned_failover_status == "Cancelled" and i.allows("PlannedFailover")
+               for i in context(asr, MODERN_PLAN).items)
+    assert all(i.allows("UnplannedFailover") for i in context(asr, CLASSIC_PLAN).items)
