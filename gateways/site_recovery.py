@@ -3,9 +3,11 @@
 Reads are done in bulk (a fixed number of list calls per plan, run concurrently) and
 converted into `site_recovery_models` dataclasses (`site_recovery_convert`). Reads retry as
 azure-core does (429 after its Retry-After; 5xx and dropped connections with exponential
-backoff, here jittered). Writes (reprotect, job restart) are sent with retries off and
-explicit timeouts shorter than the tracker's lease: a reprotect must never go out twice, so
-the caller decides about any resend after looking at the protected item and its recent jobs.
+backoff, here jittered). Writes (reprotect, job restart, and the failback journey's
+failover, commit and cancel: `site_recovery_failback`) all go through `_write`: retries off
+and explicit timeouts shorter than the tracker's lease (`site_recovery_calls`): a write must
+never go out twice, so the caller decides about any resend after looking at the protected
+item and its recent jobs.
 Writes are signed as Azure PowerShell signs them (`gateways.agent_auth`) with the vault's
 integrity key, read once and cached, never logged.
 """
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,15 +26,11 @@ from typing import Any, Protocol, TypeVar
 from azure.core.exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
-    ResourceNotFoundError,
-    ServiceRequestError,
-    ServiceResponseError,
     map_error,
 )
-from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy
 from azure.core.rest import HttpRequest
-from azure.identity import CredentialUnavailableError, DefaultAzureCredential
+from azure.identity import DefaultAzureCredential
 from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 from azure.mgmt.recoveryservicessiterecovery import models as m
@@ -42,10 +39,16 @@ from azure.mgmt.recoveryservicessiterecovery.models import ReplicationProtectedI
 from gateways.agent_auth import signed_headers
 from gateways.errors import SiteRecoveryAuthError, SiteRecoveryError
 from gateways.rcm_models import MODERNIZED_PROVIDERS, ModernizedPlanContext
+from gateways.site_recovery_calls import (
+    _accepted,
+    _call,
+    _write_timeouts,
+)
+from gateways.site_recovery_calls import job_from_headers as job_from_headers
+from gateways.site_recovery_calls import job_name as job_name
 from gateways.site_recovery_convert import (
     _config_server,
     _failback_policy,
-    _float,
     _item,
     _item_path,
     _job,
@@ -79,15 +82,10 @@ from gateways.timestamps import utc
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-JOB_FROM_LOCATION = re.compile(r"/operationresults/(?P<job>[^/?]+)", re.IGNORECASE)
-JOB_FROM_ID = re.compile(r"/replicationJobs/(?P<job>[^/?]+)", re.IGNORECASE)
 EXTENDED_INFO_API = "2023-04-01"
 READ_RETRIES = 4
 READ_BACKOFF_S = 0.5
 READ_BACKOFF_MAX_S = 20
-# (connect, read) seconds for writes: well inside the tracker's 60 s run lease, so an answer
-# that does not come is given up on before another replica may look at the run.
-WRITE_TIMEOUTS = (10.0, 30.0)
 
 
 class JitteredRetry(RetryPolicy[Any, Any]):
@@ -116,12 +114,6 @@ class SiteRecovery(Protocol):
     def get_job(self, job_id: str) -> Job: ...
 
     def list_jobs(self, since: datetime) -> list[Job]: ...
-
-
-def job_name(job_id: str) -> str:
-    """The job's GUID from an ARM id or a bare name."""
-    match = JOB_FROM_ID.search(job_id)
-    return match.group("job") if match else job_id
 
 
 class AzureSiteRecovery(FailbackWrites):
@@ -348,93 +340,3 @@ class AzureSiteRecovery(FailbackWrites):
         by_id = {i.id.lower(): i for i in listed if i.id}
         return [by_id.get(item_id.lower()) or self._get_raw_item(item_id)
                 for item_id in plan.item_ids]
-
-
-def _write_timeouts() -> dict[str, Any]:
-    """azure-core's per-call timeouts for a write (its default read timeout is 300 s)."""
-    connect, read = WRITE_TIMEOUTS
-    return {"connection_timeout": connect, "read_timeout": read}
-
-
-def _accepted(action: str,
-              send: Callable[[Callable[[PipelineResponse[Any, Any]], None]], object]) -> Accepted:
-    """Send a write once and read its answer's headers: the job id and the Retry-After."""
-    seen: dict[str, str] = {}
-
-    def keep_headers(response: PipelineResponse[Any, Any]) -> None:
-        seen.update({k.lower(): v for k, v in response.http_response.headers.items()})
-
-    _call(action, lambda: send(keep_headers))
-    return Accepted(job_from_headers(seen), _float(seen.get("retry-after")))
-
-
-def job_from_headers(headers: dict[str, str]) -> str | None:
-    """Job GUID from `Location: …/operationresults/{job}`, else from `x-ms-request-id`."""
-    location = JOB_FROM_LOCATION.search(headers.get("location", ""))
-    if location:
-        return location.group("job")
-    request_id = JOB_FROM_ID.search(headers.get("x-ms-request-id", ""))
-    return request_id.group("job") if request_id else None
-
-
-def _call(action: str, operation: Callable[[], T]) -> T:
-    """Run one SDK call; turn its failures into `SiteRecoveryError`s that explain themselves."""
-    try:
-        return operation()
-    except (ClientAuthenticationError, CredentialUnavailableError) as exc:
-        raise SiteRecoveryAuthError(
-            f"Authentication problem: Azure did not accept the bot's token while trying to "
-            f"{action}.",
-            _first_line(str(exc)),
-            "Check the bot's Azure identity: the managed identity is assigned "
-            "(IDENTITY_ENDPOINT/IDENTITY_HEADER), or AZURE_CLIENT_ID, AZURE_TENANT_ID and "
-            "AZURE_CLIENT_SECRET are current (an expired client secret or certificate gives "
-            "this) and belong to the vault's tenant. The bot carries on by itself once Azure "
-            "accepts its token again.",
-            status=getattr(exc, "status_code", None),
-        ) from None
-    except ResourceNotFoundError as exc:
-        raise SiteRecoveryError(
-            f"Site Recovery could not find what the bot asked for while trying to {action}.",
-            _error_text(exc), "Check AZURE_SUBSCRIPTION_ID, ASR_RESOURCE_GROUP and ASR_VAULT_NAME.",
-            status=404, code=_error_code(exc),
-        ) from None
-    except HttpResponseError as exc:
-        status = exc.status_code
-        if status == 403:
-            raise SiteRecoveryAuthError(
-                f"Authorization problem: Azure refused the bot's identity the right to {action}.",
-                _error_text(exc),
-                "Give the bot's identity the Site Recovery Contributor role on the vault "
-                "(Reader is not enough), then wait a few minutes for the role to apply.",
-                status=403, code=_error_code(exc)) from None
-        raise SiteRecoveryError(
-            f"Site Recovery refused to {action} (HTTP {status}).",
-            _error_text(exc),
-            "Wait a minute and try again." if status in (429, 500, 502, 503, 504)
-            else "Fix the cause above, then run the command again.",
-            status=status, code=_error_code(exc),
-            retry_after=_float(getattr(exc.response, "headers", {}).get("Retry-After")),
-        ) from None
-    except (ServiceRequestError, ServiceResponseError) as exc:
-        raise SiteRecoveryError(
-            f"Site Recovery could not be reached to {action}.", _first_line(str(exc)),
-            "Check AZURE_ARM_ENDPOINT and the network path to Azure Resource Manager.",
-        ) from None
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else ""
-
-
-def _error_code(exc: HttpResponseError) -> str | None:
-    error = getattr(exc, "error", None)
-    return getattr(error, "code", None)
-
-
-def _error_text(exc: HttpResponseError) -> str:
-    error = getattr(exc, "error", None)
-    if error is not None and getattr(error, "message", None):
-        code = getattr(error, "code", None)
-        return f"{code}: {error.message}" if code else str(error.message)
-    return _first_line(str(exc.message or exc))
