@@ -485,7 +485,9 @@ def _auto_cancel(world: World, failed: Job, items: list[Json]) -> None:
     for item in items:
         item["properties"]["currentScenario"] = _scenario(world, job)
     if failed.target and failed.target.get("targetInstanceType") == "RecoveryPlan":
-        world.resources[failed.item_key]["properties"]["currentScenario"] = _scenario(world, job)
+        plan = world.resources[failed.item_key]["properties"]
+        plan["currentScenario"] = _scenario(world, job)
+        plan["currentScenarioStatus"] = plan["currentScenarioStatusDescription"] = "InProgress"
 
 
 def _end_plan(world: World, job: Job, state: str) -> None:

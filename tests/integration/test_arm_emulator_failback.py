@@ -15,6 +15,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.identity import DefaultAzureCredential
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
+from azure.mgmt.recoveryservicessiterecovery import models as m
 
 from gateways.agent_auth import AGENT_AUTH_HEADER
 from gateways.errors import SiteRecoveryError
@@ -91,7 +92,8 @@ def refused(call: Any) -> SiteRecoveryError:
 
 
 def test_classic_plan_walks_from_avs_back_to_azure(
-    arm: ArmEmulator, world: ModernizedWorld, asr: AzureSiteRecovery
+    arm: ArmEmulator, world: ModernizedWorld, asr: AzureSiteRecovery,
+    client: SiteRecoveryManagementClient
 ) -> None:
     set_plan_stage(world, CLASSIC_PLAN, Stage.PROTECTED_TO_AVS)
     ready = context(asr, CLASSIC_PLAN)
@@ -117,10 +119,13 @@ def test_classic_plan_walks_from_avs_back_to_azure(
     assert (job.state, job.scenario_name, job.target_object_id) == (
         "Succeeded", "UnplannedFailover", CLASSIC_PLAN)
     assert len([j for j in world.jobs.values() if j.scenario_name == "UnplannedFailover"]) == 1
-    details = world.job_json(job.id)["properties"]["customDetails"]
-    assert details["instanceType"] == "FailoverJobDetails"
-    assert [d["name"] for d in details["protectedItemDetails"]] == ["vm-app-01", "vm-app-02"]
-    assert all(d["recoveryPointTime"] for d in details["protectedItemDetails"])
+    properties = client.replication_jobs.get(RG, VAULT, job.id).properties
+    assert properties is not None and properties.target_instance_type == "RecoveryPlan"
+    details = properties.custom_details
+    assert isinstance(details, m.FailoverJobDetails) and details.protected_item_details
+    assert [d.name for d in details.protected_item_details] == ["vm-app-01", "vm-app-02"]
+    assert all(isinstance(d.recovery_point_time, dt.datetime) and d.recovery_point_id
+               for d in details.protected_item_details)
 
     back = context(asr, CLASSIC_PLAN)
     assert back.plan.allows("Commit") and back.plan.current_scenario is not None
@@ -240,12 +245,13 @@ def test_a_failed_planned_failover_is_cancelled_by_site_recovery(
     assert job.state == "Failed" and job.errors[0].code == "539"
     cancels = [j for j in world.jobs.values() if j.scenario_name == "CancelFailover"]
     assert len(cancels) == 1
-    finished(asr, cancels[0].name)
+    assert finished(asr, cancels[0].name).state == "Succeeded"
     after = context(asr, MODERN_PLAN)
     assert all(vm.allows("PlannedFailover") and vm.last_planned_failover_status == "Failed"
                and vm.current_scenario.idle for vm in after.items)
     assert after.plan.current_scenario is not None
     assert after.plan.current_scenario.name == "CancelFailover"
+    assert after.plan.current_scenario_status == "Succeeded"
 
 
 def test_classic_failback_fails_with_8038_and_only_that_vm_stays_in_azure(
