@@ -23,12 +23,12 @@ from approvals.policy import (
     decide_rejection,
     decide_retry,
 )
-from commands.manual_items import confirm_remaining
-from commands.recheck import Recheck
 from core.decisions import Action, Click, Decision, Refusal
 from core.events import Decided, RequestChanged
 from core.policy import Policy
 from core.ports import Directory, Notifier, Waker
+from intake.manual_items import confirm_remaining
+from intake.recheck import Recheck
 from store.db import session_scope
 from store.models import Approval, Request, RequestStatus, utcnow
 from store.repo import approvals_of, audit, enqueue, get_request, pending_due, transition

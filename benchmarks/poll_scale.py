@@ -5,7 +5,7 @@ of 250, refilled at 25 per second, 429 with Retry-After beyond it). 1,000 reprot
 started in the vault at once (four tasks of TASK_SECONDS each), then followed until Site
 Recovery says every job succeeded:
 
-- *this design*: the bot's own `Tracker` with the real gateway (Azure SDK over HTTPS): the
+- *this design*: the bot's own `Runner` with the real gateway (Azure SDK over HTTPS): the
   vault's recent jobs listed once per tick, full job reads within a fixed budget, the items
   waiting for Protected listed once per plan;
 - *per-job polling*: one GET per tracked job per tick, 8 in parallel, as a client following
@@ -32,14 +32,14 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine
 from sqlmodel import Session, select
 
-from commands.plan_model import PlannedItem, ResolvedPlan
-from commands.tracking import Tracker
+from core.plan import PlannedItem, ResolvedPlan
 from core.policy import Policy
 from gateways.site_recovery import AzureSiteRecovery, job_name
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_world import World
 from store.db import migrate, session_scope
 from store.models import Outbox, Request, RequestStatus, Run, RunStatus, utcnow
+from tracking import Runner
 
 PLANS, VMS = 10, 100
 LATENCY_S = 0.05
@@ -117,14 +117,14 @@ def this_design(emu: ArmEmulator, folder: Path) -> tuple[list[int], int, list[fl
                     approval_ttl=timedelta(hours=1), poll_interval=POLL,
                     protect_timeout=timedelta(hours=12))
     asr = gateway(emu)
-    tracker = Tracker(engine, asr, policy, "bench")
+    runner = Runner(engine, asr, policy, "bench")
     per_tick: list[int] = []
     throttled = emu.throttled
     started = time.monotonic()
     try:
         while time.monotonic() - started < PHASE_LIMIT_S:
             before = reads(emu)
-            tracker.tick()
+            runner.tick()
             if reads(emu) > before:
                 per_tick.append(reads(emu) - before)
             with Session(engine) as session:

@@ -6,7 +6,7 @@ vCenter is vcsim behind a small TCP proxy that delays every chunk from the bot b
 designs run in the same process against the same emulators, with a logged-in vCenter
 session (the bot reuses its session):
 
-- bulk: the bot's own `commands.planning.resolve`: the plan, then its items, fabric,
+- bulk: the bot's own `intake.planning.resolve`: the plan, then its items, fabric,
   policies, mappings and vCenters in concurrent list calls while vCenter is read in one
   property retrieval; then every check.
 - per-VM: the shape this replaces, reads only: the plan and fabric as above, then for each
@@ -34,11 +34,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/support: vcsim harness
 
-from commands.parser import ReprotectRequest, parse
-from commands.plan_model import ResolvedPlan
-from commands.planning import Sources, resolve
+from core.plan import ReprotectRequest, ResolvedPlan
 from gateways.site_recovery import AzureSiteRecovery
 from gateways.vcenter import VCenterGateway
+from intake.parser import parse
+from intake.planning import Sources, resolve
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_modernized import APPLIANCE, ModernizedWorld
 from sandbox.arm_world import World, stable_guid

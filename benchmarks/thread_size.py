@@ -1,6 +1,6 @@
 """How long a request's thread gets, and how soon its summary follows, for 3, 10 and 100 VMs.
 
-The bot's own Tracker and OutboxSender (with its real pacing of about one message a second
+The bot's own Runner and OutboxSender (with its real pacing of about one message a second
 per channel) run against the ARM emulator (the real Azure SDK over HTTPS) and the Slack
 emulator (the real slack_sdk WebClient). The jobs end spread over about 30 s, so VMs become
 protected over many ticks, as they do in a vault. It prints the thread's replies (and how many
@@ -24,8 +24,7 @@ from sqlalchemy import Engine, create_engine
 from sqlmodel import Session, col, select
 
 from bot.outbox import OutboxSender
-from commands.plan_model import Choice, PlannedItem, ResolvedPlan
-from commands.tracking import Tracker
+from core.plan import Choice, PlannedItem, ResolvedPlan
 from core.policy import Policy
 from gateways.site_recovery import AzureSiteRecovery
 from sandbox.arm_emulator import ArmEmulator
@@ -33,6 +32,7 @@ from sandbox.arm_world import World
 from sandbox.slack_emulator import SlackEmulator
 from store.db import migrate, session_scope
 from store.models import Outbox, OutboxKind, Request, RequestStatus, Run, RunStatus
+from tracking import Runner
 
 SIZES = (3, 10, 100)
 CHANNEL = "C0BENCH"
@@ -58,7 +58,7 @@ def plan_of(world: World) -> ResolvedPlan:
 
 
 def seed(engine: Engine, plan: ResolvedPlan, root_ts: str) -> int:
-    """An executing request whose runs are queued: the tracker submits them all."""
+    """An executing request whose runs are queued: the runner submits them all."""
     with session_scope(engine) as session:
         request = Request(trigger_id="bench", team_id="T0", channel_id=CHANNEL,
                           requester_id="U0A", command_text="", plan=plan.to_json(),
@@ -103,13 +103,13 @@ def measure(vms: int, folder: Path, over_s: float = SPREAD_S) -> Thread:
         asr = AzureSiteRecovery(subscription_id=world.subscription_id,
                                 resource_group=world.resource_group, vault=world.vault_name,
                                 arm_endpoint=arm.base_url)
-        tracker = Tracker(engine, asr, policy, "bench")
+        runner = Runner(engine, asr, policy, "bench")
         sender = OutboxSender(engine, client, "bench")
         started = time.monotonic()
         spread_done = False
         try:
             while time.monotonic() - started < LIMIT_S:
-                tracker.tick()
+                runner.tick()
                 if not spread_done and len(world.jobs) == vms:
                     spread(world, over_s)
                     spread_done = True

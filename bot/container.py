@@ -7,7 +7,6 @@ import logging
 import os
 import socket
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -19,23 +18,24 @@ from sqlalchemy import Engine
 
 from approvals.retry import Retries
 from approvals.workflow import Approvals, expire_due
+from bot.admission import Admission, AfterAckPool
 from bot.outbox import OutboxSender
 from bot.scheduler import Ticker
 from bot.settings import Settings
 from bot.slack_app import build_app
 from bot.slack_ports import SlackDirectory, SlackNotifier, SlackWorkspace
-from commands.intake import Intake
-from commands.manual_items import ManualChecks
-from commands.planning import Sources
-from commands.power_guard import PowerGuard
-from commands.recheck import Recheck
-from commands.tracking import Tracker
 from core.policy import Policy
 from core.ports import SlackUnavailable
 from gateways.site_recovery import AzureSiteRecovery
 from gateways.vcenter import VCenterConfig, VCenterGateway
 from gateways.vcenter_absent import NotConfiguredVCenter
+from intake.manual_items import ManualChecks
+from intake.planning import Sources
+from intake.recheck import Recheck
+from intake.slash import Intake
 from store.db import make_engine, migrate
+from tracking import Runner
+from tracking.power_guard import PowerGuard
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class BotServices:
     ticker: Ticker
     app: App
     site_recovery: AzureSiteRecovery
-    after_ack: ThreadPoolExecutor
+    after_ack: AfterAckPool
     vcenter: VCenterGateway | None = None
 
     def start_background(self) -> None:
@@ -102,25 +102,25 @@ def build(settings: Settings) -> BotServices:
     directory = SlackDirectory(client, settings.reprotect_approvers)
     requesters = (SlackDirectory(client, settings.reprotect_requesters)
                   if settings.reprotect_requesters else None)
-    intake = Intake(engine, sources, notifier, policy, requesters)
+    after_ack = AfterAckPool()
+    intake = Intake(engine, sources, notifier, policy, requesters, Admission(after_ack))
     recheck = Recheck(engine, sources, approval_confirms_manual=policy.approval_confirms_manual)
     approvals = Approvals(engine, directory, notifier, ticker, policy, recheck)
     manual = ManualChecks(engine, directory, notifier, policy)
-    tracker = Tracker(engine, site_recovery, policy, owner)
+    runner = Runner(engine, site_recovery, policy, owner)
     sender = OutboxSender(engine, client, owner,
                           approval_confirms_manual=policy.approval_confirms_manual)
-    ticker.every("track", min(settings.reprotect_poll_seconds, 5.0), tracker.tick)
+    ticker.every("track", min(settings.reprotect_poll_seconds, 5.0), runner.tick)
     ticker.every("outbox", 0.5, sender.tick)
     ticker.every("expire", 15.0, lambda: _expire(engine))
     ticker.every("resume", 30.0, intake.resume_interrupted)
     if vcenter is not None:
         ticker.every("power", settings.reprotect_poll_seconds, PowerGuard(engine, vcenter).tick)
-    after_ack = ThreadPoolExecutor(max_workers=8, thread_name_prefix="after-ack")
     app = build_app(client=client,
                     signing_secret=settings.slack_signing_secret.get_secret_value()
                     if settings.slack_signing_secret is not None else None,
                     intake=intake, approvals=approvals, manual=manual,
-                    retries=Retries(engine, tracker, approvals, notifier, ticker),
+                    retries=Retries(engine, runner, approvals, notifier, ticker),
                     notifier=notifier, waker=ticker, background=after_ack)
     return BotServices(settings=settings, engine=engine, ticker=ticker, app=app,
                        site_recovery=site_recovery, after_ack=after_ack, vcenter=vcenter)

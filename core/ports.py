@@ -1,11 +1,23 @@
-"""What the domain needs from the outside world, as small Protocols (Slack stays in `bot`)."""
+"""What the domain needs from the outside world, as small Protocols (Slack stays in `bot`,
+Azure in `gateways.site_recovery`, vCenter in `gateways.vcenter`): every port is here."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
+from core.decisions import Click, Decision
 from core.notices import Notice
+from gateways.site_recovery_models import (
+    Accepted,
+    Job,
+    PlanContext,
+    ProtectedItem,
+    ProviderInput,
+    RecoveryPlan,
+)
 from gateways.vcenter_models import VCenterInventory
 
 
@@ -37,6 +49,22 @@ class Directory(Protocol):
     def members(self) -> frozenset[str]: ...
 
 
+@dataclass(frozen=True)
+class Throttled:
+    """Slow work was not taken now: retry in `retry_in` seconds. `everyone`: the bot's queue
+    is full; else this person started as many as one person may in a while."""
+
+    retry_in: int
+    everyone: bool
+
+
+class Gate(Protocol):
+    """Admits one more preflight or cancellation from `user` (and counts it), or says when
+    to retry."""
+
+    def admit(self, user: str) -> Throttled | None: ...
+
+
 class Waker(Protocol):
     """Asks the scheduler to run a periodic job now rather than at its next tick."""
 
@@ -55,3 +83,29 @@ class VCenter(Protocol):
         ...
 
     def power_states(self, vm_refs: Sequence[str]) -> dict[str, str]: ...
+
+
+class SiteRecovery(Protocol):
+    """What the domain needs from Site Recovery; the emulator and Azure both satisfy it."""
+
+    def list_plans(self) -> list[RecoveryPlan]: ...
+
+    def plan_context(self, plan: RecoveryPlan) -> PlanContext: ...
+
+    def get_item(self, item_id: str) -> ProtectedItem: ...
+
+    def plan_items(self, plan: RecoveryPlan) -> tuple[ProtectedItem, ...]: ...
+
+    def reprotect(self, item_id: str, inputs: ProviderInput) -> Accepted: ...
+
+    def restart_job(self, job_id: str) -> Accepted: ...
+
+    def get_job(self, job_id: str) -> Job: ...
+
+    def list_jobs(self, since: datetime) -> list[Job]: ...
+
+
+class RetryAuthority(Protocol):
+    """Who may restart a failed VM's job (`approvals.workflow.Approvals`)."""
+
+    def may_retry(self, click: Click) -> Decision: ...

@@ -5,7 +5,7 @@ converted into `site_recovery_models` dataclasses (`site_recovery_convert`). Rea
 azure-core does (429 after its Retry-After; 5xx and dropped connections with exponential
 backoff, here jittered). Writes (reprotect, job restart, and the failback journey's
 failover, commit and cancel: `site_recovery_failback`) all go through `_write`: retries off
-and explicit timeouts shorter than the tracker's lease (`site_recovery_calls`): a write must
+and explicit timeouts shorter than the runner's lease (`site_recovery_calls`): a write must
 never go out twice, so the caller decides about any resend after looking at the protected
 item and its recent jobs.
 Writes are signed as Azure PowerShell signs them (`gateways.agent_auth`) with the vault's
@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import fields
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -96,29 +96,9 @@ class JitteredRetry(RetryPolicy[Any, Any]):
         return float(super().get_backoff_time(settings)) * random.uniform(0.5, 1.5)
 
 
-class SiteRecovery(Protocol):
-    """What the domain needs from Site Recovery; the emulator and Azure both satisfy it."""
-
-    def list_plans(self) -> list[RecoveryPlan]: ...
-
-    def plan_context(self, plan: RecoveryPlan) -> PlanContext: ...
-
-    def get_item(self, item_id: str) -> ProtectedItem: ...
-
-    def plan_items(self, plan: RecoveryPlan) -> tuple[ProtectedItem, ...]: ...
-
-    def reprotect(self, item_id: str, inputs: ProviderInput) -> Accepted: ...
-
-    def restart_job(self, job_id: str) -> Accepted: ...
-
-    def get_job(self, job_id: str) -> Job: ...
-
-    def list_jobs(self, since: datetime) -> list[Job]: ...
-
-
 class AzureSiteRecovery(FailbackWrites):
-    """`SiteRecovery` over the real `azure-mgmt-recoveryservicessiterecovery` client (the
-    failback journey's writes: `FailbackWrites`)."""
+    """`core.ports.SiteRecovery` over the real `azure-mgmt-recoveryservicessiterecovery`
+    client (the failback journey's writes: `FailbackWrites`)."""
 
     def __init__(self, *, subscription_id: str, resource_group: str, vault: str,
                  arm_endpoint: str, credential: Any | None = None) -> None:

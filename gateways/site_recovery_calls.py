@@ -2,7 +2,7 @@
 
 `_call` turns an SDK failure into a `SiteRecoveryError` that says what happened, why and what
 to do; `_accepted` reads a write's answer (the job it started and its Retry-After) from the
-headers, with `_write_timeouts` shorter than the tracker's lease.
+headers, with `_write_timeouts` shorter than the runner's lease.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ T = TypeVar("T")
 
 JOB_FROM_LOCATION = re.compile(r"/operationresults/(?P<job>[^/?]+)", re.IGNORECASE)
 JOB_FROM_ID = re.compile(r"/replicationJobs/(?P<job>[^/?]+)", re.IGNORECASE)
-# (connect, read) seconds for writes: well inside the tracker's 60 s run lease, so an answer
+# (connect, read) seconds for writes: well inside the runner's 60 s run lease, so an answer
 # that does not come is given up on before another replica may look at the run.
 WRITE_TIMEOUTS = (10.0, 30.0)
 
@@ -95,8 +95,9 @@ def _call(action: str, operation: Callable[[], T]) -> T:
             raise SiteRecoveryAuthError(
                 f"Authorization problem: Azure refused the bot's identity the right to {action}.",
                 _error_text(exc),
-                "Give the bot's identity the Site Recovery Contributor role on the vault "
-                "(Reader is not enough), then wait a few minutes for the role to apply.",
+                "Give the bot's identity the custom role of deploy/site-recovery-role.json "
+                "(or Site Recovery Contributor) on the vault; Reader is not enough. Then wait "
+                "a few minutes for the role to apply.",
                 status=403, code=_error_code(exc)) from None
         raise SiteRecoveryError(
             f"Site Recovery refused to {action} (HTTP {status}).",

@@ -1,8 +1,8 @@
 """The VCenter port when VCENTER_URL is not set: every read says so, nothing is asked.
 
 Planning and preflight read vCenter through one object either way; the "not configured"
-answer becomes a warning in the preflight (`commands.vcenter_checks`), like any other reason
-vCenter could not be read, instead of `None` checks at every step.
+answer becomes a warning in the preflight (`providers.classic.vcenter_checks`), like any
+other reason vCenter could not be read, instead of `None` checks at every step.
 """
 
 from __future__ import annotations

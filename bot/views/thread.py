@@ -11,11 +11,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.views import Message, _chunks, clip, powered_on, preflight_changed, section
-from commands.job_errors import KNOWN_FIXES
-from commands.mrkdwn import code, escape
-from commands.plan_model import ResolvedPlan
+from bot.views.job_errors import KNOWN_FIXES
 from core import actions
 from core import events as ev
+from core.mrkdwn import code, escape
+from core.plan import ResolvedPlan
 
 REPLY_LIMIT = 3900      # Slack reads best under 4,000 characters of text
 LIST_TEXT_LIMIT = 39_000  # Slack truncates text past 40,000 characters

@@ -17,14 +17,14 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.views import private
-from commands import intake as intake_module
-from commands.intake import Intake, SlashCommand
-from commands.planning import Sources
-from commands.recheck import Recheck
 from core.decisions import Decision
 from core.notices import Notice
 from core.policy import Policy
 from gateways.site_recovery import AzureSiteRecovery
+from intake import slash as intake_module
+from intake.planning import Sources
+from intake.recheck import Recheck
+from intake.slash import Intake, SlashCommand
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.local_bot import SIGNING_SECRET
 from sandbox.slack_driver import SlackDriver

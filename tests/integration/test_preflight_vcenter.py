@@ -19,13 +19,13 @@ from typing import Any
 
 import pytest
 
-from commands.facts import VCenterReading
-from commands.parser import ReprotectRequest, parse
-from commands.plan_model import CheckResult, Choice, ResolvedPlan, Verdict
-from commands.planning import Sources, resolve
-from commands.preflight import run_checks
+from core.plan import CheckResult, Choice, ReprotectRequest, ResolvedPlan, Verdict
 from gateways.site_recovery import AzureSiteRecovery
 from gateways.vcenter import VCenterConfig, VCenterGateway
+from intake.parser import parse
+from intake.planning import Sources, resolve
+from providers.checks import VCenterReading
+from providers.classic.preflight import run_checks
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_world import World, stable_guid
 from store.models import utcnow

@@ -1,6 +1,6 @@
 """Replicas on one PostgreSQL database, at the moments a lease runs out under a slow call.
 
-Each test drives two replicas' trackers or outbox senders in one process against the ARM and
+Each test drives two replicas' runners or outbox senders in one process against the ARM and
 Slack emulators, and makes time pass during a call by moving the database's lease and due
 times back by the call's duration, instead of sleeping.
 """
@@ -23,10 +23,6 @@ from sqlmodel import Session, col, select
 
 from bot.outbox import ChannelPacer, OutboxSender
 from bot.views import thread
-from commands.parser import ReprotectRequest, parse
-from commands.plan_model import ResolvedPlan
-from commands.planning import Sources, resolve
-from commands.tracking import Tracker
 from core.events import (
     AgentGaveUp,
     AuthRecovered,
@@ -41,9 +37,12 @@ from core.events import (
     WriteRefused,
     decode,
 )
+from core.plan import ReprotectRequest, ResolvedPlan
 from core.policy import Policy
 from gateways.site_recovery import AzureSiteRecovery
 from gateways.site_recovery_models import Accepted, ReprotectInput
+from intake.parser import parse
+from intake.planning import Sources, resolve
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.slack_emulator import SlackEmulator
 from store.db import make_engine, migrate, session_scope
@@ -60,6 +59,7 @@ from store.models import (
 from store.repo import enqueue
 from tests.integration.conftest import APPROVER, CHANNEL, COMMAND, REQUESTER, reprotect_posts
 from tests.support.postgres import PostgresInstance, start_postgres
+from tracking import Runner
 
 POLICY = Policy(workspace_team=lambda: "T0", channels=frozenset(), required_approvals=1,
                 approval_ttl=timedelta(hours=1), poll_interval=timedelta(0),
@@ -138,11 +138,11 @@ class Delegate:
         return self._hook(lambda: self._inner.reprotect(item_id, inputs))
 
 
-def track_to_the_end(engine: Engine, *trackers: Tracker, timeout: float = 30) -> list[Run]:
+def track_to_the_end(engine: Engine, *runners: Runner, timeout: float = 30) -> list[Run]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for tracker in trackers:
-            tracker.tick()
+        for runner in runners:
+            runner.tick()
         with Session(engine) as session:
             runs = list(session.exec(select(Run).order_by(col(Run.id))).all())
         if runs and all(r.status in FINAL_RUN_STATUSES for r in runs):
@@ -162,14 +162,14 @@ def test_a_slow_reprotect_post_is_not_sent_again_by_another_replica(
     """Each of replica A's POSTs takes 25 s (within the write timeouts); replica B ticks
     meanwhile. A's lease, extended when a run enters `submitting`, keeps B away."""
     add_request(engine, asr, RequestStatus.APPROVED)
-    replica_b = Tracker(engine, asr, POLICY, "replica-B")
+    replica_b = Runner(engine, asr, POLICY, "replica-B")
 
     def slow(post: Any) -> Accepted:
         time_passes(engine, Run, timedelta(seconds=25), "lease_until", "next_poll_at")
         replica_b.tick()
         return post()  # type: ignore[no-any-return]
 
-    replica_a = Tracker(engine, Delegate(asr, slow), POLICY, "replica-A")
+    replica_a = Runner(engine, Delegate(asr, slow), POLICY, "replica-A")
     runs = track_to_the_end(engine, replica_a, replica_b)
 
     assert len(reprotect_posts(arm)) == 3
@@ -193,7 +193,7 @@ def test_a_post_refused_as_already_in_progress_adopts_the_running_job(
         a_posted.wait(10)
         return post()  # type: ignore[no-any-return]
 
-    replica_b = Tracker(engine, Delegate(asr, after_a), POLICY, "replica-B")
+    replica_b = Runner(engine, Delegate(asr, after_a), POLICY, "replica-B")
     posts = 0
 
     def frozen_on_third(post: Any) -> Accepted:
@@ -211,7 +211,7 @@ def test_a_post_refused_as_already_in_progress_adopts_the_running_job(
             a_posted.set()
             other.join()
 
-    replica_a = Tracker(engine, Delegate(asr, frozen_on_third), POLICY, "replica-A")
+    replica_a = Runner(engine, Delegate(asr, frozen_on_third), POLICY, "replica-A")
     runs = track_to_the_end(engine, replica_a, replica_b)
 
     assert Counter(name for name, _ in arm.world.reprotect_posts) == {

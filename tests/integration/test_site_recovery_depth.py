@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from commands.tracking import machine, ticker
 from gateways import site_recovery_calls
 from gateways.agent_auth import AGENT_AUTH_HEADER, CLIENT_REQUEST_ID_HEADER, verify
 from sandbox import arm_world
@@ -39,6 +38,7 @@ from tests.integration.conftest import (
     wait_root,
     wait_summary,
 )
+from tracking import machine, ticker
 
 
 def start(start_bot: BotFactory, slack: SlackEmulator) -> tuple[LocalBot, SlackDriver]:

@@ -18,10 +18,9 @@ from typing import Any
 
 import pytest
 
-from commands.parser import ReprotectRequest
-from commands.plan_model import ResolvedPlan, Verdict
-from commands.planning import Sources, resolve
+from core.plan import ReprotectRequest, ResolvedPlan, Verdict
 from gateways.site_recovery import AzureSiteRecovery
+from intake.planning import Sources, resolve
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_world import RESPELLINGS, World
 from sandbox.slack_driver import SlackDriver

@@ -14,16 +14,15 @@ from typing import Any
 
 from azure.mgmt.recoveryservicessiterecovery import models as m
 
-from commands.facts import not_configured
-from commands.modernized.choices import choose, choose_appliance
-from commands.modernized.facts import ModernizedFacts
-from commands.parser import ReprotectRequest
-from commands.plan_model import ResolvedPlan
-from commands.providers.modernized import ModernizedProvider
+from core.plan import ReprotectRequest, ResolvedPlan
 from gateways.rcm_models import ModernizedPlanContext, RcmFabric, RcmFailbackPolicy, RcmItem
 from gateways.site_recovery_models import RecoveryPlan
 from gateways.site_recovery_rcm import rcm_fabric, rcm_failback_policy, rcm_item
 from gateways.vcenter_models import DatastoreInfo, DatastoreMount, VCenterInventory
+from providers.checks import not_configured
+from providers.modernized.choices import choose, choose_appliance
+from providers.modernized.facts import ModernizedFacts
+from providers.modernized.provider import ModernizedProvider
 from sandbox.arm_modernized import APPLIANCE, ModernizedWorld
 from tests.support.preflight import host, inventory, vm
 

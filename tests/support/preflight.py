@@ -10,8 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from commands.facts import Facts, VCenterReading
-from commands.plan_model import Choice
+from core.plan import Choice
 from gateways.site_recovery_models import (
     ConfigurationServer,
     CurrentScenario,
@@ -34,6 +33,8 @@ from gateways.vcenter_models import (
     VCenterInventory,
     VmInfo,
 )
+from providers.checks import VCenterReading
+from providers.classic.facts import Facts
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 FRESH = NOW - timedelta(minutes=1)

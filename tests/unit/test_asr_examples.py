@@ -20,8 +20,7 @@ from typing import Any
 import pytest
 from azure.mgmt.recoveryservicessiterecovery import models as m
 
-from commands.plan_model import Verdict
-from commands.preflight import BLOCK_SOURCES, run_checks
+from core.plan import Verdict
 from gateways.site_recovery_convert import (
     _config_server,
     _failback_policy,
@@ -31,6 +30,7 @@ from gateways.site_recovery_convert import (
     _vcenter,
 )
 from gateways.site_recovery_failback import failback_item, plan_state
+from providers.classic.preflight import BLOCK_SOURCES, run_checks
 from tests.support.preflight import FRESH, INFRA, facts
 
 EXAMPLES = Path(__file__).parents[1] / "support" / "asr_examples"

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from commands.modernized.checks import BLOCK_SOURCES, CHECKS, run_checks
-from commands.modernized.facts import ModernizedFacts, failback_disks
-from commands.plan_model import CheckResult, Verdict
+from core.plan import CheckResult, Verdict
 from gateways.rcm_models import ApplianceComponent
 from gateways.site_recovery_models import CurrentScenario, HealthIssue
 from gateways.vcenter_models import DatastoreMount, StorageVMotion
+from providers.modernized.checks import BLOCK_SOURCES, CHECKS, run_checks
+from providers.modernized.facts import ModernizedFacts, failback_disks
 from sandbox.arm_modernized import ModernizedWorld
 from tests.support.modernized import (
     Site,

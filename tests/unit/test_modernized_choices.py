@@ -11,14 +11,14 @@ from dataclasses import replace
 
 import pytest
 
-from commands.modernized.choices import (
+from gateways.rcm_models import Appliance, RcmItem
+from gateways.vcenter_models import DatastoreInfo
+from providers.modernized.choices import (
     choose,
     choose_appliance,
     choose_datastore,
     choose_log_storage,
 )
-from gateways.rcm_models import Appliance, RcmItem
-from gateways.vcenter_models import DatastoreInfo
 from sandbox.arm_modernized import ModernizedWorld, storage_account_id
 from tests.support.modernized import Site, appliance_inventory, convert_item, site
 

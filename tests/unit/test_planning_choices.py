@@ -1,6 +1,6 @@
 """The values the bot chooses when the operator leaves them out, and what it sends.
 
-Plain values (`tests.support.preflight`) through `commands.planning.choose_and_check`: the
+Plain values (`tests.support.preflight`) through `intake.planning.choose_and_check`: the
 process server in Azure, the retention volume, the datastore, the run-as account, and
 timestamps that come without a zone.
 """
@@ -11,11 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
-from commands.facts import not_configured
-from commands.parser import ReprotectRequest, parse
-from commands.plan_model import ResolvedPlan, Verdict
-from commands.planning import Sources, choose_and_check, resolve
-from commands.preflight import run_checks
+from core.plan import ReprotectRequest, ResolvedPlan, Verdict
 from gateways.site_recovery_models import (
     ConfigurationServer,
     Datastore,
@@ -27,6 +23,10 @@ from gateways.site_recovery_models import (
     RunAsAccount,
 )
 from gateways.vcenter_models import VCenterInventory
+from intake.parser import parse
+from intake.planning import Sources, choose_and_check, resolve
+from providers.checks import not_configured
+from providers.classic.preflight import run_checks
 from tests.support.preflight import (
     FRESH,
     NOW,

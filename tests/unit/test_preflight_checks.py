@@ -16,9 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from commands.facts import not_configured
-from commands.plan_model import CheckResult, Verdict
-from commands.preflight import BLOCK_SOURCES, Facts, run_checks
+from core.plan import CheckResult, Verdict
 from gateways.errors import VCenterAuthError, VCenterPermissionError
 from gateways.site_recovery_models import CurrentScenario, HealthIssue, RetentionVolume
 from gateways.vcenter_models import (
@@ -28,6 +26,8 @@ from gateways.vcenter_models import (
     VCenterInventory,
     VmInfo,
 )
+from providers.checks import not_configured
+from providers.classic.preflight import BLOCK_SOURCES, Facts, run_checks
 from tests.support.preflight import (
     NOW,
     discovered_vcenter,

@@ -8,10 +8,10 @@ from dataclasses import fields
 import pytest
 
 from bot.views.private import decision, notice, reply
-from commands.intake import Answer, Reply
-from commands.parser import UsageError
 from core.decisions import Action, Decision, Refusal
 from core.notices import Locked, NotTaken, PlanProblem, PreflightFailed
+from intake.parser import UsageError
+from intake.slash import Answer, Reply
 
 
 @pytest.mark.parametrize("refusal", list(Refusal))

@@ -10,13 +10,8 @@ from datetime import datetime
 import pytest
 from azure.mgmt.recoveryservicessiterecovery import models as m
 
-import commands.providers as providers
-from commands.facts import VCenterReading, not_configured
-from commands.parser import ReprotectRequest
-from commands.plan_model import PlannedItem, ResolvedPlan, Verdict
-from commands.planning import choose_and_check
-from commands.providers.base import HelperVm
-from commands.providers.classic import ClassicProvider
+import providers as providers
+from core.plan import PlannedItem, ReprotectRequest, ResolvedPlan, Verdict
 from gateways.rcm_models import RcmReprotectInput
 from gateways.site_recovery_convert import reprotect_body
 from gateways.site_recovery_models import (
@@ -27,6 +22,10 @@ from gateways.site_recovery_models import (
     RecoveryPlan,
     ReprotectInput,
 )
+from intake.planning import choose_and_check
+from providers.base import HelperVm
+from providers.checks import VCenterReading, not_configured
+from providers.classic.provider import ClassicProvider
 from tests.support import modernized as rcm
 from tests.support.preflight import NOW, config_server, item
 

@@ -1,4 +1,4 @@
-"""Pure decisions of the tracker: which job an item runs, which job targets it, progress text."""
+"""Pure decisions of the runner: which job an item runs, which job targets it, progress text."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 
 from bot.views.thread import duration
-from commands.tracking.observe import scenario_job as _scenario_job
-from commands.tracking.observe import targets as _targets
-from commands.tracking.observe import task_text as _task_text
 from gateways.site_recovery_models import CurrentScenario, Job, JobTask
 from tests.support.preflight import item
+from tracking.observe import scenario_job as _scenario_job
+from tracking.observe import targets as _targets
+from tracking.observe import task_text as _task_text
 
 VAULT = "/Subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v"
 

@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 
-from commands.tracking import machine as m
-from commands.tracking.observe import RunView
 from core import events as ev
 from core.policy import Policy
 from gateways.errors import SiteRecoveryError
@@ -29,6 +27,8 @@ from gateways.site_recovery_models import (
 )
 from store.models import RunStatus as S
 from tests.support.preflight import item as make_item
+from tracking import machine as m
+from tracking.observe import RunView
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 POLICY = Policy(workspace_team=lambda: "T0", channels=frozenset(), required_approvals=1,

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from bot import views
-from commands.plan_model import CheckResult, Choice, PlannedItem, ResolvedPlan, Verdict
-from commands.preflight import run_checks
 from core import actions
+from core.plan import CheckResult, Choice, PlannedItem, ResolvedPlan, Verdict
+from providers.classic.preflight import run_checks
 from tests.support import modernized as rcm
 from tests.support.preflight import NOW, facts, inventory, reading
 

@@ -1,0 +1,136 @@
+"""From the operator's names to a resolved plan: ids to send, defaults chosen, checks run.
+
+Reads Site Recovery and vCenter in bulk through the gateways (a fixed number of calls for
+any plan size, vCenter concurrently with Site Recovery) and leaves every decision to the
+provider of the plan's architecture (`providers`), pure functions of what was read,
+so the preflight reads the same in tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from core.mrkdwn import code
+from core.plan import ReprotectRequest, ResolvedPlan
+from core.ports import SiteRecovery, VCenter
+from gateways.errors import VCenterError
+from gateways.site_recovery_models import PlanContext, ProtectedItem
+from gateways.vcenter_absent import NotConfiguredVCenter
+from providers import provider_for
+from providers.base import HelperVm
+from providers.checks import VCenterReading, avs_candidates
+from providers.names import did_you_mean, find
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where a preflight reads: Site Recovery, and the private cloud's vCenter, which says
+    "not configured" without VCENTER_URL (`vcenter_host` is VCENTER_URL's host,
+    `vcenter_insecure` VCENTER_INSECURE)."""
+
+    site_recovery: SiteRecovery
+    vcenter: VCenter = field(default_factory=NotConfiguredVCenter)
+    vcenter_host: str = ""
+    vcenter_insecure: bool = False
+
+
+@dataclass(frozen=True)
+class PlanNotFound:
+    """The named plan is not in the vault; `message` says so with suggestions."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class VmNotInPlan:
+    message: str
+
+
+@dataclass(frozen=True)
+class WrongForm:
+    """The command's form is the other architecture's (`master=` for a modernized plan,
+    `appliance=` for a classic one); `message` names what the plan takes."""
+
+    message: str
+
+
+Refused = PlanNotFound | VmNotInPlan | WrongForm
+
+
+def resolve(request: ReprotectRequest, sources: Sources, *,
+            now: datetime) -> ResolvedPlan | Refused:
+    """Find the plan, read its context and vCenter in bulk, choose values and run the checks.
+
+    vCenter is read while Site Recovery lists the plan's context, looking VMs up by the
+    plan's VM UUIDs and the master target (or appliance) by the name given; only if that
+    misses is it read once more by the names and IP address Site Recovery shows.
+    """
+    gateway = sources.site_recovery
+    plans = gateway.list_plans()
+    plan = find(request.plan, plans, lambda p: p.name, lambda p: p.friendly_name)
+    if plan is None:
+        names = [p.friendly_name for p in plans] + [p.name for p in plans]
+        return PlanNotFound(
+            f"Recovery plan {code(request.plan)} is not in the vault. "
+            + (did_you_mean(request.plan, names) or "The vault has no recovery plans."))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vcenter-read") as pool:
+        helper_name = request.appliance or request.master
+        early = pool.submit(_read_vcenter, sources, (), plan.vm_ids, helper_name, helper_name)
+        context = gateway.plan_context(plan)
+        reading = early.result()
+    items = context.items
+    if request.vms:
+        missing = [v for v in request.vms if find(v, items, lambda i: i.friendly_name,
+                                                  lambda i: i.name) is None]
+        if missing:
+            names = [i.friendly_name for i in items]
+            return VmNotInPlan(
+                f"{code(', '.join(missing))} is not in plan {code(plan.friendly_name)}. "
+                + did_you_mean(missing[0], names))
+        wanted = {v.lower() for v in request.vms}
+        items = tuple(i for i in items
+                      if i.friendly_name.lower() in wanted or i.name.lower() in wanted)
+    provider = provider_for(items)
+    misdirected = provider.misdirected(request, context)
+    if misdirected is not None:
+        return WrongForm(misdirected)
+    helper = provider.helper_vm(request, context)
+    if _missed(reading, items, helper):
+        reading = _read_vcenter(sources, [i.friendly_name for i in items],
+                                [u for i in items for u in (i.vm_uuid, i.infrastructure_vm_id)
+                                 if u],
+                                helper.name if helper else helper_name,
+                                helper.ip_address if helper else None)
+    return choose_and_check(request, context, items, now=now, vcenter=reading)
+
+
+def _read_vcenter(sources: Sources, names: Sequence[str], uuids: Sequence[str], master: str,
+                  master_ip: str | None) -> VCenterReading:
+    """One inventory read; vCenter's refusals become part of the reading, never exceptions."""
+    reading = VCenterReading(host=sources.vcenter_host, insecure=sources.vcenter_insecure)
+    try:
+        inventory = sources.vcenter.inventory(vm_names=names, vm_uuids=uuids,
+                                              master_target=master, master_target_ip=master_ip)
+    except VCenterError as exc:
+        return replace(reading, error=exc)
+    return replace(reading, inventory=inventory)
+
+
+def _missed(reading: VCenterReading, items: Sequence[ProtectedItem],
+            helper: HelperVm | None) -> bool:
+    """The early read missed a plan VM or the provider's VM: worth a read by name."""
+    inv = reading.inventory
+    if inv is None:
+        return False
+    return any(not avs_candidates(inv, i) for i in items) or \
+        (helper is not None and not inv.master_target_candidates)
+
+
+def choose_and_check(request: ReprotectRequest, context: PlanContext,
+                     items: tuple[ProtectedItem, ...], *, now: datetime,
+                     vcenter: VCenterReading) -> ResolvedPlan:
+    """The plan as the architecture of its items resolves it: values chosen, checks run."""
+    return provider_for(items).plan(request, context, items, now=now, vcenter=vcenter)

@@ -1,0 +1,124 @@
+"""The gate in front of an approval: manual items ticked, and the preflight still holds.
+
+Minutes or hours pass between the preflight and a click. Before an approval counts, the
+plan is resolved again from the same request text; if something blocks now, or a value that
+would be sent changed, the approval is refused, the request becomes `stale`, the new
+results go to the thread and the requester is asked for a fresh `/reprotect`. Warnings that
+come and go (an agent re-registering) do not void an approval.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from core.decisions import Action, Decision, Refusal
+from core.events import PreflightChanged, RequestChanged
+from core.plan import Choice, ResolvedPlan
+from gateways.errors import GatewayError
+from intake.manual_items import unconfirmed
+from intake.planning import Refused, Sources
+from intake.slash import replan
+from store.db import session_scope
+from store.models import Request, RequestStatus, utcnow
+from store.repo import audit, confirmations, enqueue, get_request, transition
+
+log = logging.getLogger(__name__)
+
+VALUE_LABELS = ("Master target", "Process server", "Datastore", "Retention volume",
+                "Failback policy", "Replication appliance")
+
+
+def changes(old: ResolvedPlan, new: ResolvedPlan | Refused) -> list[str]:
+    """What differs in a way that voids approval: new blockers, or values to be sent."""
+    if isinstance(new, Refused):
+        return [new.message]
+    found = [f"{c.check} now blocks"
+             + (f" ({', '.join(c.vms[:5])}{'…' if len(c.vms) > 5 else ''})" if c.vms else "")
+             + f": {c.message}" for c in new.blockers]
+    for label, before, after in zip(VALUE_LABELS, _values(old), _values(new), strict=True):
+        if _key(before) != _key(after):
+            found.append(f"{label}: `{before.name if before else 'none'}` → "
+                         f"`{after.name if after else 'none'}`")
+    before_items = old.per_item_values()
+    for vm, (datastore, log_storage) in new.per_item_values().items():
+        was = before_items.get(vm)
+        if was is None:
+            continue  # a VM that came or went is said below
+        for label, before, after in (("Datastore", was[0], datastore),
+                                     ("Log storage", was[1], log_storage)):
+            if _key(before) != _key(after):
+                found.append(f"{label} of `{vm}`: `{before.name if before else 'none'}` → "
+                             f"`{after.name if after else 'none'}`")
+    gone = sorted({i.vm_name for i in old.items} - {i.vm_name for i in new.items})
+    added = sorted({i.vm_name for i in new.items} - {i.vm_name for i in old.items})
+    if gone or added:
+        found.append("VMs: " + ", ".join([f"+`{v}`" for v in added] + [f"−`{v}`" for v in gone]))
+    if old.run_as_account_id != new.run_as_account_id:
+        found.append("Run-as account of the configuration server changed")
+    if not found and old.sent() != new.sent():  # ids changed under the same names
+        found.append("Site Recovery ids of the values changed")
+    return found
+
+
+def _values(plan: ResolvedPlan) -> tuple[Choice | None, ...]:
+    return (plan.master_target, plan.process_server, plan.datastore, plan.retention, plan.policy,
+            plan.appliance)
+
+
+def _key(choice: Choice | None) -> tuple[str, str] | None:
+    return (choice.id.lower(), choice.name) if choice else None
+
+
+def _held(refusal: Refusal, *, number: int | None = None,
+          details: tuple[str, ...] = ()) -> Decision:
+    """An approval that may not count now, and why."""
+    return Decision(False, Action.APPROVE, refusal, number=number, details=details)
+
+
+class Recheck:
+    def __init__(self, engine: Engine, sources: Sources, *,
+                 approval_confirms_manual: bool = True) -> None:
+        self._engine = engine
+        self._sources = sources
+        self._approval_confirms_manual = approval_confirms_manual
+
+    def hold(self, request_id: int, approver: str) -> Decision | None:
+        """None when the approval may count; else why not (the thread is told of changes)."""
+        with Session(self._engine) as session:
+            request = get_request(session, request_id)
+            ticked = confirmations(session, request_id)
+        if request is None:
+            return _held(Refusal.NO_SUCH_REQUEST, number=request_id)
+        plan = ResolvedPlan.from_json(request.plan)
+        missing = unconfirmed(plan, ticked)
+        if missing and not self._approval_confirms_manual:
+            return _held(Refusal.UNCONFIRMED,
+                         details=tuple(i.result.message for i in missing))
+        try:
+            fresh = replan(request, self._sources)
+        except GatewayError as exc:
+            log.warning("re-check of request %s could not run: %s", request_id, exc.what)
+            return _held(Refusal.NOT_RECHECKED, details=(exc.explain(),))
+        found = changes(plan, fresh)
+        if not found:
+            return None
+        self._go_stale(request, approver, found, fresh if isinstance(fresh, ResolvedPlan)
+                       else None)
+        return _held(Refusal.STALE)
+
+    def _go_stale(self, request: Request, approver: str, found: list[str],
+                  fresh: ResolvedPlan | None) -> None:
+        assert request.id is not None
+        with session_scope(self._engine) as session:
+            if not transition(session, request.id, [RequestStatus.PENDING], RequestStatus.STALE,
+                              reason="; ".join(found)[:500], finished_at=utcnow()):
+                return  # another click or the expiry got there first
+            audit(session, approver, "recheck_changed", request.id, changes=found,
+                  fingerprint=fresh.fingerprint() if fresh else None)
+            enqueue(session, request, RequestChanged())
+            enqueue(session, request, PreflightChanged(
+                request.id, request.command_text, tuple(found),
+                fresh.to_json() if fresh else None))

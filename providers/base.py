@@ -1,0 +1,92 @@
+"""What a Site Recovery architecture brings to the engine: the `Provider` seam.
+
+Planning (the operator's names and the defaults, as a `ResolvedPlan`), the architecture's
+preflight checks, and the reprotect values sent from an approved plan differ between the
+classic architecture (configuration server, master target, `InMageAzureV2`) and the
+modernized one (replication appliance, `InMageRcm`); tracking, approvals and the thread do
+not. Each architecture is one module implementing `Provider`, listed in
+`providers.PROVIDERS`. "Protected" is `ProtectedItem.protected` for every provider:
+Site Recovery reports it the same way whatever replicates the item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from core.mrkdwn import code
+from core.plan import CheckResult, ReprotectRequest, ResolvedPlan, Verdict
+from gateways.site_recovery_models import PlanContext, ProtectedItem, ProviderInput
+from providers.checks import VCenterReading
+from providers.names import did_you_mean, find
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class HelperVm:
+    """The provider's VM in the private cloud that vCenter is asked about with the plan's VMs
+    (classic: the master target server), by the name and IP Site Recovery shows."""
+
+    name: str
+    ip_address: str | None
+
+
+class Provider(Protocol):
+    """One Site Recovery architecture; `name` is stored on the plan (`ResolvedPlan.provider`)
+    to find it again when the approved plan runs."""
+
+    name: str
+
+    def claims(self, item: ProtectedItem) -> bool:
+        """The item replicates (or, reprotected, replicates back) through this architecture."""
+        ...
+
+    def misdirected(self, request: ReprotectRequest, context: PlanContext) -> str | None:
+        """Why the request is in another architecture's form (`master=` for a modernized plan,
+        `appliance=` for a classic one), naming what the operator can pass; None if it is not."""
+        ...
+
+    def helper_vm(self, request: ReprotectRequest, context: PlanContext) -> HelperVm | None:
+        """The VM vCenter should find besides the plan's VMs, None when there is none."""
+        ...
+
+    def plan(self, request: ReprotectRequest, context: PlanContext,
+             items: tuple[ProtectedItem, ...], *, now: datetime,
+             vcenter: VCenterReading) -> ResolvedPlan:
+        """Choose every value to send (the operator's or a default, with the reason) and run
+        the architecture's preflight checks."""
+        ...
+
+    def reprotect_input(self, plan: ResolvedPlan, item_id: str) -> ProviderInput:
+        """The values the gateway sends for one item of an approved plan."""
+        ...
+
+
+def given(key: str, wanted: str, candidates: Sequence[T], owner: str,
+          extra: list[CheckResult], *keys: Callable[[T], str]) -> T | None:
+    """The candidate the operator named, else a blocker that names the ones that exist."""
+    found = find(wanted, candidates, *keys)
+    if found is None:
+        names = [keys[0](c) for c in candidates]
+        known = ", ".join(code(n) for n in names) or "none"
+        extra.append(CheckResult(
+            f"{key}-unknown", Verdict.BLOCK,
+            f"{code(f'{key}={wanted}')} is not one of {owner}: {known}. "
+            + did_you_mean(wanted, names),
+            f"Pass `{key}=` one of those, or leave it out to let the bot choose."))
+    return found
+
+
+def wrong_form(given: str, value: str, right: str, what: str, names: Sequence[str],
+               plan: str, architecture: str) -> str:
+    """The private error for a request in the other architecture's form, with the command to
+    type instead."""
+    known = ", ".join(code(n) for n in names) or "none registered"
+    example = names[0] if len(names) == 1 else f"<{what}>"
+    command = f'/reprotect plan="{plan}" {right}={example}'
+    return (f"Plan {code(plan)} uses the {architecture} architecture, so it takes "
+            f"`{right}=` ({what}), not {code(f'{given}={value}')}. Its {what}s: {known}. "
+            f"Type: {code(command)}.")

@@ -1,0 +1,127 @@
+"""Helpers shared by the checks of every architecture (`providers.classic`,
+`providers.modernized`): free-text values Site Recovery may spell in any case, heartbeats and
+health, what was read from vCenter, and which vCenter VM answers to a plan's VM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from core.plan import CheckResult, Verdict
+from gateways.errors import VCenterError
+from gateways.site_recovery_models import HealthIssue, ProtectedItem
+from gateways.timestamps import utc
+from gateways.vcenter_absent import (
+    NotConfiguredVCenter,
+    VCenterNotConfigured,
+    not_configured_error,
+)
+from gateways.vcenter_models import VCenterInventory, VmInfo
+
+HEARTBEAT_STALE = timedelta(minutes=15)
+HEALTH_GOOD = ("Normal", "None")       # SDK enum ProtectionHealth
+HEALTH_BAD = ("Warning", "Critical")
+
+
+@dataclass(frozen=True)
+class VCenterReading:
+    """What preflight got from the bot's vCenter (`host` of VCENTER_URL): its inventory, or
+    the error that prevented reading it (`VCenterNotConfigured` without VCENTER_URL).
+    `insecure` is VCENTER_INSECURE=1."""
+
+    host: str
+    insecure: bool = False
+    inventory: VCenterInventory | None = None
+    error: VCenterError | None = None
+
+    @property
+    def configured(self) -> bool:
+        return not isinstance(self.error, VCenterNotConfigured)
+
+
+def not_configured() -> VCenterReading:
+    """The reading of a bot without VCENTER_URL, as the not-configured vCenter answers."""
+    return VCenterReading(host=NotConfiguredVCenter.host, error=not_configured_error())
+
+
+def known(value: str | None, good: Sequence[str]) -> bool:
+    """A free-text value Site Recovery may spell in any case, among the known-good ones."""
+    return (value or "").strip().casefold() in {g.casefold() for g in good}
+
+
+def unseen(check: str, what: str, raw: str, expected: Sequence[str], confirm: str
+           ) -> CheckResult:
+    """A free-text value no public source pins that is not a known-good one: shown as given,
+    with what was expected and how to confirm by hand. A warning, never a blocker."""
+    wanted = " or ".join(f"`{e}`" for e in expected)
+    return CheckResult(check, Verdict.WARN,
+                       f"{what} is `{raw}`, not a value the bot knows (expected {wanted}, in any "
+                       "case); Site Recovery does not document its values, so it does not block.",
+                       f"Confirm by hand: {confirm}")
+
+
+def stale(now: datetime, heartbeat: datetime | None) -> bool:
+    return heartbeat is None or utc(now) - utc(heartbeat) > HEARTBEAT_STALE
+
+
+def ago(now: datetime, heartbeat: datetime | None) -> str:
+    if heartbeat is None:
+        return "never"
+    minutes = int((utc(now) - utc(heartbeat)).total_seconds() // 60)
+    return f"{minutes} min ago"
+
+
+def health_problems(now: datetime, heartbeat: datetime | None,
+                    errors: Sequence[HealthIssue]) -> list[str]:
+    """A stale heartbeat and Site Recovery's health errors, as short phrases."""
+    problems = [f"last heartbeat {ago(now, heartbeat)}"] if stale(now, heartbeat) else []
+    return problems + [f"{e.code} {e.message}".strip() for e in errors]
+
+
+def not_healthy(check: str, what: str, problems: Sequence[str], fix: str) -> CheckResult:
+    """The blocker for a server Site Recovery reports unhealthy, naming every problem."""
+    return CheckResult(check, Verdict.BLOCK,
+                       f"{what} is not healthy: " + "; ".join(problems) + ".", fix)
+
+
+def norm_uuid(uuid: str | None) -> str:
+    """A UUID as vCenter and Site Recovery may both spell it: no braces, dashes or case."""
+    return (uuid or "").strip("{} ").replace("-", "").casefold()
+
+
+def avs_match(inv: VCenterInventory, item: ProtectedItem) -> tuple[str, tuple[VmInfo, ...]]:
+    """The vCenter VMs answering to a plan VM, and how they were found: the item's vmId, then
+    its infrastructureVmId (each as BIOS or instance UUID), then its name; several = clash."""
+    keys = (("vmId", item.vm_uuid, inv.vms_by_uuid),
+            ("infrastructureVmId", item.infrastructure_vm_id, inv.vms_by_uuid),
+            ("name", item.friendly_name, inv.vms_by_name))
+    for label, key, unique in keys:
+        if key and key in inv.duplicates:
+            return label, inv.duplicates[key]
+        if key and key in unique:
+            found = unique[key]
+            if label != "name":
+                kind = "BIOS " if norm_uuid(found.bios_uuid) == norm_uuid(key) else \
+                    "instance " if norm_uuid(found.instance_uuid) == norm_uuid(key) else ""
+                label = f"{label} as {kind}UUID"
+            return label, (found,)
+    return "", ()
+
+
+def avs_candidates(inv: VCenterInventory, item: ProtectedItem) -> tuple[VmInfo, ...]:
+    """The vCenter VMs answering to a plan VM (`avs_match` without how)."""
+    return avs_match(inv, item)[1]
+
+
+def listed(values: Iterable[str]) -> str:
+    """Names in code style, each once, in order."""
+    return ", ".join(f"`{v}`" for v in dict.fromkeys(values))
+
+
+def avs_moref(inventory: VCenterInventory | None, item: ProtectedItem) -> str | None:
+    """The AVS VM's moref when exactly one vCenter VM answers to the plan VM (the power guard
+    watches it without searching again)."""
+    found = avs_candidates(inventory, item) if inventory else ()
+    return found[0].moref if len(found) == 1 else None
