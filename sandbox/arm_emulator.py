@@ -42,9 +42,17 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from gateways.agent_auth import AGENT_AUTH_HEADER, CLIENT_REQUEST_ID_HEADER, verify
+from sandbox.arm_failback import (
+    OPERATIONS,
+    is_reverse_reprotect,
+    item_action,
+    plan_action,
+    reprotect_to_azure,
+)
 from sandbox.arm_world import (
     JOB_ACTIONS,
     ArmError,
+    Job,
     Json,
     World,
     iso,
@@ -664,16 +672,34 @@ class ArmEmulator:
                     call.method == "POST"
                     and len(lowered) == 7
                     and tuple(lowered[0:6:2]) == _ITEM_PATH
-                    and lowered[6] == "reprotect"
+                    and (lowered[6] == "reprotect" or lowered[6] in OPERATIONS)
                 ):
                     item = world.resources["/".join(lowered[:6])]
                     self._check_agent_auth(call)
-                    return self._accepted(query, world.reprotect(item, body).name)
+                    return self._accepted(query, self._item_write(item, lowered[6], body).name)
+                if (
+                    call.method == "POST"
+                    and len(lowered) == 3
+                    and lowered[0] == "replicationrecoveryplans"
+                    and lowered[2] in OPERATIONS
+                ):
+                    plan = world.resources["/".join(lowered[:2])]
+                    self._check_agent_auth(call)
+                    return self._accepted(query, plan_action(world, plan, lowered[2], body).name)
                 if call.method == "GET" and _valid_collection_path(lowered):
                     return self._read(call, query, lowered)
             except KeyError:
                 raise _not_found("/".join(rest)) from None
         raise _not_found("/".join(rest))
+
+    def _item_write(self, item: Json, action: str, body: Any) -> Job:
+        """An item's POST: a failback step, or reProtect in whichever direction the item's
+        provider replicates (to AVS: the world's reprotect; back to Azure: failback's)."""
+        if action in OPERATIONS:
+            return item_action(self.world, item, action, body)
+        if is_reverse_reprotect(item):
+            return reprotect_to_azure(self.world, item, body)
+        return self.world.reprotect(item, body)
 
     def _read(self, call: _Call, query: dict[str, str], lowered: list[str]) -> _Reply:
         """GET of any resource or collection of the ASR hierarchy."""
