@@ -26,6 +26,7 @@ from bot import views
 from bot.views import thread
 from core.events import Event, Progress, Protected, RequestChanged, RequestPosted, decode
 from core.plan import ResolvedPlan
+from operations import operation_named
 from store import outbox_queue as queue
 from store.models import Outbox, OutboxKind, OutboxStatus, Request, RequestStatus, utcnow
 from store.repo import approvals_of, confirmations, get_request
@@ -248,6 +249,7 @@ def _request_view(engine: Engine, request: Request,
         plan=ResolvedPlan.from_json(fresh.plan), status=str(fresh.status),
         approvals=[(a.approver_id, a.created_at) for a in approvals],
         required=fresh.required_approvals, expires_at=fresh.expires_at, decided_note=note,
-        confirmations=ticked, approval_confirms_manual=approval_confirms_manual)
+        confirmations=ticked, approval_confirms_manual=approval_confirms_manual,
+        operation=operation_named(fresh.operation))
 
 

@@ -12,28 +12,10 @@ from dataclasses import dataclass
 
 from core.mrkdwn import code
 from core.plan import ReprotectRequest
+from operations import REPROTECT
 from store.models import NAME_LENGTH
 
-USAGE = (
-    "Usage:\n"
-    "• `/reprotect plan=<recovery plan> master=<master target server> [ps=<process server>] "
-    "[datastore=<datastore>] [retention=<retention volume>] [vm=<name>[,<name>…]] "
-    "[account=<run-as account>]` — classic architecture (master target)\n"
-    "• `/reprotect plan=<recovery plan> appliance=<replication appliance> "
-    "[datastore=<datastore>] [logstorage=<storage account>] [vm=<name>[,<name>…]]` — "
-    "modernized architecture (replication appliance)\n"
-    "• `/reprotect status` — open and recent requests in this channel\n"
-    "• `/reprotect cancel <id>` — withdraw a request before it runs (requester or approver)\n"
-    "• `/reprotect help` — this text\n"
-    'Quote values with spaces: `plan="Finance tier 1"`.'
-)
-
-KNOWN_KEYS = ("plan", "master", "appliance", "ps", "datastore", "retention", "logstorage", "vm",
-              "account")
-# Keys of one architecture's form only (runtime contract, "The command").
-FORM_KEYS = {"master": ("ps", "retention", "account"), "appliance": ("logstorage",)}
-FORMS = ("`master=` names the master target server of a plan of the classic architecture, "
-         "`appliance=` the replication appliance of a plan of the modernized one")
+FORM = REPROTECT.form
 
 
 @dataclass(frozen=True)
@@ -58,7 +40,7 @@ class UsageError:
     """The text is malformed; `message` says what is wrong, `usage` how to write it."""
 
     message: str
-    usage: str = USAGE
+    usage: str = FORM.usage
 
 
 ParseResult = ReprotectRequest | HelpRequest | StatusRequest | CancelRequest | UsageError
@@ -87,8 +69,8 @@ def parse(text: str) -> ParseResult:
         key = key.strip().lower()
         if not sep:
             return UsageError(f"{code(token)} is not of the form `key=value`.")
-        if key not in KNOWN_KEYS:
-            known = ", ".join(f"`{k}`" for k in KNOWN_KEYS)
+        if key not in FORM.keys:
+            known = ", ".join(f"`{k}`" for k in FORM.keys)
             return UsageError(f"Unknown key {code(key)}: the keys are {known}.")
         if key in values:
             return UsageError(f"`{key}` is given twice: give it once.")
@@ -124,21 +106,22 @@ def parse(text: str) -> ParseResult:
 def _form_error(values: dict[str, str]) -> str | None:
     """`plan`, then exactly one of `master` (classic) and `appliance` (modernized), each with
     only its own keys."""
-    forms = [k for k in FORM_KEYS if k in values]
+    forms = [k for k in FORM.form_keys if k in values]
     missing = ([] if "plan" in values else ["`plan`"]) + ([] if forms else ["`master`"])
     if missing:
         verb = "is" if len(missing) == 1 else "are"
         return " and ".join(missing) + f" {verb} required" + (
-            "" if forms else f" (or `appliance`): {FORMS}") + "."
+            "" if forms else f" (or `appliance`): {FORM.forms}") + "."
     if len(forms) > 1:
-        return f"`master` and `appliance` are both given: {FORMS}. Give the one of the plan's."
+        return (f"`master` and `appliance` are both given: {FORM.forms}. Give the one of the "
+                "plan's.")
     (form,) = forms
-    other = next(k for k in FORM_KEYS if k != form)
-    stray = [k for k in FORM_KEYS[other] if k in values]
+    other = next(k for k in FORM.form_keys if k != form)
+    stray = [k for k in FORM.form_keys[other] if k in values]
     if stray:
         keys = " and ".join(f"`{k}`" for k in stray)
         verb = "goes" if len(stray) == 1 else "go"
-        return f"{keys} {verb} with `{other}=`, not `{form}=`: {FORMS}."
+        return f"{keys} {verb} with `{other}=`, not `{form}=`: {FORM.forms}."
     return None
 
 

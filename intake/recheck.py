@@ -16,60 +16,56 @@ from sqlmodel import Session
 
 from core.decisions import Action, Decision, Refusal
 from core.events import PreflightChanged, RequestChanged
-from core.plan import Choice, ResolvedPlan
+from core.plan import Choice, ResolvedPlan, SentValue, choice_key
 from gateways.errors import GatewayError
 from intake.manual_items import unconfirmed
 from intake.planning import Refused, Sources
 from intake.slash import replan
+from operations import fingerprint, operation_named
+from operations.base import Operation
 from store.db import session_scope
 from store.models import Request, RequestStatus, utcnow
 from store.repo import audit, confirmations, enqueue, get_request, transition
 
 log = logging.getLogger(__name__)
 
-VALUE_LABELS = ("Master target", "Process server", "Datastore", "Retention volume",
-                "Failback policy", "Replication appliance")
-
-
-def changes(old: ResolvedPlan, new: ResolvedPlan | Refused) -> list[str]:
+def changes(operation: Operation, old: ResolvedPlan, new: ResolvedPlan | Refused) -> list[str]:
     """What differs in a way that voids approval: new blockers, or values to be sent."""
     if isinstance(new, Refused):
         return [new.message]
     found = [f"{c.check} now blocks"
              + (f" ({', '.join(c.vms[:5])}{'…' if len(c.vms) > 5 else ''})" if c.vms else "")
              + f": {c.message}" for c in new.blockers]
-    for label, before, after in zip(VALUE_LABELS, _values(old), _values(new), strict=True):
-        if _key(before) != _key(after):
-            found.append(f"{label}: `{before.name if before else 'none'}` → "
-                         f"`{after.name if after else 'none'}`")
-    before_items = old.per_item_values()
-    for vm, (datastore, log_storage) in new.per_item_values().items():
-        was = before_items.get(vm)
-        if was is None:
-            continue  # a VM that came or went is said below
-        for label, before, after in (("Datastore", was[0], datastore),
-                                     ("Log storage", was[1], log_storage)):
-            if _key(before) != _key(after):
-                found.append(f"{label} of `{vm}`: `{before.name if before else 'none'}` → "
-                             f"`{after.name if after else 'none'}`")
+    before_values, after_values = operation.values(old), operation.values(new)
+    before = {v.key: v for v in before_values}
+    hidden = []
+    for value in after_values:
+        was = before.get(value.key, SentValue(value.key, value.label))
+        if not value.shown:
+            if was.normalised() != value.normalised():
+                hidden.append(f"{value.label} changed")
+        elif value.per_item is None:
+            found += _changed(value.label, was.value, value.value)
+        else:
+            old_vms = {i.vm_name for i in old.items}
+            found += [line for item_id, vm, choice in value.per_item if vm in old_vms
+                      for line in _changed(f"{value.label} of `{vm}`", was.for_item(item_id),
+                                           choice)]
     gone = sorted({i.vm_name for i in old.items} - {i.vm_name for i in new.items})
     added = sorted({i.vm_name for i in new.items} - {i.vm_name for i in old.items})
     if gone or added:
         found.append("VMs: " + ", ".join([f"+`{v}`" for v in added] + [f"−`{v}`" for v in gone]))
-    if old.run_as_account_id != new.run_as_account_id:
-        found.append("Run-as account of the configuration server changed")
-    if not found and old.sent() != new.sent():  # ids changed under the same names
-        found.append("Site Recovery ids of the values changed")
+    found += hidden
+    if not found and old.sent(before_values) != new.sent(after_values):
+        found.append("Site Recovery ids of the values changed")  # same names, other ids
     return found
 
 
-def _values(plan: ResolvedPlan) -> tuple[Choice | None, ...]:
-    return (plan.master_target, plan.process_server, plan.datastore, plan.retention, plan.policy,
-            plan.appliance)
-
-
-def _key(choice: Choice | None) -> tuple[str, str] | None:
-    return (choice.id.lower(), choice.name) if choice else None
+def _changed(label: str, before: Choice | None, after: Choice | None) -> list[str]:
+    if choice_key(before) == choice_key(after):
+        return []
+    return [f"{label}: `{before.name if before else 'none'}` → "
+            f"`{after.name if after else 'none'}`"]
 
 
 def _held(refusal: Refusal, *, number: int | None = None,
@@ -93,6 +89,7 @@ class Recheck:
         if request is None:
             return _held(Refusal.NO_SUCH_REQUEST, number=request_id)
         plan = ResolvedPlan.from_json(request.plan)
+        operation = operation_named(request.operation)
         missing = unconfirmed(plan, ticked)
         if missing and not self._approval_confirms_manual:
             return _held(Refusal.UNCONFIRMED,
@@ -102,22 +99,22 @@ class Recheck:
         except GatewayError as exc:
             log.warning("re-check of request %s could not run: %s", request_id, exc.what)
             return _held(Refusal.NOT_RECHECKED, details=(exc.explain(),))
-        found = changes(plan, fresh)
+        found = changes(operation, plan, fresh)
         if not found:
             return None
         self._go_stale(request, approver, found, fresh if isinstance(fresh, ResolvedPlan)
-                       else None)
+                       else None, operation)
         return _held(Refusal.STALE)
 
     def _go_stale(self, request: Request, approver: str, found: list[str],
-                  fresh: ResolvedPlan | None) -> None:
+                  fresh: ResolvedPlan | None, operation: Operation) -> None:
         assert request.id is not None
         with session_scope(self._engine) as session:
             if not transition(session, request.id, [RequestStatus.PENDING], RequestStatus.STALE,
                               reason="; ".join(found)[:500], finished_at=utcnow()):
                 return  # another click or the expiry got there first
             audit(session, approver, "recheck_changed", request.id, changes=found,
-                  fingerprint=fresh.fingerprint() if fresh else None)
+                  fingerprint=fingerprint(operation, fresh) if fresh else None)
             enqueue(session, request, RequestChanged())
             enqueue(session, request, PreflightChanged(
                 request.id, request.command_text, tuple(found),

@@ -36,7 +36,7 @@ def start_approved(engine: Engine) -> None:
                 continue
             for item in plan.items:
                 session.add(Run(request_id=request.id, item_id=item.item_id,
-                                vm_name=item.vm_name))
+                                vm_name=item.vm_name, operation=request.operation))
             audit(session, "bot", "execute", request.id, vms=len(plan.items),
                   fingerprint=request.fingerprint)
             enqueue(session, request, RequestChanged())

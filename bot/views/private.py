@@ -12,7 +12,7 @@ from datetime import datetime
 from core.decisions import Action, Decision, Refusal
 from core.mrkdwn import code
 from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
-from intake.parser import USAGE, UsageError
+from intake.parser import FORM, UsageError
 from intake.slash import Answer, Reply
 from store.models import OPEN_STATUSES, Request, utcnow
 
@@ -128,7 +128,7 @@ def reply(r: Reply) -> str:
             return usage(r.usage)
         case Answer.HELP:
             return ("*/reprotect* preflights a recovery plan's reprotect (Azure → AVS failback), "
-                    "asks an approver, then starts and follows it in a thread.\n" + USAGE)
+                    "asks an approver, then starts and follows it in a thread.\n" + FORM.usage)
         case Answer.WRONG_CHANNEL:
             allowed = ", ".join(f"<#{c}>" for c in sorted(r.channels))
             return (f":no_entry: `/reprotect` is not enabled in this channel. Use it in {allowed} "

@@ -43,6 +43,7 @@ from gateways.site_recovery import AzureSiteRecovery
 from gateways.site_recovery_models import Accepted, ReprotectInput
 from intake.parser import parse
 from intake.planning import Sources, resolve
+from operations import REPROTECT, fingerprint
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.slack_emulator import SlackEmulator
 from store.db import make_engine, migrate, session_scope
@@ -107,13 +108,14 @@ def add_request(engine: Engine, asr: AzureSiteRecovery, status: RequestStatus) -
         request = Request(trigger_id="t.1", team_id="T0", channel_id=CHANNEL,
                           requester_id=REQUESTER, command_text=COMMAND,
                           plan_name=plan.plan_name, status=status, plan=plan.to_json(),
-                          fingerprint=plan.fingerprint(), expires_at=utcnow() + timedelta(hours=1))
+                          fingerprint=fingerprint(REPROTECT, plan),
+                          expires_at=utcnow() + timedelta(hours=1))
         session.add(request)
         session.flush()
         assert request.id is not None
         if status is RequestStatus.APPROVED:
             session.add(Approval(request_id=request.id, approver_id=APPROVER,
-                                 fingerprint=plan.fingerprint()))
+                                 fingerprint=fingerprint(REPROTECT, plan)))
     return request
 
 

@@ -23,6 +23,7 @@ from gateways.site_recovery_models import (
     ReprotectInput,
 )
 from intake.planning import choose_and_check
+from operations import REPROTECT, fingerprint
 from providers.base import HelperVm
 from providers.checks import VCenterReading, not_configured
 from providers.classic.provider import ClassicProvider
@@ -134,7 +135,7 @@ def test_plans_stored_before_providers_run_as_classic_with_the_same_fingerprint(
     old = plan.to_json()
     del old["provider"]
     assert ResolvedPlan.from_json(old) == plan
-    assert replace(plan, provider="appliance").fingerprint() == plan.fingerprint()
+    assert fingerprint(REPROTECT, ResolvedPlan.from_json(old)) == fingerprint(REPROTECT, plan)
 
 
 def test_an_unknown_provider_or_input_is_refused_not_guessed() -> None:
@@ -162,7 +163,7 @@ def test_modernized_plan_stores_each_vms_values_and_binds_approval_to_them() -> 
     assert inputs.datastore_name != providers.reprotect_input(stored, first.item_id) \
         .datastore_name  # type: ignore[attr-defined]
     moved = replace(plan, items=(replace(first, datastore=second.datastore), *plan.items[1:]))
-    assert moved.fingerprint() != plan.fingerprint()
+    assert fingerprint(REPROTECT, moved) != fingerprint(REPROTECT, plan)
     details = reprotect_body(inputs).properties.provider_specific_details
     assert isinstance(details, m.InMageRcmReprotectInput)
     assert details.log_storage_account_id == second.log_storage.id
