@@ -3,9 +3,10 @@
 Reads are done in bulk (a fixed number of list calls per plan, run concurrently) and
 converted into `site_recovery_models` dataclasses (`site_recovery_convert`). Reads retry as
 azure-core does (429 after its Retry-After; 5xx and dropped connections with exponential
-backoff, here jittered). Writes (reprotect, job restart) are sent with retries off and
-explicit timeouts shorter than the runner's lease: a reprotect must never go out twice, so
-the caller decides about any resend after looking at the protected item and its recent jobs.
+backoff, here jittered). Writes (an operation's `submit`, job restart) are sent with
+retries off and explicit timeouts shorter than the runner's lease: a write must never go out
+twice, so the caller decides about any resend after looking at the protected item and its
+recent jobs.
 Writes are signed as Azure PowerShell signs them (`gateways.agent_auth`) with the vault's
 integrity key, read once and cached, never logged.
 """
@@ -253,9 +254,16 @@ class AzureSiteRecovery:
 
     # -- write ---------------------------------------------------------------------------
 
-    def reprotect(self, item_id: str, inputs: ProviderInput) -> Accepted:
-        """POST reProtect once (no SDK retry, signed) with the provider's values; the job GUID
-        when the answer names it."""
+    def submit(self, operation: str, target: str, inputs: ProviderInput | None) -> Accepted:
+        """Send an operation's write once (no SDK retry, signed); the job GUID when the answer
+        names it. `operation` is the name stored on the run (`operations.OPERATIONS`)."""
+        writes = {"reprotect": self._reprotect}
+        if operation not in writes or inputs is None:
+            raise ValueError(f"no write for operation {operation!r} with {inputs!r}")
+        return writes[operation](target, inputs)
+
+    def _reprotect(self, item_id: str, inputs: ProviderInput) -> Accepted:
+        """POST reProtect on the item with the provider's values."""
         fabric, container, name = _item_path(item_id)
         body = reprotect_body(inputs)
         action = f"start reprotect of {name}"

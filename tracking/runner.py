@@ -52,7 +52,8 @@ from gateways.site_recovery_models import (
     ProtectedItem,
     RecoveryPlan,
 )
-from providers import reprotect_input
+from operations import operation_named
+from operations.base import Scope
 from store.db import session_scope
 from store.models import (
     FINAL_RUN_STATUSES,
@@ -66,6 +67,7 @@ from store.repo import (
     audit,
     enqueue,
     get_request,
+    lead_runs,
     transition,
     transition_run,
 )
@@ -96,6 +98,9 @@ class _Tick:
                                                               defaultdict(list))
     progress: dict[int, list[tuple[str, str, str]]] = field(default_factory=lambda:
                                                              defaultdict(list))
+    leads: dict[int, observe.RunView] = field(default_factory=dict)  # plan scope, by request
+    plan_ids: dict[int, tuple[str, ...]] = field(default_factory=dict)  # plan scope, by request
+    job_reads: dict[str, Job] = field(default_factory=dict)  # full reads, shared by runs
 
 
 class Runner:
@@ -243,6 +248,20 @@ class Runner:
                   and (rank := observe.read_rank(observe.RunView.of(r), tick.jobs,
                                                       tick.task_refresh, now)) is not None]
         tick.full_reads = {run_id for *_, run_id in sorted(wanted)[:JOB_READS_PER_TICK]}
+        self._read_leads(runs, tick)
+
+    def _read_leads(self, runs: list[Run], tick: _Tick) -> None:
+        """For plan-scope operations: each request's lead run and the plan it writes on."""
+        plan_scope = {r.request_id for r in runs
+                      if operation_named(r.operation).scope is Scope.PLAN}
+        if not plan_scope:
+            return
+        with Session(self._engine) as session:
+            leads = lead_runs(session, plan_scope)
+        tick.leads = {request_id: observe.RunView.of(run) for request_id, run in leads.items()}
+        for request_id in plan_scope:
+            plan = self._plan_of(request_id)
+            tick.plan_ids[request_id] = (plan.plan_id, plan.plan_name)
 
     # -- advance ---------------------------------------------------------------------------
 
@@ -252,9 +271,13 @@ class Runner:
         assert run.id is not None
         full = run.id in tick.full_reads
         item = tick.items.get(run.item_id.lower()) if run.status == RunStatus.SYNCING else None
+        lead = tick.leads.get(run.request_id)
         self._drive(run, machine.Seen(jobs=tick.jobs, item=item, full_read=full,
                                       task_refresh=tick.task_refresh,
-                                      jitter=random.uniform(0.8, 1.2)), tick)
+                                      jitter=random.uniform(0.8, 1.2),
+                                      lead=lead if lead is not None and lead.id != run.id
+                                      else None,
+                                      plan_ids=tick.plan_ids.get(run.request_id, ())), tick)
 
     def _drive(self, run: Run, seen: machine.Seen, tick: _Tick) -> None:
         for _ in range(MAX_EFFECTS):
@@ -268,7 +291,9 @@ class Runner:
                 return
             if isinstance(effect, machine.ReadJob):
                 assert run.job_id is not None
-                seen = replace(seen, job=self._asr.get_job(run.job_id), full_read=False)
+                job = tick.job_reads.get(run.job_id.lower()) or self._asr.get_job(run.job_id)
+                tick.job_reads[run.job_id.lower()] = job
+                seen = replace(seen, job=job, full_read=False)
             elif isinstance(effect, machine.ReadItem):
                 item = self._asr.get_item(run.item_id)
                 seen = replace(seen, item_after=item) if effect.after_write \
@@ -309,13 +334,15 @@ class Runner:
         return True
 
     def _write(self, run: Run, write: machine.Write) -> machine.Written | None:
-        """Send a reprotect or restart, fenced: None when another replica took the run."""
+        """Send the run's operation or a restart, fenced: None when another replica took the
+        run."""
         if not self._hold(run, RunStatus(run.status)):
             return None
         try:
-            if isinstance(write, machine.PostReprotect):
-                plan = self._plan_of(run.request_id)
-                accepted = self._asr.reprotect(run.item_id, reprotect_input(plan, run.item_id))
+            if isinstance(write, machine.Submit):
+                operation = operation_named(run.operation)
+                sent = operation.submission(self._plan_of(run.request_id), run.item_id)
+                accepted = self._asr.submit(operation.name, sent.target, sent.inputs)
             else:
                 assert run.job_id is not None
                 accepted = self._asr.restart_job(run.job_id)

@@ -127,7 +127,7 @@ def time_passes(engine: Engine, table: Any, span: timedelta, *columns: str) -> N
 
 
 class Delegate:
-    """A Site Recovery gateway whose reprotect POSTs go through `hook`."""
+    """A Site Recovery gateway whose writes (reprotect POSTs) go through `hook`."""
 
     def __init__(self, inner: AzureSiteRecovery, hook: Any) -> None:
         self._inner = inner
@@ -136,8 +136,8 @@ class Delegate:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def reprotect(self, item_id: str, inputs: ReprotectInput) -> Accepted:
-        return self._hook(lambda: self._inner.reprotect(item_id, inputs))
+    def submit(self, operation: str, target: str, inputs: ReprotectInput) -> Accepted:
+        return self._hook(lambda: self._inner.submit(operation, target, inputs))
 
 
 def track_to_the_end(engine: Engine, *runners: Runner, timeout: float = 30) -> list[Run]:
