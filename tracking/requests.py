@@ -79,5 +79,5 @@ def finish_requests(engine: Engine) -> None:
                   counts={k.value: v for k, v in counts.items()})
             enqueue(session, request, Summary(len(runs), counts[RunStatus.PROTECTED],
                                               counts[RunStatus.FAILED],
-                                              counts[RunStatus.TIMED_OUT]))
+                                              counts[RunStatus.TIMED_OUT], request.operation))
             enqueue(session, request, RequestChanged())
