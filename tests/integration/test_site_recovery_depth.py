@@ -38,7 +38,7 @@ from tests.integration.conftest import (
     wait_root,
     wait_summary,
 )
-from tracking import machine, ticker
+from tracking import machine, runner
 
 
 def start(start_bot: BotFactory, slack: SlackEmulator) -> tuple[LocalBot, SlackDriver]:
@@ -443,7 +443,7 @@ def test_hundred_vm_plan_is_reprotected_with_bounded_reads(
                  and re.search(r"/replicationjobs/[^/]+$", r.path.lower())]
     item_reads = [r for r in arm.requests if r.method == "GET"
                   and re.search(r"/replicationprotecteditems/[^/]+$", r.path.lower())]
-    assert lists and len(job_reads) <= ticker.JOB_READS_PER_TICK * len(lists)
+    assert lists and len(job_reads) <= runner.JOB_READS_PER_TICK * len(lists)
     assert len(item_reads) < 100, "items waiting for Protected are listed, not read one by one"
     assert "Values that will be sent" in str(root.blocks)
     started = wait_text(slack, root, "Reprotect started")
