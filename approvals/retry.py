@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from core.decisions import Action, Click, Decision, Refusal
 from core.ports import Notifier, RetryAuthority, Waker
-from store.models import Run
+from store.repo import get_run
 from tracking import Runner
 
 
@@ -28,7 +28,7 @@ class Retries:
     def retry(self, run_id: int, click: Click) -> None:
         """`click` is who clicked where; `run_id` the failed VM's run (the button's value)."""
         with Session(self._engine) as session:
-            run = session.get(Run, run_id)
+            run = get_run(session, run_id)
         if run is None:
             self._notifier.tell(click.channel_id, click.user_id, Decision(
                 False, Action.RETRY, Refusal.NO_SUCH_REQUEST, number=run_id))

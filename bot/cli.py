@@ -93,7 +93,7 @@ def serve() -> int:
         # lets `serve` close the scheduler and exit 0 instead of dying by the signal.
         for stop in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop, lambda *_: None)
-        make_server(http_app, settings.port).run()
+        make_server(http_app, settings.port, limits=settings.http_limits).run()
     finally:
         if socket_mode is not None:
             socket_mode.close()

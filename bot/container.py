@@ -7,7 +7,6 @@ import logging
 import os
 import socket
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -19,6 +18,7 @@ from sqlalchemy import Engine
 
 from approvals.retry import Retries
 from approvals.workflow import Approvals, expire_due
+from bot.admission import Admission, AfterAckPool
 from bot.outbox import OutboxSender
 from bot.scheduler import Ticker
 from bot.settings import Settings
@@ -47,7 +47,7 @@ class BotServices:
     ticker: Ticker
     app: App
     site_recovery: AzureSiteRecovery
-    after_ack: ThreadPoolExecutor
+    after_ack: AfterAckPool
     vcenter: VCenterGateway | None = None
 
     def start_background(self) -> None:
@@ -102,7 +102,8 @@ def build(settings: Settings) -> BotServices:
     directory = SlackDirectory(client, settings.reprotect_approvers)
     requesters = (SlackDirectory(client, settings.reprotect_requesters)
                   if settings.reprotect_requesters else None)
-    intake = Intake(engine, sources, notifier, policy, requesters)
+    after_ack = AfterAckPool()
+    intake = Intake(engine, sources, notifier, policy, requesters, Admission(after_ack))
     recheck = Recheck(engine, sources, approval_confirms_manual=policy.approval_confirms_manual)
     approvals = Approvals(engine, directory, notifier, ticker, policy, recheck)
     manual = ManualChecks(engine, directory, notifier, policy)
@@ -115,7 +116,6 @@ def build(settings: Settings) -> BotServices:
     ticker.every("resume", 30.0, intake.resume_interrupted)
     if vcenter is not None:
         ticker.every("power", settings.reprotect_poll_seconds, PowerGuard(engine, vcenter).tick)
-    after_ack = ThreadPoolExecutor(max_workers=8, thread_name_prefix="after-ack")
     app = build_app(client=client,
                     signing_secret=settings.slack_signing_secret.get_secret_value()
                     if settings.slack_signing_secret is not None else None,

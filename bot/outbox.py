@@ -147,8 +147,8 @@ class OutboxSender:
                 self._finish(row, OutboxStatus.SENT, ts=ts)
             elif row.kind == OutboxKind.PROGRESS and (
                     posted := queue.progress_ts(self._engine, row)):
-                self._client.chat_update(channel=row.channel_id, ts=posted, **message)
-                self._finish(row, OutboxStatus.SENT, ts=posted)
+                self._finish(row, OutboxStatus.SENT,
+                             ts=self._edit_progress(row, request, posted, message))
             elif row.kind in (OutboxKind.REPLY, OutboxKind.PROGRESS):
                 response = self._client.chat_postMessage(channel=row.channel_id,
                                                           thread_ts=request.message_ts, **message)
@@ -166,6 +166,22 @@ class OutboxSender:
             self._retry(row, f"Slack unreachable: {exc}", None)
             return False
 
+    def _edit_progress(self, row: Outbox, request: Request, posted: str,
+                       message: views.Message) -> str:
+        """Edit the thread's progress message; once someone has deleted it, post the
+        progress again (later rows edit the new one). Returns the ts edited or posted."""
+        try:
+            self._client.chat_update(channel=row.channel_id, ts=posted, **message)
+            return posted
+        except SlackApiError as exc:
+            if _error_of(exc) != "message_not_found":
+                raise
+        log.info("the progress message of request %s is gone; posting it again",
+                 row.request_id)
+        response = self._client.chat_postMessage(channel=row.channel_id,
+                                                  thread_ts=request.message_ts, **message)
+        return str(response["ts"])
+
     def _permalink(self, channel: str, ts: str) -> str | None:
         """Links to the request in refusals and `/reprotect status`; optional, never fatal."""
         try:
@@ -175,7 +191,7 @@ class OutboxSender:
             return None
 
     def _failed(self, row: Outbox, exc: SlackApiError) -> bool:
-        error = str(exc.response.get("error", "")) if exc.response is not None else ""
+        error = _error_of(exc)
         status = exc.response.status_code if exc.response is not None else 0
         if status == 429:
             retry_after = float(exc.response.headers.get("Retry-After", "1"))
@@ -197,6 +213,10 @@ class OutboxSender:
     def _finish(self, row: Outbox, status: OutboxStatus, *, ts: str | None = None,
                 error: str = "") -> None:
         queue.finish(self._engine, row, status, ts=ts, error=error)
+
+
+def _error_of(exc: SlackApiError) -> str:
+    return str(exc.response.get("error", "")) if exc.response is not None else ""
 
 
 def _next(pending: list[Outbox], request: Request | None) -> Outbox | None:

@@ -16,10 +16,11 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.http_limits import HttpLimits, protocol_with
 from bot.scheduler import Ticker
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,11 @@ def build_http_app(*, app: App, engine: Engine, ticker: Ticker,
 
     async def events(request: Request) -> Response:
         assert verifier is not None
-        raw = await _read_capped(request)
+        try:
+            raw = await _read_capped(request)
+        except ClientDisconnect:  # gone mid-body (or cut off by the read deadline)
+            log.debug("a client left before its body arrived")
+            return Response(status_code=400)
         if raw is None:
             return _refuse(413, f"body larger than {MAX_BODY_BYTES} bytes")
         try:
@@ -51,8 +56,9 @@ def build_http_app(*, app: App, engine: Engine, ticker: Ticker,
             bolt_request = BoltRequest(body=body, query=request.url.query,
                                        headers=dict(headers.items()))
             result = await run_in_threadpool(app.dispatch, bolt_request)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            # Raised by Bolt while parsing or routing a payload Slack would not send.
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            # Raised by Bolt while parsing or routing a payload Slack would not send (JSON
+            # nested past Python's recursion limit included).
             return _refuse(400, f"malformed payload ({type(exc).__name__}: {exc})")
         headers = {k: v[0] for k, v in result.headers.items() if v and k.lower() !=
                    "content-length"}
@@ -91,6 +97,8 @@ def _signed(verifier: SignatureVerifier, body: str, headers: dict[str, str]) -> 
         return verifier.is_valid_request(body, headers)
     except ValueError:  # a timestamp header that is not a number
         return False
+    except TypeError:  # a signature with non-ASCII bytes: `hmac.compare_digest` refuses it
+        return False
 
 
 def _refuse(status: int, why: str) -> Response:
@@ -108,8 +116,10 @@ def _database_ok(engine: Engine) -> bool:
         return False
 
 
-def make_server(http_app: Starlette, port: int, host: str = "0.0.0.0") -> uvicorn.Server:
+def make_server(http_app: Starlette, port: int, host: str = "0.0.0.0",
+                limits: HttpLimits | None = None) -> uvicorn.Server:
+    """uvicorn with the bot's deadline and connection cap (`bot.http_limits`)."""
     config = uvicorn.Config(http_app, host=host, port=port, log_level="warning",
                             access_log=False, backlog=2048, timeout_graceful_shutdown=30,
-                            lifespan="off")
+                            lifespan="off", http=protocol_with(limits or HttpLimits()))
     return uvicorn.Server(config)

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.http_limits import HttpLimits
+
 SLACK_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
@@ -57,6 +59,8 @@ class Settings(BaseSettings):
     reprotect_approval_ttl_minutes: int = Field(default=60, ge=1)
     reprotect_poll_seconds: float = Field(default=30, gt=0)
     reprotect_protect_timeout_minutes: int = Field(default=720, ge=1)
+    http_max_connections: int = Field(default=500, ge=1)
+    http_read_timeout_seconds: float = Field(default=10, gt=0, le=60)
 
     @field_validator("reprotect_approvers", "reprotect_channels", "reprotect_requesters",
                      mode="before")
@@ -111,7 +115,8 @@ class Settings(BaseSettings):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(f"must be an http(s) URL, got {value!r}")
+            # The value is never echoed: a URL can carry credentials (user:password@host).
+            raise ValueError("must be an http(s) URL (https://host/…)")
         return value
 
     @field_validator("database_url")
@@ -138,6 +143,11 @@ class Settings(BaseSettings):
         if self.slack_app_token is not None or self.slack_signing_secret is None:
             return None
         return self.slack_signing_secret.get_secret_value()
+
+    @property
+    def http_limits(self) -> HttpLimits:
+        return HttpLimits(max_connections=self.http_max_connections,
+                          read_seconds=self.http_read_timeout_seconds)
 
     @property
     def slack_api_base(self) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -11,6 +10,7 @@ from slack_sdk import WebClient
 
 from approvals.retry import Retries
 from approvals.workflow import Approvals
+from bot.admission import AfterAckPool
 from bot.listeners import Services, decisions, reprotect
 from bot.slack_ports import SlackNotifier
 from core.ports import Waker
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
               approvals: Approvals, manual: ManualChecks, retries: Retries,
-              notifier: SlackNotifier, waker: Waker, background: Executor) -> App:
+              notifier: SlackNotifier, waker: Waker, background: AfterAckPool) -> App:
     """`background` runs the work after each acknowledgement (see `bot.listeners`)."""
     app = App(client=client, signing_secret=signing_secret,
               request_verification_enabled=signing_secret is not None,

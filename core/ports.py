@@ -4,6 +4,7 @@ Azure in `gateways.site_recovery`, vCenter in `gateways.vcenter`): every port is
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -46,6 +47,22 @@ class Directory(Protocol):
     `SlackUnavailable` when a group's members are not known recently enough."""
 
     def members(self) -> frozenset[str]: ...
+
+
+@dataclass(frozen=True)
+class Throttled:
+    """Slow work was not taken now: retry in `retry_in` seconds. `everyone`: the bot's queue
+    is full; else this person started as many as one person may in a while."""
+
+    retry_in: int
+    everyone: bool
+
+
+class Gate(Protocol):
+    """Admits one more preflight or cancellation from `user` (and counts it), or says when
+    to retry."""
+
+    def admit(self, user: str) -> Throttled | None: ...
 
 
 class Waker(Protocol):

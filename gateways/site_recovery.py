@@ -358,8 +358,9 @@ def _call(action: str, operation: Callable[[], T]) -> T:
             raise SiteRecoveryAuthError(
                 f"Authorization problem: Azure refused the bot's identity the right to {action}.",
                 _error_text(exc),
-                "Give the bot's identity the Site Recovery Contributor role on the vault "
-                "(Reader is not enough), then wait a few minutes for the role to apply.",
+                "Give the bot's identity the custom role of deploy/site-recovery-role.json "
+                "(or Site Recovery Contributor) on the vault; Reader is not enough. Then wait "
+                "a few minutes for the role to apply.",
                 status=403, code=_error_code(exc)) from None
         raise SiteRecoveryError(
             f"Site Recovery refused to {action} (HTTP {status}).",

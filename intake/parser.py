@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from core.mrkdwn import code
 from core.plan import ReprotectRequest
 from operations import REPROTECT
-from store.models import NAME_LENGTH
+from store.models import NAME_LENGTH, row_number
 
 FORM = REPROTECT.form
 
@@ -59,10 +59,10 @@ def parse(text: str) -> ParseResult:
     if len(tokens) == 1 and tokens[0].lower() == "status":
         return StatusRequest()
     if tokens[0].lower() == "cancel":
-        number = tokens[1].lstrip("#") if len(tokens) == 2 else ""
-        if not number.isdigit():
+        number = row_number(tokens[1].lstrip("#")) if len(tokens) == 2 else None
+        if number is None:
             return UsageError("`cancel` takes one request number, e.g. `/reprotect cancel 12`.")
-        return CancelRequest(int(number))
+        return CancelRequest(number)
     values: dict[str, str] = {}
     for token in tokens:
         key, sep, value = token.partition("=")

@@ -22,7 +22,7 @@ from core.events import RequestPosted
 from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
 from core.plan import ReprotectRequest, ResolvedPlan
 from core.policy import Policy
-from core.ports import Directory, Notifier, SlackUnavailable
+from core.ports import Directory, Gate, Notifier, SlackUnavailable, Throttled
 from gateways.errors import GatewayError
 from intake.parser import (
     CancelRequest,
@@ -68,6 +68,9 @@ class Answer(enum.StrEnum):
     USAGE = "usage"
     HELP = "help"
     WRONG_CHANNEL = "wrong_channel"
+    OTHER_WORKSPACE = "other_workspace"
+    NOT_TAKEN = "not_taken"
+    THROTTLED = "throttled"
     STATUS = "status"
     CANCELLING = "cancelling"
     ALREADY_RECEIVED = "already_received"
@@ -86,6 +89,8 @@ class Reply:
     usage: UsageError | None = None
     channels: frozenset[str] = frozenset()
     requests: tuple[Request, ...] = ()
+    explanation: str = ""
+    throttled: Throttled | None = None
 
 
 def replan(request: Request, sources: Sources) -> ResolvedPlan | Refused:
@@ -98,8 +103,10 @@ def replan(request: Request, sources: Sources) -> ResolvedPlan | Refused:
 
 class Intake:
     def __init__(self, engine: Engine, sources: Sources, notifier: Notifier,
-                 policy: Policy, requesters: Directory | None = None) -> None:
+                 policy: Policy, requesters: Directory | None = None,
+                 gate: Gate | None = None) -> None:
         self._engine = engine
+        self._gate = gate
         self._sources = sources
         self._notifier = notifier
         self._policy = policy
@@ -112,10 +119,18 @@ class Intake:
             return Reply(Answer.USAGE, usage=parsed)
         if isinstance(parsed, HelpRequest):
             return Reply(Answer.HELP)
+        try:
+            if command.team_id != self._policy.workspace_team():  # as clicks are, fail closed
+                return Reply(Answer.OTHER_WORKSPACE)
+        except SlackUnavailable as exc:  # only until auth.test has answered once
+            return Reply(Answer.NOT_TAKEN, explanation=exc.explain())
         if self._policy.channels and command.channel_id not in self._policy.channels:
             return Reply(Answer.WRONG_CHANNEL, channels=self._policy.channels)
         if isinstance(parsed, StatusRequest):
             return Reply(Answer.STATUS, requests=self.status(command.channel_id))
+        throttled = self._gate.admit(command.user_id) if self._gate is not None else None
+        if throttled is not None:  # before anything is recorded
+            return Reply(Answer.THROTTLED, throttled=throttled)
         if isinstance(parsed, CancelRequest):
             return Reply(Answer.CANCELLING, cancel=parsed.request_id)
         return self._record(command, parsed)  # who may ask is checked after the ack

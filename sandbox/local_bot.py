@@ -53,7 +53,8 @@ class LocalBot:
         http_app = build_http_app(app=self.services.app, engine=self.services.engine,
                                   ticker=self.services.ticker,
                                   signing_secret=self.settings.events_signing_secret)
-        server = make_server(http_app, self.settings.port, host="127.0.0.1")
+        server = make_server(http_app, self.settings.port, host="127.0.0.1",
+                             limits=self.settings.http_limits)
         self._server = server
         self._thread = threading.Thread(target=server.run, name="bot-http", daemon=True)
         self._thread.start()

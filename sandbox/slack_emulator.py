@@ -315,6 +315,11 @@ class SlackEmulator:
         with self._cond:
             self._down = down
 
+    def delete(self, channel: str, ts: str) -> None:
+        """Someone deletes a message in Slack: editing it is `message_not_found` from now."""
+        with self._cond:
+            del self._channels[channel][ts]
+
     # -- state ---------------------------------------------------------------------------
 
     def messages(self, channel: str) -> list[Message]:

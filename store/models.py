@@ -37,6 +37,9 @@ class RequestStatus(enum.StrEnum):
 # Names of plans and VMs as stored; the command parser refuses longer values up front, since
 # PostgreSQL enforces the column length that SQLite ignores.
 NAME_LENGTH = 255
+# Row ids are PostgreSQL INTEGERs (SQLite's are wider): a larger number names no row, and
+# must not reach a query, where it overflows SQLite's INTEGER or PostgreSQL's.
+MAX_ROW_ID = 2**31 - 1
 OPEN_STATUSES = (RequestStatus.PREFLIGHT, RequestStatus.PENDING, RequestStatus.APPROVED,
                  RequestStatus.EXECUTING)
 LOCKING_STATUSES = (RequestStatus.PENDING, RequestStatus.APPROVED, RequestStatus.EXECUTING)
@@ -211,3 +214,14 @@ class PowerWatch(SQLModel, table=True):
     state: str = Field(default="", max_length=32)
     warned_at: datetime | None = None
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+def row_number(text: str) -> int | None:
+    """A row id as Slack brings it back (typed after `cancel`, a button's value): ASCII
+    digits only, since `str.isdigit()` also accepts `²`, which `int()` refuses; else None."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def names_a_row(number: int) -> bool:
+    """Whether `number` can be a row id at all; a query is never asked about one that cannot."""
+    return 0 < number <= MAX_ROW_ID

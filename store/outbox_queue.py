@@ -45,12 +45,13 @@ def held_replies(engine: Engine, row: Outbox, owner: str) -> list[Outbox]:
 
 
 def progress_ts(engine: Engine, row: Outbox) -> str | None:
-    """The thread's progress message, once posted: later progress edits it in place."""
+    """The thread's progress message, once posted: later progress edits it in place. The
+    latest one: a deleted progress message is posted again (`bot.outbox`)."""
     with Session(engine) as session:
         return session.exec(select(Outbox.ts).where(
             Outbox.request_id == row.request_id, Outbox.kind == OutboxKind.PROGRESS,
             Outbox.status == OutboxStatus.SENT, col(Outbox.ts).is_not(None))
-            .order_by(col(Outbox.id))).first()
+            .order_by(col(Outbox.id).desc())).first()
 
 
 def progress_payloads(engine: Engine, row: Outbox) -> list[Mapping[str, Any]]:

@@ -28,6 +28,7 @@ from store.models import (
     RequestStatus,
     Run,
     RunStatus,
+    names_a_row,
     utcnow,
 )
 
@@ -64,6 +65,9 @@ def enqueue(session: Session, request: Request, event: Event) -> None:
 
 def audit(session: Session, actor: str, action: str, request_id: int | None = None,
           **detail: Any) -> None:
+    """A refused click may name a number no row can have: it is kept in `detail` instead."""
+    if request_id is not None and not names_a_row(request_id):
+        request_id, detail = None, {**detail, "named": str(request_id)}
     session.add(AuditEvent(request_id=request_id, actor=actor, action=action, detail=detail))
 
 
@@ -90,7 +94,13 @@ def acquire_locks(session: Session, request_id: int, item_ids: Iterable[str]) ->
 
 
 def get_request(session: Session, request_id: int) -> Request | None:
+    if not names_a_row(request_id):
+        return None
     return session.get(Request, request_id, populate_existing=True)
+
+
+def get_run(session: Session, run_id: int) -> Run | None:
+    return session.get(Run, run_id) if names_a_row(run_id) else None
 
 
 def runs_of(session: Session, request_id: int) -> list[Run]:

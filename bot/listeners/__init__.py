@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
 from approvals.retry import Retries
 from approvals.workflow import Approvals
+from bot.admission import BUSY_RETRY, AfterAckPool
 from bot.slack_ports import SlackNotifier
 from bot.views import private
 from core.decisions import Click
-from core.ports import SlackUnavailable, Waker
+from core.ports import SlackUnavailable, Throttled, Waker
 from intake.manual_items import ManualChecks
 from intake.slash import Intake
+from store.models import row_number
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,16 @@ class Services:
     retries: Retries
     notifier: SlackNotifier
     waker: Waker
-    background: Executor
+    background: AfterAckPool
 
-    def after_ack(self, channel: str, user: str, what: str, work: Callable[[], object]) -> None:
+    def after_ack(self, channel: str, user: str, what: str, work: Callable[[], object], *,
+                  admitted: bool = False) -> None:
+        """Queue `work`, unless the queue is full: then the person is told when to retry.
+        A slash command's work was `admitted` before its acknowledgement (`bot.admission`)."""
+        if not admitted and not self.background.has_room():
+            self.notifier.ephemeral(channel, user, private.throttled(
+                Throttled(retry_in=BUSY_RETRY, everyone=True), what))
+            return
         self.background.submit(self.report_failures, channel, user, what, work)
 
     def report_failures(self, channel: str, user: str, what: str,
@@ -56,12 +64,27 @@ class Services:
 
 
 def click_of(body: dict[str, Any]) -> Click:
-    """Who clicked which request (or run: the button's value is ours) in which channel."""
-    user = body.get("user") or {}
-    action = (body.get("actions") or [{}])[0]
-    channel = (body.get("channel") or {}).get("id") or \
-        (body.get("container") or {}).get("channel_id", "")
-    value = str(action.get("value", ""))
-    return Click(request_id=int(value) if value.isdigit() else 0,
-                 user_id=str(user.get("id", "")), user_team=user.get("team_id"),
-                 channel_id=str(channel))
+    """Who clicked which request (or run: the button's value is ours) in which channel.
+
+    Total over whatever a signed payload holds: a part not shaped as Slack sends it reads as
+    missing (no user, no workspace, request 0), which every decision refuses."""
+    user = _part(body, "user")
+    action = action_of(body)
+    channel = _part(body, "channel").get("id") or _part(body, "container").get("channel_id")
+    team = user.get("team_id")
+    return Click(request_id=row_number(str(action.get("value", ""))) or 0,
+                 user_id=str(user.get("id", "")),
+                 user_team=team if isinstance(team, str) else None,
+                 channel_id=str(channel or ""))
+
+
+def action_of(body: dict[str, Any]) -> dict[str, Any]:
+    """The first action of a block_actions payload; empty when it has none shaped as one."""
+    actions = body.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions else None
+    return first if isinstance(first, dict) else {}
+
+
+def _part(body: dict[str, Any], key: str) -> dict[str, Any]:
+    value = body.get(key)
+    return value if isinstance(value, dict) else {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -11,7 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import views
-from bot.listeners import Services, click_of
+from bot.listeners import Services, action_of, click_of
 from bot.views import private
 from core import actions
 from core.decisions import Click
@@ -39,7 +40,7 @@ def register(app: App, services: Services) -> None:
             if not approvals.may_reject(c).accepted:
                 return
             try:
-                client.views_open(trigger_id=body["trigger_id"],
+                client.views_open(trigger_id=str(body.get("trigger_id", "")),
                                   view=views.reject_modal(c.request_id, c.channel_id))
             except (SlackApiError, OSError) as exc:  # a rejection needs its reason: wait
                 log.warning("reject reason dialog did not open (%s); nothing changed", exc)
@@ -61,9 +62,7 @@ def register(app: App, services: Services) -> None:
             log.warning("a reject reason came without its request (private_metadata); ignored")
             return
         request_id, channel = target
-        user = body.get("user") or {}
-        c = Click(request_id=request_id, user_id=str(user.get("id", "")),
-                  user_team=user.get("team_id"), channel_id=channel)
+        c = replace(click_of(body), request_id=request_id, channel_id=channel)
         services.after_ack(c.channel_id, c.user_id, "rejection",
                            lambda: approvals.reject(c, reason))
 
@@ -80,11 +79,12 @@ def register(app: App, services: Services) -> None:
         """An approver ticks or unticks the manual checks; Slack sends the whole selection."""
         ack()
         c = click_of(body)
-        action = (body.get("actions") or [{}])[0]
-        on = Click(request_id=views.manual_request(str(action.get("block_id", ""))),
-                   user_id=c.user_id, user_team=c.user_team, channel_id=c.channel_id)
-        selected = frozenset(str(o.get("value", ""))
-                             for o in action.get("selected_options") or ())
+        action = action_of(body)
+        on = replace(c, request_id=views.manual_request(str(action.get("block_id", ""))))
+        options = action.get("selected_options")
+        selected = frozenset(str(o.get("value", "")) for o in
+                             (options if isinstance(options, list) else ())
+                             if isinstance(o, dict))
         services.after_ack(c.channel_id, c.user_id, "confirmation",
                            lambda: services.manual.tick(on, selected))
 

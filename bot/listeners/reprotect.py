@@ -25,8 +25,8 @@ def register(app: App, services: Services) -> None:
         if reply.cancel is not None:
             cancel = command.on(reply.cancel)
             services.after_ack(command.channel_id, command.user_id, "cancellation",
-                               lambda: services.approvals.cancel(cancel))
+                               lambda: services.approvals.cancel(cancel), admitted=True)
         if reply.request_id is not None:
             request_id = reply.request_id
             services.after_ack(command.channel_id, command.user_id, "preflight",
-                               lambda: services.intake.preflight(request_id))
+                               lambda: services.intake.preflight(request_id), admitted=True)

@@ -17,6 +17,7 @@ from core.mrkdwn import code, escape
 from core.plan import CheckResult, Choice, ResolvedPlan, Verdict
 from operations import REPROTECT
 from operations.base import Operation
+from store.models import row_number
 
 SECTION_LIMIT = 2900
 Message = dict[str, Any]
@@ -102,7 +103,8 @@ def _group_line(group: Sequence[CheckResult], shown: int | None, chars: int, nam
 def manual_request(block_id: str) -> int:
     """The request id in the checkboxes' block id (`manual:<id>`); 0 when malformed."""
     prefix, _, request_id = block_id.partition(":")
-    return int(request_id) if prefix == actions.MANUAL_BLOCK and request_id.isdigit() else 0
+    number = row_number(request_id) if prefix == actions.MANUAL_BLOCK else None
+    return number or 0
 
 
 def check_blocks(plan: ResolvedPlan) -> list[dict[str, Any]]:
@@ -315,8 +317,10 @@ def reject_modal(request_id: int, channel: str) -> dict[str, Any]:
 
 
 def reject_reason(view: dict[str, Any]) -> str:
-    value = (view.get("state", {}).get("values", {}).get(actions.REASON_BLOCK, {})
-             .get(REASON_ACTION, {}).get("value"))
+    """The reason typed in `reject_modal`; empty when the view is not shaped as it sends."""
+    value: object = view
+    for key in ("state", "values", actions.REASON_BLOCK, REASON_ACTION, "value"):
+        value = value.get(key) if isinstance(value, dict) else None
     return str(value or "").strip()
 
 
@@ -325,5 +329,5 @@ def reject_target(view: dict[str, Any]) -> tuple[int, str] | None:
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
         return int(meta["request_id"]), str(meta["channel"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # not ours: forged or mangled
         return None

@@ -12,6 +12,7 @@ from datetime import datetime
 from core.decisions import Action, Decision, Refusal
 from core.mrkdwn import code
 from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
+from core.ports import Throttled
 from intake.parser import FORM, UsageError
 from intake.slash import Answer, Reply
 from store.models import OPEN_STATUSES, Request, utcnow
@@ -133,6 +134,14 @@ def reply(r: Reply) -> str:
             allowed = ", ".join(f"<#{c}>" for c in sorted(r.channels))
             return (f":no_entry: `/reprotect` is not enabled in this channel. Use it in {allowed} "
                     "(REPROTECT_CHANNELS).")
+        case Answer.OTHER_WORKSPACE:
+            return (REFUSED + "Only members of this workspace can use `/reprotect`; people "
+                    "from other organisations in a shared channel cannot. Nothing was recorded.")
+        case Answer.NOT_TAKEN:
+            return f":hourglass: Your command was not taken: {r.explanation}"
+        case Answer.THROTTLED:
+            assert r.throttled is not None
+            return throttled(r.throttled, "command")
         case Answer.STATUS:
             return status(r.requests)
         case Answer.CANCELLING:
@@ -142,6 +151,14 @@ def reply(r: Reply) -> str:
         case Answer.CHECKING:
             return f":hourglass: Checking plan {code(r.plan)} against Site Recovery…"
     raise ValueError(f"no words for {r}")
+
+
+def throttled(t: Throttled, what: str) -> str:
+    """Slow work turned away (`bot.admission`): why, and when to try again."""
+    why = ("The bot is busy with other checks right now" if t.everyone else
+           "You have started as many requests as one person may in a minute")
+    return (f":hourglass: {why}, so your {what} was not taken and nothing changed. Try again "
+            f"in about {t.retry_in} s.")
 
 
 def usage(error: UsageError) -> str:

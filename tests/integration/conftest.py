@@ -16,6 +16,7 @@ from sandbox.local_bot import SIGNING_SECRET, LocalBot, local_settings
 from sandbox.slack_driver import SlackDriver
 from sandbox.slack_emulator import Message, SlackEmulator
 from sandbox.walkthrough import tick_manual_items
+from tests.support.arm_role import uncovered
 from tests.support.vcsim import VcsimInstance
 from tests.support.vcsim_shapes import admin_content
 from tests.support.vcsim_shapes import config as vcsim_config
@@ -55,6 +56,9 @@ def arm(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
         for key, value in emulator.env().items():
             monkeypatch.setenv(key, value)
         yield emulator
+    # Every request the bot sent in the test is one the least-privilege role allows.
+    denied = uncovered([(r.method, r.path) for r in emulator.requests])
+    assert not denied, f"deploy/site-recovery-role.json does not allow: {denied}"
 
 
 BotFactory = Callable[..., LocalBot]

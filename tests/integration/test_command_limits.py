@@ -69,3 +69,28 @@ def test_values_past_the_schema_get_a_usage_error(limited_bot: LocalBot, slack: 
         recorded = conn.execute(text("SELECT command_text FROM requests")).scalars().all()
     engine.dispose()
     assert recorded == [COMMAND]
+
+
+def test_request_numbers_past_the_schema_are_no_such_request(
+        limited_bot: LocalBot, slack: SlackEmulator, caplog: pytest.LogCaptureFixture) -> None:
+    """`cancel ²` (a digit to `str.isdigit`, not to `int`) is a usage error in the
+    acknowledgement; a number past the id column's range (and a button value as large) is
+    "does not exist", never an overflow, an empty ack or "internal error"."""
+    driver = SlackDriver(limited_bot.events_url, SIGNING_SECRET, emulator=slack)
+    answer = driver.slash_command("cancel ²", user_id=REQUESTER, channel_id=CHANNEL)
+    assert answer.status_code == 200
+    assert "`cancel` takes one request number" in answer.json()["text"]
+
+    huge = "99999999999999999999"
+    driver.slash_command(f"cancel {huge}", user_id=REQUESTER, channel_id=CHANNEL)
+    slack.wait_for(lambda s: bool(s.ephemerals(REQUESTER)))
+    said = [str(c.params.get("text", "")) for c in slack.ephemerals(REQUESTER)]
+    assert said == [f":no_entry_sign: Request #{huge} does not exist."]
+
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    root = wait_root(slack)
+    driver.click_action(root, "approve", value=huge,  # a value no row can have
+                        user_id=APPROVER, channel_id=CHANNEL)
+    slack.wait_for(lambda s: bool(s.ephemerals(APPROVER)))
+    assert f"Request #{huge} does not exist" in str(slack.ephemerals(APPROVER)[0].params["text"])
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []

@@ -7,8 +7,10 @@ too large is refused from its headers, before it is read.
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import time
+from collections.abc import Iterator
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -29,6 +31,27 @@ def form(payload: object) -> bytes:
 
 def tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.exc_info]
+
+
+@pytest.fixture
+def server_log(bot: LocalBot, caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """uvicorn's own loggers do not propagate to the root: listen to them too (after the bot
+    started, since uvicorn configures them then)."""
+    uvicorn_log = logging.getLogger("uvicorn")
+    uvicorn_log.addHandler(caplog.handler)
+    yield
+    uvicorn_log.removeHandler(caplog.handler)
+
+
+def raw_exchange(bot: LocalBot, request: bytes) -> str:
+    """Send bytes as they are (no client library would) and read the answer to the end."""
+    url = urlsplit(bot.events_url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return answer.decode("latin-1")
 
 
 def test_a_body_too_large_is_refused_before_it_is_read(bot: LocalBot) -> None:
@@ -97,3 +120,63 @@ def test_unsigned_requests_are_still_refused(driver: SlackDriver) -> None:
     body = form({"type": "block_actions", "user": {"id": APPROVER}})
     assert requests.post(driver.events_url, data=body, headers={"Content-Type": FORM},
                          timeout=10).status_code == 401
+
+
+@pytest.mark.usefixtures("server_log")
+def test_a_non_ascii_signature_is_a_401(bot: LocalBot,
+                                        caplog: pytest.LogCaptureFixture) -> None:
+    """`X-Slack-Signature: v0=\\xe9` made `hmac.compare_digest` raise TypeError: a 500."""
+    body = b"command=%2Freprotect&text=status"
+    answer = raw_exchange(bot, (
+        f"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\n"
+        f"X-Slack-Request-Timestamp: {int(time.time())}\r\n").encode()
+        + b"X-Slack-Signature: v0=\xe9\r\n"
+        + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+    assert answer.startswith("HTTP/1.1 401"), answer
+    assert tracebacks(caplog) == []
+
+
+@pytest.mark.usefixtures("server_log")
+def test_a_client_leaving_mid_body_logs_no_traceback(bot: LocalBot,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    url = urlsplit(bot.events_url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as conn:
+        conn.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
+                     b"\r\nabc")
+        time.sleep(0.3)
+    settle(1.0)
+    assert tracebacks(caplog) == []
+    assert requests.get(f"{bot.base_url}/healthz", timeout=5).status_code == 200
+
+
+ODD_SHAPES = {
+    "deeply-nested": "[" * 100_000 + "]" * 100_000,
+    "user-is-a-string": {"type": "block_actions", "user": APPROVER, "team": {"id": "T0"},
+                         "actions": [{"action_id": "approve", "value": "1", "type": "button"}]},
+    "value-superscript-digit": {
+        "type": "block_actions", "user": {"id": APPROVER, "team_id": "T0"},
+        "channel": {"id": CHANNEL},
+        "actions": [{"action_id": "approve", "value": "²", "type": "button"}]},
+    "ticks-not-a-list": {
+        "type": "block_actions", "user": {"id": APPROVER}, "channel": "C0",
+        "actions": [{"action_id": "confirm_manual", "type": "checkboxes",
+                     "block_id": "manual:²", "selected_options": 7}]},
+    "reject-reason-oddly-nested": {
+        "type": "view_submission", "user": "U0", "view": {
+            "type": "modal", "callback_id": "reject_reason", "state": "x",
+            "private_metadata": "[" * 5000 + "]" * 5000}},
+}
+
+
+@pytest.mark.usefixtures("server_log")
+@pytest.mark.parametrize("payload", ODD_SHAPES.values(), ids=ODD_SHAPES.keys())
+def test_signed_payloads_of_odd_shape_are_refused_without_a_traceback(
+        driver: SlackDriver, slack: SlackEmulator, payload: object,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Nested past Python's recursion limit is a 400; a click whose parts are not shaped as
+    Slack sends them reads as nobody's click on no request, refused or ignored."""
+    answer = driver.signed_post(form(payload), FORM)
+    assert answer.status_code in (200, 400), answer.text
+    settle(0.8)
+    assert tracebacks(caplog) == []
+    assert slack.messages(CHANNEL) == []

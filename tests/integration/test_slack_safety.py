@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlmodel import Session, select
 
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.local_bot import SIGNING_SECRET
 from sandbox.slack_driver import NO_TEAM, SlackDriver
 from sandbox.slack_emulator import Message, SlackEmulator
+from store.models import Request
 from tests.integration.conftest import (
     APPROVER,
     CHANNEL,
@@ -141,8 +143,7 @@ def test_only_the_bots_own_workspace_decides(start_bot: BotFactory, slack: Slack
     workspace is refused."""
     bot = start_bot()
     driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
-    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL,
-                         user_team_id=team or None)
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     root = wait_root(slack)
     driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL, user_team_id=team)
     slack.wait_for(lambda s: bool(s.ephemerals(APPROVER)))
@@ -150,6 +151,46 @@ def test_only_the_bots_own_workspace_decides(start_bot: BotFactory, slack: Slack
     settle(1.0)
     assert not reprotect_posts(arm)
     assert buttons(slack.messages(CHANNEL)[0]) == ["Approve", "Reject", "Cancel"]
+
+
+@pytest.mark.parametrize("text", [COMMAND, "cancel 1", "status"])
+def test_a_slash_command_from_another_workspace_is_refused_at_the_door(
+        start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator, text: str) -> None:
+    """A guest of a shared channel gets the same refusal as their clicks, in the
+    acknowledgement: nothing is recorded, preflighted or posted."""
+    bot = start_bot()
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+    answer = driver.slash_command(text, user_id="U0GUEST", channel_id=CHANNEL,
+                                  user_team_id="T0OTHERORG")
+    assert answer.json()["response_type"] == "ephemeral"
+    assert "Only members of this workspace can use `/reprotect`" in answer.json()["text"]
+    settle(1.0)
+    assert slack.messages(CHANNEL) == [] and arm.requests == []
+    with Session(bot.services.engine) as session:  # type: ignore[union-attr]
+        assert session.exec(select(Request)).all() == []
+
+
+def test_a_burst_of_commands_from_one_person_is_turned_away_privately(
+        start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the per-person rate a command is answered with when to retry, and nothing is
+    recorded or read from Site Recovery; someone else still gets in."""
+    monkeypatch.setattr("bot.admission.PER_PERSON", 2)
+    bot = start_bot()
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+    answers = [driver.slash_command(text, user_id=REQUESTER, channel_id=CHANNEL).json()["text"]
+               for text in ("cancel 7", "cancel 8", COMMAND)]
+    assert answers[:2] == [":hourglass: Cancelling…"] * 2
+    assert "as many requests as one person may in a minute" in answers[2]
+    assert "Try again in about" in answers[2] and "nothing changed" in answers[2]
+    assert driver.slash_command("status", user_id=REQUESTER,
+                                channel_id=CHANNEL).status_code == 200  # reads no Azure
+    settle(1.0)
+    assert not any("replicationRecoveryPlans" in r.path for r in arm.requests)
+    driver.slash_command(COMMAND, user_id=APPROVER, channel_id=CHANNEL)
+    wait_root(slack)
+    with Session(bot.services.engine) as session:  # type: ignore[union-attr]
+        assert [r.requester_id for r in session.exec(select(Request)).all()] == [APPROVER]
 
 
 def test_group_membership_is_not_trusted_past_its_lifetime_when_slack_fails(

@@ -113,3 +113,15 @@ def test_progress_is_one_message_edited_in_place_past_held_protected(outbox: Out
     again = outbox.send(ev.Progress((("app-2", "InProgress", "Task B (InProgress)"),)))
     assert len(again) == 1 and again[0].ts == first[0].ts and again[0].edits == 1
     assert "Task A" in again[0].text and "Task B" in again[0].text
+
+
+def test_a_deleted_progress_message_is_posted_again(outbox: Outboxed,
+                                                    slack: SlackEmulator) -> None:
+    """Someone deleted it: Slack answers `message_not_found` to the edit, so the progress so
+    far goes in a new message, and later progress edits that one."""
+    (first,) = outbox.send(ev.Progress((("app-1", "InProgress", "Task A (InProgress)"),)))
+    slack.delete(CHANNEL, first.ts)
+    (again,) = outbox.send(ev.Progress((("app-1", "InProgress", "Task B (InProgress)"),)))
+    assert again.ts != first.ts and "Task A" in again.text and "Task B" in again.text
+    (last,) = outbox.send(ev.Progress((("app-1", "InProgress", "Task C (InProgress)"),)))
+    assert last.ts == again.ts and last.edits == 1 and "Task C" in last.text

@@ -80,6 +80,8 @@ def test_valid_commands(text: str, expected: object) -> None:
     ("cancel", "`cancel` takes one request number"),
     ("cancel twelve", "`cancel` takes one request number"),
     ("cancel 1 2", "`cancel` takes one request number"),
+    ("cancel ²", "`cancel` takes one request number"),  # isdigit() is True, int() refuses
+    ("cancel ١٢", "`cancel` takes one request number"),  # Arabic-Indic digits: not a number typed
 ])
 def test_usage_errors_say_what_is_wrong_and_show_usage(text: str, says: str) -> None:
     result = parse(text)
