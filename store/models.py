@@ -52,7 +52,7 @@ class RunStatus(enum.StrEnum):
     SYNCING = "syncing"            # job succeeded, waiting for protectionState Protected
     WAITING_AGENT = "waiting_agent"  # agent not re-registered yet: retried with backoff
     RESTARTING = "restarting"      # an approved Retry is restarting the failed job
-    PROTECTED = "protected"
+    PROTECTED = "protected"        # the operation is done on the item (reprotect: Protected)
     FAILED = "failed"
     TIMED_OUT = "timed_out"
 
@@ -85,6 +85,7 @@ class Request(SQLModel, table=True):
     channel_id: str = Field(max_length=32)
     requester_id: str = Field(max_length=32)
     command_text: str
+    operation: str = Field(default="reprotect", max_length=32)  # `operations.OPERATIONS`
     plan_name: str = Field(default="", max_length=NAME_LENGTH)
     status: RequestStatus = Field(default=RequestStatus.PREFLIGHT, index=True, sa_type=String(16))
     plan: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -132,6 +133,7 @@ class Run(SQLModel, table=True):
     request_id: int = Field(foreign_key="requests.id", index=True)
     item_id: str = Field(max_length=1024)
     vm_name: str = Field(max_length=NAME_LENGTH)
+    operation: str = Field(default="reprotect", max_length=32)  # its request's operation
     status: RunStatus = Field(default=RunStatus.QUEUED, sa_type=String(16))
     job_id: str | None = Field(default=None, max_length=255)
     job_state: str = Field(default="", max_length=64)

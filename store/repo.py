@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -170,6 +170,14 @@ def get_run(session: Session, run_id: int) -> Run | None:
 def runs_of(session: Session, request_id: int) -> list[Run]:
     return list(session.exec(select(Run).where(Run.request_id == request_id)
                              .order_by(col(Run.id))).all())
+
+
+def lead_runs(session: Session, request_ids: Iterable[int]) -> dict[int, Run]:
+    """The first run of each request (lowest id): in a plan-scope operation, the one whose
+    write covers the whole plan."""
+    first = select(func.min(Run.id)).where(col(Run.request_id).in_(list(request_ids))) \
+        .group_by(col(Run.request_id))
+    return {r.request_id: r for r in session.exec(select(Run).where(col(Run.id).in_(first)))}
 
 
 def approvals_of(session: Session, request_id: int) -> list[Approval]:

@@ -67,7 +67,7 @@ def refused(status: int | None, why: str = "", what: str = "Refused.") -> SiteRe
 
 def post(attempt: int = 1, accepted: Accepted | None = None,
          exc: SiteRecoveryError | None = None) -> m.Written:
-    return m.Written(m.PostReprotect(attempt), accepted, exc)
+    return m.Written(m.Submit(attempt), accepted, exc)
 
 
 def restart(accepted: Accepted | None = None, exc: SiteRecoveryError | None = None,
@@ -92,7 +92,7 @@ UNREGISTERED = replace(ITEM, agent_registered=False)
 ROWS: dict[str, Row] = {
     # queued
     "queued: the first reprotect is sent": Row(
-        run(S.QUEUED), m.Seen(), S.SUBMITTING, m.PostReprotect(1), values={"started_at": NOW}),
+        run(S.QUEUED), m.Seen(), S.SUBMITTING, m.Submit(1), values={"started_at": NOW}),
     "queued, gated on the agent: read the item first": Row(
         run(S.QUEUED, flags=GATED), m.Seen(), effect=m.ReadItem()),
     "queued, agent not registered: wait for it, nothing sent": Row(
@@ -101,7 +101,7 @@ ROWS: dict[str, Row] = {
                                           "started_at": NOW}),
     "queued, agent registered: the first reprotect is sent": Row(
         run(S.QUEUED, flags=GATED), m.Seen(item=replace(ITEM, agent_registered=True)),
-        S.SUBMITTING, m.PostReprotect(1)),
+        S.SUBMITTING, m.Submit(1)),
     # submitting, after this tick's POST
     "post accepted: follow its job": Row(
         run(S.SUBMITTING), m.Seen(written=post(accepted=Accepted(NEW))), S.RUNNING,
@@ -138,7 +138,8 @@ ROWS: dict[str, Row] = {
         S.SUBMITTING, values={"next_poll_at": NOW + timedelta(seconds=90)}),
     "post refused for good: the VM failed": Row(
         run(S.SUBMITTING), m.Seen(written=post(exc=refused(400, "Bad master target."))),
-        S.FAILED, events=(ev.WriteRefused,), values={"error": {"code": "Code1"}}),
+        S.FAILED, events=(ev.WriteRefused,),
+        values={"error": {"code": "Code1", "last": "Refused."}}),
     # submitting, found after a crash
     "submitting: read the item first": Row(run(S.SUBMITTING), m.Seen(), effect=m.ReadItem()),
     "submitting: the item runs a job: adopt it": Row(
@@ -149,12 +150,12 @@ ROWS: dict[str, Row] = {
     "submitting: an old job of the item is not ours": Row(
         run(S.SUBMITTING), m.Seen(item=ITEM, jobs={NEW: job(
             "InProgress", NEW, start_time=NOW - timedelta(hours=1))}),
-        effect=m.PostReprotect(1)),
+        effect=m.Submit(1)),
     "submitting: already protected": Row(
         run(S.SUBMITTING), m.Seen(item=replace(ITEM, protection_state="Protected")),
-        S.PROTECTED, events=(ev.Protected,)),
+        S.PROTECTED, events=(ev.Done,)),
     "submitting: nothing runs, send again": Row(
-        run(S.SUBMITTING, error={"attempts": 1}), m.Seen(item=ITEM), effect=m.PostReprotect(2)),
+        run(S.SUBMITTING, error={"attempts": 1}), m.Seen(item=ITEM), effect=m.Submit(2)),
     "submitting: attempts used up": Row(
         run(S.SUBMITTING, error={"attempts": 3, "last": "timeout"}), m.Seen(item=ITEM),
         S.FAILED, events=(ev.NotStarted,)),
@@ -221,7 +222,7 @@ ROWS: dict[str, Row] = {
         run(S.SYNCING), m.Seen(), effect=m.ReadItem()),
     "syncing: protected": Row(
         run(S.SYNCING), m.Seen(item=replace(ITEM, protection_state="Protected")), S.PROTECTED,
-        events=(ev.Protected,), values={"protection_state": "Protected"}),
+        events=(ev.Done,), values={"protection_state": "Protected"}),
     "syncing: health errors, told once": Row(
         run(S.SYNCING), m.Seen(item=replace(ITEM, protection_state="InitialReplication",
                                             health_errors=(HealthIssue("78122", "Stuck."),))),
@@ -265,7 +266,7 @@ ROWS: dict[str, Row] = {
         run(S.WAITING_AGENT, **WAITING), m.Seen(item=ITEM), effect=m.RestartJob(2)),
     "waiting: send the refused reprotect again": Row(
         run(S.WAITING_AGENT, **{**WAITING, "job_id": None}), m.Seen(item=ITEM),
-        effect=m.PostReprotect(2)),
+        effect=m.Submit(2)),
     "waiting: restart accepted": Row(
         run(S.WAITING_AGENT, **WAITING), m.Seen(written=restart(Accepted(NEW))), S.RUNNING,
         events=(ev.Retried,), values={"restarts": 1}),
