@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from approvals.retry import Retries
 from approvals.workflow import Approvals, expire_due
+from bot.home_publisher import basic_readiness
 from bot.outbox import OutboxSender
 from bot.scheduler import Ticker
 from bot.settings import Settings
@@ -121,7 +122,8 @@ def build(settings: Settings) -> BotServices:
                     if settings.slack_signing_secret is not None else None,
                     intake=intake, approvals=approvals, manual=manual,
                     retries=Retries(engine, tracker, approvals, notifier, ticker),
-                    notifier=notifier, waker=ticker, background=after_ack)
+                    notifier=notifier, waker=ticker, background=after_ack, engine=engine,
+                    readiness=basic_readiness(engine, ticker))
     return BotServices(settings=settings, engine=engine, ticker=ticker, app=app,
                        site_recovery=site_recovery, after_ack=after_ack, vcenter=vcenter)
 

@@ -130,6 +130,23 @@ class ResolvedPlan:
         return {i.vm_name: (i.datastore, i.log_storage) for i in self.items
                 if i.datastore or i.log_storage}
 
+    def labelled_values(self, item_id: str) -> dict[str, str]:
+        """What is sent for one item, keyed by what each value is and shown as the approver
+        read it (`name (id)`); a value the architecture does not send is left out."""
+        item = next((i for i in self.items if i.item_id.lower() == item_id.lower()), None)
+        values: dict[str, Choice | None] = {
+            "plan": Choice(self.plan_id, self.plan_friendly_name or self.plan_name),
+            "vm": Choice(item_id, item.vm_name if item else ""),
+            "appliance": self.appliance, "master_target": self.master_target,
+            "process_server": self.process_server,
+            "datastore": (item.datastore if item and item.datastore else self.datastore),
+            "log_storage": item.log_storage if item else None,
+            "retention_volume": self.retention, "failback_policy": self.policy,
+            "run_as_account": Choice(self.run_as_account_id, "") if self.run_as_account_id
+            else None,
+        }
+        return {key: _labelled(choice) for key, choice in values.items() if choice is not None}
+
     def fingerprint(self) -> str:
         """Hash of what will be sent plus the verdict: any change voids approvals."""
         signed = self.sent() | {"verdict": sorted(f"{c.check}:{c.verdict}" for c in self.checks)}
@@ -169,3 +186,10 @@ class ResolvedPlan:
 
 def _key(choice: Choice | None) -> tuple[str, str] | None:
     return (choice.id.lower(), choice.name) if choice else None
+
+
+def _labelled(choice: Choice) -> str:
+    """`name (id)`, or one of them where the other is empty or the same."""
+    if not choice.name or choice.name == choice.id:
+        return choice.id
+    return f"{choice.name} ({choice.id})"

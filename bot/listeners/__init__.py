@@ -8,10 +8,12 @@ the person who asked, never swallowed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import Engine
 
 from approvals.retry import Retries
 from approvals.workflow import Approvals
@@ -21,6 +23,7 @@ from commands.intake import Intake
 from commands.manual_items import ManualChecks
 from core.decisions import Click
 from core.ports import SlackUnavailable, Waker
+from core.readiness import DependencyState
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,8 @@ class Services:
     notifier: SlackNotifier
     waker: Waker
     background: Executor
+    engine: Engine  # for the store's queries of the thin listeners (names, App Home)
+    readiness: Callable[[], Sequence[DependencyState]]
 
     def after_ack(self, channel: str, user: str, what: str, work: Callable[[], object]) -> None:
         self.background.submit(self.report_failures, channel, user, what, work)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -295,11 +295,14 @@ class Tracker:
     def _move(self, run: Run, expected: RunStatus, step: machine.Step) -> bool:
         """Before a write: move the run (`queued` to `submitting`) keeping its lease."""
         assert run.id is not None and step.status is not None
+        plan = self._plan_of(run.request_id)
         with session_scope(self._engine) as session:
             if not transition_run(session, run.id, [expected], step.status, owner=self._owner,
                                   **dict(step.values)):
                 return False
-            audit(session, "bot", "submit", run.request_id, vm=run.vm_name, item=run.item_id)
+            audit(session, "bot", "submit", run.request_id, vm=run.vm_name, item=run.item_id,
+                  values=plan.labelled_values(run.item_id),
+                  sent=asdict(reprotect_input(plan, run.item_id)))
         for key, value in step.values.items():
             setattr(run, key, value)
         run.status = step.status
