@@ -16,7 +16,7 @@ from core.actions import APPROVE, CONFIRM_MANUAL, REJECT, RETRY
 from sandbox.sandbox_plans import EXTRA_PLANS, SandboxPlan, command_for
 from sandbox.slack_driver import SlackDriver
 from sandbox.slack_emulator import ApiCall, Message, SlackEmulator, block_elements
-from sandbox.terminal import render
+from sandbox.terminal import plain, render
 
 REQUESTER = "U0ALICE"
 APPROVER = "U0BOB"
@@ -160,13 +160,7 @@ class Console:
     def show_new(self, seen: int, quiet: float = 1.5, most: float = 20) -> int:
         """Print what Slack users would see from the calls after `seen`, once the bot is
         quiet; an edited message is shown once, as it ends up."""
-        deadline = time.monotonic() + most
-        last = len(self.slack.calls)
-        calm_since = time.monotonic()
-        while time.monotonic() < deadline and time.monotonic() - calm_since < quiet:
-            time.sleep(0.1)
-            if len(self.slack.calls) != last:
-                last, calm_since = len(self.slack.calls), time.monotonic()
+        last = wait_quiet(self.slack, quiet, most)
         calls = [c for c in self.slack.calls[seen:last] if c.ok]
         final_update = {_message_key(c): i for i, c in enumerate(calls)
                         if c.method == "chat.update"}
@@ -179,7 +173,7 @@ class Console:
     def _show(self, call: ApiCall) -> None:
         text, blocks = str(call.params.get("text", "")), call.params.get("blocks")
         if call.method == "chat.postEphemeral":
-            say(f"   only <@{call.params.get('user')}> sees:")
+            say("   only " + plain(f"<@{call.params.get('user')}>") + " sees:")
         elif call.method == "chat.postMessage":
             say("   in the thread:" if call.params.get("thread_ts") else "   in the channel:")
         elif call.method == "chat.update":
@@ -199,6 +193,18 @@ class Console:
 
     def current(self, channel: str, ts: str) -> Message | None:
         return next((m for m in self.slack.messages(channel) if m.ts == ts), None)
+
+
+def wait_quiet(slack: SlackEmulator, quiet: float, most: float) -> int:
+    """Wait until the bot has called Slack for nothing in `quiet` seconds (at most `most`);
+    the number of calls then."""
+    deadline = time.monotonic() + most
+    last, calm_since = len(slack.calls), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - calm_since < quiet:
+        time.sleep(0.1)
+        if len(slack.calls) != last:
+            last, calm_since = len(slack.calls), time.monotonic()
+    return last
 
 
 def _message_key(call: ApiCall) -> tuple[str, str]:

@@ -22,7 +22,15 @@ from pathlib import Path
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_modernized import APPLIANCE, ModernizedWorld
 from sandbox.arm_world import World
-from sandbox.console import APPROVER, REQUESTER, Console, file_extra_plans, say, tick_manual_items
+from sandbox.console import (
+    APPROVER,
+    REQUESTER,
+    Console,
+    file_extra_plans,
+    say,
+    tick_manual_items,
+    wait_quiet,
+)
 from sandbox.local_bot import SIGNING_SECRET, LocalBot, local_settings
 from sandbox.sandbox_plans import add_extra_plans
 from sandbox.slack_driver import SlackDriver
@@ -151,11 +159,7 @@ def follow_thread(slack: SlackEmulator, root_ts: str, seen_edits: int = 0) -> bo
 def show_final_versions(slack: SlackEmulator, shown: dict[str, int], quiet: float = 1.0) -> None:
     """Messages edited in place after they were printed (the request, the progress message),
     as they end up once the bot has been quiet for `quiet` seconds."""
-    calls, calm_since = len(slack.calls), time.monotonic()
-    while time.monotonic() - calm_since < quiet:
-        time.sleep(0.1)
-        if len(slack.calls) != calls:
-            calls, calm_since = len(slack.calls), time.monotonic()
+    wait_quiet(slack, quiet, most=10)
     edited = [m for m in slack.messages(CHANNEL) if m.ts in shown and m.edits > shown[m.ts]]
     if edited:
         say("\n7. Messages edited in place since they were shown, as they end up:")
