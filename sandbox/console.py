@@ -76,7 +76,12 @@ class Console:
             words = line.strip()
             if words in ("quit", "exit"):
                 return
-            self.answer(words)
+            try:
+                self.answer(words)
+            except (AssertionError, OSError) as exc:  # an emulator wait or a request failed
+                say(f"   {shlex.quote(words)} did not complete ({type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}); what Slack "
+                    "showed follows. The sandbox goes on: type `help`.")
             seen = self.show_new(seen)
 
     def answer(self, words: str) -> None:

@@ -8,9 +8,12 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from sandbox.sandbox_plans import BLOCKED, FAILING, PENDING
 
@@ -121,3 +124,22 @@ def test_ctrl_c_and_sigterm_remove_the_temporary_folder(tmp_path: Path) -> None:
         assert process.wait(timeout=60) == status, reader.join()
         assert "Traceback" not in reader.join()
         assert leftovers(folder) == [], stop.name
+
+
+def test_an_error_during_the_walk_leaves_nothing(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception escapes as itself (the CLI reports it), the folder is removed first."""
+    from sandbox import walkthrough
+
+    for key in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "REQUESTS_CA_BUNDLE"):
+        monkeypatch.setenv(key, "")  # the sandbox sets them: restored after the test
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def broken(*_: object) -> bool:
+        assert leftovers(tmp_path), "the folder exists while the walk runs"
+        raise RuntimeError("the walk broke")
+
+    monkeypatch.setattr(walkthrough, "walk", broken)
+    with pytest.raises(RuntimeError, match="the walk broke"):
+        walkthrough.run_sandbox(keep_running=True, lines=[])
+    assert leftovers(tmp_path) == []
