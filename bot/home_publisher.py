@@ -50,14 +50,23 @@ def publish_home(client: WebClient, engine: Engine,
         channels=len(channels)))
 
 
+TICKS = {"track": "Site Recovery tracking", "outbox": "Slack messages"}
+
+
 def basic_readiness(engine: Engine, ticker: Ticker) -> Callable[[], list[DependencyState]]:
-    """What this process knows of itself: the database and the scheduler. The seam for the
-    readiness `/readyz` reports (Slack, the vault, vCenter): pass its states instead."""
+    """What this process knows of itself: the database and its last ticks (tracking Site
+    Recovery, sending to Slack). The seam for the readiness `/readyz` reports (Slack, the
+    vault, vCenter): pass its states instead, or add them to these."""
 
     def states() -> list[DependencyState]:
         error = database_error(engine)
-        return [DependencyState("database", not error, error=error),
-                DependencyState("scheduler", ticker.running,
-                                error="" if ticker.running else "stopped")]
+        found = [DependencyState("database", not error, error=error)]
+        for job, name in TICKS.items():
+            failed = ticker.last_error.get(job, "" if ticker.running else "scheduler stopped")
+            last = ticker.last_success.get(job)
+            found.append(DependencyState(name, None if last is None and not failed
+                                         else not failed, last_success=last,
+                                         error=f"last tick: {failed}" if failed else ""))
+        return found
 
     return states

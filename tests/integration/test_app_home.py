@@ -69,7 +69,9 @@ def test_home_lists_what_the_person_can_see_with_stage_link_and_readiness(
     assert "/archives/C0INCIDENT/p" in alice and "|thread>" in alice, "a link to its thread"
     assert "hr-rp" not in alice, "a request of a channel Alice is not in stays hidden"
     assert "No open request." in alice
-    assert "*database*: ready" in alice and "*scheduler*: ready" in alice
+    assert "*database*: ready" in alice
+    assert "*Site Recovery tracking*: ready, last worked <!date^" in alice, "its last tick"
+    assert "*Slack messages*: ready, last worked <!date^" in alice
 
     bob = home_of(slack, driver, APPROVER)
     assert "#2* plan `hr-rp` in <#C0WARROOM>: :ballot_box: waiting for approval" in bob
