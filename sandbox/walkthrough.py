@@ -4,6 +4,8 @@ Starts the Slack and Site Recovery emulators and the real bot (SQLite in a tempo
 folder), then plays an incident: an operator asks to reprotect a 3-VM recovery plan, the
 requester's own click is refused, an approver approves, and the thread fills up until every
 VM is protected. No credentials, no network, no input; exits 0 when every VM is protected.
+With `keep_running`, the vault's other plans are filed and a console answers what is typed
+(`sandbox.console`). The temporary folder goes away however the sandbox ends.
 With `modernized`, the vault and the command are those of the modernized architecture (a
 replication appliance: `appliance=`) instead of the classic one (`master=`).
 """
