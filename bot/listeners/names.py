@@ -25,14 +25,16 @@ def names_in(body: dict[str, Any]) -> dict[str, str]:
     `channel_name`) or an interaction (`user.name`/`user.username`, `channel.name`)."""
     user = _object(body, "user")
     channel = _object(body, "channel")
-    found = {
+    people = {
         str(body.get("user_id") or ""): str(body.get("user_name") or ""),
         str(user.get("id") or ""): str(user.get("name") or user.get("username") or ""),
+    }
+    channels = {
         str(body.get("channel_id") or ""): str(body.get("channel_name") or ""),
         str(channel.get("id") or ""): str(channel.get("name") or ""),
     }
-    return {k: v for k, v in found.items()
-            if k and v and not v.startswith(NAMELESS_CHANNELS)}
+    named = {k: v for k, v in channels.items() if not v.startswith(NAMELESS_CHANNELS)}
+    return {k: v for k, v in (people | named).items() if k and v}
 
 
 def _object(body: dict[str, Any], key: str) -> dict[str, Any]:
