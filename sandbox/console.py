@@ -53,7 +53,7 @@ class Console:
     # -- what the person reads ------------------------------------------------------------
 
     def help_text(self) -> str:
-        plans = "\n".join(f"  - {p.friendly}: {p.stage}; {p.what_to_type}" for p in EXTRA_PLANS)
+        plans = "\n".join(f"  - {p.friendly}: {self.plan_now(p)}" for p in EXTRA_PLANS)
         example = command_for(EXTRA_PLANS[0], modernized=self.modernized)
         return (
             "\nPlans to act on (the walked one is protected: nothing is left to do there):\n"
@@ -65,6 +65,21 @@ class Console:
             "  reject [words]      @bob rejects it, with a reason\n"
             "  retry [words]       @bob clicks Retry on the newest failed VM\n"
             "  help                this list;  quit (or Ctrl-D) ends the sandbox")
+
+    def plan_now(self, plan: SandboxPlan) -> str:
+        """Where the plan's request is now, and what to type for it."""
+        key = plan.friendly.split()[0].lower()
+        root = self.request_of(plan.friendly)
+        if root is None:
+            command = command_for(plan, modernized=self.modernized)
+            return f"not asked for yet: type /reprotect {command}"
+        if has_action(root, APPROVE):
+            return f"waiting for approval: type `approve {key}` or `reject {key}`"
+        if self.newest(RETRY, plan.friendly) is not None:
+            return f"a VM failed, Retry is offered: type `retry {key}`"
+        if plan.blocked:
+            return "blocked: nothing to approve; its message says what blocks and how to fix it"
+        return "nothing to act on now: `/reprotect status` shows where it is"
 
     # -- the loop ---------------------------------------------------------------------------
 

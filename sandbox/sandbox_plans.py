@@ -15,33 +15,29 @@ from sandbox.arm_world import World
 
 @dataclass(frozen=True)
 class SandboxPlan:
-    """A plan of the sandbox vault: its friendly name, VMs, and what the console does with it
-    (`file`: request it; `approve`: also have it approved, so its job runs)."""
+    """A plan of the sandbox vault: its names, VMs, the stage the console brings it to, and
+    whether that takes an approval (so its job runs) or a preflight blocks it."""
 
     name: str
     friendly: str
     vms: tuple[str, ...]
     stage: str
-    what_to_type: str
     approve: bool = False
+    blocked: bool = False
 
 
-PENDING = SandboxPlan("hr-rp", "HR tier 2", ("vm-hr-01", "vm-hr-02"), "pending approval",
-                      "`approve hr` or `reject hr`")
+PENDING = SandboxPlan("hr-rp", "HR tier 2", ("vm-hr-01", "vm-hr-02"), "pending approval")
 BLOCKED = SandboxPlan("legacy-rp", "Legacy apps", ("vm-legacy-01",),
-                      "blocked (its VM does not allow reprotect)",
-                      "nothing to approve: its message says what blocks and how to fix it")
+                      "blocked (its VM does not allow reprotect)", blocked=True)
 FAILING = SandboxPlan("payments-rp", "Payments", ("vm-pay-01",),
-                      "failed (the job of vm-pay-01)", "`retry payments` restarts the job",
-                      approve=True)
+                      "failed (the job of vm-pay-01), Retry offered", approve=True)
 EXTRA_PLANS = (PENDING, BLOCKED, FAILING)
 
 
 def add_extra_plans(world: World, *, modernized: bool) -> None:
     """Add the three plans and their items to `world` (either architecture)."""
     for number, plan in enumerate(EXTRA_PLANS):
-        blocked = plan is BLOCKED
-        operations = ("DisableProtection",) if blocked else ("ReverseReplicate",
+        operations = ("DisableProtection",) if plan.blocked else ("ReverseReplicate",
                                                               "DisableProtection")
         for index, vm in enumerate(plan.vms):
             address = f"10.2{2 + number}.0.{10 + index}"
