@@ -22,6 +22,8 @@ class Ticker:
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
         self._scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
+        self.last_success: dict[str, datetime] = {}  # job -> end of its last clean tick
+        self.last_error: dict[str, str] = {}          # job -> what its last tick raised
 
     def every(self, name: str, seconds: float, func: Callable[[], None]) -> None:
         timed = metrics.timed(name, func)
@@ -29,7 +31,10 @@ class Ticker:
         def guarded() -> None:
             try:
                 timed()
-            except Exception:
+                self.last_success[name] = datetime.now(UTC)
+                self.last_error.pop(name, None)
+            except Exception as exc:
+                self.last_error[name] = type(exc).__name__
                 log.exception("periodic job %s failed; it runs again at its next tick", name)
 
         self._scheduler.add_job(guarded, "interval", seconds=seconds, id=name, name=name,

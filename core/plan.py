@@ -168,6 +168,16 @@ class ResolvedPlan:
                 "items": sorted(i.item_id.lower() for i in self.items),
                 "values": [v.normalised() for v in values]}
 
+    def labelled(self, values: Sequence[SentValue], item_id: str) -> dict[str, str]:
+        """What one item's write sends, as the audit keeps it: the plan, the VM and each value
+        by its key, shown as the approver read it (`name (id)`)."""
+        item = next((i for i in self.items if i.item_id.lower() == item_id.lower()), None)
+        chosen: dict[str, Choice | None] = {
+            "plan": Choice(self.plan_id, self.plan_friendly_name or self.plan_name),
+            "vm": Choice(item_id, item.vm_name if item else "")}
+        chosen |= {value.key: value.for_item(item_id) for value in values}
+        return {key: _labelled(choice) for key, choice in chosen.items() if choice is not None}
+
     def fingerprint(self, values: Sequence[SentValue]) -> str:
         """Hash of what will be sent plus the verdict: any change voids approvals."""
         signed = self.sent(values) | {
@@ -223,3 +233,8 @@ def _check(data: dict[str, Any]) -> CheckResult:
 def _tuples(value: Any) -> Value:
     """JSON's lists back into the tuples the checks made."""
     return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+def _labelled(choice: Choice) -> str:
+    """`name (id)`, or one of them where the other is empty or the same."""
+    if not choice.name or choice.name == choice.id:
+        return choice.id
+    return f"{choice.name} ({choice.id})"

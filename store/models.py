@@ -175,13 +175,18 @@ class Outbox(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Who did what, when: requests, clicks (accepted or refused), transitions, submissions."""
+    """Who did what, when: requests, clicks (accepted or refused), transitions, submissions.
+    Names are copied as Slack gave them at the time of the action: a later rename does not
+    rewrite the trail."""
 
     __tablename__ = "audit_events"
 
     id: int | None = Field(default=None, primary_key=True)
     request_id: int | None = Field(default=None, index=True)
     actor: str = Field(max_length=64)
+    actor_name: str = Field(default="", max_length=NAME_LENGTH)
+    channel_id: str = Field(default="", max_length=32)
+    channel_name: str = Field(default="", max_length=NAME_LENGTH)
     action: str = Field(max_length=64)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     at: datetime = Field(default_factory=utcnow, index=True)
@@ -225,3 +230,14 @@ def row_number(text: str) -> int | None:
 def names_a_row(number: int) -> bool:
     """Whether `number` can be a row id at all; a query is never asked about one that cannot."""
     return 0 < number <= MAX_ROW_ID
+
+
+class SlackName(SQLModel, table=True):
+    """The newest name Slack gave for a user or channel id (from the payloads people send):
+    the audit copies it onto each event as it is written."""
+
+    __tablename__ = "slack_names"
+
+    slack_id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=NAME_LENGTH)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -32,6 +32,7 @@ from store.models import (
     names_a_row,
     utcnow,
 )
+from store.slack_names import name_of
 
 
 def transition(session: Session, request_id: int, expected: Iterable[RequestStatus],
@@ -71,10 +72,15 @@ def enqueue(session: Session, request: Request, event: Event) -> None:
 
 def audit(session: Session, actor: str, action: str, request_id: int | None = None,
           **detail: Any) -> None:
-    """A refused click may name a number no row can have: it is kept in `detail` instead."""
+    """Record an event with the actor's and the request channel's names as known now; a
+    refused click may name a number no row can have: it is kept in `detail` instead."""
     if request_id is not None and not names_a_row(request_id):
         request_id, detail = None, {**detail, "named": str(request_id)}
-    session.add(AuditEvent(request_id=request_id, actor=actor, action=action, detail=detail))
+    request = session.get(Request, request_id) if request_id is not None else None
+    channel = request.channel_id if request is not None else ""
+    session.add(AuditEvent(request_id=request_id, actor=actor, actor_name=name_of(session, actor),
+                           channel_id=channel, channel_name=name_of(session, channel),
+                           action=action, detail=detail))
 
 
 def acquire_locks(session: Session, request_id: int, item_ids: Iterable[str]) -> Request | None:

@@ -79,17 +79,18 @@ class Leases:
             _apply(run, status, values)
         return [(run, step) for run, _, step, _ in saved]
 
-    def move_all(self, moves: Sequence[tuple[Run, Step]]) -> set[int]:
+    def move_all(self, moves: Sequence[tuple[Run, Step, dict[str, Any]]]) -> set[int]:
         """Before the writes: move the runs (`queued` to `submitting`) keeping their leases,
-        in one transaction; the ids of the runs moved (updated in memory too)."""
+        in one transaction, each audited with what its write sends; the ids of the runs moved
+        (updated in memory too)."""
         moved: list[tuple[Run, Step]] = []
         with session_scope(self._engine) as session:
-            for run, step in moves:
+            for run, step, sent in moves:
                 assert run.id is not None and step.status is not None
                 if transition_run(session, run.id, [run.status], step.status,
                                   owner=self._owner, **dict(step.values)):
                     audit(session, "bot", "submit", run.request_id, vm=run.vm_name,
-                          item=run.item_id)
+                          item=run.item_id, **sent)
                     moved.append((run, step))
         for run, step in moved:
             assert step.status is not None

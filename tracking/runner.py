@@ -30,7 +30,7 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from functools import partial
 
@@ -281,8 +281,13 @@ class Runner:
             assert run.job_id is not None
             return Pending(run, seen, write, effects, move, job_id=run.job_id)
         operation = operation_named(run.operation)
-        sent = operation.submission(self._plan(run.request_id, tick), run.item_id)
-        return Pending(run, seen, write, effects, move, operation.name, sent)
+        plan = self._plan(run.request_id, tick)
+        sent = operation.submission(plan, run.item_id)
+        audited = {"values": plan.labelled(operation.values(plan), run.item_id),
+                   "sent": asdict(sent.inputs) if sent.inputs is not None else {},
+                   "target": sent.target}
+        return Pending(run, seen, write, effects, move, operation.name, sent,
+                       audited=audited)
 
     def _perform(self, pending: list[Pending], tick: _Tick) -> None:
         """Move the runs, then send their writes in waves of `writes_at_once` (each wave's
@@ -290,7 +295,7 @@ class Runner:
         machine and store the outcomes of the wave together."""
         while pending:
             after = []
-            moved = self._leases.move_all([(p.run, p.move) for p in pending if p.move])
+            moved = self._leases.move_all([(p.run, p.move, p.audited) for p in pending if p.move])
             going = [p for p in pending if p.move is None or p.run.id in moved]
             for start in range(0, len(going), self._writes_at_once):
                 wave = going[start:start + self._writes_at_once]

@@ -16,8 +16,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from core.ports import SiteRecovery
 from gateways.errors import SiteRecoveryError
@@ -45,6 +45,7 @@ class Pending:
     operation: str = ""
     sent: Submission | None = None
     job_id: str | None = None
+    audited: dict[str, Any] = field(default_factory=dict)  # the values sent, for the audit
 
     def send(self, asr: SiteRecovery) -> machine.Written:
         """Perform the write; Site Recovery's refusal is an answer, not an error."""
