@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.views import checks
+from bot.views.failback import notes, title
 from bot.views.mrkdwn import code, escape
 from bot.views.plan_problems import plan_problem
 from core import actions
@@ -225,10 +226,12 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
                     operation: Operation = REPROTECT) -> Message:
     """The channel message: request, values, preflight, manual items, and buttons while
     approvable. `confirmations` maps ticked manual item keys to (who, when)."""
-    title = (f"Reprotect #{request_id}: plan *{escape(plan.plan_friendly_name)}*, "
-             f"{architecture(plan)} — {summary_line(plan)}")
+    named = title(operation.name)
+    head = (f"{named} #{request_id}: plan *{escape(plan.plan_friendly_name)}*, "
+            f"{architecture(plan)} — {summary_line(plan)}")
     blocks: list[dict[str, Any]] = [
-        section(f":arrows_counterclockwise: {title}\nRequested by <@{requester}>."),
+        section(f":arrows_counterclockwise: {head}\nRequested by <@{requester}>."),
+        *[section(line) for line in notes(operation.name, plan)],
         section(_values(operation, plan)),
         section(f"*VMs ({len(plan.items)})*: " + vm_list([i.vm_name for i in plan.items], 40)),
         *check_blocks(plan),
@@ -252,7 +255,8 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
         ]})
     elif status == "blocked":
         blocks.append(context(":no_entry: Blocked: fix the blockers above, then run "
-                              "`/reprotect` again. Nothing was sent to Site Recovery."))
+                              f"{code(operation.form.command)} again. Nothing was sent to "
+                              "Site Recovery."))
     elif status == "stale":
         blocks.append(context(":arrows_counterclockwise: Preflight changed when an approver "
                               "clicked (" + (decided_note or "see the thread") + "): approval "
@@ -261,7 +265,7 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
     else:
         blocks.append(context(f"Status: *{status}*" + (f" — {decided_note}"
                                                         if decided_note else "")))
-    text = f"Reprotect #{request_id} for plan {escape(plan.plan_friendly_name)}: {status}"
+    text = f"{named} #{request_id} for plan {escape(plan.plan_friendly_name)}: {status}"
     return {"text": text, "blocks": blocks[:50]}
 
 
