@@ -18,6 +18,18 @@ from gateways.site_recovery_failback_models import FailbackItem
 from gateways.timestamps import utc
 from providers.checks import VCenterReading, age_minutes, avs_candidates
 
+# Every check that can block, with its authority (the README's table has a row for each).
+BLOCK_SOURCES: dict[str, str] = {
+    "failback-architecture": "Azure PowerShell: Start-AzRecoveryServicesAsrPlannedFailoverJob "
+                             "refuses InMage items, Start-AzRecoveryServicesAsrUnplannedFailover"
+                             "Job refuses InMageRcmFailback ones: one failover cannot serve both",
+    "failback-ready": "REST spec enumeration ReplicationProtectedItemOperation: the item's "
+                      "allowedOperations lacks UnplannedFailover (classic) or PlannedFailover "
+                      "(modernized); the reason shown is read from currentScenario, the "
+                      "provider, protectionState and the recovery points",
+    "avs-vm-stays-off": "Tutorial avs-tutorial-failback.md (the VM in the private cloud stays "
+                        "off until failback); vCenter's VirtualMachinePowerState poweredOn",
+}
 # The provider of an item replicating Azure → AVS, by architecture (failback.md §0).
 REVERSE = {"classic": "inmage", "modernized": "inmagercmfailback"}
 # What each architecture's failback is called in `allowedOperations`.
