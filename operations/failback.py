@@ -28,6 +28,7 @@ from operations.base import Form, Scope, Submission
 from providers.checks import VCenterReading
 from providers.failback_checks import (
     ALLOWED_AS,
+    appliance_power_check,
     architecture,
     architecture_check,
     avs_power_check,
@@ -77,6 +78,8 @@ class Failback:
             checks += ready_check(items, arch)
             checks += recovery_points(items, now, tagged=wire == ClassicPoint.LATEST_TAG.value)
             checks += avs_power_check(items, vcenter)
+            if arch == "modernized":
+                checks += appliance_power_check(items)
         return ResolvedPlan(
             plan_id=state.id, plan_name=state.name, plan_friendly_name=state.friendly_name,
             items=tuple(PlannedItem(i.item.id, i.item.friendly_name) for i in items),

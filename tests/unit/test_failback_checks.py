@@ -10,11 +10,13 @@ from pathlib import Path
 from bot.views import checks
 from core.notices import PlanProblem
 from core.plan import ResolvedPlan, StepRequest, Verdict
+from gateways.errors import VCenterError
 from gateways.site_recovery_failback_models import FailbackContext, FailbackItem, PlanState
 from gateways.site_recovery_models import CurrentScenario, ProtectedItem, RecoveryPlan
 from operations.failback import FAILBACK, FAILBACK_VMS, undone_after_failure
 from providers.checks import not_configured
 from providers.failback_checks import BLOCK_SOURCES, avs_power_check, ready_check
+from tests.support.preflight import inventory, reading
 
 NOW = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
 IDLE = CurrentScenario("None", None)
@@ -103,3 +105,29 @@ def test_every_failback_blocker_source_is_a_row_of_the_readme() -> None:
     rows = {line.split("|")[1].strip().strip("`") for line in readme.splitlines()
             if line.startswith("| `")}
     assert set(BLOCK_SOURCES) <= rows
+
+
+def test_the_appliances_power_status_warns_but_never_blocks() -> None:
+    on = replace(item("a", "InMageRcmFailback", ("PlannedFailover",)), power_status="On")
+    off = replace(item("b", "InMageRcmFailback", ("PlannedFailover",)), power_status="off")
+    plan = FAILBACK.plan_step(StepRequest("rp", "failback", (("point", "latest"),)),
+                              context(on, off), now=NOW, vcenter=not_configured())
+    assert isinstance(plan, ResolvedPlan) and plan.approvable
+    (warning,) = [c for c in plan.checks if c.check == "appliance-power"]
+    assert warning.verdict is Verdict.WARN and warning.vms == ("a",)
+    assert "power status `On`, not `OFF`" in checks.message(warning)
+
+
+def test_a_powered_on_avs_vm_blocks_and_an_unread_vcenter_is_a_manual_item() -> None:
+    a = item("app-01", vm_uuid="uuid-0001")
+    b = item("app-02", vm_uuid="uuid-0002")
+    inv = inventory(2)
+    inv = replace(inv, vms_by_uuid={**inv.vms_by_uuid, "uuid-0002": replace(
+        inv.vms_by_uuid["uuid-0002"], power_state="poweredOn")})
+    (blocker,) = avs_power_check([a, b], reading(inv))
+    assert (blocker.verdict, blocker.key, blocker.vms) == (Verdict.BLOCK, "powered-on", ("app-02",))
+    assert "must stay off until failback" in checks.message(blocker)
+    (manual,) = avs_power_check([a, b], reading(None, inventory=None, error=VCenterError(
+        "read the inventory", "timed out")))
+    assert (manual.verdict, manual.key, manual.vms) == (Verdict.MANUAL, "unread",
+                                                       ("app-01", "app-02"))
