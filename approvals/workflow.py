@@ -12,10 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
-
 from approvals.policy import (
     ApprovalFacts,
     decide_approval,
@@ -30,7 +26,7 @@ from core.policy import Policy
 from core.ports import Directory, Notifier, Waker
 from intake.manual_items import confirm_remaining
 from intake.recheck import Recheck
-from store.db import session_scope
+from store.db import Conflict, Engine, Session, read_scope, session_scope
 from store.models import Approval, Request, RequestStatus, utcnow
 from store.repo import approvals_of, audit, enqueue, get_request, pending_due, transition
 
@@ -95,7 +91,7 @@ class Approvals:
                 audit(session, click.user_id, "approve", click.request_id,
                       fingerprint=request.fingerprint, quorum=decision.quorum_reached)
                 enqueue(session, request, RequestChanged())
-        except IntegrityError:
+        except Conflict:
             return self._refuse(click, Decision(False, Action.APPROVE,
                                                 Refusal.ALREADY_APPROVED))
         except _Refused as refused:  # decided by another click, cancelled or expired meanwhile
@@ -130,7 +126,7 @@ class Approvals:
 
     def _decide(self, click: Click, rule: Callable[[ApprovalFacts], Decision],
                 action: Action, approved_by: frozenset[str] | None = None) -> Decision:
-        with Session(self._engine) as session:
+        with read_scope(self._engine) as session:
             request = get_request(session, click.request_id)
             if request is None:
                 return Decision(False, action, Refusal.NO_SUCH_REQUEST, number=click.request_id)
@@ -159,7 +155,7 @@ class Approvals:
         return decision
 
     def _status(self, request_id: int) -> str:
-        with Session(self._engine) as session:
+        with read_scope(self._engine) as session:
             request = get_request(session, request_id)
             return str(request.status) if request else "gone"
 
@@ -174,7 +170,7 @@ class Approvals:
 
 def expire_due(engine: Engine) -> int:
     """Expire pending requests past their TTL; their message loses its buttons."""
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         due = pending_due(session, utcnow())
     expired = 0
     for request in due:

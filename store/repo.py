@@ -198,6 +198,18 @@ def requests_in(session: Session, channel_id: str, limit: int) -> list[Request]:
                              .order_by(col(Request.id).desc()).limit(limit)).all())
 
 
+def requests_with(session: Session, status: RequestStatus) -> list[Request]:
+    """Every request in `status`."""
+    return list(session.exec(select(Request).where(Request.status == status)).all())
+
+
+def approvers_of(session: Session, request: Request) -> set[str]:
+    """Who approved the request's current fingerprint, the requester left out."""
+    return set(session.exec(select(Approval.approver_id).where(
+        Approval.request_id == request.id, Approval.fingerprint == request.fingerprint,
+        Approval.approver_id != request.requester_id)).all())
+
+
 def requests_since(session: Session, status: RequestStatus, before: datetime) -> list[int]:
     """Ids of requests in `status` created before `before` (preflights cut short)."""
     ids = session.exec(select(Request.id).where(
