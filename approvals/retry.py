@@ -12,8 +12,9 @@ from __future__ import annotations
 from core.decisions import Action, Click, Decision, Refusal
 from core.ports import Notifier, RetryAuthority, Waker
 from store.db import Engine, read_scope, session_scope
+from store.journal import audit
 from store.models import Run
-from store.repo import audit, get_run, retried_by, vote_retry
+from store.runs import get_run, retried_by, vote_retry
 from tracking import Runner
 
 

@@ -26,9 +26,11 @@ from core.policy import Policy
 from core.ports import Directory, Notifier, Waker
 from intake.manual_items import confirm_remaining
 from intake.recheck import Recheck
+from store.approvals import approvals_of
 from store.db import Conflict, Engine, Session, read_scope, session_scope
+from store.journal import audit, enqueue
 from store.models import Approval, Request, RequestStatus, utcnow
-from store.repo import approvals_of, audit, enqueue, get_request, pending_due, transition
+from store.requests import get_request, pending_due, transition
 
 log = logging.getLogger(__name__)
 

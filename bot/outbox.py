@@ -27,9 +27,10 @@ from core.log_context import about_request
 from core.plan import ResolvedPlan
 from operations import operation_named
 from store import outbox_queue as queue
+from store.approvals import approvals_of, confirmations
 from store.db import Engine, read_scope
 from store.models import Outbox, OutboxKind, OutboxStatus, Request, RequestStatus, utcnow
-from store.repo import approvals_of, confirmations, get_request
+from store.requests import get_request
 
 log = logging.getLogger(__name__)
 

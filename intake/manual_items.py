@@ -16,17 +16,11 @@ from core.events import RequestChanged
 from core.plan import ManualItem, ResolvedPlan
 from core.policy import Policy
 from core.ports import Directory, Notifier
+from store.approvals import confirm, confirmations, unconfirm
 from store.db import Conflict, Engine, Session, read_scope, session_scope
+from store.journal import audit, enqueue
 from store.models import Request, RequestStatus
-from store.repo import (
-    audit,
-    confirm,
-    confirmations,
-    enqueue,
-    get_request,
-    transition,
-    unconfirm,
-)
+from store.requests import get_request, transition
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,11 @@ from intake.planning import Sources
 from intake.slash import replan
 from operations import fingerprint, operation_named
 from operations.base import Operation
+from store.approvals import confirmations
 from store.db import Engine, read_scope, session_scope
+from store.journal import audit, enqueue
 from store.models import Request, RequestStatus, utcnow
-from store.repo import audit, confirmations, enqueue, get_request, transition
+from store.requests import get_request, transition
 
 log = logging.getLogger(__name__)
 

@@ -31,16 +31,10 @@ from intake.parser import (
 from intake.planning import Sources, resolve
 from operations import REPROTECT, fingerprint, operation_named
 from store.db import Conflict, Engine, read_scope, session_scope
+from store.journal import audit, enqueue
+from store.locks import acquire_locks
 from store.models import Request, RequestStatus, utcnow
-from store.repo import (
-    acquire_locks,
-    audit,
-    enqueue,
-    get_request,
-    requests_in,
-    requests_since,
-    transition,
-)
+from store.requests import get_request, requests_in, requests_since, transition
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,10 @@ from typing import Any
 from core.events import Event, Progress, RunStarted
 from core.plan import ResolvedPlan
 from store.db import Engine, read_scope, session_scope
+from store.journal import audit, enqueue
 from store.models import FINAL_RUN_STATUSES, Run, RunStatus, utcnow
-from store.repo import audit, enqueue, get_request, transition_run
-from store.runs import claim_due, leased_due, release_leases, set_flags
+from store.requests import get_request
+from store.runs import claim_due, leased_due, release_leases, set_flags, transition_run
 from tracking.machine import Step
 
 LEASE = timedelta(seconds=60)   # longer than a Site Recovery write's timeouts (WRITE_TIMEOUTS)

@@ -18,15 +18,9 @@ from core.plan import ResolvedPlan
 from core.ports import VCenter
 from gateways.errors import VCenterError
 from store.db import Conflict, Engine, read_scope, session_scope
+from store.journal import audit, enqueue
 from store.models import PowerWatch, Request, RequestStatus, utcnow
-from store.repo import (
-    audit,
-    enqueue,
-    mark_warned,
-    move_power_state,
-    power_watches,
-    watched_requests,
-)
+from store.power import mark_warned, move_power_state, power_watches, watched_requests
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from core.events import ApprovalsVoid, RequestChanged, Summary
 from core.plan import ResolvedPlan
+from store.approvals import approvers_of
 from store.db import Engine, Session, read_scope, session_scope
+from store.journal import audit, enqueue
 from store.models import FINAL_RUN_STATUSES, Request, RequestStatus, Run, RunStatus, utcnow
-from store.repo import approvers_of, audit, enqueue, requests_with, runs_of, transition
+from store.requests import requests_with, transition
+from store.runs import runs_of
 from tracking.machine import AGENT_GATE
 
 

@@ -52,21 +52,16 @@ from gateways.site_recovery_models import (
 from operations import operation_named
 from operations.base import Scope
 from store.db import Engine, read_scope, session_scope
+from store.journal import audit
+from store.locks import acquire_locks
 from store.models import (
     RequestStatus,
     Run,
     RunStatus,
     utcnow,
 )
-from store.repo import (
-    RETRY_VOTES,
-    acquire_locks,
-    audit,
-    get_run,
-    lead_runs,
-    transition,
-    transition_run,
-)
+from store.requests import transition
+from store.runs import RETRY_VOTES, get_run, lead_runs, transition_run
 from tracking import machine, observe
 from tracking.leases import LEASE, WRITE_GRACE, Leases
 from tracking.requests import finish_requests, start_approved
