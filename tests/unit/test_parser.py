@@ -40,6 +40,9 @@ from intake.parser import (
     ("plan=rp1 master=mt1 account=svc-run", ReprotectRequest(plan="rp1", master="mt1",
                                                              account="svc-run")),
     ("plan=rp1\tmaster=mt1", ReprotectRequest(plan="rp1", master="mt1")),  # a tab between
+    ("plan=rp1\nmaster=mt1", ReprotectRequest(plan="rp1", master="mt1")),  # a line break
+    ("plan=rp1\r\nmaster=mt1", ReprotectRequest(plan="rp1", master="mt1")),
+    ("plan=rp=1 master=mt1", ReprotectRequest(plan="rp=1", master="mt1")),  # the first `=`
     ("plan=' rp1 ' master=mt1", ReprotectRequest(plan="rp1", master="mt1")),
     ('" plan"=rp1 master=mt1', ReprotectRequest(plan="rp1", master="mt1")),
     ("plan=rp1 master=mt1 vm=a,,b", ReprotectRequest(plan="rp1", master="mt1", vms=("a", "b"))),
@@ -118,6 +121,7 @@ def too_long(what: str, value: str) -> str:
     ("cancel", CANCEL),
     ("cancel twelve", CANCEL),
     ("cancel 1 2", CANCEL),
+    ("cancel X7", CANCEL),  # only `#` is dropped before the number
     ("cancel ²", CANCEL),  # isdigit() is True, int() refuses
     ("cancel ١٢", CANCEL),  # Arabic-Indic digits: not a number typed
 ])
