@@ -67,14 +67,14 @@ def last_ephemeral(slack: SlackEmulator, user: str) -> str:
 def test_quorum_of_two_needs_two_distinct_approvers(start_bot: BotFactory,
                                                     slack: SlackEmulator,
                                                     arm: ArmEmulator) -> None:
-    _bot, driver, root = open_request(
+    bot, driver, root = open_request(
         start_bot, slack, reprotect_required_approvals=2)
     approve(driver, slack, root, APPROVER)
     assert "1 more" in last_ephemeral(slack, APPROVER)
     driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
     slack.wait_for(lambda s: len(s.ephemerals(APPROVER)) >= 2)
     assert "already approved" in slack.ephemerals(APPROVER)[-1].params["text"]
-    settle(1.0)
+    settle(bot)
     assert not reprotect_posts(arm)
     assert buttons(slack.messages(CHANNEL)[0]) == ["Approve", "Reject", "Cancel"]
     assert f"<@{APPROVER}>" in str(slack.messages(CHANNEL)[0].blocks)
@@ -128,13 +128,13 @@ def test_pending_request_expires_and_loses_its_buttons(start_bot: BotFactory,
     assert "expired" in str(slack.messages(CHANNEL)[0].blocks)
     driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
     assert "expired" in last_ephemeral(slack, APPROVER)
-    settle(0.5)
+    settle(bot)
     assert not reprotect_posts(arm)
 
 
 def test_cancel_by_command_and_by_button(start_bot: BotFactory, slack: SlackEmulator,
                                          arm: ArmEmulator) -> None:
-    _bot, driver, root = open_request(start_bot, slack)
+    bot, driver, root = open_request(start_bot, slack)
     driver.slash_command("cancel 1", user_id=REQUESTER, channel_id=CHANNEL)
     slack.wait_for(lambda s: s.messages(CHANNEL)[0].edits > 0)
     assert "cancelled" in str(slack.messages(CHANNEL)[0].blocks)
@@ -152,7 +152,7 @@ def test_cancel_by_command_and_by_button(start_bot: BotFactory, slack: SlackEmul
     slack.wait_for(lambda s: any("already cancelled" in c.params["text"]
                                  for c in s.ephemerals(APPROVER)))
     driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
-    settle(0.5)
+    settle(bot)
     assert not reprotect_posts(arm)
 
 
@@ -166,7 +166,7 @@ def test_second_request_for_the_same_vms_is_refused_with_a_link(
                          channel_id=CHANNEL)
     text = last_ephemeral(slack, APPROVER)
     assert "Request #1" in text and "cancel 1" in text and "https://" in text
-    settle(0.5)
+    settle(bot)
     assert len(roots(slack)) == 1
 
     driver.slash_command("cancel 1", user_id=REQUESTER, channel_id=CHANNEL)
@@ -183,7 +183,7 @@ def test_requesters_setting_limits_who_may_ask(start_bot: BotFactory,
     driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     assert "not allowed to request" in last_ephemeral(slack, REQUESTER)
-    settle(0.5)
+    settle(bot)
     assert slack.messages(CHANNEL) == []
     accepted = driver.slash_command(COMMAND, user_id=GROUP_MEMBERS[3], channel_id=CHANNEL)
     assert "Checking plan" in accepted.json()["text"]
@@ -195,7 +195,7 @@ def test_channel_restriction(start_bot: BotFactory, slack: SlackEmulator) -> Non
     driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
     refused = driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     assert "not enabled in this channel" in refused.json()["text"]
-    settle(0.5)
+    settle(bot)
     assert slack.messages(CHANNEL) == []
 
 

@@ -38,7 +38,7 @@ from tests.integration.conftest import (
     wait_root,
     wait_summary,
 )
-from tracking import machine, ticker
+from tracking import machine, runner
 
 
 def start(start_bot: BotFactory, slack: SlackEmulator) -> tuple[LocalBot, SlackDriver]:
@@ -77,7 +77,7 @@ def restarts(arm: ArmEmulator) -> list[RecordedRequest]:
 
 def test_names_are_case_insensitive_defaults_explained_foreign_values_refused(
         start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator) -> None:
-    _, driver = start(start_bot, slack)
+    bot, driver = start(start_bot, slack)
     driver.slash_command('plan="FINANCE TIER 1" master=AVS-MT-01', user_id=REQUESTER,
                          channel_id=CHANNEL)
     root = wait_root(slack)
@@ -94,7 +94,7 @@ def test_names_are_case_insensitive_defaults_explained_foreign_values_refused(
     assert buttons(refused) == []
     assert "datastore=vmfs-avs-04" in shown and "vsan-avs-01" in shown and "vmfs-avs-02" in shown
     assert "retention=T:" in shown and "`R:`" in shown and "`S:`" in shown
-    settle(0.5)
+    settle(bot)
     assert not reprotect_posts(arm)
 
 
@@ -138,14 +138,14 @@ def test_missing_failback_policy_blocks_and_missing_extended_info_warns_with_fix
     mapping = next(k for k in world.resources if k.endswith("cs01-vmware-azure-policy-failback"))
     del world.resources[mapping]
     world.integrity_key = None
-    _, driver = start(start_bot, slack)
+    bot, driver = start(start_bot, slack)
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     root = wait_root(slack)
     shown = str(root.blocks)
     assert buttons(root) == []
     assert "failback-policy" in shown and "No failback (InMage) policy" in shown
     assert "vault-signing" in shown and "extendedInformation/vaultExtendedInfo" in shown
-    settle(0.5)
+    settle(bot)
     assert not reprotect_posts(arm)
 
 
@@ -443,7 +443,7 @@ def test_hundred_vm_plan_is_reprotected_with_bounded_reads(
                  and re.search(r"/replicationjobs/[^/]+$", r.path.lower())]
     item_reads = [r for r in arm.requests if r.method == "GET"
                   and re.search(r"/replicationprotecteditems/[^/]+$", r.path.lower())]
-    assert lists and len(job_reads) <= ticker.JOB_READS_PER_TICK * len(lists)
+    assert lists and len(job_reads) <= runner.JOB_READS_PER_TICK * len(lists)
     assert len(item_reads) < 100, "items waiting for Protected are listed, not read one by one"
     assert "Values that will be sent" in str(root.blocks)
     started = wait_text(slack, root, "Reprotect started")
