@@ -51,8 +51,9 @@ class Action(enum.StrEnum):
 class Decision:
     """Accepted, or refused with the values the refusal names: the request's `status` when
     it is closed, who may act instead (`ask`), approvals still `missing`, the `vm` of a Retry,
-    the `number` of the request (or run) that holds the VM or does not exist, and `details`
-    (plain sentences of the checks: an outage, the manual items left)."""
+    the `number` of the request (or run) that holds the VM or does not exist, `details` (a
+    gateway's explanation of an outage) and the manual items left, as (check id, outcome key)
+    of their check results (`manual`)."""
 
     accepted: bool
     action: Action
@@ -64,6 +65,7 @@ class Decision:
     number: int | None = None
     details: tuple[str, ...] = ()
     quorum_reached: bool = False
+    manual: tuple[tuple[str, str], ...] = ()
 
 
 def decide_request(user: str, requesters: frozenset[str] | None) -> Decision:

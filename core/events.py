@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, fields, is_dataclass
 from typing import Any, ClassVar
 
+from core.notices import PlanProblem
 from gateways.site_recovery_models import HealthIssue
 
 
@@ -70,13 +71,38 @@ class ApprovalsVoid(Event):
     request_id: int
 
 
+class ChangeKind(enum.StrEnum):
+    """What kind of difference the re-check at approval found."""
+
+    REFUSED = "refused"   # the plan no longer resolves: `problem` says why
+    BLOCKS = "blocks"     # check `label` now blocks (`vms`); its words are in the fresh plan
+    VALUE = "value"       # value `label` (of VM `vm` when sent per VM): `before` → `after`
+    VMS = "vms"           # VMs `vms` came into the plan, `gone` left it
+    RUN_AS = "run-as"     # the configuration server's run-as account changed
+    IDS = "ids"           # same names, other Site Recovery ids
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference that voids an approval, as data: `bot.views` words it."""
+
+    kind: ChangeKind
+    label: str = ""
+    before: str = ""
+    after: str = ""
+    vm: str = ""
+    vms: tuple[str, ...] = ()
+    gone: tuple[str, ...] = ()
+    problem: PlanProblem | None = None
+
+
 @dataclass(frozen=True)
 class PreflightChanged(Event):
     """The re-check at approval found changes, so the approval was refused."""
 
     request_id: int
     command: str
-    changes: tuple[str, ...]
+    changes: tuple[Change, ...]
     plan: dict[str, Any] | None = None  # the fresh ResolvedPlan as JSON, when it resolved
 
 
@@ -310,4 +336,6 @@ def _value(hint: Any, value: Any) -> Any:
         return _value(inner[0], value) if len(inner) == 1 else value
     if isinstance(hint, type) and is_dataclass(hint):
         return _build(hint, value)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint(value)
     return value

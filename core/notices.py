@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from core.decisions import Decision
@@ -16,11 +17,29 @@ class PreflightFailed:
     explanation: str | None = None
 
 
+class PlanIssue(enum.StrEnum):
+    """Why the command's plan cannot be planned (`bot.views.plan_problems` words each)."""
+
+    NO_PLAN = "no-plan"          # `plan` is not in the vault; `names`: the vault's plans
+    NOT_IN_PLAN = "not-in-plan"  # `vms` are not in `plan`; `names`: the plan's VMs
+    WRONG_FORM = "wrong-form"    # `given`=`value` is the other architecture's form: `plan`
+    #                              (of `architecture`) takes `right`=, one of `names`
+
+
 @dataclass(frozen=True)
 class PlanProblem:
-    """The plan or a VM named in the command is not in the vault (`message` says which)."""
+    """The plan or a VM named in the command is not in the vault, or the command is in the
+    other architecture's form; `suggest` are the names closest to what was typed."""
 
-    message: str
+    issue: PlanIssue
+    plan: str
+    names: tuple[str, ...] = ()
+    suggest: tuple[str, ...] = ()
+    vms: tuple[str, ...] = ()
+    given: str = ""
+    value: str = ""
+    right: str = ""
+    architecture: str = ""
 
 
 @dataclass(frozen=True)
@@ -35,9 +54,10 @@ class Locked:
 
 @dataclass(frozen=True)
 class NotTaken:
-    """Slack could not say who someone is, so the request was not taken (`explanation`)."""
+    """Slack could not say who someone is (`asked`: what Slack was asked), so the request was
+    not taken."""
 
-    explanation: str
+    asked: str
 
 
 Notice = Decision | PreflightFailed | PlanProblem | Locked | NotTaken

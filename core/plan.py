@@ -12,6 +12,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+STORED = "stored"  # the outcome key of a result stored as words by an older version
+
 
 @dataclass(frozen=True)
 class ReprotectRequest:
@@ -36,20 +38,28 @@ class Verdict(enum.StrEnum):
     MANUAL = "manual"
 
 
+# A value a check result shows: a name, a number, a list of names; JSON as it is. A heartbeat's
+# age is whole minutes (None: never); `bot.views.checks` words each.
+Value = str | int | float | None | tuple["Value", ...]
+
+
 @dataclass(frozen=True)
 class CheckResult:
-    """One check's outcome; `vms` names the VMs it concerns (empty: the whole plan)."""
+    """One check's outcome, as data: `key` names which of the check's outcomes it is (its
+    words are `bot.views.checks.CATALOG[(check, key)]`), `values` the raw names and numbers
+    they show; `vms` the VMs it concerns (empty: the whole plan)."""
 
     check: str
     verdict: Verdict
-    message: str
-    fix: str = ""
+    key: str
+    values: dict[str, Value] = field(default_factory=dict, hash=False)
     vms: tuple[str, ...] = ()
 
 
-def passed(check: str, message: str) -> list[CheckResult]:
+def passed(check: str, key: str = "ok", values: dict[str, Value] | None = None
+           ) -> list[CheckResult]:
     """A check's single passing result (checks return lists: one check may find several)."""
-    return [CheckResult(check, Verdict.PASS, message)]
+    return [CheckResult(check, Verdict.PASS, key, values or {})]
 
 
 @dataclass(frozen=True)
@@ -176,12 +186,26 @@ class ResolvedPlan:
             run_as_account_id=data.get("run_as_account_id"),
             provider=data.get("provider", "classic"),  # plans stored before providers: classic
             appliance=choice(data.get("appliance")),
-            checks=tuple(CheckResult(check=c["check"], verdict=Verdict(c["verdict"]),
-                                     message=c["message"], fix=c.get("fix", ""),
-                                     vms=tuple(c.get("vms", ())))
-                         for c in data.get("checks", ())),
+            checks=tuple(_check(c) for c in data.get("checks", ())),
         )
 
 
 def _key(choice: Choice | None) -> tuple[str, str] | None:
     return (choice.id.lower(), choice.name) if choice else None
+
+
+def _check(data: dict[str, Any]) -> CheckResult:
+    """A stored result; one stored as words (before results were data) keeps its text as the
+    value of the catalog's `stored` outcome, which shows it escaped."""
+    if "key" not in data:
+        return CheckResult(data["check"], Verdict(data["verdict"]), STORED,
+                           {"message": data.get("message", ""), "fix": data.get("fix", "")},
+                           tuple(data.get("vms", ())))
+    return CheckResult(data["check"], Verdict(data["verdict"]), data["key"],
+                       {k: _tuples(v) for k, v in data.get("values", {}).items()},
+                       tuple(data.get("vms", ())))
+
+
+def _tuples(value: Any) -> Value:
+    """JSON's lists back into the tuples the checks made."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value

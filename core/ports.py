@@ -28,11 +28,7 @@ class SlackUnavailable(Exception):
 
     def __init__(self, what: str) -> None:
         super().__init__(what)
-        self.what = what
-
-    def explain(self) -> str:
-        return (f"Slack did not answer when asked {self.what}, so the bot cannot check who "
-                "may do this. Nothing changed: try again in a minute.")
+        self.what = what  # what Slack was asked, for `bot.views.private.slack_unavailable`
 
 
 class Notifier(Protocol):

@@ -24,12 +24,6 @@ NOT_BEFORE_SKEW = timedelta(hours=1)
 VALIDITY = timedelta(days=7)
 AGENT_AUTH_HEADER = "Agent-Authentication"
 CLIENT_REQUEST_ID_HEADER = "x-ms-client-request-id"
-EXTENDED_INFO_FIX = (
-    "Have a vault owner create the vault's extended information (Azure PowerShell's Site "
-    "Recovery module creates it, with its integrity key, when it first sets the vault context; "
-    "the REST call is PUT {vault}/extendedInformation/vaultExtendedInfo), then run "
-    "`/reprotect` again."
-)
 
 
 def client_request_id(now: datetime) -> str:

@@ -6,34 +6,18 @@ never has to guess, and the grammar is tested table by table without Slack.
 
 from __future__ import annotations
 
+import enum
 import shlex
 import unicodedata
 from dataclasses import dataclass
 
-from core.mrkdwn import code
 from core.plan import ReprotectRequest
 from store.models import NAME_LENGTH, row_number
-
-USAGE = (
-    "Usage:\n"
-    "• `/reprotect plan=<recovery plan> master=<master target server> [ps=<process server>] "
-    "[datastore=<datastore>] [retention=<retention volume>] [vm=<name>[,<name>…]] "
-    "[account=<run-as account>]` — classic architecture (master target)\n"
-    "• `/reprotect plan=<recovery plan> appliance=<replication appliance> "
-    "[datastore=<datastore>] [logstorage=<storage account>] [vm=<name>[,<name>…]]` — "
-    "modernized architecture (replication appliance)\n"
-    "• `/reprotect status` — open and recent requests in this channel\n"
-    "• `/reprotect cancel <id>` — withdraw a request before it runs (requester or approver)\n"
-    "• `/reprotect help` — this text\n"
-    'Quote values with spaces: `plan="Finance tier 1"`.'
-)
 
 KNOWN_KEYS = ("plan", "master", "appliance", "ps", "datastore", "retention", "logstorage", "vm",
               "account")
 # Keys of one architecture's form only (runtime contract, "The command").
 FORM_KEYS = {"master": ("ps", "retention", "account"), "appliance": ("logstorage",)}
-FORMS = ("`master=` names the master target server of a plan of the classic architecture, "
-         "`appliance=` the replication appliance of a plan of the modernized one")
 
 
 @dataclass(frozen=True)
@@ -53,12 +37,32 @@ class CancelRequest:
     request_id: int
 
 
+class Problem(enum.StrEnum):
+    """What is wrong with the command's text (`bot.views.usage.problem` words each)."""
+
+    CONTROL = "control"              # a control character
+    QUOTE = "quote"                  # a quote not closed
+    CANCEL = "cancel"                # `cancel` without one request number
+    NOT_KEY_VALUE = "not-key-value"  # `value`: a token without `=`
+    UNKNOWN_KEY = "unknown-key"      # `key` is not one of KNOWN_KEYS
+    TWICE = "twice"                  # `key` given twice
+    EMPTY = "empty"                  # `key` has an empty value
+    TOO_LONG = "too-long"            # `key`'s `value` is longer than NAME_LENGTH
+    NO_VM = "no-vm"                  # `vm=` names no VM
+    MISSING = "missing"              # `keys` are required (`plan`, a form's key)
+    BOTH_FORMS = "both-forms"        # `master=` and `appliance=` both given
+    STRAY = "stray"                  # `keys` go with form `other`, not with `key`
+
+
 @dataclass(frozen=True)
 class UsageError:
-    """The text is malformed; `message` says what is wrong, `usage` how to write it."""
+    """The text is malformed: which `problem`, with the key and value it concerns."""
 
-    message: str
-    usage: str = USAGE
+    problem: Problem
+    key: str = ""
+    value: str = ""
+    keys: tuple[str, ...] = ()
+    other: str = ""
 
 
 ParseResult = ReprotectRequest | HelpRequest | StatusRequest | CancelRequest | UsageError
@@ -67,11 +71,11 @@ ParseResult = ReprotectRequest | HelpRequest | StatusRequest | CancelRequest | U
 def parse(text: str) -> ParseResult:
     """Turn the slash command's text into one outcome; never raises."""
     if _control_character(text.replace("\t", " ").replace("\n", " ").replace("\r", " ")):
-        return UsageError(_CONTROL)
+        return UsageError(Problem.CONTROL)
     try:
         tokens = shlex.split(text.replace("“", '"').replace("”", '"'))
     except ValueError:
-        return UsageError("A quote is not closed: check the value in `\"…\"`.")
+        return UsageError(Problem.QUOTE)
     if not tokens or (len(tokens) == 1 and tokens[0].lower() in ("help", "-h", "--help")):
         return HelpRequest()
     if len(tokens) == 1 and tokens[0].lower() == "status":
@@ -79,35 +83,35 @@ def parse(text: str) -> ParseResult:
     if tokens[0].lower() == "cancel":
         number = row_number(tokens[1].lstrip("#")) if len(tokens) == 2 else None
         if number is None:
-            return UsageError("`cancel` takes one request number, e.g. `/reprotect cancel 12`.")
+            return UsageError(Problem.CANCEL)
         return CancelRequest(number)
+
     values: dict[str, str] = {}
     for token in tokens:
         key, sep, value = token.partition("=")
         key = key.strip().lower()
         if not sep:
-            return UsageError(f"{code(token)} is not of the form `key=value`.")
+            return UsageError(Problem.NOT_KEY_VALUE, value=token)
         if key not in KNOWN_KEYS:
-            known = ", ".join(f"`{k}`" for k in KNOWN_KEYS)
-            return UsageError(f"Unknown key {code(key)}: the keys are {known}.")
+            return UsageError(Problem.UNKNOWN_KEY, key)
         if key in values:
-            return UsageError(f"`{key}` is given twice: give it once.")
+            return UsageError(Problem.TWICE, key)
         if not value.strip():
-            return UsageError(f"`{key}` has an empty value.")
+            return UsageError(Problem.EMPTY, key)
         if _control_character(value):
-            return UsageError(_CONTROL)
+            return UsageError(Problem.CONTROL)
         if len(value.strip()) > NAME_LENGTH and key != "vm":
-            return UsageError(_too_long(f"`{key}` is", value.strip()))
+            return UsageError(Problem.TOO_LONG, key, value.strip())
         values[key] = value.strip()
     form_error = _form_error(values)
     if form_error:
-        return UsageError(form_error)
+        return form_error
     vms = tuple(v.strip() for v in values.get("vm", "").split(",") if v.strip())
     if "vm" in values and not vms:
-        return UsageError("`vm` names no VM: list names separated by commas.")
+        return UsageError(Problem.NO_VM)
     long_vm = next((v for v in vms if len(v) > NAME_LENGTH), None)
     if long_vm is not None:
-        return UsageError(_too_long("A `vm` name is", long_vm))
+        return UsageError(Problem.TOO_LONG, "vm", long_vm)
     return ReprotectRequest(
         plan=values["plan"],
         master=values.get("master", ""),
@@ -121,37 +125,24 @@ def parse(text: str) -> ParseResult:
     )
 
 
-def _form_error(values: dict[str, str]) -> str | None:
+def _form_error(values: dict[str, str]) -> UsageError | None:
     """`plan`, then exactly one of `master` (classic) and `appliance` (modernized), each with
     only its own keys."""
     forms = [k for k in FORM_KEYS if k in values]
-    missing = ([] if "plan" in values else ["`plan`"]) + ([] if forms else ["`master`"])
+    missing = ([] if "plan" in values else ["plan"]) + ([] if forms else ["master"])
     if missing:
-        verb = "is" if len(missing) == 1 else "are"
-        return " and ".join(missing) + f" {verb} required" + (
-            "" if forms else f" (or `appliance`): {FORMS}") + "."
+        return UsageError(Problem.MISSING, keys=tuple(missing))
     if len(forms) > 1:
-        return f"`master` and `appliance` are both given: {FORMS}. Give the one of the plan's."
+        return UsageError(Problem.BOTH_FORMS)
     (form,) = forms
     other = next(k for k in FORM_KEYS if k != form)
-    stray = [k for k in FORM_KEYS[other] if k in values]
+    stray = tuple(k for k in FORM_KEYS[other] if k in values)
     if stray:
-        keys = " and ".join(f"`{k}`" for k in stray)
-        verb = "goes" if len(stray) == 1 else "go"
-        return f"{keys} {verb} with `{other}=`, not `{form}=`: {FORMS}."
+        return UsageError(Problem.STRAY, form, keys=stray, other=other)
     return None
-
-
-_CONTROL = ("The command contains a control character (a line break inside quotes, a tab or an "
-            "invisible character pasted in): retype the values on one line.")
 
 
 def _control_character(text: str) -> bool:
     """Control characters and lone surrogates, which names never hold and PostgreSQL
     refuses (NUL) or cannot encode."""
     return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text)
-
-
-def _too_long(what: str, value: str) -> str:
-    return (f"{what} {len(value)} characters long; the bot keeps names of at most "
-            f"{NAME_LENGTH}. Check the value that starts {code(value[:40])}.")

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from core.mrkdwn import code
+from core.notices import PlanIssue, PlanProblem
 from core.plan import ReprotectRequest, ResolvedPlan
 from core.ports import SiteRecovery, VCenter
 from gateways.errors import VCenterError
@@ -22,7 +22,7 @@ from gateways.vcenter_absent import NotConfiguredVCenter
 from providers import provider_for
 from providers.base import HelperVm
 from providers.checks import VCenterReading, avs_candidates
-from providers.names import did_you_mean, find
+from providers.names import find, suggest
 
 
 @dataclass(frozen=True)
@@ -37,31 +37,8 @@ class Sources:
     vcenter_insecure: bool = False
 
 
-@dataclass(frozen=True)
-class PlanNotFound:
-    """The named plan is not in the vault; `message` says so with suggestions."""
-
-    message: str
-
-
-@dataclass(frozen=True)
-class VmNotInPlan:
-    message: str
-
-
-@dataclass(frozen=True)
-class WrongForm:
-    """The command's form is the other architecture's (`master=` for a modernized plan,
-    `appliance=` for a classic one); `message` names what the plan takes."""
-
-    message: str
-
-
-Refused = PlanNotFound | VmNotInPlan | WrongForm
-
-
 def resolve(request: ReprotectRequest, sources: Sources, *,
-            now: datetime) -> ResolvedPlan | Refused:
+            now: datetime) -> ResolvedPlan | PlanProblem:
     """Find the plan, read its context and vCenter in bulk, choose values and run the checks.
 
     vCenter is read while Site Recovery lists the plan's context, looking VMs up by the
@@ -72,10 +49,9 @@ def resolve(request: ReprotectRequest, sources: Sources, *,
     plans = gateway.list_plans()
     plan = find(request.plan, plans, lambda p: p.name, lambda p: p.friendly_name)
     if plan is None:
-        names = [p.friendly_name for p in plans] + [p.name for p in plans]
-        return PlanNotFound(
-            f"Recovery plan {code(request.plan)} is not in the vault. "
-            + (did_you_mean(request.plan, names) or "The vault has no recovery plans."))
+        names = tuple(p.friendly_name for p in plans) + tuple(p.name for p in plans)
+        return PlanProblem(PlanIssue.NO_PLAN, request.plan, names,
+                           suggest(request.plan, names))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vcenter-read") as pool:
         helper_name = request.appliance or request.master
         early = pool.submit(_read_vcenter, sources, (), plan.vm_ids, helper_name, helper_name)
@@ -86,17 +62,16 @@ def resolve(request: ReprotectRequest, sources: Sources, *,
         missing = [v for v in request.vms if find(v, items, lambda i: i.friendly_name,
                                                   lambda i: i.name) is None]
         if missing:
-            names = [i.friendly_name for i in items]
-            return VmNotInPlan(
-                f"{code(', '.join(missing))} is not in plan {code(plan.friendly_name)}. "
-                + did_you_mean(missing[0], names))
+            names = tuple(i.friendly_name for i in items)
+            return PlanProblem(PlanIssue.NOT_IN_PLAN, plan.friendly_name, names,
+                               suggest(missing[0], names), tuple(missing))
         wanted = {v.lower() for v in request.vms}
         items = tuple(i for i in items
                       if i.friendly_name.lower() in wanted or i.name.lower() in wanted)
     provider = provider_for(items)
     misdirected = provider.misdirected(request, context)
     if misdirected is not None:
-        return WrongForm(misdirected)
+        return misdirected
     helper = provider.helper_vm(request, context)
     if _missed(reading, items, helper):
         reading = _read_vcenter(sources, [i.friendly_name for i in items],

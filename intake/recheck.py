@@ -10,16 +10,18 @@ come and go (an agent re-registering) do not void an approval.
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from core.decisions import Action, Decision, Refusal
-from core.events import PreflightChanged, RequestChanged
+from core.events import Change, ChangeKind, PreflightChanged, RequestChanged
+from core.notices import PlanProblem
 from core.plan import Choice, ResolvedPlan
 from gateways.errors import GatewayError
 from intake.manual_items import unconfirmed
-from intake.planning import Refused, Sources
+from intake.planning import Sources
 from intake.slash import replan
 from store.db import session_scope
 from store.models import Request, RequestStatus, utcnow
@@ -31,17 +33,14 @@ VALUE_LABELS = ("Master target", "Process server", "Datastore", "Retention volum
                 "Failback policy", "Replication appliance")
 
 
-def changes(old: ResolvedPlan, new: ResolvedPlan | Refused) -> list[str]:
+def changes(old: ResolvedPlan, new: ResolvedPlan | PlanProblem) -> list[Change]:
     """What differs in a way that voids approval: new blockers, or values to be sent."""
-    if isinstance(new, Refused):
-        return [new.message]
-    found = [f"{c.check} now blocks"
-             + (f" ({', '.join(c.vms[:5])}{'…' if len(c.vms) > 5 else ''})" if c.vms else "")
-             + f": {c.message}" for c in new.blockers]
+    if isinstance(new, PlanProblem):
+        return [Change(ChangeKind.REFUSED, problem=new)]
+    found = [Change(ChangeKind.BLOCKS, c.check, vms=c.vms) for c in new.blockers]
     for label, before, after in zip(VALUE_LABELS, _values(old), _values(new), strict=True):
         if _key(before) != _key(after):
-            found.append(f"{label}: `{before.name if before else 'none'}` → "
-                         f"`{after.name if after else 'none'}`")
+            found.append(_changed(label, before, after))
     before_items = old.per_item_values()
     for vm, (datastore, log_storage) in new.per_item_values().items():
         was = before_items.get(vm)
@@ -50,17 +49,27 @@ def changes(old: ResolvedPlan, new: ResolvedPlan | Refused) -> list[str]:
         for label, before, after in (("Datastore", was[0], datastore),
                                      ("Log storage", was[1], log_storage)):
             if _key(before) != _key(after):
-                found.append(f"{label} of `{vm}`: `{before.name if before else 'none'}` → "
-                             f"`{after.name if after else 'none'}`")
-    gone = sorted({i.vm_name for i in old.items} - {i.vm_name for i in new.items})
-    added = sorted({i.vm_name for i in new.items} - {i.vm_name for i in old.items})
+                found.append(_changed(label, before, after, vm))
+    gone = tuple(sorted({i.vm_name for i in old.items} - {i.vm_name for i in new.items}))
+    added = tuple(sorted({i.vm_name for i in new.items} - {i.vm_name for i in old.items}))
     if gone or added:
-        found.append("VMs: " + ", ".join([f"+`{v}`" for v in added] + [f"−`{v}`" for v in gone]))
+        found.append(Change(ChangeKind.VMS, vms=added, gone=gone))
     if old.run_as_account_id != new.run_as_account_id:
-        found.append("Run-as account of the configuration server changed")
+        found.append(Change(ChangeKind.RUN_AS))
     if not found and old.sent() != new.sent():  # ids changed under the same names
-        found.append("Site Recovery ids of the values changed")
+        found.append(Change(ChangeKind.IDS))
     return found
+
+
+def summary(found: list[Change]) -> str:
+    """What changed, by check or value label, for the request row (no names: data only)."""
+    return ", ".join(dict.fromkeys(c.label or c.kind.value for c in found))
+
+
+def _changed(label: str, before: Choice | None, after: Choice | None, vm: str = "") -> Change:
+    """A value that would be sent differently; an empty name is "none"."""
+    return Change(ChangeKind.VALUE, label, before.name if before else "",
+                  after.name if after else "", vm)
 
 
 def _values(plan: ResolvedPlan) -> tuple[Choice | None, ...]:
@@ -72,10 +81,11 @@ def _key(choice: Choice | None) -> tuple[str, str] | None:
     return (choice.id.lower(), choice.name) if choice else None
 
 
-def _held(refusal: Refusal, *, number: int | None = None,
-          details: tuple[str, ...] = ()) -> Decision:
+def _held(refusal: Refusal, *, number: int | None = None, details: tuple[str, ...] = (),
+          manual: tuple[tuple[str, str], ...] = ()) -> Decision:
     """An approval that may not count now, and why."""
-    return Decision(False, Action.APPROVE, refusal, number=number, details=details)
+    return Decision(False, Action.APPROVE, refusal, number=number, details=details,
+                    manual=manual)
 
 
 class Recheck:
@@ -96,7 +106,7 @@ class Recheck:
         missing = unconfirmed(plan, ticked)
         if missing and not self._approval_confirms_manual:
             return _held(Refusal.UNCONFIRMED,
-                         details=tuple(i.result.message for i in missing))
+                         manual=tuple((i.result.check, i.result.key) for i in missing))
         try:
             fresh = replan(request, self._sources)
         except GatewayError as exc:
@@ -109,14 +119,15 @@ class Recheck:
                        else None)
         return _held(Refusal.STALE)
 
-    def _go_stale(self, request: Request, approver: str, found: list[str],
+    def _go_stale(self, request: Request, approver: str, found: list[Change],
                   fresh: ResolvedPlan | None) -> None:
         assert request.id is not None
         with session_scope(self._engine) as session:
             if not transition(session, request.id, [RequestStatus.PENDING], RequestStatus.STALE,
-                              reason="; ".join(found)[:500], finished_at=utcnow()):
+                              reason=summary(found)[:500], finished_at=utcnow()):
                 return  # another click or the expiry got there first
-            audit(session, approver, "recheck_changed", request.id, changes=found,
+            audit(session, approver, "recheck_changed", request.id,
+                  changes=[asdict(c) for c in found],
                   fingerprint=fresh.fingerprint() if fresh else None)
             enqueue(session, request, RequestChanged())
             enqueue(session, request, PreflightChanged(

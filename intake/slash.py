@@ -31,7 +31,7 @@ from intake.parser import (
     UsageError,
     parse,
 )
-from intake.planning import Refused, Sources, resolve
+from intake.planning import Sources, resolve
 from store.db import session_scope
 from store.models import Request, RequestStatus, utcnow
 from store.repo import (
@@ -92,7 +92,7 @@ class Reply:
     throttled: Throttled | None = None
 
 
-def replan(request: Request, sources: Sources) -> ResolvedPlan | Refused:
+def replan(request: Request, sources: Sources) -> ResolvedPlan | PlanProblem:
     """The plan a recorded request names, resolved against the sources now: the preflight
     and the re-check at approval read it the same way. Raises `GatewayError` on an outage."""
     parsed = parse(request.command_text)
@@ -122,7 +122,7 @@ class Intake:
             if command.team_id != self._policy.workspace_team():  # as clicks are, fail closed
                 return Reply(Answer.OTHER_WORKSPACE)
         except SlackUnavailable as exc:  # only until auth.test has answered once
-            return Reply(Answer.NOT_TAKEN, explanation=exc.explain())
+            return Reply(Answer.NOT_TAKEN, explanation=exc.what)
         if self._policy.channels and command.channel_id not in self._policy.channels:
             return Reply(Answer.WRONG_CHANNEL, channels=self._policy.channels)
         if isinstance(parsed, StatusRequest):
@@ -170,8 +170,8 @@ class Intake:
             log.exception("preflight of request %s crashed", request_id)
             self._fail(request, PreflightFailed(request.plan_name), "internal error")
             return
-        if isinstance(outcome, Refused):
-            self._fail(request, PlanProblem(outcome.message), outcome.message)
+        if isinstance(outcome, PlanProblem):
+            self._fail(request, outcome, outcome.issue.value)
             return
         self._post(request, outcome)
 
@@ -183,7 +183,7 @@ class Intake:
         try:
             decision = decide_request(user, self._requesters.members())
         except SlackUnavailable as exc:
-            return NotTaken(exc.explain())
+            return NotTaken(exc.what)
         return None if decision.accepted else decision
 
     def _fail(self, request: Request, notice: Notice, reason: str) -> None:

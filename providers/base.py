@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from core.mrkdwn import code
+from core.notices import PlanIssue, PlanProblem
 from core.plan import CheckResult, ReprotectRequest, ResolvedPlan, Verdict
 from gateways.site_recovery_models import PlanContext, ProtectedItem, ProviderInput
 from providers.checks import VCenterReading
-from providers.names import did_you_mean, find
+from providers.names import find, suggest
 
 T = TypeVar("T")
 
@@ -44,7 +44,8 @@ class Provider(Protocol):
         """The item replicates (or, reprotected, replicates back) through this architecture."""
         ...
 
-    def misdirected(self, request: ReprotectRequest, context: PlanContext) -> str | None:
+    def misdirected(self, request: ReprotectRequest, context: PlanContext
+                    ) -> PlanProblem | None:
         """Why the request is in another architecture's form (`master=` for a modernized plan,
         `appliance=` for a classic one), naming what the operator can pass; None if it is not."""
         ...
@@ -65,28 +66,21 @@ class Provider(Protocol):
         ...
 
 
-def given(key: str, wanted: str, candidates: Sequence[T], owner: str,
-          extra: list[CheckResult], *keys: Callable[[T], str]) -> T | None:
-    """The candidate the operator named, else a blocker that names the ones that exist."""
+def given(key: str, wanted: str, candidates: Sequence[T], extra: list[CheckResult],
+          *keys: Callable[[T], str], of: str = "") -> T | None:
+    """The candidate the operator named, else a blocker (`<key>-unknown`) that names the ones
+    that exist; `of` names the master target whose candidates they are, if any."""
     found = find(wanted, candidates, *keys)
     if found is None:
-        names = [keys[0](c) for c in candidates]
-        known = ", ".join(code(n) for n in names) or "none"
-        extra.append(CheckResult(
-            f"{key}-unknown", Verdict.BLOCK,
-            f"{code(f'{key}={wanted}')} is not one of {owner}: {known}. "
-            + did_you_mean(wanted, names),
-            f"Pass `{key}=` one of those, or leave it out to let the bot choose."))
+        names = tuple(keys[0](c) for c in candidates)
+        extra.append(CheckResult(f"{key}-unknown", Verdict.BLOCK, "unknown", {
+            "given": f"{key}={wanted}", "known": names, "suggest": suggest(wanted, names),
+            "of": of}))
     return found
 
 
-def wrong_form(given: str, value: str, right: str, what: str, names: Sequence[str],
-               plan: str, architecture: str) -> str:
-    """The private error for a request in the other architecture's form, with the command to
-    type instead."""
-    known = ", ".join(code(n) for n in names) or "none registered"
-    example = names[0] if len(names) == 1 else f"<{what}>"
-    command = f'/reprotect plan="{plan}" {right}={example}'
-    return (f"Plan {code(plan)} uses the {architecture} architecture, so it takes "
-            f"`{right}=` ({what}), not {code(f'{given}={value}')}. Its {what}s: {known}. "
-            f"Type: {code(command)}.")
+def wrong_form(given: str, value: str, right: str, names: Sequence[str], plan: str,
+               architecture: str) -> PlanProblem:
+    """A request in the other architecture's form: `plan` of `architecture` takes `right=`."""
+    return PlanProblem(PlanIssue.WRONG_FORM, plan, tuple(names), given=given, value=value,
+                       right=right, architecture=architecture)

@@ -5,11 +5,11 @@ health, what was read from vCenter, and which vCenter VM answers to a plan's VM.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core.plan import CheckResult, Verdict
+from core.plan import CheckResult, Value, Verdict
 from gateways.errors import VCenterError
 from gateways.site_recovery_models import HealthIssue, ProtectedItem
 from gateways.timestamps import utc
@@ -18,7 +18,7 @@ from gateways.vcenter_absent import (
     VCenterNotConfigured,
     not_configured_error,
 )
-from gateways.vcenter_models import VCenterInventory, VmInfo
+from gateways.vcenter_models import StorageVMotion, VCenterInventory, VmInfo
 
 HEARTBEAT_STALE = timedelta(minutes=15)
 HEALTH_GOOD = ("Normal", "None")       # SDK enum ProtectionHealth
@@ -51,39 +51,37 @@ def known(value: str | None, good: Sequence[str]) -> bool:
     return (value or "").strip().casefold() in {g.casefold() for g in good}
 
 
-def unseen(check: str, what: str, raw: str, expected: Sequence[str], confirm: str
-           ) -> CheckResult:
+def unseen(check: str, key: str, values: dict[str, Value], raw: str,
+           expected: Sequence[str]) -> CheckResult:
     """A free-text value no public source pins that is not a known-good one: shown as given,
     with what was expected and how to confirm by hand. A warning, never a blocker."""
-    wanted = " or ".join(f"`{e}`" for e in expected)
-    return CheckResult(check, Verdict.WARN,
-                       f"{what} is `{raw}`, not a value the bot knows (expected {wanted}, in any "
-                       "case); Site Recovery does not document its values, so it does not block.",
-                       f"Confirm by hand: {confirm}")
+    return CheckResult(check, Verdict.WARN, key,
+                       values | {"raw": raw, "expected": tuple(expected)})
 
 
 def stale(now: datetime, heartbeat: datetime | None) -> bool:
     return heartbeat is None or utc(now) - utc(heartbeat) > HEARTBEAT_STALE
 
 
-def ago(now: datetime, heartbeat: datetime | None) -> str:
+def age_minutes(now: datetime, heartbeat: datetime | None) -> int | None:
+    """Whole minutes since the heartbeat; None when there never was one."""
     if heartbeat is None:
-        return "never"
-    minutes = int((utc(now) - utc(heartbeat)).total_seconds() // 60)
-    return f"{minutes} min ago"
+        return None
+    return int((utc(now) - utc(heartbeat)).total_seconds() // 60)
 
 
 def health_problems(now: datetime, heartbeat: datetime | None,
-                    errors: Sequence[HealthIssue]) -> list[str]:
-    """A stale heartbeat and Site Recovery's health errors, as short phrases."""
-    problems = [f"last heartbeat {ago(now, heartbeat)}"] if stale(now, heartbeat) else []
-    return problems + [f"{e.code} {e.message}".strip() for e in errors]
+                    errors: Sequence[HealthIssue]) -> tuple[Value, ...]:
+    """A stale heartbeat (its age in minutes, None: never) and Site Recovery's health errors
+    (code and message, as given)."""
+    late: tuple[Value, ...] = (age_minutes(now, heartbeat),) if stale(now, heartbeat) else ()
+    return late + tuple(f"{e.code} {e.message}".strip() for e in errors)
 
 
-def not_healthy(check: str, what: str, problems: Sequence[str], fix: str) -> CheckResult:
+def not_healthy(check: str, key: str, values: dict[str, Value],
+                problems: tuple[Value, ...]) -> CheckResult:
     """The blocker for a server Site Recovery reports unhealthy, naming every problem."""
-    return CheckResult(check, Verdict.BLOCK,
-                       f"{what} is not healthy: " + "; ".join(problems) + ".", fix)
+    return CheckResult(check, Verdict.BLOCK, key, values | {"problems": problems})
 
 
 def norm_uuid(uuid: str | None) -> str:
@@ -115,13 +113,14 @@ def avs_candidates(inv: VCenterInventory, item: ProtectedItem) -> tuple[VmInfo, 
     return avs_match(inv, item)[1]
 
 
-def listed(values: Iterable[str]) -> str:
-    """Names in code style, each once, in order."""
-    return ", ".join(f"`{v}`" for v in dict.fromkeys(values))
-
-
 def avs_moref(inventory: VCenterInventory | None, item: ProtectedItem) -> str | None:
     """The AVS VM's moref when exactly one vCenter VM answers to the plan VM (the power guard
     watches it without searching again)."""
     found = avs_candidates(inventory, item) if inventory else ()
     return found[0].moref if len(found) == 1 else None
+
+
+def storage_vmotions(moves: Sequence[StorageVMotion]) -> tuple[Value, ...]:
+    """Storage vMotions as values: (when in ISO 8601 UTC, from, to, by whom or "")."""
+    return tuple((utc(m.when).isoformat(), m.source_datastore, m.target_datastore, m.user or "")
+                 for m in moves)

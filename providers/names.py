@@ -6,8 +6,6 @@ import difflib
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from core.mrkdwn import code
-
 T = TypeVar("T")
 
 
@@ -20,15 +18,8 @@ def find(wanted: str, candidates: Iterable[T], *keys: Callable[[T], str]) -> T |
     return None
 
 
-def suggest(wanted: str, names: Sequence[str], limit: int = 3) -> list[str]:
+def suggest(wanted: str, names: Sequence[str], limit: int = 3) -> tuple[str, ...]:
     """Close matches first; when nothing is close, the first few names that exist."""
     lowered = {n.lower(): n for n in names}
     close = difflib.get_close_matches(wanted.lower(), list(lowered), n=limit, cutoff=0.5)
-    return [lowered[c] for c in close] or sorted(names)[:limit]
-
-
-def did_you_mean(wanted: str, names: Sequence[str]) -> str:
-    if not names:
-        return ""
-    options = ", ".join(code(n) for n in suggest(wanted, names))
-    return f"Did you mean {options}?"
+    return tuple([lowered[c] for c in close] or sorted(names)[:limit])

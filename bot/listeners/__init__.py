@@ -57,7 +57,7 @@ class Services:
             work()
             self.waker.wake("outbox")
         except SlackUnavailable as exc:
-            self.notifier.ephemeral(channel, user, private.not_taken(what, exc.explain()))
+            self.notifier.ephemeral(channel, user, private.not_taken(what, exc.what))
         except Exception:
             log.exception("%s failed after acknowledgement", what)
             self.notifier.ephemeral(channel, user, private.crashed(what))

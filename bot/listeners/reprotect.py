@@ -8,7 +8,7 @@ from slack_bolt import Ack, App
 
 from bot.listeners import Services
 from bot.views import private
-from core.mrkdwn import decode_slash_text
+from bot.views.mrkdwn import decode_slash_text
 from intake.slash import SlashCommand
 
 

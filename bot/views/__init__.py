@@ -12,8 +12,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.views import checks
+from bot.views.mrkdwn import code, escape
+from bot.views.plan_problems import plan_problem
 from core import actions
-from core.mrkdwn import code, escape
+from core.events import Change, ChangeKind
 from core.plan import CheckResult, Choice, ResolvedPlan, Verdict
 from store.models import row_number
 
@@ -74,14 +77,15 @@ def _findings(results: Sequence[CheckResult]) -> list[str]:
 
 def _group_line(group: Sequence[CheckResult], shown: int | None, chars: int, names: int) -> str:
     """One check: its findings (VMs: message), and its fix once when they share it."""
-    head = f"{ICON[group[0].verdict]} *{group[0].check}*"
-    fixes = {r.fix for r in group}
+    head = f"{ICON[group[0].verdict]} *{escape(group[0].check)}*"
+    fixes = {checks.fix(r) for r in group}
     one_fix = len(fixes) == 1
 
     def finding(r: CheckResult) -> str:
         who = f"{vm_list(r.vms, names)}: " if r.vms else ""
-        fix = "" if one_fix or not r.fix else f" _Fix:_ {clip(r.fix, chars)}"
-        return f"{who}{clip(r.message, chars)}{fix}"
+        said = checks.fix(r)
+        fix = "" if one_fix or not said else f" _Fix:_ {clip(said, chars)}"
+        return f"{who}{clip(checks.message(r), chars)}{fix}"
 
     if len(group) == 1:
         body = f"{head} — {finding(group[0])}"
@@ -124,13 +128,15 @@ def _manual_blocks(request_id: int, plan: ResolvedPlan, status: str,
         return []
     if status != "pending":
         lines = [f"{':ballot_box_with_check:' if i.key in confirmations else ':ballot_box:'} "
-                 f"*{i.result.check}*: {i.result.message}"
+                 f"*{i.result.check}*: {checks.message(i.result)}"
                  + (f" — confirmed by <@{confirmations[i.key][0]}> at "
                     f"{when(confirmations[i.key][1])}" if i.key in confirmations
                     else " — not confirmed") for i in items]
         return [section("*Confirmed by hand*\n" + "\n".join(lines))]
-    detail = "\n".join(f"• *{i.result.message}*: {i.result.fix}" for i in items)
-    options = [{"text": {"type": "mrkdwn", "text": clip(i.result.message, CHECKBOX_TEXT_LIMIT)},
+    detail = "\n".join(f"• *{checks.message(i.result)}*: {checks.fix(i.result)}"
+                       for i in items)
+    options = [{"text": {"type": "mrkdwn",
+                         "text": clip(checks.message(i.result), CHECKBOX_TEXT_LIMIT)},
                 "value": i.key} for i in items]
     ticked = [o for o, i in zip(options, items, strict=True) if i.key in confirmations]
     checkboxes: dict[str, Any] = {"type": "checkboxes", "action_id": actions.CONFIRM_MANUAL,
@@ -145,7 +151,7 @@ def _manual_blocks(request_id: int, plan: ResolvedPlan, status: str,
                "elements": [checkboxes]}]
     if confirmations:
         blocks.append(context("Ticked: " + "; ".join(
-            f"{i.result.message} by <@{confirmations[i.key][0]}> at "
+            f"{checks.message(i.result)} by <@{confirmations[i.key][0]}> at "
             f"{when(confirmations[i.key][1])}" for i in items if i.key in confirmations)))
     return blocks
 
@@ -167,7 +173,7 @@ def architecture(plan: ResolvedPlan) -> str:
 def _value(label: str, choice: Choice | None) -> str:
     if choice is None:
         return f"• {label}: _none_"
-    why = f" _({choice.reason})_" if choice.reason and choice.reason != "given" else ""
+    why = f" _({escape(choice.reason)})_" if choice.reason and choice.reason != "given" else ""
     return f"• {label}: {code(choice.name)}{why}"
 
 
@@ -214,7 +220,7 @@ def decided_note(status: str, decided_by: str | None, reason: str) -> str:
     """Who rejected or cancelled, and why; for a stale request, what changed."""
     if decided_by and status in ("rejected", "cancelled"):
         return f"by <@{decided_by}>" + (f": {code(reason)}" if reason else "")
-    return reason if status == "stale" else ""
+    return f"changed: {escape(reason)}" if status == "stale" and reason else ""
 
 
 def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, status: str,
@@ -278,12 +284,38 @@ def _chunks(lines: Sequence[str], limit: int = SECTION_LIMIT, most: int = 30) ->
     return chunks[:most]
 
 
-def preflight_changed(request_id: int, command: str, changes: Sequence[str],
+def change_line(change: Change, plan: ResolvedPlan | None) -> str:
+    """One difference the re-check found, every name from Azure in a code span."""
+    match change.kind:
+        case ChangeKind.REFUSED:
+            return plan_problem(change.problem) if change.problem else "The plan did not resolve"
+        case ChangeKind.BLOCKS:
+            found = [r for r in (plan.blockers if plan else ()) if r.check == change.label
+                     and r.vms == change.vms]
+            vms = (f" ({', '.join(code(v) for v in change.vms[:5])}"
+                   f"{'…' if len(change.vms) > 5 else ''})" if change.vms else "")
+            return f"{escape(change.label)} now blocks{vms}" + "".join(
+                f": {checks.message(r)}" for r in found[:1])
+        case ChangeKind.VALUE:
+            of = f" of {code(change.vm)}" if change.vm else ""
+            return (f"{escape(change.label)}{of}: {code(change.before or 'none')} → "
+                    f"{code(change.after or 'none')}")
+        case ChangeKind.VMS:
+            return "VMs: " + ", ".join([f"+{code(v)}" for v in change.vms]
+                                       + [f"−{code(v)}" for v in change.gone])
+        case ChangeKind.RUN_AS:
+            return "Run-as account of the configuration server changed"
+        case ChangeKind.IDS:
+            return "Site Recovery ids of the values changed"
+    raise ValueError(f"no words for {change}")
+
+
+def preflight_changed(request_id: int, command: str, changes: Sequence[Change],
                       plan: ResolvedPlan | None) -> Message:
     """Thread reply when the re-check at approval differs from what was posted."""
     head = (f":arrows_counterclockwise: Preflight of request #{request_id} changed since it was "
             "posted, so the approval was refused and nothing was sent:\n"
-            + "\n".join(f"• {c}" for c in changes)
+            + "\n".join(f"• {change_line(c, plan)}" for c in changes)
             + f"\nRun {code('/reprotect ' + command)} again for a fresh request to approve.")
     blocks = [section(head)]
     if plan is not None:

@@ -1,4 +1,4 @@
-"""The documented fixes for Site Recovery's failback error codes (shown by bot.views.thread)."""
+"""The documented fixes for Site Recovery's failback error codes, shown under a job's errors."""
 
 from __future__ import annotations
 

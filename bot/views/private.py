@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.views import checks
+from bot.views.mrkdwn import code, escape
+from bot.views.plan_problems import plan_problem
+from bot.views.usage import USAGE, usage
 from core.decisions import Action, Decision, Refusal
-from core.mrkdwn import code
 from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
 from core.ports import Throttled
-from intake.parser import USAGE, UsageError
 from intake.slash import Answer, Reply
 from store.models import OPEN_STATUSES, Request, utcnow
 
@@ -35,17 +37,18 @@ def notice(what: Notice) -> str:
             return (f":x: Preflight of plan {code(what.plan)} failed on an internal error "
                     "(logged). Nothing was sent to Site Recovery; try again or check the "
                     "bot's logs.")
-        return (f":x: Preflight of plan {code(what.plan)} could not run: {what.explanation}\n"
+        return (f":x: Preflight of plan {code(what.plan)} could not run: "
+                f"{escape(what.explanation)}\n"
                 "Nothing was sent to Site Recovery.")
     if isinstance(what, PlanProblem):
-        return f":mag: {what.message}\nNothing was sent."
+        return f":mag: {plan_problem(what)}\nNothing was sent."
     if isinstance(what, Locked):
         link = f" (<{what.permalink}|message>)" if what.permalink else ""
         return (f":lock: Request #{what.holder}{link} by <@{what.requester}> is {what.status} "
                 "for some of these VMs; one open request per VM. Wait for it to finish, or "
                 f"cancel it with `/reprotect cancel {what.holder}`.")
     assert isinstance(what, NotTaken)
-    return f":hourglass: Your request was not taken: {what.explanation}"
+    return f":hourglass: Your request was not taken: {slack_unavailable(what.asked)}"
 
 
 def decision(d: Decision) -> str:
@@ -99,10 +102,12 @@ def _refusal(d: Decision) -> str:
             return f"You already approved; {d.missing} more distinct approval(s) needed."
         case Refusal.UNCONFIRMED:
             return ("Tick the manual checks in the message first (the bot cannot see them): "
-                    + "; ".join(d.details) + ". Your approval was not recorded.")
+                    + "; ".join(checks.manual_item(check, key) for check, key in d.manual)
+                    + ". Your approval was not recorded.")
         case Refusal.NOT_RECHECKED:
             return ("The preflight could not be re-checked before approving, so your approval "
-                    "was not recorded.\n" + "\n".join(d.details) + "\nTry again in a minute.")
+                    "was not recorded.\n" + "\n".join(escape(t) for t in d.details)
+                    + "\nTry again in a minute.")
         case Refusal.STALE:
             return ("The preflight changed since this request was posted (details in the "
                     "thread), so your approval was refused and nothing was sent. Ask for a "
@@ -138,7 +143,7 @@ def reply(r: Reply) -> str:
             return (REFUSED + "Only members of this workspace can use `/reprotect`; people "
                     "from other organisations in a shared channel cannot. Nothing was recorded.")
         case Answer.NOT_TAKEN:
-            return f":hourglass: Your command was not taken: {r.explanation}"
+            return f":hourglass: Your command was not taken: {slack_unavailable(r.explanation)}"
         case Answer.THROTTLED:
             assert r.throttled is not None
             return throttled(r.throttled, "command")
@@ -159,10 +164,6 @@ def throttled(t: Throttled, what: str) -> str:
            "You have started as many requests as one person may in a minute")
     return (f":hourglass: {why}, so your {what} was not taken and nothing changed. Try again "
             f"in about {t.retry_in} s.")
-
-
-def usage(error: UsageError) -> str:
-    return f":warning: {error.message}\n{error.usage}"
 
 
 def status(rows: tuple[Request, ...]) -> str:
@@ -189,12 +190,19 @@ def _age(moment: datetime) -> str:
 
 def dialog_failed(request_id: int, why: str) -> str:
     return (f":warning: The dialog that asks why you reject #{request_id} could not open "
-            f"({why}). Nothing changed: the request is still pending. Please click Reject "
+            f"({escape(why)}). Nothing changed: the request is still pending. Please click Reject "
             "again.")
 
 
-def not_taken(what: str, explanation: str) -> str:
-    return f":hourglass: The {what} was not taken: {explanation}"
+def slack_unavailable(asked: str) -> str:
+    """Slack did not say who someone is: the decision is refused, never taken on a guess."""
+    return (f"Slack did not answer when asked {escape(asked)}, so the bot cannot check who may "
+            "do this. Nothing changed: try again in a minute.")
+
+
+def not_taken(what: str, asked: str) -> str:
+    """Work after an acknowledgement that needed Slack to say who someone is."""
+    return f":hourglass: The {what} was not taken: {slack_unavailable(asked)}"
 
 
 def crashed(what: str) -> str:

@@ -12,9 +12,9 @@ from typing import Any
 
 from bot.views import Message, _chunks, clip, powered_on, preflight_changed, section
 from bot.views.job_errors import KNOWN_FIXES
+from bot.views.mrkdwn import code, escape
 from core import actions
 from core import events as ev
-from core.mrkdwn import code, escape
 from core.plan import ResolvedPlan
 
 REPLY_LIMIT = 3900      # Slack reads best under 4,000 characters of text
@@ -103,14 +103,14 @@ def describe(errors: Sequence[ev.JobErrorInfo]) -> str:
         return "Site Recovery reported no error details; open the job in the Azure portal."
     parts = []
     for error in errors:
-        lines = [f"*Error {error.code}*: {error.message}".strip()]
+        lines = [f"*Error {escape(error.code)}*: {escape(error.message)}".strip()]
         if error.possible_causes:
-            lines.append(f"_Possible causes:_ {error.possible_causes}")
+            lines.append(f"_Possible causes:_ {escape(error.possible_causes)}")
         if error.recommended_action:
-            lines.append(f"_Recommended action:_ {error.recommended_action}")
+            lines.append(f"_Recommended action:_ {escape(error.recommended_action)}")
         if error.provider_code or error.provider_message:
-            lines.append(f"_Provider error {error.provider_code}:_ "
-                         f"{error.provider_message}".rstrip())
+            lines.append(f"_Provider error {escape(error.provider_code)}:_ "
+                         f"{escape(error.provider_message)}".rstrip())
         fix = KNOWN_FIXES.get(error.code) or KNOWN_FIXES.get(error.provider_code)
         if fix:
             lines.append(f":bulb: {fix}")
@@ -120,12 +120,22 @@ def describe(errors: Sequence[ev.JobErrorInfo]) -> str:
 
 def item_state(item: ev.ItemState) -> str:
     """The item's protection state and health, with every health error and its fix."""
-    text = f"protection state `{item.state}`, replication health {item.health or 'n/a'}"
+    text = (f"protection state {code(item.state)}, replication health "
+            f"{escape(item.health or 'n/a')}")
     for error in item.errors:
-        text += f"\n• *{error.code}* {error.message}" + (
-            f" _Recommended action:_ {error.recommended_action}"
+        text += f"\n• *{escape(error.code)}* {escape(error.message)}" + (
+            f" _Recommended action:_ {escape(error.recommended_action)}"
             if error.recommended_action else "")
     return text
+
+
+def _at(task: str) -> str:
+    """Where a job stands, as Site Recovery names its task."""
+    return f" at _{escape(task)}_" if task else ""
+
+
+def _reason(event: ev.AgentWaiting | ev.AgentGaveUp) -> str:
+    return describe(event.errors) if event.errors else escape(event.reason.strip())
 
 
 def duration(seconds: int) -> str:
@@ -133,45 +143,47 @@ def duration(seconds: int) -> str:
 
 
 def explain(what: str, why: str, fix: str) -> str:
-    return "\n".join([what, *([f"Why: {why}"] if why else []), *([f"Next: {fix}"] if fix else [])])
+    """A gateway's explanation; it may quote Azure's answer, so all of it is escaped."""
+    return "\n".join([escape(what), *([f"Why: {escape(why)}"] if why else []),
+                      *([f"Next: {escape(fix)}"] if fix else [])])
 
 
 def job_failed(event: ev.JobFailed) -> Message:
-    return failed(event.vm, f"Site Recovery job `{event.job_id}` failed"
-                  + (f" at _{event.task}_" if event.task else "") + ".\n" + describe(event.errors)
+    return failed(event.vm, f"Site Recovery job {code(event.job_id)} failed" + _at(event.task)
+                  + ".\n" + describe(event.errors)
                   + ("\nAn approver can press *Retry* to restart the job once the cause is fixed."
                      if event.run_id is not None else ""), event.run_id)
 
 
 def job_cancelled(event: ev.JobCancelled) -> Message:
-    return failed(event.vm, f"Site Recovery job `{event.job_id}` was cancelled (in the Azure "
+    return failed(event.vm, f"Site Recovery job {code(event.job_id)} was cancelled (in the Azure "
                   "portal or with `Stop-AzRecoveryServicesAsrJob`), so the VM is not "
                   "reprotected and nothing else runs for it. Run `/reprotect` for it again once "
                   "the reason for cancelling is dealt with.")
 
 
 def job_suspended(event: ev.JobSuspended) -> Message:
-    return notice(f":double_vertical_bar: `{event.vm}`: Site Recovery job `{event.job_id}` is "
-                  "suspended: it waits for a manual action"
-                  + (f" at _{event.task}_" if event.task else "") + ". Resume it in the Azure "
+    return notice(f":double_vertical_bar: {code(event.vm)}: Site Recovery job "
+                  f"{code(event.job_id)} is suspended: it waits for a manual action"
+                  + _at(event.task) + ". Resume it in the Azure "
                   "portal (Site Recovery jobs → the job → Resume) or with "
                   "`Resume-AzRecoveryServicesAsrJob`; the bot keeps following it.")
 
 
 def write_refused(event: ev.WriteRefused) -> Message:
-    what = (f"Site Recovery refused to restart job `{event.job_id}`." if event.job_id
+    what = (f"Site Recovery refused to restart job {code(event.job_id)}." if event.job_id
             else "Site Recovery refused the reprotect request.")
     return failed(event.vm, f"{what}\n{explain(event.what, event.why, event.fix)}", event.run_id)
 
 
 def not_started(event: ev.NotStarted) -> Message:
-    return failed(event.vm, f"Reprotect could not be started: {event.last}. Site Recovery "
+    return failed(event.vm, f"Reprotect could not be started: {escape(event.last)}. Site Recovery "
                   "shows no reprotect running for it; check the vault, then run `/reprotect` "
                   "again for this VM.")
 
 
 def restart_lost(event: ev.RestartLost) -> Message:
-    return failed(event.vm, f"The restart of job `{event.job_id}` did not reach Site Recovery "
+    return failed(event.vm, f"The restart of job {code(event.job_id)} did not reach Site Recovery "
                   "(no new job runs for this VM). An approver can press Retry again.",
                   event.run_id)
 
@@ -179,43 +191,42 @@ def restart_lost(event: ev.RestartLost) -> Message:
 def retried(event: ev.Retried) -> Message:
     if event.cause == "approved":
         return notice(f":repeat: <@{event.by}> approved a retry of {code(event.vm)}: job "
-                      f"`{event.previous}` restarted as `{event.job_id}`.")
+                      f"{code(event.previous or '')} restarted as {code(event.job_id)}.")
     if event.cause == "adopted":
-        return notice(f":repeat: `{event.vm}`: the restarted job is `{event.job_id}`.")
+        return notice(f":repeat: {code(event.vm)}: the restarted job is {code(event.job_id)}.")
     if event.previous:
-        return notice(f":repeat: `{event.vm}`: job `{event.previous}` restarted after waiting "
-                      f"for the agent, new job `{event.job_id}`.")
-    return notice(f":repeat: `{event.vm}`: retried after waiting for the agent, job "
-                  f"`{event.job_id}`.")
+        return notice(f":repeat: {code(event.vm)}: job {code(event.previous)} restarted after "
+                      f"waiting for the agent, new job {code(event.job_id)}.")
+    return notice(f":repeat: {code(event.vm)}: retried after waiting for the agent, job "
+                  f"{code(event.job_id)}.")
 
 
 def agent_waiting(event: ev.AgentWaiting) -> Message:
-    reason = describe(event.errors) if event.errors else event.reason
     return notice(
-        f":hourglass: `{event.vm}`: waiting for the agent to re-register with the "
-        f"configuration server. Site Recovery says: {reason.strip()}\nAfter failover the "
+        f":hourglass: {code(event.vm)}: waiting for the agent to re-register with the "
+        f"configuration server. Site Recovery says: {_reason(event)}\nAfter failover the "
         "Azure VM's agent takes up to 15 minutes to re-register; the bot retries by itself "
         f"with backoff for up to {duration(event.wait_s)}, no new approval needed.")
 
 
 def agent_gave_up(event: ev.AgentGaveUp) -> Message:
-    reason = describe(event.errors) if event.errors else event.reason
-    return failed(event.vm, f"The agent of `{event.vm}` did not re-register with the "
+    return failed(event.vm, f"The agent of {code(event.vm)} did not re-register with the "
                   f"configuration server within {duration(event.wait_s)}: reprotect was retried "
-                  f"{event.tries} time(s) and still fails. Site Recovery says: {reason.strip()}"
+                  f"{event.tries} time(s) and still fails. Site Recovery says: {_reason(event)}"
                   f"\n{AGENT_FIX}; then press Retry, or run `/reprotect` again for this VM.",
                   event.run_id)
 
 
 def health_warning(event: ev.HealthWarning) -> Message:
-    return notice(f":warning: `{event.vm}` is not protected yet: {item_state(event.item)}.\n"
+    return notice(f":warning: {code(event.vm)} is not protected yet: {item_state(event.item)}.\n"
                   "The bot keeps waiting for `Protected` until REPROTECT_PROTECT_TIMEOUT_MINUTES; "
                   "fix the errors above meanwhile.")
 
 
 def timed_out(event: ev.TimedOut) -> Message:
     where = (item_state(event.item) if event.item is not None
-             else f"job still {event.job_state}" + (f" at {event.task}" if event.task else ""))
+             else f"job still {escape(event.job_state)}"
+             + (f" at {escape(event.task)}" if event.task else ""))
     return failed(event.vm, f"Time ran out: not protected after {event.minutes} min "
                   f"(REPROTECT_PROTECT_TIMEOUT_MINUTES). It is in this state: {where}. The bot "
                   "stopped following it; Site Recovery carries on by itself: check the "

@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 
 from core.plan import CheckResult, Verdict
 from core.plan import passed as _ok
-from gateways.agent_auth import EXTENDED_INFO_FIX
 from gateways.site_recovery_models import ProtectedItem
 from providers.checks import known, stale
 from providers.classic.facts import Facts
@@ -34,11 +33,6 @@ from providers.classic.vcenter_checks import VCENTER_CHECKS
 
 AZURE_TO_VMWARE_PROVIDER = "InMageAzureV2"
 ACTIVE_IN_AZURE = "Recovery"
-
-EXTENDED_INFO_ROLE = (
-    "Give the bot's identity Microsoft.RecoveryServices/vaults/extendedInformation/read on the "
-    "vault (part of the Site Recovery Contributor role), wait a few minutes, then run "
-    "`/reprotect` again.")
 
 TUTORIAL = "Tutorial avs-tutorial-reprotect.md"
 BLOCK_SOURCES: dict[str, str] = {
@@ -106,13 +100,9 @@ def vm_known(f: Facts) -> list[CheckResult]:
     unknown = [i.friendly_name for i in f.items
                if i.fabric_name.lower() != f.config_server.fabric_name.lower()]
     if unknown:
-        return [CheckResult("vm-known", Verdict.BLOCK,
-                            "Not replicated through this configuration server (failback would "
-                            "fail).",
-                            "Reprotect only VMs protected VMware-to-Azure through this "
-                            "configuration server; check the VM's replication settings.",
+        return [CheckResult("vm-known", Verdict.BLOCK, "foreign", {},
                             tuple(unknown))]
-    return _ok("vm-known", "Every VM is known to the configuration server.")
+    return _ok("vm-known")
 
 
 def _reprotected(item: ProtectedItem) -> bool:
@@ -127,26 +117,18 @@ def azure_to_vmware(f: Facts) -> list[CheckResult]:
     provider = tuple(i.friendly_name for i in pending
                      if not known(i.provider, (AZURE_TO_VMWARE_PROVIDER,)))
     if provider:
-        kinds = ", ".join(sorted({f"`{i.provider or 'none'}`" for i in pending
-                                  if i.friendly_name in provider}))
-        results.append(CheckResult(
-            "azure-to-vmware", Verdict.BLOCK,
-            f"Replication provider {kinds}, not {AZURE_TO_VMWARE_PROVIDER}: only a VMware VM "
-            "replicated to Azure through the configuration server fails back to VMware.",
-            "Leave these VMs out with `vm=`; reprotect them with the tool of their own "
-            "replication (Azure PowerShell refuses them with -AzureToVMware too).", provider))
+        kinds = tuple(sorted({i.provider or "none" for i in pending
+                              if i.friendly_name in provider}))
+        results.append(CheckResult("azure-to-vmware", Verdict.BLOCK, "provider",
+                                   {"providers": kinds}, provider))
     away = tuple(i.friendly_name for i in pending if i.friendly_name not in provider
                  and not known(i.active_location, (ACTIVE_IN_AZURE,)))
     if away:
-        where = ", ".join(sorted({f"`{i.active_location or 'none'}`" for i in pending
-                                  if i.friendly_name in away}))
-        results.append(CheckResult(
-            "azure-to-vmware", Verdict.BLOCK,
-            f"Not active in Azure (activeLocation {where}, not {ACTIVE_IN_AZURE}): there is "
-            "nothing to fail back from Azure.",
-            "Fail the VM over to Azure and commit first, or leave it out with `vm=`.", away))
-    return results or _ok("azure-to-vmware", "Every VM is an InMageAzureV2 item active in "
-                                             "Azure, as Azure PowerShell requires.")
+        where = tuple(sorted({i.active_location or "none" for i in pending
+                              if i.friendly_name in away}))
+        results.append(CheckResult("azure-to-vmware", Verdict.BLOCK, "not-in-azure",
+                                   {"locations": where}, away))
+    return results or _ok("azure-to-vmware")
 
 
 def reprotect_allowed(f: Facts) -> list[CheckResult]:
@@ -157,70 +139,43 @@ def reprotect_allowed(f: Facts) -> list[CheckResult]:
     done = [i for i in refused if _reprotected(i)]
     refused = [i for i in refused if i not in done]
     if done:
-        results.append(CheckResult(
-            "reprotect-allowed", Verdict.BLOCK,
-            "Already reprotected: replicating back to the private cloud (`Protected`); there "
-            "is nothing to reprotect.",
-            "Leave these VMs out with `vm=`, or go on with failback (a planned failover to the "
-            "private cloud) in the Azure portal.", tuple(i.friendly_name for i in done)))
+        results.append(CheckResult("reprotect-allowed", Verdict.BLOCK, "done", {},
+                                   tuple(i.friendly_name for i in done)))
     if busy:
         results.append(CheckResult(
-            "reprotect-allowed", Verdict.BLOCK,
-            "Another Site Recovery operation is running: "
-            + ", ".join(f"{i.friendly_name} ({i.current_scenario.name})" for i in busy) + ".",
-            "Wait for that job to finish (Site Recovery jobs in the vault), then run "
-            "`/reprotect` again.", tuple(i.friendly_name for i in busy)))
+            "reprotect-allowed", Verdict.BLOCK, "busy",
+            {"running": tuple((i.friendly_name, i.current_scenario.name) for i in busy)},
+            tuple(i.friendly_name for i in busy)))
     for state in sorted({i.protection_state_description or i.protection_state for i in refused}):
         vms = tuple(i.friendly_name for i in refused
                     if (i.protection_state_description or i.protection_state) == state)
-        results.append(CheckResult(
-            "reprotect-allowed", Verdict.BLOCK,
-            f"Site Recovery does not allow reprotect in state `{state}`.",
-            "Reprotect needs a committed failover with the Azure VM still present and "
-            "protected: commit the failover; a migrated, moved or deleted Azure VM cannot be "
-            "reprotected.", vms))
-    return results or _ok("reprotect-allowed", "Site Recovery allows reprotect for every VM.")
+        results.append(CheckResult("reprotect-allowed", Verdict.BLOCK, "state",
+                                   {"state": state}, vms))
+    return results or _ok("reprotect-allowed")
 
 
 def agent_registered(f: Facts) -> list[CheckResult]:
     late = tuple(i.friendly_name for i in f.items
                  if i.agent_heartbeat is not None and stale(f.now, i.agent_heartbeat))
     if late:
-        return [CheckResult("agent-registered", Verdict.WARN,
-                            "The Azure VM's agent has not re-registered with the configuration "
-                            "server yet (it can take 15 minutes after failover).",
-                            "Approving is fine: the bot waits for the agent and retries.", late)]
-    return _ok("agent-registered", "Agents have re-registered.")
+        return [CheckResult("agent-registered", Verdict.WARN, "late", {}, late)]
+    return _ok("agent-registered")
 
 
 def group_same_mt(f: Facts) -> list[CheckResult]:
     grouped = tuple(i.friendly_name for i in f.items if i.multi_vm_group)
     if f.narrowed and grouped:
-        return [CheckResult("group-same-mt", Verdict.BLOCK,
-                            "Part of a multi-VM consistency group: such VMs are reprotected "
-                            "only with their whole recovery plan.",
-                            "Drop `vm=` to reprotect the whole plan through one master target.",
-                            grouped)]
-    return _ok("group-same-mt", "Replication groups go through one master target.")
+        return [CheckResult("group-same-mt", Verdict.BLOCK, "grouped", {}, grouped)]
+    return _ok("group-same-mt")
 
 
 def vault_signing(f: Facts) -> list[CheckResult]:
     """Reprotects are signed as Azure PowerShell signs them, with the vault's integrity key."""
     if f.vault_extended_info_forbidden:  # a warning too: never fail on an optional read
-        return [CheckResult("vault-signing", Verdict.WARN,
-                            "Azure refused the bot's identity the read of the vault's extended "
-                            "information (HTTP 403), so reprotects go unsigned, as the Python "
-                            "SDK and the az CLI send them; Azure PowerShell signs them "
-                            "(Agent-Authentication). If Site Recovery refuses them:",
-                            EXTENDED_INFO_ROLE)]
+        return [CheckResult("vault-signing", Verdict.WARN, "forbidden")]
     if not f.vault_extended_info:  # a warning: unsigned is how the SDK and az CLI send it
-        return [CheckResult("vault-signing", Verdict.WARN,
-                            "The vault's extended information (its integrity key) is missing or "
-                            "could not be read, so reprotects go unsigned, as the Python SDK and "
-                            "the az CLI send them; Azure PowerShell signs them "
-                            "(Agent-Authentication). If Site Recovery refuses them:",
-                            EXTENDED_INFO_FIX)]
-    return _ok("vault-signing", "The vault's integrity key signs the reprotect requests.")
+        return [CheckResult("vault-signing", Verdict.WARN, "missing")]
+    return _ok("vault-signing")
 
 
 def source_supported(f: Facts) -> list[CheckResult]:
@@ -229,25 +184,15 @@ def source_supported(f: Facts) -> list[CheckResult]:
                           if (i.discovery_type or "").lower() == "physical"
                           and "2008 r2" in (i.os_version or "").lower())
     if physical_2008:
-        return [CheckResult("source-supported", Verdict.BLOCK,
-                            "Physical server with Windows Server 2008 R2 SP1: Site Recovery "
-                            "cannot fail it back.",
-                            "Leave it out with `vm=` and rebuild it in the private cloud (or "
-                            "keep it in Azure).", physical_2008)]
-    return _ok("source-supported", "Every VM fails back to VMware (never to Hyper-V) from a "
-                                   "supported source.")
+        return [CheckResult("source-supported", Verdict.BLOCK, "physical-2008", {},
+                            physical_2008)]
+    return _ok("source-supported")
 
 
 def network_ready(_: Facts) -> list[CheckResult]:
     """Two items the approver ticks: the bot cannot see the network."""
-    return [CheckResult("network-ready", Verdict.MANUAL,
-                        "Site-to-site VPN or ExpressRoute private peering is up",
-                        "Between the Azure network of the process server and the private "
-                        "cloud's network of the master target server."),
-            CheckResult("network-ready", Verdict.MANUAL,
-                        "Failback ports are open between Azure and the private cloud",
-                        "Process server → master target TCP 9443 (replication data); master "
-                        "target and process server → configuration server TCP 443 and 9443.")]
+    return [CheckResult("network-ready", Verdict.MANUAL, "vpn"),
+            CheckResult("network-ready", Verdict.MANUAL, "ports")]
 
 
 CHECKS: tuple[Check, ...] = (

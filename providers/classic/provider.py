@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from core.notices import PlanProblem
 from core.plan import CheckResult, Choice, PlannedItem, ReprotectRequest, ResolvedPlan
 from gateways.site_recovery_models import (
     ConfigurationServer,
@@ -21,7 +22,10 @@ from gateways.site_recovery_models import (
 from providers.base import HelperVm, given, wrong_form
 from providers.checks import HEALTH_BAD, HEALTH_GOOD, VCenterReading, avs_moref, known, stale
 from providers.classic.facts import Facts
-from providers.classic.infrastructure_checks import FAILBACK_DATASTORE_TYPES, retention_size
+from providers.classic.infrastructure_checks import (
+    FAILBACK_DATASTORE_TYPES,
+    retention_size,
+)
 from providers.classic.preflight import run_checks
 from providers.names import find
 
@@ -36,14 +40,15 @@ class ClassicProvider:
     def claims(self, item: ProtectedItem) -> bool:
         return known(item.provider, ITEM_PROVIDERS)
 
-    def misdirected(self, request: ReprotectRequest, context: PlanContext) -> str | None:
+    def misdirected(self, request: ReprotectRequest, context: PlanContext
+                    ) -> PlanProblem | None:
         """`appliance=` on a plan whose items are all classic."""
         if request.appliance is None or not all(self.claims(i) for i in context.items):
             return None
         cs = context.config_server
-        return wrong_form("appliance", request.appliance, "master", "master target server",
+        return wrong_form("appliance", request.appliance, "master",
                           [m.name for m in cs.master_targets] if cs else [],
-                          context.plan.friendly_name, "classic (configuration server)")
+                          context.plan.friendly_name, self.name)
 
     def helper_vm(self, request: ReprotectRequest, context: PlanContext) -> HelperVm | None:
         master = _master(request, context.config_server)
@@ -70,8 +75,7 @@ class ClassicProvider:
         )
         inventory = vcenter.inventory
         policy = context.failback_policy
-        run_as = given("account", request.account, cs.run_as_accounts if cs else (),
-                       "the configuration server's run-as accounts", extra,
+        run_as = given("account", request.account, cs.run_as_accounts if cs else (), extra,
                        lambda a: a.name, lambda a: a.account_id) if request.account else None
         return ResolvedPlan(
             provider=self.name,
@@ -114,8 +118,8 @@ def _process_server(request: ReprotectRequest, cs: ConfigurationServer | None, n
     built-in one (same host) is left out, the rest ranked by health, heartbeat, then load."""
     servers = cs.process_servers if cs else ()
     if request.process_server:
-        found = given("ps", request.process_server, servers, "the registered process servers",
-                      extra, lambda p: p.name, lambda p: p.ip_address)
+        found = given("ps", request.process_server, servers, extra, lambda p: p.name,
+                      lambda p: p.ip_address)
         return (found, "given") if found else None
     built_in = [p for p in servers if cs and cs.hosts(p)]
     in_azure = [p for p in servers if p not in built_in]
@@ -141,8 +145,8 @@ def _datastore(request: ReprotectRequest, master: MasterTarget | None,
         return None, None
     stores = master.datastores
     if request.datastore:
-        found = given("datastore", request.datastore, stores,
-                      f"the datastores of `{master.name}`", extra, lambda d: d.symbolic_name)
+        found = given("datastore", request.datastore, stores, extra, lambda d: d.symbolic_name,
+                      of=master.name)
         if found is None:
             return None, None
         return Choice(found.symbolic_name, found.symbolic_name, "given"), found.type
@@ -167,9 +171,8 @@ def _retention(request: ReprotectRequest, master: MasterTarget | None,
         return None
     volumes = master.retention_volumes
     if request.retention:
-        found = given("retention", request.retention, volumes,
-                      f"the retention volumes of `{master.name}`", extra,
-                      lambda v: v.volume_name)
+        found = given("retention", request.retention, volumes, extra, lambda v: v.volume_name,
+                      of=master.name)
         return (found, "given") if found else None
     if not volumes:
         return None

@@ -11,14 +11,13 @@ from __future__ import annotations
 from core.plan import CheckResult, Verdict, passed
 from gateways.errors import VCenterError, VCenterPermissionError
 from gateways.site_recovery_models import DiscoveredVCenter
-from gateways.timestamps import utc
 from gateways.vcenter_absent import VCenterNotConfigured
 from gateways.vcenter_models import (
     DATASTORE_WRITE_PRIVILEGES,
     VCenterInventory,
     VmInfo,
 )
-from providers.checks import avs_candidates, known, listed, norm_uuid, unseen
+from providers.checks import avs_candidates, known, norm_uuid, storage_vmotions, unseen
 from providers.classic.facts import Facts, avs_vms, master_vm
 from providers.classic.vcenter_host_checks import (
     avs_vm_off,
@@ -29,8 +28,6 @@ from providers.classic.vcenter_host_checks import (
 
 MAX_MT_DISKS = 60
 TOOLS_RUNNING = "guestToolsRunning"
-NOT_RUN = ("master target snapshots, UUID clashes, master target VM settings, ESXi versions, "
-           "account privileges, datastore mounts and AVS power states")
 DISCOVERY_CONNECTED = ("Connected",)
 
 
@@ -47,74 +44,50 @@ def vcenter_connected(f: Facts) -> list[CheckResult]:
     results: list[CheckResult] = []
     for vc in _relevant_vcenters(f):
         if vc.discovery_status and not known(vc.discovery_status, DISCOVERY_CONNECTED):
-            results.append(unseen(
-                "vcenter-connected", f"Site Recovery's discovery status of vCenter `{vc.name}` "
-                f"({vc.ip_address})", vc.discovery_status, DISCOVERY_CONNECTED,
-                "in the vault, Site Recovery infrastructure → Configuration servers → the "
-                "server → vCenter servers, the vCenter shows connected with a recent "
-                "heartbeat and no error; refresh the server if it does not."))
-        problems = [f"{e.code} {e.message}".strip() for e in vc.health_errors]
+            results.append(unseen("vcenter-connected", "discovery-unseen",
+                                  {"name": vc.name, "ip": vc.ip_address}, vc.discovery_status,
+                                  DISCOVERY_CONNECTED))
+        problems = tuple(f"{e.code} {e.message}".strip() for e in vc.health_errors)
         if problems:
-            results.append(CheckResult(
-                "vcenter-connected", Verdict.BLOCK,
-                f"Site Recovery's vCenter `{vc.name}` ({vc.ip_address}) is not connected: "
-                + "; ".join(problems) + ". Without it the master target cannot detach and "
-                "attach the disks.",
-                "On the configuration server, check the vCenter's account and that port 443 "
-                "to it is open, refresh the server in the vault, then run `/reprotect` again."))
+            results.append(CheckResult("vcenter-connected", Verdict.BLOCK, "discovery-errors",
+                                       {"name": vc.name, "ip": vc.ip_address,
+                                        "problems": problems}))
     reading, error = f.vcenter, f.vcenter.error
     if isinstance(error, VCenterNotConfigured):  # a warning: vCenter is optional
-        results.append(CheckResult("vcenter-connected", Verdict.WARN,
-                                   f"{error.what}: {NOT_RUN} were not checked.", error.fix))
+        results.append(CheckResult("vcenter-connected", Verdict.WARN, "not-configured",
+                                   {"what": error.what, "fix": error.fix}))
         return results
     if reading.insecure:
-        results.append(CheckResult(
-            "vcenter-connected", Verdict.WARN,
-            f"vCenter `{reading.host}`'s certificate is not verified (VCENTER_INSECURE=1): "
-            "anyone on the path could read the bot's vCenter password.",
-            "Set VCENTER_CA_BUNDLE to the CA that signs vCenter's certificate and unset "
-            "VCENTER_INSECURE."))
+        results.append(CheckResult("vcenter-connected", Verdict.WARN, "insecure",
+                                   {"host": reading.host}))
     if error is not None and not isinstance(error, VCenterPermissionError):
         results.append(_unread("vcenter-connected", error))
     elif reading.inventory is not None:
         about = reading.inventory.about
-        results += passed("vcenter-connected",
-                          f"Logged in to vCenter `{reading.host}` ({about.full_name}).")
+        results += passed("vcenter-connected", "ok",
+                          {"host": reading.host, "product": about.full_name})
     return results
 
 
 def _unread(check: str, error: VCenterError) -> CheckResult:
-    why = f" Why: {error.why}." if error.why else ""
-    return CheckResult(check, Verdict.BLOCK,
-                       f"{error.what}{why} So {NOT_RUN} could not be checked.",
-                       error.fix or "Fix vCenter access, then run `/reprotect` again.")
+    """vCenter could not be read: the gateway's explanation, and the checks that did not run."""
+    return CheckResult(check, Verdict.BLOCK, "unread" if error.fix else "unread-no-fix",
+                       {"what": error.what, "why": error.why, "fix": error.fix})
 
 
 def target_vcenter_discovered(f: Facts) -> list[CheckResult]:
     if not f.vcenters:  # a warning: the tutorial requires it for another vCenter only
-        return [CheckResult(
-            "target-vcenter-discovered", Verdict.WARN,
-            "Site Recovery lists no vCenter discovered by this configuration server (or the "
-            "list could not be read): failing back to another vCenter needs it and its master "
-            "target server discovered.",
-            "Add the private cloud's vCenter on the configuration server (Site Recovery "
-            "infrastructure → Configuration servers → Add vCenter), wait for discovery, then "
-            "run `/reprotect` again.")]
-    known = ", ".join(f"`{v.name}` ({v.ip_address})" for v in f.vcenters)
+        return [CheckResult("target-vcenter-discovered", Verdict.WARN, "none")]
+    known = tuple((v.name, v.ip_address) for v in f.vcenters)
     if not f.vcenter.configured:
-        return passed("target-vcenter-discovered", f"Site Recovery has discovered {known}.")
+        return passed("target-vcenter-discovered", "discovered", {"known": known})
     host = f.vcenter.host.casefold()
     match = next((v for v in f.vcenters if host in (v.ip_address.casefold(), v.name.casefold())
                   or host.split(".", 1)[0] == v.name.casefold().split(".", 1)[0]), None)
     if match is None:
-        return [CheckResult(
-            "target-vcenter-discovered", Verdict.WARN,
-            f"The bot's vCenter `{f.vcenter.host}` is not among Site Recovery's discovered "
-            f"vCenters ({known}) by name or IP.",
-            "Make sure the vCenter you fail back to is discovered by the configuration server "
-            "(same vCenter under another name is fine), or point VCENTER_URL at it.")]
-    return passed("target-vcenter-discovered",
-                  f"vCenter `{f.vcenter.host}` is discovered by Site Recovery as `{match.name}`.")
+        return [CheckResult("target-vcenter-discovered", Verdict.WARN, "not-ours",
+                            {"host": f.vcenter.host, "known": known})]
+    return passed("target-vcenter-discovered", "ok", {"host": f.vcenter.host, "as": match.name})
 
 
 def vcenter_permissions(f: Facts) -> list[CheckResult]:
@@ -125,29 +98,17 @@ def vcenter_permissions(f: Facts) -> list[CheckResult]:
     if inv is None or mt_vm is None:
         return []
     if inv.privileges is None:
-        return [CheckResult(
-            "vcenter-permissions", Verdict.WARN,
-            "Could not read the vCenter account's privileges ("
-            + "; ".join(inv.unreadable) + ").",
-            "Check by hand that Site Recovery's discovery account may allocate space on the "
-            "master target's datastores and add and remove disks of the master target VM.")]
+        return [CheckResult("vcenter-permissions", Verdict.WARN, "unreadable",
+                            {"unreadable": inv.unreadable})]
     host = inv.host(mt_vm.host)
     mounted = {m.datastore for m in host.mounts} if host else set(mt_vm.datastores)
     missing = [m for m in inv.privileges.missing
                if m.entity in mounted or m.entity == mt_vm.moref]
     if missing:
-        return [CheckResult(
-            "vcenter-permissions", Verdict.BLOCK,
-            "The vCenter account lacks "
-            + "; ".join(f"{m.privilege} on `{m.entity_name}`" for m in missing)
-            + ". Read-only discovery passes failover but fails reprotect.",
-            "Give the discovery account (and VCENTER_USER) a role with "
-            + ", ".join(DATASTORE_WRITE_PRIVILEGES)
-            + " and the VirtualMachine.Config disk privileges, propagated from the "
-            "datacenter; then refresh the configuration server.")]
-    return passed("vcenter-permissions",
-                  "The vCenter account can write the master target's datastores and change "
-                  "its disks.")
+        return [CheckResult("vcenter-permissions", Verdict.BLOCK, "missing",
+                            {"missing": tuple((m.privilege, m.entity_name) for m in missing),
+                             "privileges": ", ".join(DATASTORE_WRITE_PRIVILEGES)})]
+    return passed("vcenter-permissions")
 
 
 # -- the master target VM -------------------------------------------------------------------
@@ -158,13 +119,9 @@ def mt_no_snapshots(f: Facts) -> list[CheckResult]:
     if mt_vm is None:
         return []
     if mt_vm.snapshot_count:
-        return [CheckResult(
-            "mt-no-snapshots", Verdict.BLOCK,
-            f"Master target VM `{mt_vm.name}` has {mt_vm.snapshot_count} snapshot(s): "
-            "reprotect cannot attach disks to it.",
-            "In vCenter: master target VM → Snapshots → Delete all (consolidate), then run "
-            "`/reprotect` again.")]
-    return passed("mt-no-snapshots", f"Master target VM `{mt_vm.name}` has no snapshots.")
+        return [CheckResult("mt-no-snapshots", Verdict.BLOCK, "snapshots",
+                            {"name": mt_vm.name, "count": mt_vm.snapshot_count})]
+    return passed("mt-no-snapshots", "ok", {"name": mt_vm.name})
 
 
 def uuid_unique(f: Facts) -> list[CheckResult]:
@@ -174,11 +131,9 @@ def uuid_unique(f: Facts) -> list[CheckResult]:
     results: list[CheckResult] = []
     if inv.master_target_ambiguous:
         results.append(CheckResult(
-            "uuid-unique", Verdict.BLOCK,
-            f"Master target `{f.master_target.name}` matches several vCenter VMs: "
-            + listed(vm.name for vm in inv.master_target_candidates) + ".",
-            "Rename or remove the extra VM (often a clone) so that one VM answers to the "
-            "master target's name and IP address."))
+            "uuid-unique", Verdict.BLOCK, "ambiguous-mt",
+            {"name": f.master_target.name,
+             "candidates": tuple(vm.name for vm in inv.master_target_candidates)}))
     mt_vm = inv.master_target
     clash, twins = [], []
     for item in f.items:
@@ -189,22 +144,11 @@ def uuid_unique(f: Facts) -> list[CheckResult]:
         elif len(found) > 1:
             twins.append(item.friendly_name)
     if clash and mt_vm is not None:
-        results.append(CheckResult(
-            "uuid-unique", Verdict.BLOCK,
-            f"Shares its BIOS or disk UUID with master target VM `{mt_vm.name}` (both cloned "
-            "from one template): failback would write to the wrong disks.",
-            "Rebuild the master target from a fresh template, or give it a new BIOS UUID "
-            "(`uuid.bios`) and new disk UUIDs, then refresh the configuration server.",
-            tuple(clash)))
+        results.append(CheckResult("uuid-unique", Verdict.BLOCK, "clash", {"name": mt_vm.name},
+                                   tuple(clash)))
     if twins:
-        results.append(CheckResult(
-            "uuid-unique", Verdict.BLOCK,
-            "Several vCenter VMs answer to this VM's UUID or name: the bot will not guess.",
-            "Remove or rename the duplicate (a clone or an old copy) so one AVS VM matches.",
-            tuple(twins)))
-    return results or passed("uuid-unique",
-                             "No VM of the plan shares a UUID with the master target or "
-                             "another VM.")
+        results.append(CheckResult("uuid-unique", Verdict.BLOCK, "twins", {}, tuple(twins)))
+    return results or passed("uuid-unique")
 
 
 def _shares_uuid(vm: VmInfo, other: VmInfo) -> bool:
@@ -225,40 +169,23 @@ def mt_vm_settings(f: Facts) -> list[CheckResult]:
     if mt_vm is None:
         if inv.master_target_ambiguous:
             return []
-        return [CheckResult(
-            "mt-vm-settings", Verdict.BLOCK,
-            f"Master target `{mt.name}` is not in vCenter `{f.vcenter.host}`"
-            f" by VM name, guest host name or IP {mt.ip_address or '(none)'}: its snapshots, "
-            "UUIDs and settings cannot be checked.",
-            "Point VCENTER_URL at the private cloud's vCenter, and check the master target VM "
-            "runs VMware Tools so that its host name and IP address show.")]
+        return [CheckResult("mt-vm-settings", Verdict.BLOCK, "not-found",
+                            {"name": mt.name, "host": f.vcenter.host, "ip": mt.ip_address})]
     results = []
     if mt_vm.tools_running_status != TOOLS_RUNNING:
-        results.append(CheckResult(
-            "mt-vm-settings", Verdict.BLOCK,
-            f"VMware Tools are not running on master target VM `{mt_vm.name}` "
-            f"({mt_vm.tools_running_status or 'no status'}).",
-            "Install or start VMware Tools in the master target VM."))
+        results.append(CheckResult("mt-vm-settings", Verdict.BLOCK, "no-tools",
+                                   {"name": mt_vm.name, "status": mt_vm.tools_running_status}))
     if mt_vm.disk_enable_uuid is not True:
-        results.append(CheckResult(
-            "mt-vm-settings", Verdict.BLOCK,
-            f"Master target VM `{mt_vm.name}` does not have `disk.EnableUUID=TRUE`.",
-            "Power off the master target VM, add the advanced setting disk.EnableUUID = TRUE "
-            "(Edit settings → VM options → Advanced), power it on."))
+        results.append(CheckResult("mt-vm-settings", Verdict.BLOCK, "no-disk-uuid",
+                                   {"name": mt_vm.name}))
     if "pvscsi" in mt_vm.scsi_controllers:
-        results.append(CheckResult(
-            "mt-vm-settings", Verdict.BLOCK,
-            f"Master target VM `{mt_vm.name}` has a Paravirtual SCSI controller: failback "
-            "needs LSI Logic.",
-            "Change the master target's SCSI controllers to LSI Logic (SAS) while it is "
-            "powered off."))
+        results.append(CheckResult("mt-vm-settings", Verdict.BLOCK, "pvscsi",
+                                   {"name": mt_vm.name}))
     results += _storage_vmotions(mt_vm, inv)
     plan_disks = sum(vm.disk_count for _, vm in avs_vms(f))
     results += _disk_budget(mt_vm.name, mt_vm.disk_count, plan_disks)
-    return results or passed(
-        "mt-vm-settings", f"Master target VM `{mt_vm.name}`: VMware Tools running, "
-        f"disk.EnableUUID on, LSI Logic, {mt_vm.disk_count + plan_disks} of {MAX_MT_DISKS} disks, "
-        "no Storage vMotion in vCenter's events.")
+    return results or passed("mt-vm-settings", "ok", {
+        "name": mt_vm.name, "disks": mt_vm.disk_count + plan_disks, "most": MAX_MT_DISKS})
 
 
 def _storage_vmotions(mt_vm: VmInfo, inv: VCenterInventory) -> list[CheckResult]:
@@ -266,35 +193,21 @@ def _storage_vmotions(mt_vm: VmInfo, inv: VCenterInventory) -> list[CheckResult]
     knows, so failback cannot attach the disks."""
     moves = inv.master_target_storage_vmotions
     if moves is None:
-        return [CheckResult(
-            "mt-vm-settings", Verdict.WARN,
-            f"Could not read vCenter's events of master target VM `{mt_vm.name}` ("
-            + "; ".join(inv.unreadable) + "), so a Storage vMotion of it was not ruled out.",
-            "Check in vCenter (master target VM → Monitor → Events) that it was never migrated "
-            "to another datastore, or let VCENTER_USER read its events.")]
+        return [CheckResult("mt-vm-settings", Verdict.WARN, "events-unread",
+                            {"name": mt_vm.name, "unreadable": inv.unreadable})]
     if not moves:
         return []
-    return [CheckResult(
-        "mt-vm-settings", Verdict.BLOCK,
-        f"Storage vMotion of master target VM `{mt_vm.name}` "
-        + "; ".join(f"on {utc(m.when):%Y-%m-%d %H:%M} UTC from `{m.source_datastore}` "
-                    f"to `{m.target_datastore}`" + (f" by {m.user}" if m.user else "")
-                    for m in moves)
-        + ": Site Recovery does not support a master target moved by Storage vMotion (its "
-        "disks' paths changed under the configuration server).",
-        f"Move the master target back to `{moves[0].source_datastore}` or deploy a new one, "
-        "exclude it from Storage vMotion and Storage DRS, then refresh the configuration server "
-        "and run `/reprotect` again.")]
+    return [CheckResult("mt-vm-settings", Verdict.BLOCK, "storage-vmotion",
+                        {"name": mt_vm.name, "moves": storage_vmotions(moves),
+                         "back_to": moves[0].source_datastore})]
 
 
 def _disk_budget(name: str, attached: int, plan_disks: int) -> list[CheckResult]:
     if attached + plan_disks <= MAX_MT_DISKS:
         return []
-    return [CheckResult(
-        "mt-vm-settings", Verdict.BLOCK,
-        f"Master target `{name}` would hold {attached + plan_disks} disks ({attached} attached, "
-        f"{plan_disks} from this plan): at most {MAX_MT_DISKS} are supported.",
-        "Reprotect fewer VMs at once (`vm=`), or use another master target server.")]
+    return [CheckResult("mt-vm-settings", Verdict.BLOCK, "too-many-disks",
+                        {"name": name, "disks": attached + plan_disks, "attached": attached,
+                         "plan": plan_disks, "most": MAX_MT_DISKS})]
 
 
 VCENTER_CHECKS = (

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from core.plan import CheckResult, Verdict, passed
+from core.plan import CheckResult, Value, Verdict, passed
 from gateways.site_recovery_models import ProtectedItem
 from gateways.vcenter_models import HostInfo, VCenterInventory, VmInfo
-from providers.checks import avs_match, listed
+from providers.checks import avs_match
 from providers.classic.facts import Facts, avs_vms, master_vm
 
 
@@ -31,27 +31,16 @@ def esxi_supported(f: Facts) -> list[CheckResult]:
                and not h.license_edition and not h.license_name]
     results = []
     if old:
-        results.append(CheckResult(
-            "esxi-supported", Verdict.BLOCK,
-            "ESXi older than 5.5 cannot receive failback: "
-            + listed(f"{h.name} ({h.product_version})" for h in old) + ".",
-            "Move the master target (and the VMs' datastores) to hosts on a supported ESXi "
-            "version, or upgrade these hosts."))
+        results.append(CheckResult("esxi-supported", Verdict.BLOCK, "too-old",
+                                   {"hosts": tuple((h.name, h.product_version) for h in old)}))
     if free:
-        results.append(CheckResult(
-            "esxi-supported", Verdict.BLOCK,
-            "Free editions of ESXi 5.5 / vSphere Hypervisor 6 are not supported: "
-            + listed(f"{h.name} ({h.license_name or h.license_edition})" for h in free) + ".",
-            "Assign a paid vSphere license to these hosts, or use other hosts."))
+        results.append(CheckResult("esxi-supported", Verdict.BLOCK, "free-edition", {
+            "hosts": tuple((h.name, h.license_name or h.license_edition) for h in free)}))
     if unknown:
-        results.append(CheckResult(
-            "esxi-supported", Verdict.WARN,
-            "Could not read the license of " + listed(h.name for h in unknown)
-            + ", so a free ESXi edition was not ruled out.",
-            "Check in vCenter (Licensing → Assets) that these hosts have a paid license."))
-    return results or passed(
-        "esxi-supported", "ESXi " + listed(f"{h.name} {h.product_version}" for h in hosts)
-        + " is supported.")
+        results.append(CheckResult("esxi-supported", Verdict.WARN, "licence-unread",
+                                   {"hosts": tuple(h.name for h in unknown)}))
+    return results or passed("esxi-supported", "ok",
+                             {"hosts": tuple((h.name, h.product_version) for h in hosts)})
 
 
 def _version(host: HostInfo) -> tuple[int, int]:
@@ -74,36 +63,24 @@ def datastore_mounted(f: Facts) -> list[CheckResult]:
     if inv is None or mt_vm is None or f.datastore is None:
         return []
     host = inv.host(mt_vm.host)
-    where = f"master target host `{host.name}`" if host else "the master target's host"
+    where = host.name if host else None
     ds = inv.datastore(f.datastore.name)
     if ds is None:
-        return [CheckResult(
-            "datastore-ok", Verdict.WARN,
-            f"Datastore `{f.datastore.name}` is not in vCenter under that name, so its "
-            "accessibility and mounts were not checked.",
-            "Check the datastore Site Recovery lists is the one vCenter shows, or pass "
-            "`datastore=` another one.")]
+        return [CheckResult("datastore-ok", Verdict.WARN, "not-in-vcenter",
+                            {"datastore": f.datastore.name})]
     results = []
     if ds.accessible is False or not _writable(host, ds.moref):
         mount = host.mount(ds.moref) if host else None
         state = "inaccessible" if ds.accessible is False else (
             "not mounted" if mount is None else f"mounted {mount.access_mode or 'unknown'}")
-        results.append(CheckResult(
-            "datastore-ok", Verdict.BLOCK,
-            f"Datastore `{ds.name}` is {state} on {where}.",
-            "Mount the datastore read/write on the master target's ESXi host (or pass "
-            "`datastore=` one that is), then refresh the configuration server."))
+        results.append(CheckResult("datastore-ok", Verdict.BLOCK, "not-writable",
+                                   {"datastore": ds.name, "state": state, "host": where}))
     unmounted = [item.friendly_name for item, vm in avs_vms(f)
                  if host is not None and not all(_writable(host, d) for d in vm.datastores)]
     if unmounted:
-        results.append(CheckResult(
-            "datastore-ok", Verdict.BLOCK,
-            f"The AVS VM's datastores are not all mounted read/write on {where}: failback to "
-            "the existing VM cannot write its disks.",
-            "Mount those datastores read/write on the master target's host, or move the "
-            "master target to a host that has them.", tuple(unmounted)))
-    return results or passed("datastore-ok",
-                             f"Datastore `{ds.name}` is mounted read/write on {where}.")
+        results.append(CheckResult("datastore-ok", Verdict.BLOCK, "avs-not-writable",
+                                   {"host": where}, tuple(unmounted)))
+    return results or passed("datastore-ok", "writable", {"datastore": ds.name, "host": where})
 
 
 def _writable(host: HostInfo | None, datastore: str) -> bool:
@@ -119,11 +96,8 @@ def datastore_type_vcenter(f: Facts) -> list[CheckResult]:
     ds = inv.datastore(f.datastore.name)
     if ds is None or ds.failback_supported:
         return []
-    return [CheckResult(
-        "datastore-type", Verdict.BLOCK,
-        f"vCenter reports datastore `{ds.name}` as {ds.type or 'of unknown type'}: failback "
-        "needs VMFS or vSAN (NFS is not supported).",
-        "Pick a VMFS or vSAN datastore with `datastore=`.")]
+    return [CheckResult("datastore-type", Verdict.BLOCK, "vcenter-type",
+                        {"datastore": ds.name, "type": ds.type})]
 
 
 def avs_vm_off(f: Facts) -> list[CheckResult]:
@@ -134,19 +108,16 @@ def avs_vm_off(f: Facts) -> list[CheckResult]:
     found = avs_vms(f)
     on = [(item, vm) for item, vm in found if vm.power_state == "poweredOn"]
     if on:
-        return [CheckResult(
-            "avs-vm-off", Verdict.WARN,
-            "Powered on in the private cloud: reprotect powers it off and overwrites its disks "
-            f"with the Azure VM's data (found by {_found_by(inv, on)}).",
-            "Check nobody uses the AVS copy (its changes will be lost). It must stay off until "
-            "failback; the bot warns in the thread if it is powered on.",
-            tuple(item.friendly_name for item, _ in on))]
-    return passed("avs-vm-off", f"AVS VMs found in vCenter are powered off ({len(found)} of "
-                                f"{len(f.items)} found" + (f", by {_found_by(inv, found)}"
-                                                           if found else "") + ").")
+        return [CheckResult("avs-vm-off", Verdict.WARN, "powered-on",
+                            {"found_by": _found_by(inv, on)},
+                            tuple(item.friendly_name for item, _ in on))]
+    return passed("avs-vm-off", "ok" if found else "none-found",
+                  {"found": len(found), "vms": len(f.items), "found_by": _found_by(inv, found)})
 
 
-def _found_by(inv: VCenterInventory, found: Sequence[tuple[ProtectedItem, VmInfo]]) -> str:
-    """Which key found the AVS VMs: `vmId as BIOS UUID`, … (with a count when several)."""
+def _found_by(inv: VCenterInventory, found: Sequence[tuple[ProtectedItem, VmInfo]]
+              ) -> tuple[Value, ...]:
+    """Which key found the AVS VMs (`vmId`, `infrastructureVmId`, `name`), with a count when
+    there are several VMs."""
     ways = Counter(avs_match(inv, item)[0] for item, _ in found)
-    return ", ".join(way if len(found) == 1 else f"{way} ({n})" for way, n in ways.items())
+    return tuple((way, str(n)) if len(found) > 1 else (way, "") for way, n in ways.items())

@@ -6,7 +6,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.mrkdwn import code
 from core.plan import Choice
 from gateways.rcm_models import Appliance, RcmFabric, RcmFailbackPolicy, RcmItem
 from gateways.site_recovery_models import same_arm_id
@@ -66,8 +65,3 @@ def pending_items(f: ModernizedFacts) -> list[RcmItem]:
 
 def vm_names(items: Sequence[RcmItem]) -> tuple[str, ...]:
     return tuple(i.item.friendly_name for i in items)
-
-
-def names(values: Sequence[str]) -> str:
-    """Values as code spans, each once, in order; `none` for none."""
-    return ", ".join(code(v) for v in dict.fromkeys(values)) or "none"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from core.notices import PlanProblem
 from core.plan import (
     CheckResult,
     Choice,
@@ -44,16 +45,17 @@ class ModernizedProvider:
     def claims(self, item: ProtectedItem) -> bool:
         return item.provider.lower() in MODERNIZED_PROVIDERS
 
-    def misdirected(self, request: ReprotectRequest, context: PlanContext) -> str | None:
+    def misdirected(self, request: ReprotectRequest, context: PlanContext
+                    ) -> PlanProblem | None:
         """`master=` on a plan whose items are all modernized (a mixed plan is left to the
         `architecture` check, which says how to split it)."""
         if request.appliance is not None or detect_architecture(
                 i.provider for i in context.items) is not Architecture.MODERNIZED:
             return None
         fabric = _site(context).fabric
-        return wrong_form("master", request.master, "appliance", "replication appliance",
+        return wrong_form("master", request.master, "appliance",
                           [a.name for a in fabric.appliances] if fabric else [],
-                          context.plan.friendly_name, "modernized (replication appliance)")
+                          context.plan.friendly_name, self.name)
 
     def helper_vm(self, request: ReprotectRequest, context: PlanContext) -> HelperVm | None:
         """The appliance VM, looked up in vCenter by the appliance's name."""
@@ -130,16 +132,13 @@ def _vcenter_results(reading: VCenterReading) -> tuple[CheckResult, ...]:
     (`vcenter-connected`), since the appliance's datastore mounts could not be checked."""
     error = reading.error
     if isinstance(error, VCenterNotConfigured):
-        return (CheckResult("vcenter-connected", Verdict.WARN,
-                            f"{error.what}: the appliance VM's datastore mounts and Storage "
-                            "vMotions were not checked.", error.fix),)
+        return (CheckResult("vcenter-connected", Verdict.WARN, "modernized-not-configured",
+                            {"what": error.what, "fix": error.fix}),)
     if error is not None:
-        why = f" Why: {error.why}." if error.why else ""
         return (CheckResult("vcenter-connected", Verdict.BLOCK,
-                            f"{error.what}{why} So the appliance's datastore mounts could not "
-                            "be checked.",
-                            error.fix or "Fix vCenter access, then run `/reprotect` again."),)
+                            "modernized-unread" if error.fix else "modernized-unread-no-fix",
+                            {"what": error.what, "why": error.why, "fix": error.fix}),)
     inventory = reading.inventory
-    return tuple(passed("vcenter-connected", f"Logged in to vCenter `{reading.host}` "
-                                             f"({inventory.about.full_name}).")) \
+    return tuple(passed("vcenter-connected", "ok",
+                        {"host": reading.host, "product": inventory.about.full_name})) \
         if inventory else ()

@@ -8,18 +8,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.mrkdwn import code
-from core.plan import CheckResult, Verdict, passed
-from gateways.rcm_models import Appliance, ApplianceComponent, RcmItem
+from core.plan import CheckResult, Value, Verdict, passed
+from gateways.rcm_models import Appliance, RcmItem
 from gateways.site_recovery_models import HealthIssue
-from gateways.timestamps import utc
-from providers.checks import HEALTH_BAD, HEALTH_GOOD, ago, known, stale, unseen
+from providers.checks import (
+    HEALTH_BAD,
+    HEALTH_GOOD,
+    age_minutes,
+    known,
+    stale,
+    storage_vmotions,
+    unseen,
+)
 from providers.modernized.choices import STORAGE_ACCOUNT_ID, account_name
-from providers.modernized.facts import ModernizedFacts, names, pending_items, vm_names
-from providers.names import did_you_mean
+from providers.modernized.facts import ModernizedFacts, pending_items, vm_names
+from providers.names import suggest
 
 OVERVIEW = "failover-failback-overview-modernized.md"
 MAX_APPLIANCE_DISKS = 60
+REPROTECT_AGENT = "reprotectAgent"  # the appliance's own service, beside its components' kinds
 COMPONENT_STATUS_GOOD = ("Healthy",)  # SDK enum RcmComponentStatus
 COMPONENT_STATUS_BAD = ("Warning", "Critical")
 COMPONENT_STATUS_ALL = (*COMPONENT_STATUS_GOOD, *COMPONENT_STATUS_BAD, "Unknown")
@@ -32,22 +39,13 @@ READ_WRITE = "readWrite"
 
 def appliance_known(f: ModernizedFacts) -> list[CheckResult]:
     if f.fabric is None:
-        return [CheckResult(
-            "appliance-known", Verdict.BLOCK,
-            "The vault has no replication appliance fabric (InMageRcm): no appliance can "
-            "receive the failback.",
-            "Deploy a replication appliance in the private cloud and register it with the "
-            "vault, then run `/reprotect` again.")]
+        return [CheckResult("appliance-known", Verdict.BLOCK, "no-fabric")]
     if f.appliance is None:
-        registered = [a.name for a in f.fabric.appliances]
-        return [CheckResult(
-            "appliance-known", Verdict.BLOCK,
-            f"Replication appliance {code(f.appliance_wanted)} is not registered in the vault. "
-            f"Registered: {names(registered)}. " + did_you_mean(f.appliance_wanted, registered),
-            "Pass `appliance=` one of the registered names (Site Recovery infrastructure → "
-            "Replication appliances), or register the appliance first.")]
-    return passed("appliance-known", f"Replication appliance `{f.appliance.name}` is "
-                                     "registered in the vault.")
+        registered = tuple(a.name for a in f.fabric.appliances)
+        return [CheckResult("appliance-known", Verdict.BLOCK, "unknown",
+                            {"wanted": f.appliance_wanted, "registered": registered,
+                             "suggest": suggest(f.appliance_wanted, registered)})]
+    return passed("appliance-known", "ok", {"appliance": f.appliance.name})
 
 
 def appliance_healthy(f: ModernizedFacts) -> list[CheckResult]:
@@ -56,48 +54,32 @@ def appliance_healthy(f: ModernizedFacts) -> list[CheckResult]:
     if appliance is None:
         return []
     parts: list[tuple[str, str, datetime | None, tuple[HealthIssue, ...]]] = [
-        ("reprotect agent", appliance.health, appliance.last_heartbeat, appliance.health_errors)]
-    parts += [(_kind(c), c.health, c.last_heartbeat, c.health_errors)
+        (REPROTECT_AGENT, appliance.health, appliance.last_heartbeat, appliance.health_errors)]
+    parts += [(c.kind, c.health, c.last_heartbeat, c.health_errors)
               for c in appliance.components]
-    problems, results = [], []
+    problems: list[Value] = []
+    results = []
     for kind, health, heartbeat, errors in parts:
         if known(health, HEALTH_BAD):
-            problems.append(f"{kind} health {health}")
+            problems.append((kind, "health", health))
         elif not known(health, HEALTH_GOOD):
-            results.append(unseen("appliance-healthy", f"Appliance `{appliance.name}`'s {kind} "
-                                  "health", health, HEALTH_GOOD + HEALTH_BAD, _CONFIRM))
+            results.append(unseen("appliance-healthy", "health-unseen",
+                                  {"appliance": appliance.name, "service": kind}, health,
+                                  HEALTH_GOOD + HEALTH_BAD))
         if heartbeat is None:  # not reported is not a stopped service: shown, not blocked
-            results.append(CheckResult(
-                "appliance-healthy", Verdict.WARN,
-                f"Site Recovery reports no heartbeat of appliance `{appliance.name}`'s {kind}.",
-                f"Confirm by hand: {_CONFIRM}"))
+            results.append(CheckResult("appliance-healthy", Verdict.WARN, "no-heartbeat",
+                                       {"appliance": appliance.name, "service": kind}))
         elif stale(f.now, heartbeat):
-            problems.append(f"{kind} last heartbeat {ago(f.now, heartbeat)}")
-        problems += [f"{kind} {e.code} {e.message}".strip() for e in errors]
+            problems.append((kind, "heartbeat", age_minutes(f.now, heartbeat)))
+        problems += [(kind, "error", f"{e.code} {e.message}".strip()) for e in errors]
     results += _loads(appliance)
     if problems:
-        return [*results, CheckResult(
-            "appliance-healthy", Verdict.BLOCK,
-            f"Replication appliance `{appliance.name}` is not healthy: " + "; ".join(problems)
-            + ".",
-            "Start the appliance's services and check its connection to Azure (Site Recovery "
-            "infrastructure → Replication appliances shows each one's health); heartbeats must "
-            "be under 15 minutes old. Or pass `appliance=` a healthy one.")]
-    return results or passed("appliance-healthy",
-                             f"Replication appliance `{appliance.name}` and its "
-                             f"{len(appliance.components)} other services are healthy.")
+        return [*results, CheckResult("appliance-healthy", Verdict.BLOCK, "unhealthy",
+                                      {"appliance": appliance.name,
+                                       "problems": tuple(problems)})]
+    return results or passed("appliance-healthy", "ok", {
+        "appliance": appliance.name, "services": len(appliance.components)})
 
-
-_CONFIRM = ("in the vault, Site Recovery infrastructure → Replication appliances, the appliance "
-            "and each of its services show healthy with a recent heartbeat.")
-
-
-def _kind(component: ApplianceComponent) -> str:
-    """`processServers` → `process server`, as the portal names the services."""
-    words = {"processServers": "process server", "rcmProxies": "RCM proxy",
-             "pushInstallers": "push installer", "replicationAgents": "replication agent",
-             "marsAgents": "MARS agent"}
-    return words.get(component.kind, component.kind)
 
 
 def _loads(appliance: Appliance) -> list[CheckResult]:
@@ -106,16 +88,14 @@ def _loads(appliance: Appliance) -> list[CheckResult]:
     results = []
     for component in appliance.components:
         for key, status in component.statuses:
-            what = f"Appliance `{appliance.name}`'s {_kind(component)} {key}"
+            what: dict[str, Value] = {"appliance": appliance.name,
+                                      "service": component.kind, "status_of": key}
             if known(status, COMPONENT_STATUS_BAD):
-                results.append(CheckResult(
-                    "appliance-healthy", Verdict.WARN, f"{what} is {status}.",
-                    "Heavy load slows failback: free the appliance's resources, or pass "
-                    "`appliance=` a separate one for failback (as Microsoft recommends for "
-                    "heavy traffic)."))
+                results.append(CheckResult("appliance-healthy", Verdict.WARN, "load",
+                                           what | {"status": status}))
             elif not known(status, COMPONENT_STATUS_ALL):
-                results.append(unseen("appliance-healthy", what, status,
-                                      COMPONENT_STATUS_ALL, _CONFIRM))
+                results.append(unseen("appliance-healthy", "load-unseen", what, status,
+                                      COMPONENT_STATUS_ALL))
     return results
 
 
@@ -129,13 +109,8 @@ def appliance_datastore(f: ModernizedFacts) -> list[CheckResult]:
     chosen = {c.vm_name: c.datastore for c in f.choices}
     none = [i for i in pending if chosen.get(i.item.friendly_name) is None]
     if none:
-        results.append(CheckResult(
-            "appliance-datastore", Verdict.BLOCK,
-            f"Replication appliance `{appliance.name}` reaches no datastore "
-            "(accessibleDatastores is empty): there is nowhere to write the VM.",
-            "Give the appliance's ESXi host read/write access to a VMFS or vSAN datastore, "
-            "wait for the appliance's discovery, or pass `appliance=` another one.",
-            vm_names(none)))
+        results.append(CheckResult("appliance-datastore", Verdict.BLOCK, "none",
+                                   {"appliance": appliance.name}, vm_names(none)))
     by_name: dict[str, list[RcmItem]] = {}
     for item in pending:
         choice = chosen.get(item.item.friendly_name)
@@ -144,36 +119,28 @@ def appliance_datastore(f: ModernizedFacts) -> list[CheckResult]:
     for name, items in by_name.items():
         if not appliance.can_reach(name):
             results.append(CheckResult(
-                "appliance-datastore", Verdict.BLOCK,
-                f"Datastore {code(name)} is not one replication appliance `{appliance.name}` "
-                f"can reach ({names(appliance.accessible_datastores)}). "
-                + did_you_mean(name, appliance.accessible_datastores),
-                "Pass `datastore=` one the appliance reaches, or give its ESXi host read/write "
-                "access to this one.", vm_names(items)))
+                "appliance-datastore", Verdict.BLOCK, "unreachable",
+                {"datastore": name, "appliance": appliance.name,
+                 "reachable": tuple(appliance.accessible_datastores),
+                 "suggest": suggest(name, appliance.accessible_datastores)}, vm_names(items)))
     stranded = [i for i in pending if i.vm_deleted is False and i.discovered_datastores
                 and not any(appliance.can_reach(d) for d in i.discovered_datastores)]
     if stranded:
         results.append(CheckResult(
-            "appliance-datastore", Verdict.BLOCK,
-            f"Original location: the VM still exists on premises, but replication appliance "
-            f"`{appliance.name}` cannot reach its datastore "
-            f"{names([d for i in stranded for d in i.discovered_datastores])}.",
-            "Pass `appliance=` an appliance that reaches the VM's datastore, or give this "
-            "appliance's ESXi host read/write access to it.", vm_names(stranded)))
+            "appliance-datastore", Verdict.BLOCK, "stranded",
+            {"appliance": appliance.name,
+             "datastores": tuple(d for i in stranded for d in i.discovered_datastores)},
+            vm_names(stranded)))
     elsewhere = [i for i in pending if i not in stranded and i.vm_deleted is False
                  and f.datastore_wanted is not None and i.discovered_datastores
                  and (c := chosen.get(i.item.friendly_name)) is not None
                  and c.name not in i.discovered_datastores]
     if elsewhere:
-        results.append(CheckResult(
-            "appliance-datastore", Verdict.WARN,
-            "Original location: the VM still exists on premises on another datastore than "
-            f"`datastore={f.datastore_wanted}`; Site Recovery selects the VM's own datastore "
-            "for original location, so this value may be ignored.",
-            "Leave `datastore=` out to send each VM's own datastore.", vm_names(elsewhere)))
-    return (results or passed("appliance-datastore", f"Replication appliance "
-                                                     f"`{appliance.name}` reaches "
-                              + names(list(by_name)) + ".")) \
+        results.append(CheckResult("appliance-datastore", Verdict.WARN, "elsewhere",
+                                   {"given": f"datastore={f.datastore_wanted}"},
+                                   vm_names(elsewhere)))
+    return (results or passed("appliance-datastore", "ok",
+                              {"appliance": appliance.name, "datastores": tuple(by_name)})) \
         + _datastores_in_vcenter(f, appliance, by_name)
 
 
@@ -183,25 +150,15 @@ def _datastores_in_vcenter(f: ModernizedFacts, appliance: Appliance,
     if not by_name:
         return []
     if inv is None or inv.master_target is None:
-        return [CheckResult(
-            "appliance-datastore", Verdict.WARN,
-            f"Appliance VM `{appliance.name}` was not read in vCenter, so the read/write mount "
-            f"of {names(list(by_name))} on its ESXi host and their type (VMFS or vSAN) were not "
-            "checked.",
-            "Check in vCenter (the appliance VM's host → Datastores) that they are mounted "
-            "read/write; with VCENTER_URL set the bot checks it, and the vCenter results say "
-            "why it could not.")]
+        return [CheckResult("appliance-datastore", Verdict.WARN, "not-in-vcenter",
+                            {"appliance": appliance.name, "datastores": tuple(by_name)})]
     host = inv.host(inv.master_target.host)
     results = []
     for name, items in by_name.items():
         ds = inv.datastore(name)
         if ds is None or host is None:
-            results.append(CheckResult(
-                "appliance-datastore", Verdict.WARN,
-                f"Datastore `{name}` or the appliance's host is not in vCenter under that name, "
-                "so its read/write mount was not checked.",
-                "Check in vCenter that the appliance's host mounts it read/write.",
-                vm_names(items)))
+            results.append(CheckResult("appliance-datastore", Verdict.WARN, "unseen-in-vcenter",
+                                       {"datastore": name}, vm_names(items)))
             continue
         mount = host.mount(ds.moref)
         if ds.accessible is False or mount is None or mount.access_mode != READ_WRITE \
@@ -209,19 +166,12 @@ def _datastores_in_vcenter(f: ModernizedFacts, appliance: Appliance,
             state = "inaccessible" if ds.accessible is False or (
                 mount is not None and mount.accessible is False) else (
                 "not mounted" if mount is None else f"mounted {mount.access_mode or 'unknown'}")
-            results.append(CheckResult(
-                "appliance-datastore", Verdict.BLOCK,
-                f"Datastore `{name}` is {state} on appliance host `{host.name}`: the appliance "
-                "needs read and write access.",
-                "Mount the datastore read/write on the appliance's ESXi host, or pass "
-                "`datastore=` one that is.", vm_names(items)))
+            results.append(CheckResult("appliance-datastore", Verdict.BLOCK, "not-writable",
+                                       {"datastore": name, "state": state, "host": host.name},
+                                       vm_names(items)))
         if not ds.failback_supported:
-            results.append(CheckResult(
-                "appliance-datastore", Verdict.WARN,
-                f"vCenter reports datastore `{name}` as {ds.type or 'of unknown type'}: classic "
-                "failback takes VMFS or vSAN only (NFS is not supported); Microsoft does not "
-                "say whether the appliance does.",
-                "Prefer a VMFS or vSAN datastore with `datastore=`.", vm_names(items)))
+            results.append(CheckResult("appliance-datastore", Verdict.WARN, "vcenter-type",
+                                       {"datastore": name, "type": ds.type}, vm_names(items)))
     return results
 
 
@@ -232,23 +182,16 @@ def appliance_disks(f: ModernizedFacts) -> list[CheckResult]:
     plan = sum(i.disk_count for i in pending_items(f))
     held = f.failback_disks or 0
     if plan + held > MAX_APPLIANCE_DISKS:
-        return [CheckResult(
-            "appliance-disks", Verdict.BLOCK,
-            f"Replication appliance `{appliance.name}` would hold {plan + held} disks ({plan} "
-            f"from this plan, {held} already failing back through it): at most "
-            f"{MAX_APPLIANCE_DISKS} are supported.",
-            "Reprotect fewer VMs at once (`vm=`), or pass `appliance=` a separate appliance for "
-            "failback.")]
+        return [CheckResult("appliance-disks", Verdict.BLOCK, "too-many",
+                            {"appliance": appliance.name, "disks": plan + held, "plan": plan,
+                             "held": held, "most": MAX_APPLIANCE_DISKS})]
     if f.failback_disks is None and appliance.protected_item_count:
-        return [CheckResult(
-            "appliance-disks", Verdict.WARN,
-            f"This plan brings {plan} disks to replication appliance `{appliance.name}`, which "
-            f"already protects {appliance.protected_item_count} item(s) whose disks were not "
-            f"counted: at most {MAX_APPLIANCE_DISKS} are supported.",
-            "Check the appliance's protected items in the vault; if the total passes "
-            f"{MAX_APPLIANCE_DISKS} disks, use a separate appliance for failback.")]
-    return passed("appliance-disks", f"Replication appliance `{appliance.name}`: {plan + held} "
-                                     f"of {MAX_APPLIANCE_DISKS} disks.")
+        return [CheckResult("appliance-disks", Verdict.WARN, "held-unknown",
+                            {"plan": plan, "appliance": appliance.name,
+                             "items": appliance.protected_item_count,
+                             "most": MAX_APPLIANCE_DISKS})]
+    return passed("appliance-disks", "ok", {"appliance": appliance.name, "disks": plan + held,
+                                            "most": MAX_APPLIANCE_DISKS})
 
 
 def appliance_vm(f: ModernizedFacts) -> list[CheckResult]:
@@ -258,37 +201,18 @@ def appliance_vm(f: ModernizedFacts) -> list[CheckResult]:
         return []
     vm = inv.master_target
     if vm is None:
-        found = ("matches several vCenter VMs: " + names([v.name for v in
-                                                           inv.master_target_candidates])
-                 if inv.master_target_ambiguous else "is not in vCenter by VM name, host name "
-                 "or IP address")
-        return [CheckResult(
-            "appliance-vm", Verdict.WARN,
-            f"Replication appliance `{appliance.name}` {found}, so its datastore mounts and "
-            "Storage vMotions were not checked.",
-            "Check the appliance VM in vCenter by hand, or name the appliance VM as Site "
-            "Recovery names the appliance.")]
+        candidates = tuple(v.name for v in inv.master_target_candidates)
+        return [CheckResult("appliance-vm", Verdict.WARN,
+                            "ambiguous" if inv.master_target_ambiguous else "not-found",
+                            {"appliance": appliance.name, "candidates": candidates})]
     moves = inv.master_target_storage_vmotions
     if moves is None:
-        return [CheckResult(
-            "appliance-vm", Verdict.WARN,
-            f"Could not read vCenter's events of appliance VM `{vm.name}` ("
-            + "; ".join(inv.unreadable) + "), so a Storage vMotion of it was not ruled out.",
-            "Check in vCenter (appliance VM → Monitor → Events) that it is not migrated to "
-            "another datastore, or let VCENTER_USER read its events.")]
+        return [CheckResult("appliance-vm", Verdict.WARN, "events-unread",
+                            {"name": vm.name, "unreadable": inv.unreadable})]
     if moves:
-        return [CheckResult(
-            "appliance-vm", Verdict.WARN,
-            f"Appliance VM `{vm.name}` was moved by Storage vMotion "
-            + "; ".join(f"on {utc(m.when):%Y-%m-%d %H:%M} UTC from `{m.source_datastore}` to "
-                        f"`{m.target_datastore}`" for m in moves)
-            + f". Storage vMotion of the appliance is not supported after reprotect ({OVERVIEW}): "
-            "a move after the failback started breaks it.",
-            "Exclude the appliance VM from Storage vMotion and Storage DRS before approving; if "
-            "it already serves failback, check those VMs' replication health in the vault.")]
-    return passed("appliance-vm", f"Appliance VM `{vm.name}` has no Storage vMotion in "
-                                  "vCenter's events; keep it out of Storage vMotion and Storage "
-                                  "DRS after reprotect.")
+        return [CheckResult("appliance-vm", Verdict.WARN, "storage-vmotion",
+                            {"name": vm.name, "moves": storage_vmotions(moves)})]
+    return passed("appliance-vm", "ok", {"name": vm.name})
 
 
 # -- Site Recovery settings -----------------------------------------------------------------
@@ -299,21 +223,13 @@ def failback_policy(f: ModernizedFacts) -> list[CheckResult]:
     not established (modernized.md §5), so a missing one warns."""
     policy = f.policy
     if policy is None:
-        return [CheckResult(
-            "failback-policy-rcm", Verdict.WARN,
-            "No failback policy (InMageRcmFailback) is mapped from the appliance fabric's "
-            "container: the reprotect goes without policyId, and Microsoft does not document "
-            "whether Site Recovery then creates one or refuses.",
-            "Azure PowerShell reprotects with an existing failback mapping: create the "
-            "replication policy (its failback policy comes with it) and associate it with the "
-            "appliance's container, then run `/reprotect` again.")]
+        return [CheckResult("failback-policy-rcm", Verdict.WARN, "none")]
     if policy.mapping_state and not known(policy.mapping_state, MAPPING_PAIRED):
-        return [unseen("failback-policy-rcm", f"The state of failback mapping "
-                       f"`{policy.mapping_name}`", policy.mapping_state, MAPPING_PAIRED,
-                       "in the vault, Site Recovery infrastructure → Replication policies → "
-                       f"`{policy.name}` shows the appliance's container associated.")]
-    return passed("failback-policy-rcm", f"Failback policy `{policy.name}` is mapped "
-                                         f"(`{policy.mapping_name}`).")
+        return [unseen("failback-policy-rcm", "mapping-unseen",
+                       {"mapping": policy.mapping_name, "policy": policy.name},
+                       policy.mapping_state, MAPPING_PAIRED)]
+    return passed("failback-policy-rcm", "ok",
+                  {"policy": policy.name, "mapping": policy.mapping_name})
 
 
 def log_storage(f: ModernizedFacts) -> list[CheckResult]:
@@ -325,51 +241,30 @@ def log_storage(f: ModernizedFacts) -> list[CheckResult]:
     missing = [i for i in pending if chosen.get(i.item.friendly_name) is None]
     accounts = sorted({account_name(a) for i in f.items for a in i.log_storage_account_ids})
     if missing and f.logstorage_wanted is not None:
-        results.append(CheckResult(
-            "log-storage", Verdict.BLOCK,
-            f"`logstorage={f.logstorage_wanted}` is neither a storage account's ARM id nor a log "
-            f"storage account of the plan's disks ({names(accounts)}). "
-            + did_you_mean(f.logstorage_wanted, accounts),
-            "Pass `logstorage=` the ARM id (/subscriptions/…/providers/Microsoft.Storage/"
-            "storageAccounts/<name>) of a storage account in the VMs' Azure region, or one of "
-            "the names above.", vm_names(missing)))
+        results.append(CheckResult("log-storage", Verdict.BLOCK, "unknown",
+                                   {"given": f"logstorage={f.logstorage_wanted}",
+                                    "accounts": tuple(accounts),
+                                    "suggest": suggest(f.logstorage_wanted, accounts)},
+                                   vm_names(missing)))
     elif missing:
-        results.append(CheckResult(
-            "log-storage", Verdict.BLOCK,
-            "Site Recovery lists no log storage account on the VM's disks, and the bot does "
-            "not create one.",
-            "Pass `logstorage=` the ARM id of a storage account in the VM's Azure region (the "
-            "portal creates one for a first reprotect).", vm_names(missing)))
+        results.append(CheckResult("log-storage", Verdict.BLOCK, "none", {}, vm_names(missing)))
     mixed = [i for i in pending if len(i.log_storage_account_ids) > 1
              and f.logstorage_wanted is None]
     if mixed:
         results.append(CheckResult(
-            "log-storage", Verdict.WARN,
-            "The VM's disks use several log storage accounts ("
-            + names([account_name(a) for i in mixed for a in i.log_storage_account_ids])
-            + "); the bot sends the one most of them use.",
-            "Pass `logstorage=` to choose another.", vm_names(mixed)))
+            "log-storage", Verdict.WARN, "several",
+            {"accounts": tuple(account_name(a) for i in mixed for a in i.log_storage_account_ids)},
+            vm_names(mixed)))
     given = f.logstorage_wanted
     if given and STORAGE_ACCOUNT_ID.fullmatch(given) and account_name(given).lower() not in {
             a.lower() for a in accounts}:
-        results.append(CheckResult(
-            "log-storage", Verdict.WARN,
-            f"`{account_name(given)}` is not the log storage account of the forward "
-            "replication; it must be in the VMs' Azure region, which the bot does not check.",
-            "Check the storage account's region in the Azure portal."))
-    return results or passed("log-storage", "Log storage: " + names(
-        [c.name for c in chosen.values() if c is not None]) + ".")
+        results.append(CheckResult("log-storage", Verdict.WARN, "not-forward",
+                                   {"account": account_name(given)}))
+    return results or passed("log-storage", "ok", {
+        "accounts": tuple(c.name for c in chosen.values() if c is not None)})
 
 
 def appliance_network(_: ModernizedFacts) -> list[CheckResult]:
     """What the bot cannot see: the approver ticks them."""
-    return [CheckResult("appliance-network", Verdict.MANUAL,
-                        "The replication appliance reaches Azure as for forward protection",
-                        "Failback needs no other connection or port (failover-failback-"
-                        "overview-modernized.md): the appliance's outbound 443 to the Site "
-                        "Recovery and storage URLs of the modernized architecture."),
-            CheckResult("appliance-network", Verdict.MANUAL,
-                        "The failed-over Azure VMs are running, with their mobility agent "
-                        "services started",
-                        "The agent must reach the modernized architecture's URLs from the "
-                        "Azure network (vmware-azure-tutorial-failover-failback-modernized.md).")]
+    return [CheckResult("appliance-network", Verdict.MANUAL, "reaches-azure"),
+            CheckResult("appliance-network", Verdict.MANUAL, "azure-vm-reaches")]

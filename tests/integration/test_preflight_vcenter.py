@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from bot.views import checks as said
 from core.plan import CheckResult, Choice, ReprotectRequest, ResolvedPlan, Verdict
 from gateways.site_recovery import AzureSiteRecovery
 from gateways.vcenter import VCenterConfig, VCenterGateway
@@ -82,7 +83,7 @@ def verdicts(results: Sequence[CheckResult], check: str) -> set[Verdict]:
 
 
 def says(results: Sequence[CheckResult], check: str) -> str:
-    return " ".join(r.message for r in results if r.check == check)
+    return " ".join(said.message(r) for r in results if r.check == check)
 
 
 def test_a_fit_master_target_passes_every_vcenter_check(
@@ -119,7 +120,7 @@ def test_uuid_clash_with_the_master_target_blocks(content: Any, gateway: VCenter
                         by_uuid={"DC0_H0_VM1": bios})
     (clash,) = [r for r in results if r.check == "uuid-unique"]
     assert clash.verdict is Verdict.BLOCK and clash.vms == ("DC0_H0_VM1",)
-    assert "mt-cloned" in clash.message
+    assert "mt-cloned" in said.message(clash)
 
 
 def test_paravirtual_controller_on_the_master_target_blocks(
@@ -188,7 +189,7 @@ def test_master_target_on_old_esxi_blocks(gateway: VCenterGateway,
     make_vm("mt-old-host", compute=OLD_HOST, host=OLD_HOST)
     results = preflight(gateway, master="mt-old-host", vms=[])
     assert verdicts(results, "esxi-supported") == {Verdict.BLOCK}
-    assert f"{OLD_HOST} (5.1.0)" in says(results, "esxi-supported")
+    assert f"`{OLD_HOST}` (5.1.0)" in says(results, "esxi-supported")
 
 
 def test_missing_master_target_vm_blocks(gateway: VCenterGateway) -> None:
@@ -256,5 +257,5 @@ def test_vcenter_outage_is_a_blocker_not_a_traceback(
     assert isinstance(plan, ResolvedPlan)
     (blocker,) = [c for c in plan.blockers if c.check == "vcenter-connected"]
     assert ("VCENTER_PASSWORD" if broken == "password" else "ConnectionRefusedError") in \
-        blocker.message + blocker.fix
+        said.message(blocker) + said.fix(blocker)
     assert "not-the-Password-42" not in str(plan.to_json())

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from azure.mgmt.recoveryservicessiterecovery import models as m
 
+from bot.views import checks as said
 from core.plan import Verdict
 from gateways.site_recovery_convert import (
     _config_server,
@@ -113,7 +114,7 @@ def test_example_vcenter_in_a_healthy_vault_warns_and_never_blocks(name: str) ->
         assert [r for r in results if r.verdict is Verdict.BLOCK] == []
         (warning,) = [r for r in results if r.check == "vcenter-connected"
                       and r.verdict is Verdict.WARN]
-        assert f"`{vcenter.discovery_status}`" in warning.message  # `Pending`, as given
+        assert f"`{vcenter.discovery_status}`" in said.message(warning)  # `Pending`, as given
 
 
 def test_a_timestamp_without_a_zone_is_read_as_utc() -> None:

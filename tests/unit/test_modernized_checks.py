@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.views import checks as said
 from core.plan import CheckResult, Verdict
 from gateways.rcm_models import ApplianceComponent
 from gateways.site_recovery_models import CurrentScenario, HealthIssue
@@ -176,8 +177,8 @@ def test_each_change_gives_its_verdict_with_a_fix(
         says: str) -> None:
     found = [r for r in results_of(change(base), check) if r.verdict is verdict]
     assert found, results_of(change(base), check)
-    assert any(says in r.message for r in found), [r.message for r in found]
-    assert all(r.fix for r in found)
+    assert any(says in said.message(r) for r in found), [said.message(r) for r in found]
+    assert all(said.fix(r) for r in found)
 
 
 def test_every_check_has_a_warning_or_blocking_case() -> None:
@@ -234,9 +235,9 @@ def test_mixed_plan_names_the_classic_vms_and_both_commands(base: Site) -> None:
     (blocker,) = results_of(facts(base, items=(classic, *base.items[1:])), "architecture")
     assert blocker.vms == ("web-01",)
     # Slack shows `&lt;…&gt;` as `<…>`; raw angle brackets would be read as a link
-    assert "master=&lt;master target&gt; vm=web-01" in blocker.fix
-    assert "appliance=&lt;appliance&gt; vm=web-02,web-03" in blocker.fix
-    assert "<" not in blocker.fix
+    assert "master=&lt;master target&gt; vm=web-01" in said.fix(blocker)
+    assert "appliance=&lt;appliance&gt; vm=web-02,web-03" in said.fix(blocker)
+    assert "<" not in said.fix(blocker)
 
 
 def test_disk_limit_counts_the_disks_already_failing_back_through_the_appliance(
@@ -261,13 +262,13 @@ def test_emulator_items_failed_over_late_or_lost_on_premises(base: Site) -> None
     assert (late.verdict, late.vms) == (Verdict.BLOCK, ("late",))
     gone = [r for r in results_of(f, "failback-location") if r.verdict is Verdict.WARN]
     assert [r.vms for r in gone] == [("gone",)]
-    assert "static IP addresses are not kept" in gone[0].message
+    assert "static IP addresses are not kept" in said.message(gone[0])
 
 
 def test_manual_items_are_what_the_bot_cannot_see(base: Site) -> None:
     manual = [r for r in run_checks(facts(base)) if r.verdict is Verdict.MANUAL]
     assert [r.check for r in manual] == ["appliance-network", "appliance-network"]
-    assert all(r.fix for r in manual)
+    assert all(said.fix(r) for r in manual)
 
 
 def test_every_blocker_source_is_a_row_of_the_readme() -> None:

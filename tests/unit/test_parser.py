@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.views.private import usage
+from bot.views.usage import USAGE, problem, usage
 from intake.parser import (
-    USAGE,
     CancelRequest,
     HelpRequest,
+    Problem,
     ReprotectRequest,
     StatusRequest,
     UsageError,
@@ -72,6 +72,13 @@ KEYS = ("`plan`, `master`, `appliance`, `ps`, `datastore`, `retention`, `logstor
 CONTROL = ("The command contains a control character (a line break inside quotes, a tab or an "
            "invisible character pasted in): retype the values on one line.")
 CANCEL = "`cancel` takes one request number, e.g. `/reprotect cancel 12`."
+CONTROL_ERROR, CANCEL_ERROR = UsageError(Problem.CONTROL), UsageError(Problem.CANCEL)
+
+
+def stray(form: str, *keys: str) -> UsageError:
+    """`keys` of the other form given with `form`."""
+    other = "master" if form == "appliance" else "appliance"
+    return UsageError(Problem.STRAY, form, keys=keys, other=other)
 
 
 def too_long(what: str, value: str) -> str:
@@ -79,55 +86,84 @@ def too_long(what: str, value: str) -> str:
             f"Check the value that starts `{value[:40]}`.")
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("plan=rp1", f"`master` is required (or `appliance`): {FORMS}."),
-    ("master=mt1", "`plan` is required."),
-    ("appliance=app1", "`plan` is required."),
-    ("ps=x", f"`plan` and `master` are required (or `appliance`): {FORMS}."),
-    ("plan=rp1 master=mt1 appliance=app1",
+@pytest.mark.parametrize(("text", "error", "message"), [
+    ("plan=rp1", UsageError(Problem.MISSING, keys=("master",)),
+     f"`master` is required (or `appliance`): {FORMS}."),
+    ("master=mt1", UsageError(Problem.MISSING, keys=("plan",)), "`plan` is required."),
+    ("appliance=app1", UsageError(Problem.MISSING, keys=("plan",)), "`plan` is required."),
+    ("ps=x", UsageError(Problem.MISSING, keys=("plan", "master")),
+     f"`plan` and `master` are required (or `appliance`): {FORMS}."),
+    ("plan=rp1 master=mt1 appliance=app1", UsageError(Problem.BOTH_FORMS),
      f"`master` and `appliance` are both given: {FORMS}. Give the one of the plan's."),
-    ("plan=rp1 appliance=app1 ps=ps1", f"`ps` goes with `master=`, not `appliance=`: {FORMS}."),
-    ("plan=rp1 appliance=app1 retention=R: account=a1",
+    ("plan=rp1 appliance=app1 ps=ps1", stray("appliance", "ps"),
+     f"`ps` goes with `master=`, not `appliance=`: {FORMS}."),
+    ("plan=rp1 appliance=app1 retention=R: account=a1", stray("appliance", "retention", "account"),
      f"`retention` and `account` go with `master=`, not `appliance=`: {FORMS}."),
     ("plan=rp1 appliance=app1 account=a1 ps=p retention=R:",
+     stray("appliance", "ps", "retention", "account"),
      f"`ps` and `retention` and `account` go with `master=`, not `appliance=`: {FORMS}."),
-    ("plan=rp1 master=mt1 logstorage=logs01",
+    ("plan=rp1 master=mt1 logstorage=logs01", stray("master", "logstorage"),
      f"`logstorage` goes with `appliance=`, not `master=`: {FORMS}."),
-    ("plan=rp1 appliance=", "`appliance` has an empty value."),
-    ("plan=rp1 master=' '", "`master` has an empty value."),
-    ("plan=rp1 appliance=a1 logstorage=" + "l" * 256, too_long("`logstorage` is", "l" * 256)),
-    ("plan=rp1 master=mt1 colour=blue", f"Unknown key `colour`: the keys are {KEYS}."),
-    ("plan=rp1 master=mt1 COLOUR=blue", f"Unknown key `colour`: the keys are {KEYS}."),
-    ("plan=rp1 master=mt1 =x", f"Unknown key ` `: the keys are {KEYS}."),
-    ("plan=rp1 plan=rp2 master=mt1", "`plan` is given twice: give it once."),
-    ("plan=rp1 PLAN=rp2 master=mt1", "`plan` is given twice: give it once."),
-    ("plan= master=mt1", "`plan` has an empty value."),
-    ('plan="" master=mt1', "`plan` has an empty value."),
-    ("plan=" + "p" * 256 + " master=mt1", too_long("`plan` is", "p" * 256)),
-    ("plan=' " + "p" * 256 + " ' master=mt1", too_long("`plan` is", "p" * 256)),
-    ("plan=rp1 master=mt1 datastore=" + "d" * 300, too_long("`datastore` is", "d" * 300)),
-    ("plan=rp1 master=mt1 vm=ok," + "v" * 256, too_long("A `vm` name is", "v" * 256)),
-    ("plan=rp1\x00 master=mt1", CONTROL),
-    ('plan="rp\n1" master=mt1', CONTROL),
-    ('plan="rp\t1" master=mt1', CONTROL),
-    ("plan=rp1 master=mt1\x07", CONTROL),
-    ("plan=\ud800 master=mt1", CONTROL),
-    ("plan=rp1 master=mt1 vm=,", "`vm` names no VM: list names separated by commas."),
-    ('plan="Finance tier 1 master=mt1', 'A quote is not closed: check the value in `"…"`.'),
-    ("plan=rp1 master", "`master` is not of the form `key=value`."),
-    ("reprotect everything", "`reprotect` is not of the form `key=value`."),
-    ("help me", "`help` is not of the form `key=value`."),
-    ("status now", "`status` is not of the form `key=value`."),
-    ("cancel", CANCEL),
-    ("cancel twelve", CANCEL),
-    ("cancel 1 2", CANCEL),
-    ("cancel X7", CANCEL),  # only `#` is dropped before the number
-    ("cancel ²", CANCEL),  # isdigit() is True, int() refuses
-    ("cancel ١٢", CANCEL),  # Arabic-Indic digits: not a number typed
+    ("plan=rp1 appliance=", UsageError(Problem.EMPTY, "appliance"),
+     "`appliance` has an empty value."),
+    ("plan=rp1 master=' '", UsageError(Problem.EMPTY, "master"),
+     "`master` has an empty value."),
+    ("plan=rp1 appliance=a1 logstorage=" + "l" * 256,
+     UsageError(Problem.TOO_LONG, "logstorage", "l" * 256),
+     too_long("`logstorage` is", "l" * 256)),
+    ("plan=rp1 master=mt1 colour=blue", UsageError(Problem.UNKNOWN_KEY, "colour"),
+     f"Unknown key `colour`: the keys are {KEYS}."),
+    ("plan=rp1 master=mt1 COLOUR=blue", UsageError(Problem.UNKNOWN_KEY, "colour"),
+     f"Unknown key `colour`: the keys are {KEYS}."),
+    ("plan=rp1 master=mt1 =x", UsageError(Problem.UNKNOWN_KEY, ""),
+     f"Unknown key ` `: the keys are {KEYS}."),
+    ("plan=rp1 plan=rp2 master=mt1", UsageError(Problem.TWICE, "plan"),
+     "`plan` is given twice: give it once."),
+    ("plan=rp1 PLAN=rp2 master=mt1", UsageError(Problem.TWICE, "plan"),
+     "`plan` is given twice: give it once."),
+    ("plan= master=mt1", UsageError(Problem.EMPTY, "plan"),
+     "`plan` has an empty value."),
+    ('plan="" master=mt1', UsageError(Problem.EMPTY, "plan"),
+     "`plan` has an empty value."),
+    ("plan=" + "p" * 256 + " master=mt1", UsageError(Problem.TOO_LONG, "plan", "p" * 256),
+     too_long("`plan` is", "p" * 256)),
+    ("plan=' " + "p" * 256 + " ' master=mt1", UsageError(Problem.TOO_LONG, "plan", "p" * 256),
+     too_long("`plan` is", "p" * 256)),
+    ("plan=rp1 master=mt1 datastore=" + "d" * 300,
+     UsageError(Problem.TOO_LONG, "datastore", "d" * 300),
+     too_long("`datastore` is", "d" * 300)),
+    ("plan=rp1 master=mt1 vm=ok," + "v" * 256, UsageError(Problem.TOO_LONG, "vm", "v" * 256),
+     too_long("A `vm` name is", "v" * 256)),
+    ("plan=rp1\x00 master=mt1", CONTROL_ERROR, CONTROL),
+    ('plan="rp\n1" master=mt1', CONTROL_ERROR, CONTROL),
+    ('plan="rp\t1" master=mt1', CONTROL_ERROR, CONTROL),
+    ("plan=rp1 master=mt1\x07", CONTROL_ERROR, CONTROL),
+    ("plan=\ud800 master=mt1", CONTROL_ERROR, CONTROL),
+    ("plan=rp1 master=mt1 vm=,", UsageError(Problem.NO_VM),
+     "`vm` names no VM: list names separated by commas."),
+    ('plan="Finance tier 1 master=mt1', UsageError(Problem.QUOTE),
+     'A quote is not closed: check the value in `"…"`.'),
+    ("plan=rp1 master", UsageError(Problem.NOT_KEY_VALUE, value="master"),
+     "`master` is not of the form `key=value`."),
+    ("reprotect everything", UsageError(Problem.NOT_KEY_VALUE, value="reprotect"),
+     "`reprotect` is not of the form `key=value`."),
+    ("help me", UsageError(Problem.NOT_KEY_VALUE, value="help"),
+     "`help` is not of the form `key=value`."),
+    ("status now", UsageError(Problem.NOT_KEY_VALUE, value="status"),
+     "`status` is not of the form `key=value`."),
+    ("cancel", CANCEL_ERROR, CANCEL),
+    ("cancel twelve", CANCEL_ERROR, CANCEL),
+    ("cancel 1 2", CANCEL_ERROR, CANCEL),
+    ("cancel X7", CANCEL_ERROR, CANCEL),  # only `#` is dropped before the number
+    ("cancel ²", CANCEL_ERROR, CANCEL),  # isdigit() is True, int() refuses
+    ("cancel ١٢", CANCEL_ERROR, CANCEL),  # Arabic-Indic digits: not a number typed
 ])
-def test_usage_errors_say_exactly_what_is_wrong_and_show_usage(text: str, message: str) -> None:
+def test_usage_errors_name_the_problem_and_its_words_say_exactly_what_is_wrong(
+        text: str, error: UsageError, message: str) -> None:
     result = parse(text)
-    assert result == UsageError(message, USAGE)
+    assert result == error
+    assert isinstance(result, UsageError)
+    assert problem(result) == message
     assert "/reprotect plan=<recovery plan> master=<master target server>" in usage(result)
     assert "/reprotect plan=<recovery plan> appliance=<replication appliance>" in usage(result)
 

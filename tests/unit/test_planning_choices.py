@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
+from bot.views import checks as said
 from core.plan import ReprotectRequest, ResolvedPlan, Verdict
 from gateways.site_recovery_models import (
     ConfigurationServer,
@@ -84,7 +85,7 @@ def test_only_the_built_in_process_server_blocks_as_none_in_azure() -> None:
     plan = plan_for(cs)
     assert plan.process_server is None
     (blocker,) = [c for c in plan.blockers if c.check == "ps-exists"]
-    assert "No process server in Azure" in blocker.message
+    assert "No process server in Azure" in said.message(blocker)
 
 
 def test_process_server_chosen_by_health_then_load() -> None:
@@ -103,7 +104,7 @@ def test_process_server_of_unknown_health_is_chosen_with_a_warning_not_a_block()
     plan = plan_for(cs)
     assert not plan.blockers and plan.process_server is not None
     (warning,) = [c for c in plan.checks if c.check == "ps-exists"]
-    assert warning.verdict is Verdict.WARN and "`Degraded`" in warning.message
+    assert warning.verdict is Verdict.WARN and "`Degraded`" in said.message(warning)
 
 
 # -- retention volume (item 2) ----------------------------------------------------------------
@@ -124,9 +125,9 @@ def test_retention_close_to_full_under_either_reading_warns() -> None:
     for volume in (used_reading, free_reading):
         (result,) = [r for r in run_checks(facts(retention=volume)) if r.check == "retention-ok"]
         assert result.verdict is Verdict.WARN
-        assert "used space that raises an alert" in result.message
+        assert "used space that raises an alert" in said.message(result)
         free = (volume.free_bytes or 0) // GIB
-        assert f"{free} GiB free of 100 GiB, threshold 80%" in result.message
+        assert f"{free} GiB free of 100 GiB, threshold 80%" in said.message(result)
 
 
 def test_retention_with_room_under_both_readings_passes_and_says_how_much() -> None:
@@ -135,7 +136,7 @@ def test_retention_with_room_under_both_readings_passes_and_says_how_much() -> N
     for volume, says in ((roomy, "70 GiB free of 100 GiB, threshold 40%"),
                          (unknown, "30 GiB free of 100 GiB")):
         (result,) = [r for r in run_checks(facts(retention=volume)) if r.check == "retention-ok"]
-        assert result.verdict is Verdict.PASS and says in result.message
+        assert result.verdict is Verdict.PASS and says in said.message(result)
 
 
 # -- datastore --------------------------------------------------------------------------------
@@ -148,8 +149,9 @@ def test_datastore_of_an_unseen_type_is_chosen_and_warned_not_blocked() -> None:
     assert plan.datastore is not None and plan.datastore.name == "ds-6"
     assert not plan.blockers
     (warning,) = [c for c in plan.checks if c.check == "datastore-type"]
-    assert warning.verdict is Verdict.WARN and "`VMFS-6`" in warning.message
-    assert "`VMFS` or `vSAN`" in warning.message and warning.fix.startswith("Confirm by hand")
+    assert warning.verdict is Verdict.WARN and "`VMFS-6`" in said.message(warning)
+    assert "`VMFS` or `vSAN`" in said.message(warning)
+    assert said.fix(warning).startswith("Confirm by hand")
 
 
 def test_known_datastore_type_in_any_case_is_preferred() -> None:
@@ -175,7 +177,7 @@ def test_run_as_account_is_sent_only_when_the_operator_names_one() -> None:
 def test_unknown_run_as_account_blocks_with_the_known_ones() -> None:
     plan = plan_for(config_server(), replace(REQUEST, account="domain-admin"))
     (blocker,) = plan.blockers
-    assert blocker.check == "account-unknown" and "`vcenter-avs`" in blocker.message
+    assert blocker.check == "account-unknown" and "`vcenter-avs`" in said.message(blocker)
     assert plan.run_as_account_id is None
 
 
@@ -187,7 +189,7 @@ def test_items_powershell_refuses_are_blocked_before_any_write() -> None:
     the modernized `architecture` check blocks: tests/unit/test_providers.py)."""
     items = (item(1, provider="A2A"), item(2, active_location="Primary"), item(3))
     plan = plan_for(config_server(), items=items)
-    found = {c.vms: c.message for c in plan.blockers if c.check == "azure-to-vmware"}
+    found = {c.vms: said.message(c) for c in plan.blockers if c.check == "azure-to-vmware"}
     assert "`A2A`, not InMageAzureV2" in found[("app-01",)]
     assert "activeLocation `Primary`" in found[("app-02",)]
     assert not plan.approvable
@@ -205,7 +207,7 @@ def test_timestamps_without_a_zone_are_utc_and_never_raise() -> None:
     assert not plan.blockers
     stale = (NOW - timedelta(hours=2)).replace(tzinfo=None)
     late = plan_for(config_server(last_heartbeat=stale))
-    assert any("last heartbeat 120 min ago" in c.message for c in late.blockers)
+    assert any("last heartbeat 120 min ago" in said.message(c) for c in late.blockers)
 
 
 # -- finding the AVS VM (item 8) --------------------------------------------------------------
@@ -259,7 +261,7 @@ def test_avs_vm_found_by_infrastructure_vm_id_as_instance_uuid_says_so() -> None
     assert vcenter.asked[0][1] == ("4201-bbbb",)  # the plan's vmIds, while Site Recovery reads
     assert set(vcenter.asked[-1][1]) == {"4201-bbbb", "5003-aaaa"}
     (off,) = [c for c in plan.checks if c.check == "avs-vm-off"]
-    assert "by infrastructureVmId as instance UUID" in off.message
+    assert "by infrastructureVmId as instance UUID" in said.message(off)
     assert plan.items[0].avs_vm == "vm-101"
 
 
@@ -268,10 +270,10 @@ def test_avs_vm_found_by_vm_id_as_bios_uuid_then_by_name() -> None:
     f = facts(vcenter=reading(inventory(vms_by_uuid={"4201-bbbb": by_bios})),
               items=(item(1, vm_uuid="4201-bbbb"),))
     (off,) = [r for r in run_checks(f) if r.check == "avs-vm-off"]
-    assert "by vmId as BIOS UUID" in off.message
+    assert "by vmId as BIOS UUID" in said.message(off)
     by_name = facts(vcenter=reading(inventory(vms_by_uuid={}, vms_by_name={"app-01": by_bios})))
     (off,) = [r for r in run_checks(by_name) if r.check == "avs-vm-off"]
-    assert "by name" in off.message
+    assert "by name" in said.message(off)
 
 
 def test_an_unseen_os_type_warns_without_hiding_a_known_mismatch() -> None:
@@ -288,7 +290,7 @@ def test_without_vcenter_url_the_plan_warns_once_and_blocks_nothing_on_vcenter()
     assert isinstance(plan, ResolvedPlan)
     (connected,) = [c for c in plan.checks if c.check == "vcenter-connected"]
     assert connected.verdict is Verdict.WARN
-    assert connected.message.startswith("vCenter not configured: master target snapshots")
-    assert "Set VCENTER_URL" in connected.fix
+    assert said.message(connected).startswith("vCenter not configured: master target snapshots")
+    assert "Set VCENTER_URL" in said.fix(connected)
     assert not [c for c in plan.blockers if c.check.startswith(("vcenter", "mt-", "uuid"))]
     assert plan.items[0].avs_vm is None

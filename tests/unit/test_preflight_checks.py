@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.views import checks as said
+from bot.views.mrkdwn import code
 from core.plan import CheckResult, Verdict
 from gateways.errors import VCenterAuthError, VCenterPermissionError
 from gateways.site_recovery_models import CurrentScenario, HealthIssue, RetentionVolume
@@ -87,7 +89,7 @@ def test_every_check_of_the_prerequisites_is_registered_and_passes() -> None:
     results = run_checks(facts(vms=3))
     by_verdict = {r.check: r.verdict for r in results if r.verdict is not Verdict.MANUAL}
     assert set(CHECK_IDS) <= set(by_verdict)  # other issues add checks of their own
-    assert {r.check: r.message for r in results if r.verdict is not Verdict.PASS} == {
+    assert {r.check: said.message(r) for r in results if r.verdict is not Verdict.PASS} == {
         "network-ready": "Failback ports are open between Azure and the private cloud"}
 
 
@@ -197,7 +199,7 @@ BREAKS: list[tuple[str, Callable[[Facts], Facts], Verdict, str]] = [
     ("mt-vm-settings", lambda f: with_inventory(f, master_target_storage_vmotions=(
         StorageVMotion(NOW - timedelta(days=3), "vsan-avs-01", "vsan-avs-02", "admin"),)),
      Verdict.BLOCK, "Storage vMotion of master target VM `avs-mt-01` on 2026-11-23 03:00 UTC "
-                    "from `vsan-avs-01` to `vsan-avs-02` by admin"),
+                    "from `vsan-avs-01` to `vsan-avs-02` by `admin`"),
     ("mt-vm-settings", lambda f: with_inventory(f, master_target_storage_vmotions=None, unreadable=(
         "master target events: NoPermission",)), Verdict.WARN,
      "Could not read vCenter's events of master target VM `avs-mt-01`"),
@@ -237,8 +239,8 @@ def test_each_check_fails_with_a_fix(check: str, breaks: Callable[[Facts], Facts
                                      verdict: Verdict, says: str) -> None:
     found = [r for r in results_of(breaks(facts(vms=2)), check) if r.verdict is verdict]
     assert found, results_of(breaks(facts(vms=2)), check)
-    assert any(says in r.message for r in found), [r.message for r in found]
-    assert all(r.fix for r in found)
+    assert any(says in said.message(r) for r in found), [said.message(r) for r in found]
+    assert all(said.fix(r) for r in found)
 
 
 def test_every_blocker_names_its_source_in_code_and_in_the_readme() -> None:
@@ -273,7 +275,8 @@ def test_no_unseen_free_text_value_alone_blocks(field: str, value: str) -> None:
     results = run_checks(FREE_TEXT[field](facts(vms=2), value))
     assert [r for r in results if r.verdict is Verdict.BLOCK] == []
     for warning in (r for r in results if r.verdict is Verdict.WARN):
-        assert f"`{value}`" in warning.message and warning.fix.startswith("Confirm by hand")
+        assert code(value) in said.message(warning)  # as given, in a code span
+        assert said.fix(warning).startswith("Confirm by hand")
 
 
 @pytest.mark.parametrize("threshold", [0, 1, 10, 50, 80, 95, 100, 250, -5])
@@ -308,13 +311,13 @@ def test_vcenter_problems_do_not_repeat_in_every_check() -> None:
                     "avs-vm-off"}
     assert not [r for r in results if r.check in vcenter_only]
     (warning,) = [r for r in results if r.verdict is Verdict.WARN]
-    assert "snapshots, UUID clashes" in warning.message
+    assert "snapshots, UUID clashes" in said.message(warning)
 
 
 def test_network_ready_is_two_items_to_tick() -> None:
     manual = [r for r in run_checks(facts()) if r.verdict is Verdict.MANUAL]
     assert [r.check for r in manual] == ["network-ready", "network-ready"]
-    assert all(len(r.message) <= 75 for r in manual)  # Slack's checkbox option text limit
+    assert all(len(said.message(r)) <= 75 for r in manual)  # Slack's checkbox option text limit
 
 
 def test_plan_vm_found_by_name_when_uuid_is_unknown() -> None:
@@ -330,5 +333,5 @@ def test_already_reprotected_vms_are_told_as_done_not_as_a_failover_problem() ->
                 provider="InMage", allowed_operations=("PlannedFailover", "DisableProtection"))
     results = results_of(facts(items=(done,)), "reprotect-allowed")
     assert len(results) == 1 and results[0].verdict is Verdict.BLOCK
-    assert "Already reprotected" in results[0].message and "failback" in results[0].fix
+    assert "Already reprotected" in said.message(results[0]) and "failback" in said.fix(results[0])
     assert results[0].vms == (done.friendly_name,)

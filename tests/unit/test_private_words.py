@@ -9,8 +9,8 @@ import pytest
 
 from bot.views.private import decision, notice, reply
 from core.decisions import Action, Decision, Refusal
-from core.notices import Locked, NotTaken, PlanProblem, PreflightFailed
-from intake.parser import UsageError
+from core.notices import Locked, NotTaken, PlanIssue, PlanProblem, PreflightFailed
+from intake.parser import Problem, UsageError
 from intake.slash import Answer, Reply
 
 
@@ -43,8 +43,10 @@ def test_decisions_carry_values_not_words() -> None:
     (Decision(False, Action.RETRY, Refusal.NO_SUCH_REQUEST, number=9), "Run #9 does not exist."),
     (Decision(False, Action.RETRY, Refusal.TAKEN, vm="app-01", number=3, status="pending"),
      "`app-01` belongs to request #3 now, which is pending: retry it there."),
-    (Decision(False, Action.APPROVE, Refusal.UNCONFIRMED, details=("A", "B")),
-     "(the bot cannot see them): A; B. Your approval was not recorded."),
+    (Decision(False, Action.APPROVE, Refusal.UNCONFIRMED,
+              manual=(("network-ready", "ports"), ("some-check", "unknown"))),
+     "(the bot cannot see them): Failback ports are open between Azure and the private cloud; "
+     "*some-check*. Your approval was not recorded."),
     (Decision(True, Action.APPROVE, missing=2),
      "Approval recorded: 2 more distinct approval(s) needed."),
 ])
@@ -63,17 +65,26 @@ def test_notices_say_what_happened_and_what_to_do() -> None:
     failed = notice(PreflightFailed("p", "vault gone"))
     assert "could not run: vault gone\nNothing was sent" in failed
     assert "internal error (logged)" in notice(PreflightFailed("p"))
-    assert notice(PlanProblem("Plan `x` is not in the vault.")).startswith(":mag: Plan")
+    assert notice(PlanProblem(PlanIssue.NO_PLAN, "x", ("rp-1", "rp-2"), ("rp-1",))) == (
+        ":mag: Recovery plan `x` is not in the vault. Did you mean `rp-1`?\nNothing was sent.")
+    assert notice(PlanProblem(PlanIssue.WRONG_FORM, "rp", ("appl-1",), given="master",
+                              value="mt", right="appliance", architecture="modernized")) == (
+        ":mag: Plan `rp` uses the modernized (replication appliance) architecture, so it takes "
+        "`appliance=` (replication appliance), not `master=mt`. Its replication appliances: "
+        "`appl-1`. Type: `/reprotect plan=\"rp\" appliance=appl-1`.\nNothing was sent.")
     locked = notice(Locked(3, "https://slack/p3", "U1", "pending"))
     assert "Request #3 (<https://slack/p3|message>) by <@U1> is pending" in locked
     assert "`/reprotect cancel 3`" in locked
     assert "Request #3 by <@U1>" in notice(Locked(3, None, "U1", "pending"))
-    assert notice(NotTaken("Slack did not answer.")).endswith("not taken: Slack did not answer.")
+    assert notice(NotTaken("who is in user group S1")).endswith(
+        "not taken: Slack did not answer when asked who is in user group S1, so the bot cannot "
+        "check who may do this. Nothing changed: try again in a minute.")
 
 
 def test_slash_replies() -> None:
     assert "Checking plan `fin`" in reply(Reply(Answer.CHECKING, 1, plan="fin"))
     assert "<#C1>, <#C2> (REPROTECT_CHANNELS)" in reply(
         Reply(Answer.WRONG_CHANNEL, channels=frozenset({"C2", "C1"})))
-    assert reply(Reply(Answer.USAGE, usage=UsageError("bad"))).startswith(":warning: bad\nUsage:")
+    assert reply(Reply(Answer.USAGE, usage=UsageError(Problem.NO_VM))).startswith(
+        ":warning: `vm` names no VM: list names separated by commas.\nUsage:")
     assert reply(Reply(Answer.STATUS)) == "No reprotect requests in this channel yet."

@@ -10,7 +10,9 @@ from datetime import datetime
 import pytest
 from azure.mgmt.recoveryservicessiterecovery import models as m
 
-import providers as providers
+import providers
+from bot.views import checks as said
+from core.notices import PlanProblem
 from core.plan import PlannedItem, ReprotectRequest, ResolvedPlan, Verdict
 from gateways.rcm_models import RcmReprotectInput
 from gateways.site_recovery_convert import reprotect_body
@@ -62,7 +64,8 @@ class ApplianceProvider:
     def claims(self, item: ProtectedItem) -> bool:
         return item.provider.lower() in ("inmagercm", "inmagercmfailback")
 
-    def misdirected(self, request: ReprotectRequest, context: PlanContext) -> str | None:
+    def misdirected(self, request: ReprotectRequest, context: PlanContext
+                    ) -> PlanProblem | None:
         return None
 
     def helper_vm(self, request: ReprotectRequest, context: PlanContext) -> HelperVm | None:
@@ -124,8 +127,8 @@ def test_a_plan_mixing_both_architectures_is_blocked_by_the_architecture_check()
     plan = choose_and_check(REQUEST, context(items), items, now=NOW, vcenter=not_configured())
     assert plan.provider == "modernized" and not plan.approvable
     blocker = next(c for c in plan.blockers if c.check == "architecture")
-    assert "mixes both architectures" in blocker.message
-    assert "master=" in blocker.fix and "appliance=" in blocker.fix
+    assert "mixes both architectures" in said.message(blocker)
+    assert "master=" in said.fix(blocker) and "appliance=" in said.fix(blocker)
 
 
 def test_plans_stored_before_providers_run_as_classic_with_the_same_fingerprint() -> None:

@@ -17,7 +17,8 @@ import pytest
 
 from bot import views
 from core import actions
-from core.plan import CheckResult, Choice, PlannedItem, ResolvedPlan, Verdict
+from core.events import Change, ChangeKind
+from core.plan import STORED, CheckResult, Choice, PlannedItem, ResolvedPlan, Verdict
 from providers.classic.preflight import run_checks
 from tests.support import modernized as rcm
 from tests.support.preflight import NOW, facts, inventory, reading
@@ -69,11 +70,12 @@ def troubled(vms: int) -> ResolvedPlan:
 def every_vm_blocked_differently(vms: int) -> ResolvedPlan:
     ids = ("reprotect-allowed", "vm-known", "mt-os-match", "source-supported", "uuid-unique",
            "datastore-ok", "avs-vm-off", "agent-registered")
-    checks = tuple(CheckResult(
-        ids[i % len(ids)], Verdict.BLOCK if i % 5 else Verdict.WARN,
-        f"VM app-{i:03d} is in state `State{i}` that Site Recovery describes at some length, "
-        f"with details nobody reads at 3 a.m. (error {90000 + i}).",
-        f"Do the specific thing number {i} in the Azure portal, then run `/reprotect` again.",
+    checks = tuple(CheckResult(  # results stored as words: long, and each one different
+        ids[i % len(ids)], Verdict.BLOCK if i % 5 else Verdict.WARN, STORED, {
+            "message": f"VM app-{i:03d} is in state `State{i}` that Site Recovery describes at "
+                       f"some length, with details nobody reads at 3 a.m. (error {90000 + i}).",
+            "fix": f"Do the specific thing number {i} in the Azure portal, then run "
+                   "`/reprotect` again."},
         (f"app-{i:03d}",)) for i in range(1, vms + 1))
     return plan(vms, checks + run_checks(facts(vms=1))[-2:])
 
@@ -171,7 +173,7 @@ def test_stale_request_says_what_to_do() -> None:
 
 def test_preflight_changed_reply_within_limits() -> None:
     message = views.preflight_changed(7, 'plan="Finance tier 1" master=avs-mt-01',
-                                      ["mt-no-snapshots now blocks: has 1 snapshot(s)"],
+                                      [Change(ChangeKind.BLOCKS, "mt-no-snapshots")],
                                       troubled(100))
     assert len(message["blocks"]) <= 50
     assert len(json.dumps(message["blocks"])) < BLOCKS_JSON_BUDGET

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.mrkdwn import code, decode_slash_text, escape
+from bot.views.mrkdwn import code, decode_slash_text, escape
 
 
 @pytest.mark.parametrize(("text", "shown"), [
