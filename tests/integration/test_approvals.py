@@ -58,6 +58,8 @@ from tests.integration.conftest import (
     wait_summary,
 )
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 
 def last_ephemeral(slack: SlackEmulator, user: str) -> str:
     slack.wait_for(lambda s: bool(s.ephemerals(user)))

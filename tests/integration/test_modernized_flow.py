@@ -25,6 +25,8 @@ from tests.integration.conftest import (
     wait_summary,
 )
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 COMMAND = f'plan="Finance tier 1" appliance={APPLIANCE}'
 # InMageRcmReprotectInput's wire names (modernized.md §3), nothing else.
 WIRE_NAMES = {"instanceType", "reprotectAgentId", "datastoreName", "logStorageAccountId",

@@ -42,6 +42,8 @@ from tests.support.vcsim_shapes import (
     reconfigure,
 )
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 
 def ephemeral_texts(slack: SlackEmulator, user: str) -> list[str]:
     return [str(c.params["text"]) for c in slack.ephemerals(user)]

@@ -40,6 +40,8 @@ from tests.integration.conftest import (
 )
 from tracking import machine, runner
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 
 def start(start_bot: BotFactory, slack: SlackEmulator) -> tuple[LocalBot, SlackDriver]:
     bot = start_bot()

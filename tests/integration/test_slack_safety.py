@@ -29,6 +29,8 @@ from tests.integration.conftest import (
     wait_root,
 )
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 EVIL = "<!channel> URGENT: re-approve at <https://evil.example/login|Azure portal> <@U0CAROL> `x`"
 
 
