@@ -62,14 +62,16 @@ def decide_approval(f: ApprovalFacts) -> Decision:
         return refused
     if f.expires_at is not None and f.now >= f.expires_at:
         return Decision(False, Action.APPROVE, Refusal.EXPIRED)
-    refused = _four_eyes(f, Action.APPROVE)
-    if refused:
-        return refused
+    return _four_eyes(f, Action.APPROVE) or _counted(f, Action.APPROVE)
+
+
+def _counted(f: ApprovalFacts, action: Action) -> Decision:
+    """One more distinct approver towards `required`; a second click of one is refused."""
     if f.clicker in f.approved_by:
-        return Decision(False, Action.APPROVE, Refusal.ALREADY_APPROVED,
+        return Decision(False, action, Refusal.ALREADY_APPROVED,
                         missing=f.required - len(f.approved_by))
     count = len(f.approved_by - {f.requester}) + 1
-    return Decision(True, Action.APPROVE, missing=max(0, f.required - count),
+    return Decision(True, action, missing=max(0, f.required - count),
                     quorum_reached=count >= f.required)
 
 
@@ -89,6 +91,7 @@ def decide_rejection(f: ApprovalFacts) -> Decision:
 
 
 def decide_retry(f: ApprovalFacts) -> Decision:
-    """Restarting a failed VM's job rewrites its disks again: the approval rules apply."""
+    """Restarting a failed VM's job rewrites its disks again: the approval rules apply, and
+    the request's quorum too (`approved_by` holds who approved this retry so far)."""
     return (_outsider(f, Action.RETRY) or _four_eyes(f, Action.RETRY)
-            or Decision(True, Action.RETRY))
+            or _counted(f, Action.RETRY))

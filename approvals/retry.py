@@ -1,8 +1,10 @@
 """Retry of a failed VM: an approver's click restarts its Site Recovery job.
 
 Restarting rewrites the VM's disks again, so the click follows the approval rules
-(`approvals.policy.decide_retry`: an approver, not the requester, of this workspace); the
-runner then restarts the job once, by compare-and-set from `failed`, and follows the new job.
+(`approvals.policy.decide_retry`: an approver, not the requester, of this workspace) and
+needs the request's quorum (`REPROTECT_REQUIRED_APPROVALS` when it was asked): each distinct
+approver's Retry is recorded on the run under its row lock, and the click that completes the
+quorum has the runner restart the job once, by compare-and-set from `failed`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from sqlmodel import Session
 
 from core.decisions import Action, Click, Decision, Refusal
 from core.ports import Notifier, RetryAuthority, Waker
-from store.repo import get_run
+from store.db import session_scope
+from store.models import Run
+from store.repo import audit, get_run, retried_by, vote_retry
 from tracking import Runner
 
 
@@ -35,10 +39,35 @@ class Retries:
             return
         on_request = Click(request_id=run.request_id, user_id=click.user_id,
                            user_team=click.user_team, channel_id=click.channel_id)
-        if not self._authority.may_retry(on_request).accepted:
+        if not self._authority.may_retry(on_request, retried_by(run)).accepted:
             return
-        refusal = self._runner.restart(run_id, click.user_id)
-        if refusal is not None:
-            self._notifier.tell(click.channel_id, click.user_id, refusal)
+        decision = self._vote(run, on_request)
+        if decision is not None and decision.quorum_reached:
+            refusal = self._runner.restart(run_id, click.user_id)
+            if refusal is not None:
+                self._notifier.tell(click.channel_id, click.user_id, refusal)
+        elif decision is not None:  # more approvals needed, or refused: told to the clicker
+            self._notifier.tell(click.channel_id, click.user_id, decision)
         self._waker.wake("outbox")
         self._waker.wake("track")
+
+    def _vote(self, run: Run, click: Click) -> Decision | None:
+        """Count the click towards the quorum with everyone who approved this retry before
+        it, read under the run's row lock, and decide again on those fresh facts; None when
+        the authority refused it then (and told the clicker)."""
+        assert run.id is not None
+        with session_scope(self._engine) as session:
+            vote = vote_retry(session, run.id, click.user_id)
+            status = get_run(session, run.id)
+            if vote is not None and vote[0]:
+                audit(session, click.user_id, "retry_approval", run.request_id,
+                      vm=run.vm_name, approvals=len(vote[1]))
+        if vote is None:
+            return Decision(False, Action.RETRY, Refusal.NOT_FAILED,
+                            status=status.status if status else "gone")
+        added, voters = vote
+        decision = self._authority.may_retry(click, voters - {click.user_id})
+        if not added and decision.accepted:
+            return Decision(False, Action.RETRY, Refusal.ALREADY_APPROVED,
+                            missing=decision.missing)
+        return decision if decision.accepted else None

@@ -25,6 +25,7 @@ from approvals.policy import (
 )
 from core.decisions import Action, Click, Decision, Refusal
 from core.events import Decided, RequestChanged
+from core.log_context import about_request
 from core.policy import Policy
 from core.ports import Directory, Notifier, Waker
 from intake.manual_items import confirm_remaining
@@ -47,9 +48,11 @@ class Approvals:
         self._recheck = recheck
 
     def _facts(self, session: Session, request: Request, click: Click,
-               approvers: frozenset[str] | None = None) -> ApprovalFacts:
+               approvers: frozenset[str] | None = None,
+               approved_by: frozenset[str] | None = None) -> ApprovalFacts:
         assert request.id is not None
-        approved = [a.approver_id for a in approvals_of(session, request.id)]
+        approved = [a.approver_id for a in approvals_of(session, request.id)] \
+            if approved_by is None else approved_by
         return ApprovalFacts(
             clicker=click.user_id, clicker_team=click.user_team,
             workspace_team=self._policy.workspace_team(),
@@ -60,6 +63,7 @@ class Approvals:
             expires_at=request.expires_at, now=utcnow(), approved_by=frozenset(approved),
             required=request.required_approvals)
 
+    @about_request
     def approve(self, click: Click) -> Decision:
         decision = self._decide(click, decide_approval, Action.APPROVE)
         if not decision.accepted:
@@ -109,25 +113,28 @@ class Approvals:
             self._refuse(click, decision)
         return decision
 
-    def may_retry(self, click: Click) -> Decision:
-        """A Retry click on a failed VM follows the approval rules; a refusal is told why."""
-        decision = self._decide(click, decide_retry, Action.RETRY)
+    def may_retry(self, click: Click, retried_by: frozenset[str]) -> Decision:
+        """A Retry click on a failed VM follows the approval rules and the request's quorum,
+        counted over `retried_by` (this failure's retry approvals); a refusal is told why."""
+        decision = self._decide(click, decide_retry, Action.RETRY, retried_by)
         return decision if decision.accepted else self._refuse(click, decision)
 
+    @about_request
     def reject(self, click: Click, reason: str) -> Decision:
         return self._close(click, decide_rejection, Action.REJECT, RequestStatus.REJECTED,
                            reason)
 
+    @about_request
     def cancel(self, click: Click) -> Decision:
         return self._close(click, decide_cancel, Action.CANCEL, RequestStatus.CANCELLED, "")
 
     def _decide(self, click: Click, rule: Callable[[ApprovalFacts], Decision],
-                action: Action) -> Decision:
+                action: Action, approved_by: frozenset[str] | None = None) -> Decision:
         with Session(self._engine) as session:
             request = get_request(session, click.request_id)
             if request is None:
                 return Decision(False, action, Refusal.NO_SUCH_REQUEST, number=click.request_id)
-            return rule(self._facts(session, request, click))
+            return rule(self._facts(session, request, click, approved_by=approved_by))
 
     def _close(self, click: Click, rule: Callable[[ApprovalFacts], Decision],
                action: Action, new: RequestStatus, reason: str) -> Decision:

@@ -1,4 +1,4 @@
-"""`reprotect-bot serve | migrate | sandbox`: the only entry points (see runtime contract)."""
+"""`reprotect-bot serve | migrate | check | sandbox | audit`: the only entry points."""
 
 from __future__ import annotations
 
@@ -7,30 +7,63 @@ import logging
 import os
 import signal
 import sys
+import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
-from bot.settings import SettingsError, load_settings
+from bot import logs
+from bot.database_url import (
+    database_unreachable,
+    database_url_problem,
+    sqlite_file,
+    sqlite_problem,
+)
+from bot.help_text import DESCRIPTION, settings_epilog
+from bot.settings import SettingsError, load_log_settings, load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from bot.settings import Settings
+
 log = logging.getLogger("reprotect_bot")
 EXIT_CONFIG = 2
+DEFAULT_DATABASE_URL = "sqlite:///reprotect.db"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="reprotect-bot", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def _version() -> str:
+    try:
+        return version("reprotect-bot")
+    except PackageNotFoundError:  # run from a checkout that was not installed
+        return "unknown (not installed)"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reprotect-bot", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"reprotect-bot {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    raw = argparse.RawDescriptionHelpFormatter
     sub.add_parser("serve", help="run the bot (HTTP on $PORT, or Socket Mode with "
-                                 "SLACK_APP_TOKEN)")
-    sub.add_parser("migrate", help="bring the database schema up to date")
-    audit = sub.add_parser("audit", help="export the audit trail (needs DATABASE_URL)")
-    audit.add_argument("--since", type=_utc, help="ISO date or time, UTC unless an offset is "
-                                                  "given (e.g. 2026-11-26T03:00)")
-    audit.add_argument("--request", type=int, help="only this request number")
-    audit.add_argument("--format", choices=("csv", "json"), default="csv")
+                                 "SLACK_APP_TOKEN)", formatter_class=raw,
+                   description=textwrap.fill(
+                       "Run the bot: POST /slack/events, GET /healthz (liveness), /readyz "
+                       "(readiness), /metrics (Prometheus) on $PORT; Socket Mode when "
+                       "SLACK_APP_TOKEN is set. Applies pending migrations at start. SIGTERM "
+                       "finishes requests and exits 0."),
+                   epilog=settings_epilog())
+    sub.add_parser("migrate", help="bring the database schema up to date (needs only "
+                                   "DATABASE_URL)")
+    check = sub.add_parser("check", help="try every configured dependency once (Slack, the "
+                                         "vault, vCenter, the database); exit 0 or 1",
+                           formatter_class=raw, epilog=settings_epilog(),
+                           description=textwrap.fill(
+                               "Reads the same settings as serve, tries each dependency once, "
+                               "prints one line per check and lists every failure. Exit 0 "
+                               "when none failed, 1 otherwise."))
+    check.add_argument("--timeout", type=float, default=20.0,
+                       help="seconds each check may take (default 20)")
     sandbox = sub.add_parser("sandbox", help="walk through a 3-VM failback with emulators only")
     sandbox.add_argument("--keep-running", action="store_true",
                          help="stay up after the walk-through, printing the bot's URLs")
@@ -38,11 +71,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox.add_argument("--modernized", action="store_true",
                          help="a vault of the modernized architecture (replication appliance, "
                               "`appliance=`) instead of the classic one (master target)")
-    args = parser.parse_args(argv)
-    _logging()
+    audit = sub.add_parser("audit", help="export the audit trail (needs only DATABASE_URL)")
+    audit.add_argument("--since", type=_utc, help="ISO date or time, UTC unless an offset is "
+                                                  "given (e.g. 2026-11-26T03:00)")
+    audit.add_argument("--request", type=int, help="only this request number")
+    audit.add_argument("--format", choices=("csv", "json"), default="csv")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        log_settings = load_log_settings()
+        logs.configure(log_settings.log_format, log_settings.log_level)
+    except SettingsError as exc:
+        logs.configure()
+        problems = exc.lines
+        if args.command in ("serve", "check"):  # report the other settings' problems too
+            problems += [p for p in _settings_problems() if p not in problems]
+        logs.error_lines(problems)
+        return EXIT_CONFIG
     try:
         if args.command == "serve":
             return serve()
+        if args.command == "check":
+            return check(args.timeout)
         if args.command == "migrate":
             return migrate()
         if args.command == "audit":
@@ -52,54 +105,94 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_sandbox(keep_running=args.keep_running, vms=args.vms,
                            modernized=args.modernized)
     except SettingsError as exc:
-        print(f"reprotect-bot: configuration error: {exc}", file=sys.stderr)
+        logs.error_lines(exc.lines)
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
 
 
-def _logging() -> None:
-    level = os.environ.get("LOG_LEVEL", "INFO").upper()
-    logging.basicConfig(level=getattr(logging, level, logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("azure", "urllib3", "slack_sdk", "slack_bolt", "apscheduler", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def _settings_problems() -> list[str]:
+    try:
+        load_settings()
+    except SettingsError as exc:
+        return exc.lines
+    return []
 
 
 def serve() -> int:
     """Run until SIGTERM/SIGINT, then finish requests, stop ticking and exit 0."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from bot.container import build
+    from bot.health import observe_routes
     from bot.server import build_http_app, make_server
 
-    settings = load_settings()
-    services = build(settings)
-    socket_mode = None
+    settings = _settings_and_database()
+    try:
+        services = build(settings)
+    except SQLAlchemyError as exc:  # the database went away between the check and here
+        raise SettingsError([f"DATABASE_URL: the database failed at start-up "
+                             f"({type(exc).__name__})"]) from None
     try:
         services.start_background()
         http_app = build_http_app(app=services.app, engine=services.engine,
                                   ticker=services.ticker,
-                                  signing_secret=settings.events_signing_secret)
-        if settings.slack_app_token is not None:
-            from bot.socket_mode import SocketModeRunner
-
-            socket_mode = SocketModeRunner(services.app,
-                                           settings.slack_app_token.get_secret_value())
-            socket_mode.start()
-            log.info("Socket Mode: connecting; /healthz on port %d", settings.port)
-        else:
-            log.info("listening on 0.0.0.0:%d (POST /slack/events, GET /healthz)",
+                                  signing_secret=settings.events_signing_secret,
+                                  extra_routes=observe_routes(services.readiness,
+                                                              services.engine))
+        if services.socket_mode is not None:
+            log.info("Socket Mode: connecting; /healthz, /readyz and /metrics on port %d",
                      settings.port)
+        else:
+            log.info("listening on 0.0.0.0:%d (POST /slack/events, GET /healthz, /readyz, "
+                     "/metrics)", settings.port)
         # uvicorn re-raises the stop signal after its graceful shutdown; a no-op handler
         # lets `serve` close the scheduler and exit 0 instead of dying by the signal.
         for stop in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop, lambda *_: None)
         make_server(http_app, settings.port, limits=settings.http_limits).run()
     finally:
-        if socket_mode is not None:
-            socket_mode.close()
         services.close()
         log.info("stopped cleanly")
     return 0
+
+
+def _settings_and_database() -> Settings:
+    """The settings, then the database they name reached: every problem found, one line each
+    (the database is tried even when other settings are wrong)."""
+    try:
+        settings, problems = load_settings(), []
+    except SettingsError as exc:
+        settings, problems = None, exc.lines
+    if not any(p.startswith("DATABASE_URL") for p in problems):
+        url = settings.database_url if settings else os.environ.get("DATABASE_URL",
+                                                                    DEFAULT_DATABASE_URL)
+        problems += _database_problems(url)
+    if problems or settings is None:
+        raise SettingsError(problems)
+    return settings
+
+
+def _database_problems(url: str) -> list[str]:
+    from store.db import make_engine
+
+    problem = database_url_problem(url)
+    sqlite = sqlite_file(url) if problem is None else None
+    if sqlite is not None:
+        problem = sqlite_problem(sqlite)
+    elif problem is None:
+        engine = make_engine(url)
+        try:
+            problem = database_unreachable(engine)
+        finally:
+            engine.dispose()
+    return [f"DATABASE_URL: {problem}"] if problem else []
+
+
+def check(timeout: float) -> int:
+    from bot.check import run_checks
+
+    return run_checks(load_settings(), timeout=timeout)
 
 
 def _utc(text: str) -> datetime:
@@ -111,12 +204,13 @@ def _utc(text: str) -> datetime:
 
 
 def _database_engine() -> Engine:
-    """An engine from DATABASE_URL alone: `migrate` and `audit` need nothing else."""
+    """An engine from DATABASE_URL alone, reachable: `migrate` and `audit` need nothing else."""
     from store.db import make_engine
 
-    url = os.environ.get("DATABASE_URL", "sqlite:///reprotect.db")
-    if not url.startswith(("sqlite", "postgresql")):
-        raise SettingsError("DATABASE_URL: must be a SQLAlchemy URL for SQLite or PostgreSQL")
+    url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    problems = _database_problems(url)
+    if problems:
+        raise SettingsError(problems)
     return make_engine(url)
 
 

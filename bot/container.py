@@ -18,12 +18,15 @@ from sqlalchemy import Engine
 
 from approvals.retry import Retries
 from approvals.workflow import Approvals, expire_due
+from bot import metrics
 from bot.admission import Admission, AfterAckPool
+from bot.health import Readiness, slack_probe, vault_probe, vcenter_probe
 from bot.outbox import OutboxSender
 from bot.scheduler import Ticker
 from bot.settings import Settings
 from bot.slack_app import build_app
 from bot.slack_ports import SlackDirectory, SlackNotifier, SlackWorkspace
+from bot.socket_mode import SocketModeRunner
 from core.policy import Policy
 from core.ports import SlackUnavailable
 from gateways.site_recovery import AzureSiteRecovery
@@ -48,16 +51,23 @@ class BotServices:
     app: App
     site_recovery: AzureSiteRecovery
     after_ack: AfterAckPool
+    readiness: Readiness
     vcenter: VCenterGateway | None = None
+    socket_mode: SocketModeRunner | None = None
 
     def start_background(self) -> None:
         self.ticker.start()
+        if self.socket_mode is not None:
+            self.socket_mode.start()
 
     def close(self) -> None:
-        """Finish work started by clicks and commands, stop ticking (waiting for running
-        ticks), log out of vCenter, close the pools."""
+        """Stop taking Socket Mode events, finish work started by clicks and commands, stop
+        ticking (waiting for running ticks), log out of vCenter, close the pools."""
+        if self.socket_mode is not None:
+            self.socket_mode.close()
         self.after_ack.shutdown(wait=True)
         self.ticker.shutdown()
+        self.readiness.close()
         self.site_recovery.close()
         if self.vcenter is not None:
             self.vcenter.close()
@@ -71,6 +81,7 @@ def _expire(engine: Engine) -> None:
 
 
 def build(settings: Settings) -> BotServices:
+    metrics.count_transitions()
     engine = make_engine(settings.database_url)
     migrate(engine)
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -92,8 +103,9 @@ def build(settings: Settings) -> BotServices:
     site_recovery = AzureSiteRecovery(
         subscription_id=settings.azure_subscription_id,
         resource_group=settings.asr_resource_group, vault=settings.asr_vault_name,
-        arm_endpoint=settings.azure_arm_endpoint)
-    vcenter = _vcenter(settings)
+        arm_endpoint=settings.azure_arm_endpoint,
+        per_retry_policies=[metrics.CountArmCalls()], observe_write=metrics.submission)
+    vcenter = vcenter_gateway(settings)
     sources = Sources(site_recovery, vcenter or NotConfiguredVCenter(),
                       vcenter_host=urlsplit(settings.vcenter_url or "").hostname or "",
                       vcenter_insecure=settings.vcenter_insecure)
@@ -122,11 +134,20 @@ def build(settings: Settings) -> BotServices:
                     intake=intake, approvals=approvals, manual=manual,
                     retries=Retries(engine, runner, approvals, notifier, ticker),
                     notifier=notifier, waker=ticker, background=after_ack)
+    socket_mode = (SocketModeRunner(app, settings.slack_app_token.get_secret_value())
+                   if settings.slack_app_token is not None else None)
+    readiness = Readiness()
+    readiness.add("slack", slack_probe(client, socket_mode.connected if socket_mode else None))
+    readiness.add("vault", vault_probe(site_recovery))
+    if vcenter is not None:
+        readiness.add("vcenter", vcenter_probe(vcenter), required=False)
+    ticker.every("readiness", settings.reprotect_readiness_seconds, readiness.probe)
     return BotServices(settings=settings, engine=engine, ticker=ticker, app=app,
-                       site_recovery=site_recovery, after_ack=after_ack, vcenter=vcenter)
+                       site_recovery=site_recovery, after_ack=after_ack, readiness=readiness,
+                       vcenter=vcenter, socket_mode=socket_mode)
 
 
-def _vcenter(settings: Settings) -> VCenterGateway | None:
+def vcenter_gateway(settings: Settings) -> VCenterGateway | None:
     """The vCenter gateway when VCENTER_URL is set; it logs in at the first preflight."""
     if not settings.vcenter_url:
         return None

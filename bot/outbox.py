@@ -25,6 +25,7 @@ from sqlmodel import Session
 from bot import views
 from bot.views import thread
 from core.events import Event, Progress, Protected, RequestChanged, RequestPosted, decode
+from core.log_context import about_request
 from core.plan import ResolvedPlan
 from store import outbox_queue as queue
 from store.models import Outbox, OutboxKind, OutboxStatus, Request, RequestStatus, utcnow
@@ -94,6 +95,7 @@ class OutboxSender:
         finally:
             self._lock.release()
 
+    @about_request
     def _drain(self, request_id: int) -> None:
         """Send this request's pending messages in order until one has to wait."""
         if not queue.claim(self._engine, request_id, self._owner, LEASE):

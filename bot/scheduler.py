@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -27,11 +29,13 @@ class Ticker:
         self._counts = threading.Lock()
 
     def every(self, name: str, seconds: float, func: Callable[[], None]) -> None:
+        timed = metrics.timed(name, func)
+
         def guarded() -> None:
             with self._counts:
                 self._started[name] += 1
             try:
-                func()
+                timed()
             except Exception:
                 log.exception("periodic job %s failed; it runs again at its next tick", name)
             finally:

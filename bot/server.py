@@ -9,6 +9,7 @@ signature is checked on the raw bytes, and anything malformed is a 400: no 500, 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import uvicorn
 from slack_bolt import App, BoltRequest
@@ -31,9 +32,9 @@ MAX_BODY_BYTES = 1 << 20
 
 
 def build_http_app(*, app: App, engine: Engine, ticker: Ticker,
-                   signing_secret: str | None) -> Starlette:
+                   signing_secret: str | None, extra_routes: Sequence[Route] = ()) -> Starlette:
     """`/slack/events` is served only with a signing secret (HTTP mode never runs unverified);
-    without one (Socket Mode) only `/healthz` is."""
+    without one (Socket Mode) only `/healthz` and `extra_routes` (readiness, metrics) are."""
     verifier = SignatureVerifier(signing_secret) if signing_secret is not None else None
 
     async def events(request: Request) -> Response:
@@ -72,7 +73,7 @@ def build_http_app(*, app: App, engine: Engine, ticker: Ticker,
                              "scheduler": "running" if ticker.running else "stopped"},
                             status_code=200 if healthy else 503)
 
-    routes = [Route("/healthz", healthz, methods=["GET"])]
+    routes = [Route("/healthz", healthz, methods=["GET"]), *extra_routes]
     if verifier is not None:
         routes.append(Route("/slack/events", events, methods=["POST"]))
     return Starlette(routes=routes)
@@ -118,8 +119,10 @@ def _database_ok(engine: Engine) -> bool:
 
 def make_server(http_app: Starlette, port: int, host: str = "0.0.0.0",
                 limits: HttpLimits | None = None) -> uvicorn.Server:
-    """uvicorn with the bot's deadline and connection cap (`bot.http_limits`)."""
-    config = uvicorn.Config(http_app, host=host, port=port, log_level="warning",
-                            access_log=False, backlog=2048, timeout_graceful_shutdown=30,
+    """uvicorn with the bot's deadline and connection cap (`bot.http_limits`). log_config=None:
+    its lines and access log go through the process's logging (`bot.logs`: text or JSON,
+    levels set there)."""
+    config = uvicorn.Config(http_app, host=host, port=port, log_config=None, log_level=None,
+                            access_log=True, backlog=2048, timeout_graceful_shutdown=30,
                             lifespan="off", http=protocol_with(limits or HttpLimits()))
     return uvicorn.Server(config)

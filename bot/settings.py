@@ -1,17 +1,21 @@
-"""The bot's configuration: exactly the runtime contract's environment variables.
+"""The bot's configuration: its environment variables (the README's Settings table).
 
-Loaded once by the CLI (never at import) so that a bad value stops start-up with one line
-naming the variable, and secrets stay `SecretStr` so they never print.
+Loaded once by the CLI (never at import) so that bad values stop start-up with one line each
+naming the variable, every problem in one run, and secrets stay `SecretStr` so they never
+print. No value is ever echoed: a URL can carry credentials.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.database_url import database_url_problem
 from bot.http_limits import HttpLimits
 
 SLACK_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")
@@ -31,10 +35,33 @@ def _user_ids(value: list[str]) -> list[str]:
     return value
 
 
-class Settings(BaseSettings):
-    """Environment variables of `shared/runtime-contract.md`, with its defaults."""
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+class LogSettings(BaseSettings):
+    """How the process logs: read by every command, before anything else is logged."""
 
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+
+class Settings(LogSettings):
+    """Every environment variable `serve` and `check` read, with its default."""
 
     slack_bot_token: SecretStr
     slack_signing_secret: SecretStr | None = None
@@ -59,6 +86,7 @@ class Settings(BaseSettings):
     reprotect_approval_ttl_minutes: int = Field(default=60, ge=1)
     reprotect_poll_seconds: float = Field(default=30, gt=0)
     reprotect_protect_timeout_minutes: int = Field(default=720, ge=1)
+    reprotect_readiness_seconds: float = Field(default=15, gt=0, le=300)
     http_max_connections: int = Field(default=500, ge=1)
     http_read_timeout_seconds: float = Field(default=10, gt=0, le=60)
 
@@ -122,18 +150,20 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
-        if not value.startswith(("sqlite", "postgresql")):
-            raise ValueError("must be a SQLAlchemy URL for SQLite or PostgreSQL")
+        problem = database_url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @model_validator(mode="after")
     def _dependencies(self) -> Settings:
-        if self.slack_app_token is None and self.slack_signing_secret is None:
-            raise ValueError("SLACK_SIGNING_SECRET: required in HTTP mode (SLACK_APP_TOKEN unset)")
-        if self.vcenter_url and not (self.vcenter_user and self.vcenter_password):
-            raise ValueError("VCENTER_USER and VCENTER_PASSWORD: required with VCENTER_URL")
-        if self.vcenter_url and not self.vcenter_url.startswith("https://"):
-            raise ValueError("VCENTER_URL: must be https://, e.g. https://vcenter.example/sdk")
+        problems = cross_problems({name.upper(): str(value) for name, value in (
+            ("slack_app_token", self.slack_app_token),
+            ("slack_signing_secret", self.slack_signing_secret),
+            ("vcenter_url", self.vcenter_url), ("vcenter_user", self.vcenter_user),
+            ("vcenter_password", self.vcenter_password)) if value is not None})
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
     @property
@@ -155,26 +185,58 @@ class Settings(BaseSettings):
         return self.slack_api_url if self.slack_api_url.endswith("/") else self.slack_api_url + "/"
 
 
+def cross_problems(env: Mapping[str, str]) -> list[str]:
+    """Settings that need one another, from the variables that are set (values unused)."""
+    problems = []
+    if "SLACK_APP_TOKEN" not in env and "SLACK_SIGNING_SECRET" not in env:
+        problems.append("SLACK_SIGNING_SECRET: required in HTTP mode (SLACK_APP_TOKEN unset)")
+    if env.get("VCENTER_URL"):
+        missing = [v for v in ("VCENTER_USER", "VCENTER_PASSWORD") if not env.get(v)]
+        if missing:
+            problems.append(f"{' and '.join(missing)}: required with VCENTER_URL")
+        if not env["VCENTER_URL"].startswith("https://"):
+            problems.append("VCENTER_URL: must be https://, e.g. https://vcenter.example/sdk")
+    return problems
+
+
 class SettingsError(Exception):
-    """A setting is missing or malformed; `str()` is the one line to print."""
+    """Settings are missing or malformed; `lines` are the lines to print, one per problem."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
 
 
 def load_settings() -> Settings:
-    """Read the environment; turn pydantic's report into one line naming the variable."""
+    """Read the environment; every problem becomes one line naming its variable."""
     try:
         return Settings()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        lines = describe(exc)
+        if not any(e["loc"] == () for e in exc.errors()):  # cross checks did not run
+            env = {k.upper(): v for k, v in os.environ.items()}
+            lines += [p for p in cross_problems(env) if p not in lines]
+        raise SettingsError(lines) from None
+
+
+def load_log_settings() -> LogSettings:
+    """LOG_FORMAT and LOG_LEVEL alone (`migrate`, `audit`, `sandbox` need nothing else)."""
+    try:
+        return LogSettings()
     except ValidationError as exc:
         raise SettingsError(describe(exc)) from None
 
 
-def describe(exc: ValidationError) -> str:
-    """First problem as `VARIABLE: what is wrong`, without echoing any value given."""
-    error = exc.errors(include_input=False, include_url=False)[0]
-    location = [str(part) for part in error["loc"]]
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if not location:
-        return message
-    variable = location[0].upper()
-    if error["type"] == "missing":
-        return f"{variable}: required but not set"
-    return f"{variable}: {message}"
+def describe(exc: ValidationError) -> list[str]:
+    """Each problem as `VARIABLE: what is wrong`, without echoing any value given."""
+    lines: list[str] = []
+    for error in exc.errors(include_input=False, include_url=False):
+        location = [str(part) for part in error["loc"]]
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if not location:
+            lines += message.splitlines()
+        elif error["type"] == "missing":
+            lines.append(f"{location[0].upper()}: required but not set")
+        else:
+            lines.append(f"{location[0].upper()}: {message}")
+    return lines

@@ -42,6 +42,10 @@ class SocketModeRunner:
             self._stop.wait(delay)
             delay = min(delay * 2, 60.0)
 
+    def connected(self) -> bool:
+        """The WebSocket is open (readiness asks)."""
+        return bool(self._handler.client.is_connected())
+
     def close(self) -> None:
         self._stop.set()
         self._handler.close()  # type: ignore[no-untyped-call]

@@ -32,7 +32,6 @@ class Refusal(enum.StrEnum):
     NO_SUCH_REQUEST = "no_such_request"  # or no such run, for a Retry
     NOT_FAILED = "not_failed"            # Retry of a VM whose reprotect did not fail (now)
     TAKEN = "taken"                      # Retry of a VM another open request holds now
-    RACED = "raced"                      # another request took the VM at the same moment
     RETRYING = "retrying"                # another click restarted it first
 
 

@@ -220,12 +220,14 @@ class Retried(Event):
 
 @dataclass(frozen=True)
 class AgentWaiting(Event):
-    """The agent has not re-registered since failover; the bot retries for `wait_s`."""
+    """The agent has not re-registered since failover; the bot retries for `wait_s`
+    (`modernized`: the item says so, and the reprotect is sent once it registers)."""
 
     vm: str
     reason: str
     wait_s: int
     errors: tuple[JobErrorInfo, ...] = ()
+    modernized: bool = False
 
 
 @dataclass(frozen=True)
@@ -238,6 +240,7 @@ class AgentGaveUp(Event):
     tries: int
     errors: tuple[JobErrorInfo, ...] = ()
     run_id: int | None = None
+    modernized: bool = False
 
 
 @dataclass(frozen=True)

@@ -3,48 +3,57 @@
 Reads are done in bulk (a fixed number of list calls per plan, run concurrently) and
 converted into `site_recovery_models` dataclasses (`site_recovery_convert`). Reads retry as
 azure-core does (429 after its Retry-After; 5xx and dropped connections with exponential
-backoff, here jittered). Writes (reprotect, job restart) are sent with retries off and
-explicit timeouts shorter than the runner's lease: a reprotect must never go out twice, so
-the caller decides about any resend after looking at the protected item and its recent jobs.
+backoff, here jittered). Writes (reprotect, job restart, and the failback journey's
+failover, commit and cancel: `site_recovery_failback`) all go through `_write`: retries off
+and explicit timeouts shorter than the runner's lease (`site_recovery_calls`): a write must
+never go out twice, so the caller decides about any resend after looking at the protected
+item and its recent jobs.
 Writes are signed as Azure PowerShell signs them (`gateways.agent_auth`) with the vault's
-integrity key, read once and cached, never logged.
+integrity key, read once and cached, never logged; the token and key fetched before a write
+share its deadline (`gateways.write_deadline`).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import random
-import re
 import threading
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from azure.core.exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
-    ResourceNotFoundError,
-    ServiceRequestError,
-    ServiceResponseError,
     map_error,
 )
-from azure.core.pipeline import PipelineResponse
-from azure.core.pipeline.policies import RetryPolicy
+from azure.core.pipeline.policies import HTTPPolicy, RetryPolicy
 from azure.core.rest import HttpRequest
-from azure.identity import CredentialUnavailableError, DefaultAzureCredential
+from azure.identity import DefaultAzureCredential
 from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
+from azure.mgmt.recoveryservicessiterecovery import models as m
 from azure.mgmt.recoveryservicessiterecovery.models import ReplicationProtectedItem
 
 from gateways.agent_auth import signed_headers
 from gateways.errors import SiteRecoveryAuthError, SiteRecoveryError
 from gateways.rcm_models import MODERNIZED_PROVIDERS, ModernizedPlanContext
+from gateways.site_recovery_calls import (
+    WRITE_TIMEOUTS,
+    _accepted,
+    _call,
+    _write_timeouts,
+)
+from gateways.site_recovery_calls import job_from_headers as job_from_headers
+from gateways.site_recovery_calls import job_name as job_name
 from gateways.site_recovery_convert import (
     _config_server,
     _failback_policy,
-    _float,
     _item,
     _item_path,
     _job,
@@ -52,6 +61,13 @@ from gateways.site_recovery_convert import (
     _vcenter,
     reprotect_body,
 )
+from gateways.site_recovery_failback import (
+    FailbackWrites,
+    failback_item,
+    forward_targets,
+    plan_state,
+)
+from gateways.site_recovery_failback_models import FailbackContext, FailbackItem
 from gateways.site_recovery_models import (
     Accepted,
     Job,
@@ -67,19 +83,22 @@ from gateways.site_recovery_rcm import (
     rcm_item,
 )
 from gateways.timestamps import utc
+from gateways.write_deadline import Hook, bounded_write
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-JOB_FROM_LOCATION = re.compile(r"/operationresults/(?P<job>[^/?]+)", re.IGNORECASE)
-JOB_FROM_ID = re.compile(r"/replicationJobs/(?P<job>[^/?]+)", re.IGNORECASE)
 EXTENDED_INFO_API = "2023-04-01"
+PERMISSIONS_API = "2022-04-01"
+# The writes the bot sends; `check` asks Azure RBAC whether the identity may send them.
+WRITE_ACTIONS = (
+    "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
+    "replicationProtectedItems/reProtect/action",
+    "Microsoft.RecoveryServices/vaults/replicationJobs/restart/action",
+)
 READ_RETRIES = 4
 READ_BACKOFF_S = 0.5
 READ_BACKOFF_MAX_S = 20
-# (connect, read) seconds for writes: well inside the runner's 60 s run lease, so an answer
-# that does not come is given up on before another replica may look at the run.
-WRITE_TIMEOUTS = (10.0, 30.0)
 
 
 class JitteredRetry(RetryPolicy[Any, Any]):
@@ -90,17 +109,22 @@ class JitteredRetry(RetryPolicy[Any, Any]):
         return float(super().get_backoff_time(settings)) * random.uniform(0.5, 1.5)
 
 
-def job_name(job_id: str) -> str:
-    """The job's GUID from an ARM id or a bare name."""
-    match = JOB_FROM_ID.search(job_id)
-    return match.group("job") if match else job_id
+@contextmanager
+def _unobserved(_: str) -> Iterator[None]:
+    yield
 
 
-class AzureSiteRecovery:
-    """`core.ports.SiteRecovery` over the real `azure-mgmt-recoveryservicessiterecovery` client."""
+class AzureSiteRecovery(FailbackWrites):
+    """`core.ports.SiteRecovery` over the real `azure-mgmt-recoveryservicessiterecovery`
+    client (the failback journey's writes: `FailbackWrites`)."""
 
     def __init__(self, *, subscription_id: str, resource_group: str, vault: str,
-                 arm_endpoint: str, credential: Any | None = None) -> None:
+                 arm_endpoint: str, credential: Any | None = None,
+                 per_retry_policies: Sequence[HTTPPolicy[Any, Any]] = (),
+                 observe_write: Callable[[str], AbstractContextManager[None]] = _unobserved,
+                 ) -> None:
+        """`per_retry_policies` see every HTTP request (retries included); `observe_write`
+        wraps each write, named by its operation (`reprotect`, `restart`)."""
         self._rg = resource_group
         self._vault = vault
         self._vault_path = (f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
@@ -111,7 +135,9 @@ class AzureSiteRecovery:
             retry_policy=JitteredRetry(retry_total=READ_RETRIES,
                                        retry_backoff_factor=READ_BACKOFF_S,
                                        retry_backoff_max=READ_BACKOFF_MAX_S),
+            per_retry_policies=list(per_retry_policies),
         )
+        self._observe_write = observe_write
         self._pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="asr-read")
         self._key: str | None = None
         self._key_forbidden = False
@@ -133,17 +159,20 @@ class AzureSiteRecovery:
                 self._rg, self._vault)],
         )
 
+    def probe_vault(self) -> tuple[int, int]:
+        """Read the first page of the vault's fabrics and of its recovery plans (what every
+        preflight reads first): how many each page holds. Raises what a preflight would."""
+        fabrics: list[Any] = _call("list the vault's fabrics", lambda: list(next(
+            self._client.replication_fabrics.list(self._rg, self._vault).by_page(), [])))
+        plans: list[Any] = _call("list the vault's recovery plans", lambda: list(next(
+            self._client.replication_recovery_plans.list(self._rg, self._vault).by_page(), [])))
+        return len(fabrics), len(plans)
+
     def plan_context(self, plan: RecoveryPlan) -> PlanContext:
         """Items, fabric, policies, mappings and vCenters in five concurrent list calls; for a
         plan with modernized items, one more: the vault's items (appliance disk counts)."""
         items_f = self._pool.submit(self._raw_plan_items, plan)
-        fabrics_f = self._pool.submit(self._list, "list the vault's fabrics",
-                                      self._client.replication_fabrics.list)
-        policies_f = self._pool.submit(self._list, "list the vault's replication policies",
-                                       self._client.replication_policies.list)
-        mappings_f = self._pool.submit(
-            self._list, "list the vault's container mappings",
-            self._client.replication_protection_container_mappings.list)
+        fabrics_f, policies_f, mappings_f = self._site_lists()
         vcenters_f = self._pool.submit(self._optional, self._list,
                                        "list the vault's discovered vCenters",
                                        self._client.replicationv_centers.list)
@@ -177,8 +206,36 @@ class AzureSiteRecovery:
             failing_back=tuple(r for r in map(rcm_item, vault_f.result())
                                if r.provider == RCM_FAILBACK))
 
+    def _site_lists(self) -> tuple[Future[list[m.Fabric]], Future[list[m.Policy]],
+                                   Future[list[m.ProtectionContainerMapping]]]:
+        """The vault's fabrics, policies and container mappings, listed concurrently."""
+        return (self._pool.submit(self._list, "list the vault's fabrics",
+                                  self._client.replication_fabrics.list),
+                self._pool.submit(self._list, "list the vault's replication policies",
+                                  self._client.replication_policies.list),
+                self._pool.submit(self._list, "list the vault's container mappings",
+                                  self._client.replication_protection_container_mappings.list))
+
     def get_item(self, item_id: str) -> ProtectedItem:
         return _item(self._get_raw_item(item_id))
+
+    def get_failback_item(self, item_id: str) -> FailbackItem:
+        """One item's failback journey signals (`allowedOperations`, recovery point, …)."""
+        return failback_item(self._get_raw_item(item_id))
+
+    def failback_context(self, plan: RecoveryPlan) -> FailbackContext:
+        """The plan's own state, its items' journey signals and the forward targets for a
+        reprotect to Azure, in five concurrent reads whatever the number of VMs."""
+        plan_f = self._pool.submit(_call, f"read recovery plan {plan.friendly_name}",
+                                   lambda: self._client.replication_recovery_plans.get(
+                                       self._rg, self._vault, plan.name))
+        items_f = self._pool.submit(self._raw_plan_items, plan)
+        fabrics_f, policies_f, mappings_f = self._site_lists()
+        items = tuple(failback_item(i) for i in items_f.result())
+        return FailbackContext(
+            plan=plan_state(plan_f.result()), items=items,
+            forward=forward_targets(fabrics_f.result(), policies_f.result(),
+                                    mappings_f.result(), tuple(i.item for i in items)))
 
     def _get_raw_item(self, item_id: str) -> ReplicationProtectedItem:
         fabric, container, name = _item_path(item_id)
@@ -203,6 +260,28 @@ class AzureSiteRecovery:
                               rg, vault, filter=query))
         return [job for job in map(_job, jobs)
                 if job.start_time is None or job.start_time >= moment]
+
+    def denied_writes(self) -> tuple[str, ...]:
+        """The WRITE_ACTIONS Azure RBAC does not grant the bot's identity on the vault, from
+        its permissions there (actions minus notActions, wildcards as RBAC reads them)."""
+        def read() -> list[dict[str, Any]]:
+            request = HttpRequest(
+                "GET", f"{self._vault_path}/providers/Microsoft.Authorization/permissions",
+                params={"api-version": PERMISSIONS_API})
+            response = self._client.send_request(request)
+            if response.status_code >= 400:
+                map_error(response.status_code, response, {401: ClientAuthenticationError})
+                raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+            return list(response.json().get("value") or [])
+        grants = _call("list the bot's permissions on the vault", read)
+        return tuple(a for a in WRITE_ACTIONS if not any(_grants(g, a) for g in grants))
+
+    def signing_key_state(self) -> str:
+        """`readable`, `forbidden` (403: the identity lacks extendedInformation/read) or
+        `absent` (the vault has none): whether writes will be signed."""
+        if self._integrity_key():
+            return "readable"
+        return "forbidden" if self._key_forbidden else "absent"
 
     def _integrity_key(self) -> str | None:
         """The vault's channel integrity key, read once; None while the vault has none or it
@@ -254,26 +333,33 @@ class AzureSiteRecovery:
     # -- write ---------------------------------------------------------------------------
 
     def reprotect(self, item_id: str, inputs: ProviderInput) -> Accepted:
-        """POST reProtect once (no SDK retry, signed) with the provider's values; the job GUID
-        when the answer names it."""
+        """POST reProtect once (no SDK retry, signed) with the provider's values, in either
+        direction (to AVS: `ReprotectInput`, `RcmReprotectInput`; back to Azure:
+        `AzureV2ReprotectInput`, `RcmFailbackReprotectInput`); the job GUID when the answer
+        names it."""
         fabric, container, name = _item_path(item_id)
-        body = reprotect_body(inputs)
-        action = f"start reprotect of {name}"
-        headers = self._signed(action)
-        return _accepted(action, lambda hook: self._client.replication_protected_items
-                         .begin_reprotect(self._rg, self._vault, fabric, container, name, body,
-                                          polling=False, raw_response_hook=hook, retry_total=0,
-                                          headers=headers, **_write_timeouts()))
+        return self._write("reprotect", f"start reprotect of {name}", partial(
+            self._client.replication_protected_items.begin_reprotect, self._rg, self._vault,
+            fabric, container, name, reprotect_body(inputs)))
 
     def restart_job(self, job_id: str) -> Accepted:
         """POST restart of a failed job once (no SDK retry, signed); the answer names the new
         job, which Site Recovery runs instead of the old one."""
         name = job_name(job_id)
-        action = f"restart job {name}"
-        headers = self._signed(action)
-        return _accepted(action, lambda hook: self._client.replication_jobs.begin_restart(
-            self._rg, self._vault, name, polling=False, raw_response_hook=hook, retry_total=0,
-            headers=headers, **_write_timeouts()))
+        return self._write("restart", f"restart job {name}", partial(
+            self._client.replication_jobs.begin_restart, self._rg, self._vault, name))
+
+    def _write(self, operation: str, action: str, begin: Callable[..., object]) -> Accepted:
+        """Sign and send a write once, the token and key fetched under the same deadline
+        as the request (`gateways.write_deadline`); counted by operation and outcome."""
+        def write(gate: Hook) -> Accepted:
+            headers = self._signed(action)
+            return _accepted(action, lambda hook: begin(
+                polling=False, raw_response_hook=hook, raw_request_hook=gate, retry_total=0,
+                headers=headers, **_write_timeouts()))
+
+        with self._observe_write(operation):
+            return bounded_write(action, write, answer_s=sum(WRITE_TIMEOUTS))
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -295,92 +381,8 @@ class AzureSiteRecovery:
                 for item_id in plan.item_ids]
 
 
-def _write_timeouts() -> dict[str, Any]:
-    """azure-core's per-call timeouts for a write (its default read timeout is 300 s)."""
-    connect, read = WRITE_TIMEOUTS
-    return {"connection_timeout": connect, "read_timeout": read}
-
-
-def _accepted(action: str,
-              send: Callable[[Callable[[PipelineResponse[Any, Any]], None]], object]) -> Accepted:
-    """Send a write once and read its answer's headers: the job id and the Retry-After."""
-    seen: dict[str, str] = {}
-
-    def keep_headers(response: PipelineResponse[Any, Any]) -> None:
-        seen.update({k.lower(): v for k, v in response.http_response.headers.items()})
-
-    _call(action, lambda: send(keep_headers))
-    return Accepted(job_from_headers(seen), _float(seen.get("retry-after")))
-
-
-def job_from_headers(headers: dict[str, str]) -> str | None:
-    """Job GUID from `Location: …/operationresults/{job}`, else from `x-ms-request-id`."""
-    location = JOB_FROM_LOCATION.search(headers.get("location", ""))
-    if location:
-        return location.group("job")
-    request_id = JOB_FROM_ID.search(headers.get("x-ms-request-id", ""))
-    return request_id.group("job") if request_id else None
-
-
-def _call(action: str, operation: Callable[[], T]) -> T:
-    """Run one SDK call; turn its failures into `SiteRecoveryError`s that explain themselves."""
-    try:
-        return operation()
-    except (ClientAuthenticationError, CredentialUnavailableError) as exc:
-        raise SiteRecoveryAuthError(
-            f"Authentication problem: Azure did not accept the bot's token while trying to "
-            f"{action}.",
-            _first_line(str(exc)),
-            "Check the bot's Azure identity: the managed identity is assigned "
-            "(IDENTITY_ENDPOINT/IDENTITY_HEADER), or AZURE_CLIENT_ID, AZURE_TENANT_ID and "
-            "AZURE_CLIENT_SECRET are current (an expired client secret or certificate gives "
-            "this) and belong to the vault's tenant. The bot carries on by itself once Azure "
-            "accepts its token again.",
-            status=getattr(exc, "status_code", None),
-        ) from None
-    except ResourceNotFoundError as exc:
-        raise SiteRecoveryError(
-            f"Site Recovery could not find what the bot asked for while trying to {action}.",
-            _error_text(exc), "Check AZURE_SUBSCRIPTION_ID, ASR_RESOURCE_GROUP and ASR_VAULT_NAME.",
-            status=404, code=_error_code(exc),
-        ) from None
-    except HttpResponseError as exc:
-        status = exc.status_code
-        if status == 403:
-            raise SiteRecoveryAuthError(
-                f"Authorization problem: Azure refused the bot's identity the right to {action}.",
-                _error_text(exc),
-                "Give the bot's identity the custom role of deploy/site-recovery-role.json "
-                "(or Site Recovery Contributor) on the vault; Reader is not enough. Then wait "
-                "a few minutes for the role to apply.",
-                status=403, code=_error_code(exc)) from None
-        raise SiteRecoveryError(
-            f"Site Recovery refused to {action} (HTTP {status}).",
-            _error_text(exc),
-            "Wait a minute and try again." if status in (429, 500, 502, 503, 504)
-            else "Fix the cause above, then run the command again.",
-            status=status, code=_error_code(exc),
-            retry_after=_float(getattr(exc.response, "headers", {}).get("Retry-After")),
-        ) from None
-    except (ServiceRequestError, ServiceResponseError) as exc:
-        raise SiteRecoveryError(
-            f"Site Recovery could not be reached to {action}.", _first_line(str(exc)),
-            "Check AZURE_ARM_ENDPOINT and the network path to Azure Resource Manager.",
-        ) from None
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else ""
-
-
-def _error_code(exc: HttpResponseError) -> str | None:
-    error = getattr(exc, "error", None)
-    return getattr(error, "code", None)
-
-
-def _error_text(exc: HttpResponseError) -> str:
-    error = getattr(exc, "error", None)
-    if error is not None and getattr(error, "message", None):
-        code = getattr(error, "code", None)
-        return f"{code}: {error.message}" if code else str(error.message)
-    return _first_line(str(exc.message or exc))
+def _grants(permission: dict[str, Any], action: str) -> bool:
+    """One RBAC permission entry allows `action` (case-insensitive, `*` wildcards)."""
+    def matches(patterns: Any) -> bool:
+        return any(fnmatch.fnmatchcase(action.lower(), str(p).lower()) for p in patterns or ())
+    return matches(permission.get("actions")) and not matches(permission.get("notActions"))

@@ -141,7 +141,13 @@ def _item(item: m.ReplicationProtectedItem) -> ProtectedItem:
         vcenter_infrastructure_id=_detail(details, "vCenterInfrastructureId"),
         infrastructure_vm_id=_detail(details, "infrastructureVmId"),
         progress_percent=_int(_detail(details, "initialReplicationProgressPercentage")),
+        agent_registered=_flag(_detail(details, "isAgentRegistrationSuccessfulAfterFailover")),
     )
+
+
+def _flag(text: str | None) -> bool | None:
+    """A boolean the service may send as `true` or `"True"`; anything else is unknown."""
+    return {"true": True, "false": False}.get(text.lower()) if text else None
 
 
 def _detail(details: Any, *path: str) -> str | None:

@@ -148,6 +148,10 @@ class ProtectedItem:
     # `initialReplicationProgressPercentage` of a modernized item replicating back
     # (`InMageRcmFailback`); None where the provider does not report it.
     progress_percent: int | None = None
+    # `isAgentRegistrationSuccessfulAfterFailover` of a modernized item failed over to Azure
+    # (`InMageRcm`): its mobility agent registers up to 15 minutes after the VM boots, and
+    # a reprotect sent before fails. None where the provider does not report it.
+    agent_registered: bool | None = None
 
     @property
     def protected(self) -> bool:

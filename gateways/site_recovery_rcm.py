@@ -25,7 +25,7 @@ from gateways.rcm_models import (
     RcmItem,
     RcmReprotectInput,
 )
-from gateways.site_recovery_convert import _int, _issues, _item, _when, failback
+from gateways.site_recovery_convert import _flag, _int, _issues, _item, _when, failback
 from gateways.site_recovery_convert import reprotect_body as _reprotect_body
 from gateways.site_recovery_models import ProtectedItem, same_arm_id
 
@@ -58,14 +58,6 @@ def _texts(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list):
         return ()
     return tuple(str(v) for v in value if v is not None)
-
-
-def _flag(value: Any) -> bool | None:
-    """A boolean the service may send as `true` or `"True"`; anything else is unknown."""
-    if isinstance(value, bool):
-        return value
-    text = _text(value)
-    return {"true": True, "false": False}.get(text.lower()) if text else None
 
 
 def _moment(value: Any) -> datetime | None:
@@ -134,11 +126,12 @@ def rcm_item(item: m.ReplicationProtectedItem) -> RcmItem:
     details = _field(item, "properties", "providerSpecificDetails")
     disks = [d for d in _field(details, "protectedDisks") or () if d is not None]
     failback = _instance_type(details) == RCM_FAILBACK
+    common = _item(item)
     return RcmItem(
-        item=_item(item),
-        agent_registered=_flag(_field(details, "isAgentRegistrationSuccessfulAfterFailover")),
+        item=common,
+        agent_registered=common.agent_registered,
         discovered_datastores=_texts(_field(details, "discoveredVmDetails", "datastores")),
-        vm_deleted=_flag(_field(details, "discoveredVmDetails", "isDeleted")),
+        vm_deleted=_flag(_text(_field(details, "discoveredVmDetails", "isDeleted"))),
         vcenter_id=_text(_field(details, "discoveredVmDetails", "vCenterId")),
         log_storage_account_ids=tuple(account for account, _ in Counter(
             _text(_field(d, "logStorageAccountId")) for d in disks).most_common() if account),

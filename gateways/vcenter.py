@@ -28,7 +28,12 @@ from gateways.errors import (
 )
 from gateways.vcenter_convert import fault_text, vim, vmodl
 from gateways.vcenter_models import VCenterInventory
-from gateways.vcenter_retrieval import VimSession, read_inventory, read_power_states
+from gateways.vcenter_retrieval import (
+    VimSession,
+    missing_root_privileges,
+    read_inventory,
+    read_power_states,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +97,10 @@ class VCenterGateway:
         if not vm_refs:
             return {}
         return self._call(lambda s: read_power_states(s, vm_refs))
+
+    def probe(self) -> tuple[str, ...]:
+        """Log in (or reuse the session) and name the write privileges missing on the root."""
+        return self._call(missing_root_privileges)
 
     def close(self) -> None:
         """Log out; the next call logs in again."""

@@ -230,6 +230,17 @@ def _assigned_licenses(manager: Any) -> tuple[dict[str, Any], str | None]:
     return {a.entityId: a.assignedLicense for a in assignments or ()}, None
 
 
+def missing_root_privileges(session: VimSession) -> tuple[str, ...]:
+    """The write privileges reprotect needs that this session lacks on the inventory's root
+    (`check` asks before any preflight; a preflight asks again on the datastores and VMs)."""
+    current = session.content.sessionManager.currentSession
+    checked = DATASTORE_WRITE_PRIVILEGES + VM_DISK_PRIVILEGES
+    answers = session.content.authorizationManager.HasPrivilegeOnEntities(
+        entity=[session.content.rootFolder], sessionId=current.key, privId=list(checked))
+    granted = {p.privId for a in answers or () for p in a.privAvailability or () if p.isGranted}
+    return tuple(p for p in checked if p not in granted)
+
+
 def _privileges(
     session: VimSession,
     current: Any,

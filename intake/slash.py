@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from core.decisions import Click, decide_request
 from core.events import RequestPosted
+from core.log_context import about_request
 from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
 from core.plan import ReprotectRequest, ResolvedPlan
 from core.policy import Policy
@@ -150,6 +151,7 @@ class Intake:
             return Reply(Answer.ALREADY_RECEIVED, plan=parsed.plan)
         return Reply(Answer.CHECKING, request.id, plan=parsed.plan)
 
+    @about_request
     def preflight(self, request_id: int) -> None:
         """Resolve and check the plan, then post it; an outage is told, never swallowed."""
         with Session(self._engine) as session:
@@ -174,6 +176,7 @@ class Intake:
             self._fail(request, outcome, outcome.issue.value)
             return
         self._post(request, outcome)
+        log.info("preflight of plan %s done: %d VM(s)", request.plan_name, len(outcome.items))
 
     def _requester_refusal(self, user: str) -> Notice | None:
         """REPROTECT_REQUESTERS, checked after the acknowledgement: its user groups may need
@@ -209,31 +212,24 @@ class Intake:
         assert request.id is not None
         status = RequestStatus.PENDING if plan.approvable else RequestStatus.BLOCKED
         now = utcnow()
-        for _ in range(3):
-            try:
-                with session_scope(self._engine) as session:
-                    if not transition(
-                            session, request.id, [RequestStatus.PREFLIGHT], status,
-                            plan=plan.to_json(), plan_name=plan.plan_name,
-                            fingerprint=plan.fingerprint(),
-                            expires_at=now + self._policy.approval_ttl if plan.approvable
-                            else None, finished_at=None if plan.approvable else now):
-                        return None
-                    if status is RequestStatus.PENDING:
-                        holder = acquire_locks(session, request.id,
-                                               [i.item_id for i in plan.items])
-                        if holder is not None:
-                            session.expunge(holder)  # keep it readable after the rollback
-                            session.rollback()
-                            return holder
-                    audit(session, "bot", "preflight", request.id, status=status.value,
-                          blockers=[c.check for c in plan.blockers],
-                          fingerprint=plan.fingerprint())
-                    enqueue(session, request, RequestPosted())
-                    return None
-            except IntegrityError:  # another request took a lock at the same moment: look again
-                continue
-        raise RuntimeError("item locks kept changing; try again")
+        with session_scope(self._engine) as session:
+            if not transition(
+                    session, request.id, [RequestStatus.PREFLIGHT], status,
+                    plan=plan.to_json(), plan_name=plan.plan_name,
+                    fingerprint=plan.fingerprint(),
+                    expires_at=now + self._policy.approval_ttl if plan.approvable
+                    else None, finished_at=None if plan.approvable else now):
+                return None
+            if status is RequestStatus.PENDING:
+                holder = acquire_locks(session, request.id, [i.item_id for i in plan.items])
+                if holder is not None:
+                    session.expunge(holder)  # keep it readable after the rollback
+                    session.rollback()
+                    return holder
+            audit(session, "bot", "preflight", request.id, status=status.value,
+                  blockers=[c.check for c in plan.blockers], fingerprint=plan.fingerprint())
+            enqueue(session, request, RequestPosted())
+            return None
 
     def resume_interrupted(self, older_than: timedelta = timedelta(seconds=60)) -> None:
         """Preflights cut short by a crash or restart run again; the first to finish wins."""

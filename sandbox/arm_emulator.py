@@ -42,9 +42,17 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from gateways.agent_auth import AGENT_AUTH_HEADER, CLIENT_REQUEST_ID_HEADER, verify
+from sandbox.arm_failback import (
+    OPERATIONS,
+    is_reverse_reprotect,
+    item_action,
+    plan_action,
+    reprotect_to_azure,
+)
 from sandbox.arm_world import (
     JOB_ACTIONS,
     ArmError,
+    Job,
     Json,
     World,
     iso,
@@ -63,6 +71,7 @@ TOKEN_LIFETIME_S = 3600
 ARM_AUDIENCES = frozenset({"https://management.azure.com", "https://management.core.windows.net"})
 SKIP_TOKEN = "$skiptoken"
 EXTENDED_INFO = ["extendedinformation", "vaultextendedinfo"]
+PERMISSIONS = ["providers", "microsoft.authorization", "permissions"]
 # ARM's token buckets per subscription and principal (facts §12): size, refill per second.
 READ_BUCKET = (250, 25.0)
 WRITE_BUCKET = (200, 10.0)
@@ -321,8 +330,14 @@ class ArmEmulator:
         self.throttled = 0
         if throttle:
             self.set_throttle()
+        # What Azure RBAC grants the bot's identity on the vault (Permissions - List For
+        # Resource): Site Recovery Contributor's `Microsoft.RecoveryServices/*` by default.
+        self.permissions: list[Json] = [{"actions": ["Microsoft.RecoveryServices/*"],
+                                         "notActions": []}]
         self.identity_header = secrets.token_urlsafe(24)
         self.principal_id = str(uuid.uuid4())
+        # Seconds the managed-identity endpoint takes to answer (a slow or overloaded one).
+        self.identity_latency_s = 0.0
         # Retry-After of 202 answers. The service says 30 s; by default the emulator scales
         # that to its world's clock (a task of `task_seconds`), so that a client honouring it
         # keeps sandbox runs quick. Set a number to send exactly that.
@@ -446,6 +461,8 @@ class ArmEmulator:
     # ------------------------------------------------------------------ managed identity
     def _handle_identity(self, call: _Call) -> _Reply:
         """App Service managed identity (api 2019-08-01): what azure-identity/MSAL call."""
+        if self.identity_latency_s:
+            time.sleep(self.identity_latency_s)
 
         def refuse(status: int, message: str) -> _Reply:
             return _Reply(status, {"statusCode": status, "message": message})
@@ -645,6 +662,8 @@ class ArmEmulator:
             try:
                 if lowered == EXTENDED_INFO and call.method == "GET":
                     return self._extended_info()
+                if lowered == PERMISSIONS and call.method == "GET":
+                    return _Reply(200, {"value": self.permissions})
                 if call.method == "GET" and len(lowered) >= 2 and lowered[-2] == "operationresults":
                     return self._operation_result(query, rest[-1])
                 if lowered[:1] == ["replicationjobs"]:
@@ -653,16 +672,34 @@ class ArmEmulator:
                     call.method == "POST"
                     and len(lowered) == 7
                     and tuple(lowered[0:6:2]) == _ITEM_PATH
-                    and lowered[6] == "reprotect"
+                    and (lowered[6] == "reprotect" or lowered[6] in OPERATIONS)
                 ):
                     item = world.resources["/".join(lowered[:6])]
                     self._check_agent_auth(call)
-                    return self._accepted(query, world.reprotect(item, body).name)
+                    return self._accepted(query, self._item_write(item, lowered[6], body).name)
+                if (
+                    call.method == "POST"
+                    and len(lowered) == 3
+                    and lowered[0] == "replicationrecoveryplans"
+                    and lowered[2] in OPERATIONS
+                ):
+                    plan = world.resources["/".join(lowered[:2])]
+                    self._check_agent_auth(call)
+                    return self._accepted(query, plan_action(world, plan, lowered[2], body).name)
                 if call.method == "GET" and _valid_collection_path(lowered):
                     return self._read(call, query, lowered)
             except KeyError:
                 raise _not_found("/".join(rest)) from None
         raise _not_found("/".join(rest))
+
+    def _item_write(self, item: Json, action: str, body: Any) -> Job:
+        """An item's POST: a failback step, or reProtect in whichever direction the item's
+        provider replicates (to AVS: the world's reprotect; back to Azure: failback's)."""
+        if action in OPERATIONS:
+            return item_action(self.world, item, action, body)
+        if is_reverse_reprotect(item):
+            return reprotect_to_azure(self.world, item, body)
+        return self.world.reprotect(item, body)
 
     def _read(self, call: _Call, query: dict[str, str], lowered: list[str]) -> _Reply:
         """GET of any resource or collection of the ASR hierarchy."""

@@ -607,6 +607,8 @@ class ModernizedWorld(World):
             super().settle()
             now = self.clock()
             for job in self.jobs.values():
+                if job.on_end is not None:
+                    continue
                 item = self.resources[job.item_key]["properties"]
                 details = item["providerSpecificDetails"]
                 if details["instanceType"] != RCM_FAILBACK or job.state(now) != "Succeeded":

@@ -57,6 +57,17 @@ RESPELLINGS: dict[str, tuple[Any, ...]] = {
     "VMFS": ("vmfs", "VMFS6", "VMFS-6", "vmfs5"),
     "NFS": ("nfs", "NFS41", "NFSv3"),
 }
+# The failback journey's free-text values (failback.md §6: not pinned by any public source),
+# respelled through `World.spell` once `respell` has chosen.
+JOURNEY_RESPELLINGS: dict[str, tuple[str, ...]] = {
+    "Azure": ("azure", "AZURE"),
+    "Recovery": RESPELLINGS["activeLocation"],
+    "Primary": ("primary", "PRIMARY"),
+    "OnPrem": ("onprem", "ONPREM", "OnPremises"),
+    "ON": ("on", "On", "PoweredOn", "poweredOn"),
+    "OFF": ("off", "Off", "PoweredOff", "poweredOff"),
+    "Failover committed": ("Failover Committed", "Planned failover committed"),
+}
 FAILBACK_TYPES = ("vmfs", "vsan")  # how a seeded datastore type still reads as VMFS or vSAN
 _ID_NAMESPACE = uuid.UUID("5b6f2f8e-43a1-4c57-9a53-3f1f0c1d2e10")
 
@@ -307,6 +318,11 @@ class Job:
     reprotect_input: Json
     prior_allowed_operations: list[str]
     activity_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # Failback journey jobs (sandbox.arm_failback): their own tasks, their wire target and
+    # details, and the effect applied once when they end (instead of reprotect's).
+    tasks: tuple[tuple[str, str], ...] = REPROTECT_TASKS
+    target: Json | None = None
+    on_end: Callable[[Job, str], None] | None = None
     restarted_as: str | None = None
     progress: Progress = Progress.RUNNING
     halted: str | None = None  # "Cancelled" or "Suspended", from ``halted_at`` on
@@ -318,11 +334,11 @@ class Job:
         """0-based index of the task that fails, if any."""
         if self.failure is None:
             return None
-        return min(max(self.failure.at_task, 1), len(REPROTECT_TASKS)) - 1
+        return min(max(self.failure.at_task, 1), len(self.tasks)) - 1
 
     @property
     def ended_at(self) -> float:
-        tasks_run = len(REPROTECT_TASKS) if self.failing_task is None else self.failing_task + 1
+        tasks_run = len(self.tasks) if self.failing_task is None else self.failing_task + 1
         return self.started + self.paused + tasks_run * self.task_seconds
 
     def state(self, now: float) -> str:
@@ -379,6 +395,12 @@ class World:
         self._post_refusals: dict[str, _PostRefusal] = {}
         self._agent_registers_at: dict[str, tuple[float, bool]] = {}
         self._held: dict[str, list[Json]] = {}
+        # How the next failback journey jobs of an item fail (sandbox.arm_failback).
+        self.failback_failures: dict[str, ReprotectFailure] = {}
+        # State changes due at a time (initial replication of a reprotect to Azure).
+        self.deferred: list[tuple[float, Callable[[], None]]] = []
+        # Free-text values of the failback journey respelled by `respell` (default: as is).
+        self.spellings: dict[str, str] = {}
         # The vault's channel integrity key (extendedInformation); None: no extended info.
         self.integrity_key: str | None = stable_guid("integrity-key", vault_name)
 
@@ -929,6 +951,12 @@ class World:
             vcenter["properties"]["discoveryStatus"] = pick(RESPELLINGS["discoveryStatus"])
         for item in self.of_type("replicationProtectedItems"):
             item["properties"]["activeLocation"] = pick(RESPELLINGS["activeLocation"])
+        self.spellings = {value: pick(spellings)
+                          for value, spellings in JOURNEY_RESPELLINGS.items()}
+
+    def spell(self, value: str) -> str:
+        """A failback journey free-text value as this vault spells it (`respell`)."""
+        return self.spellings.get(value, value)
 
     # ----------------------------------------------------------------- test hooks
     def set_reprotect_failure(
@@ -1141,6 +1169,8 @@ class World:
         if not group:
             return
         for job in self.jobs.values():
+            if job.on_end is not None:
+                continue
             other = self.resources[job.item_key]
             if (
                 not (job.progress is not Progress.RUNNING and job.unsuccessful(self.clock()))
@@ -1293,6 +1323,8 @@ class World:
             self.settle()
 
     def _allowed_actions(self, job: Job, state: str) -> list[str]:
+        if job.on_end is not None:  # a failback journey job is not restarted, only cancelled
+            return ["Cancel"] if state == "InProgress" else []
         if state == "Failed" and job.restarted_as is None:
             return ["Restart"]
         return {"InProgress": ["Cancel"], "Suspended": ["Cancel", "Resume"]}.get(state, [])
@@ -1302,9 +1334,17 @@ class World:
         """Apply the effects of jobs that ended (or items that finished syncing) by now."""
         with self.lock:
             now = self.clock()
-            for job in self.jobs.values():
-                item = self.resources[job.item_key]["properties"]
+            for entry in [e for e in self.deferred if e[0] <= now]:
+                self.deferred.remove(entry)
+                entry[1]()
+            for job in list(self.jobs.values()):
                 state = job.state(now)
+                if job.on_end is not None:
+                    if job.progress is Progress.RUNNING and job.ended(now):
+                        job.progress = Progress.ENDED
+                        job.on_end(job, state)
+                    continue
+                item = self.resources[job.item_key]["properties"]
                 if job.progress is Progress.RUNNING and job.ended(now):
                     job.progress = Progress.ENDED
                     if state != "Succeeded":
@@ -1323,7 +1363,13 @@ class World:
                 ):
                     job.progress = Progress.PROTECTED
                     self._set_protection_state(item, "Protected", "Protected")
-                    item["allowedOperations"] = ["PlannedFailover", "DisableProtection"]
+                    # Classic failback is an unplanned failover, modernized a planned one
+                    # (failback.md §0); the classic value is ASSUMED (§6).
+                    classic = item["providerSpecificDetails"]["instanceType"] == "InMage"
+                    item["allowedOperations"] = [
+                        "UnplannedFailover" if classic else "PlannedFailover",
+                        "DisableProtection",
+                    ]
 
     def _set_protection_state(self, item: Json, state: str, description: str) -> None:
         item["protectionState"] = state
@@ -1398,7 +1444,7 @@ class World:
             now = self.clock()
             state = job.state(now)
             item = self.resources[job.item_key]
-            tasks = [self._task_json(job, index, now) for index in range(len(REPROTECT_TASKS))]
+            tasks = [self._task_json(job, index, now) for index in range(len(job.tasks))]
             errors = [e for task in tasks for e in task["errors"]]
             allowed = self._allowed_actions(job, state)
             return {
@@ -1416,6 +1462,13 @@ class World:
                     "startTime": iso(job.started),
                     **({"endTime": iso(self._end_time(job, state))} if job.ended(now) else {}),
                     "allowedActions": allowed,
+                    **(job.target or self._item_target(job, item)),
+                },
+            }
+
+    def _item_target(self, job: Job, item: Json) -> Json:
+        """The job's target fields for a reprotect of one item."""
+        return {
                     "targetObjectId": item["name"],
                     "targetObjectName": item["properties"]["friendlyName"],
                     "targetInstanceType": "ProtectionEntity",
@@ -1434,14 +1487,13 @@ class World:
                             or job.reprotect_input.get("policyId"),
                         },
                     },
-                },
-            }
+        }
 
     def _end_time(self, job: Job, state: str) -> float:
         return job.halted_at if state == "Cancelled" else job.ended_at
 
     def _task_json(self, job: Job, index: int, now: float) -> Json:
-        name, friendly = REPROTECT_TASKS[index]
+        name, friendly = job.tasks[index]
         start = job.started + job.paused + index * job.task_seconds
         end = start + job.task_seconds
         failing = job.failing_task
@@ -1486,7 +1538,7 @@ class World:
             },
             "errorLevel": "Error",
             "creationTime": iso(when),
-            "taskId": stable_guid("task", job.name, REPROTECT_TASKS[index][0]),
+            "taskId": stable_guid("task", job.name, job.tasks[index][0]),
         }
         if failure.provider_code is not None:
             error["providerErrorDetails"] = {

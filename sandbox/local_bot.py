@@ -18,6 +18,7 @@ import uvicorn
 from pydantic import SecretStr
 
 from bot.container import BotServices, build
+from bot.health import observe_routes
 from bot.server import build_http_app, make_server
 from bot.settings import Settings
 from store.outbox_queue import due_requests
@@ -54,7 +55,9 @@ class LocalBot:
         self.services.start_background()
         http_app = build_http_app(app=self.services.app, engine=self.services.engine,
                                   ticker=self.services.ticker,
-                                  signing_secret=self.settings.events_signing_secret)
+                                  signing_secret=self.settings.events_signing_secret,
+                                  extra_routes=observe_routes(self.services.readiness,
+                                                              self.services.engine))
         server = make_server(http_app, self.settings.port, host="127.0.0.1",
                              limits=self.settings.http_limits)
         self._server = server

@@ -187,6 +187,8 @@ class SlackEmulator:
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
+        # Granted to the bot token; sent in `x-oauth-scopes` as Slack sends them on every call.
+        self.scopes = ["commands", "chat:write", "usergroups:read", "users:read"]
         self.team_id = team_id
         self.calls: list[ApiCall] = []
         self._usergroups = {group: list(members) for group, members in (usergroups or {}).items()}
@@ -416,7 +418,8 @@ class SlackEmulator:
         handler = self._methods.get(method)
         if handler is None:
             raise _SlackError("unknown_method")
-        return _Reply(200, {"ok": True, **handler(params)})
+        return _Reply(200, {"ok": True, **handler(params)},
+                      {"x-oauth-scopes": ",".join(self.scopes)})
 
     def _respond(self, key: str, params: JsonDict) -> _Reply:
         """A response_url post: at most 5 per URL, then replace/delete/in_channel/ephemeral."""

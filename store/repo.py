@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from core.events import Event, encode
@@ -35,13 +36,18 @@ from store.models import (
 
 def transition(session: Session, request_id: int, expected: Iterable[RequestStatus],
                new: RequestStatus, **values: Any) -> bool:
-    """Move a request from one of `expected` to `new`; True only for the one caller that did."""
+    """Move a request from one of `expected` to `new`; True only for the one caller that did.
+    A request that stops being open releases its item locks in the same transaction."""
     result = session.execute(
         update(Request)
         .where(col(Request.id) == request_id, col(Request.status).in_(list(expected)))
         .values(status=new, updated_at=utcnow(), **values)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    if new not in LOCKING_STATUSES:
+        release_locks(session, request_id)
+    return True
 
 
 def transition_run(session: Session, run_id: int, expected: Iterable[RunStatus],
@@ -74,23 +80,81 @@ def audit(session: Session, actor: str, action: str, request_id: int | None = No
 def acquire_locks(session: Session, request_id: int, item_ids: Iterable[str]) -> Request | None:
     """Lock every item for `request_id`, or return the open request holding one of them.
 
-    A lock counts only while its holder is pending, approved or executing, so locks of
-    finished, expired or crashed requests are taken over here, never cleaned up elsewhere.
-    A concurrent taker makes the insert fail (IntegrityError): the caller looks again.
+    Each lock is taken by a write before anything is read: an `INSERT … ON CONFLICT DO
+    NOTHING` that either takes a free item or finds the row, then, for a row that exists, a
+    row lock (`FOR UPDATE` on PostgreSQL; SQLite's single writer, held since that insert) under
+    which its holder's status is read fresh and the row is taken over only from a request
+    that is no longer open. Whoever reopens a request (a Retry) takes its locks the same way,
+    so it waits for that row lock too: a lock another request committed is never taken or
+    deleted by a decision made before it. A lock row lives only while its holder is open
+    (`transition` releases it), so the common case is the one insert.
     """
-    keys = sorted({i.lower() for i in item_ids})
-    held = session.exec(select(ItemLock, Request)
-                        .join(Request, col(ItemLock.request_id) == col(Request.id))
-                        .where(col(ItemLock.item_key).in_(keys))).all()
-    for _, holder in held:
-        if holder.id != request_id and holder.status in LOCKING_STATUSES:
+    for key in sorted({i.lower() for i in item_ids}):
+        holder = _lock_item(session, request_id, key)
+        if holder is not None:
             return holder
-    stale = [lock.item_key for lock, _ in held]
-    if stale:
-        session.execute(delete(ItemLock).where(col(ItemLock.item_key).in_(stale)))
-    session.add_all(ItemLock(item_key=key, request_id=request_id) for key in keys)
-    session.flush()
     return None
+
+
+def _lock_item(session: Session, request_id: int, key: str) -> Request | None:
+    for _ in range(3):
+        inserted = session.execute(
+            _insert_for(session)(ItemLock).values(item_key=key, request_id=request_id)
+            .on_conflict_do_nothing(index_elements=["item_key"])
+            .returning(col(ItemLock.request_id))).scalar_one_or_none()
+        if inserted is not None:
+            return None
+        holder_id = session.execute(
+            select(ItemLock.request_id).where(col(ItemLock.item_key) == key)
+            .with_for_update()).scalar_one_or_none()
+        if holder_id is None:  # released between the two statements: insert again
+            continue
+        if holder_id == request_id:
+            return None
+        holder = session.get(Request, holder_id, populate_existing=True)
+        if holder is not None and holder.status in LOCKING_STATUSES:
+            return holder
+        session.execute(update(ItemLock).where(col(ItemLock.item_key) == key)
+                        .values(request_id=request_id))
+        return None
+    raise RuntimeError(f"item lock {key} kept changing hands")
+
+
+def _insert_for(session: Session) -> Any:
+    """The dialect's INSERT, which knows `ON CONFLICT` on SQLite and PostgreSQL alike."""
+    return (postgresql.insert if session.get_bind().dialect.name == "postgresql"
+            else sqlite.insert)
+
+
+def release_locks(session: Session, request_id: int) -> None:
+    session.execute(delete(ItemLock).where(col(ItemLock.request_id) == request_id))
+
+
+def vote_retry(session: Session, run_id: int, user_id: str) -> tuple[bool, frozenset[str]] | None:
+    """Record `user_id`'s approval of a failed run's Retry under the run's row lock: whether
+    it was new, and everyone who approved this retry so far; None once the run is not
+    failed. Concurrent clicks wait on the lock, so the last one counts everyone before."""
+    locked = session.execute(update(Run).where(col(Run.id) == run_id,
+                                               col(Run.status) == RunStatus.FAILED)
+                             .values(status=RunStatus.FAILED))
+    if not locked.rowcount:  # type: ignore[attr-defined]
+        return None
+    run = session.get(Run, run_id, populate_existing=True)
+    assert run is not None
+    voters = retried_by(run)
+    if user_id in voters:
+        return False, voters
+    run.flags = {**run.flags, RETRY_VOTES: sorted(voters | {user_id})}
+    session.add(run)
+    return True, voters | {user_id}
+
+
+def retried_by(run: Run) -> frozenset[str]:
+    """Who approved the Retry of the run's current failure (a restart clears them)."""
+    return frozenset(run.flags.get(RETRY_VOTES, ()))
+
+
+RETRY_VOTES = "retry_by"
 
 
 def get_request(session: Session, request_id: int) -> Request | None:

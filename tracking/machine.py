@@ -54,6 +54,10 @@ AGENT_WAIT = timedelta(minutes=20)
 AGENT_BACKOFF = timedelta(minutes=1)
 AGENT_BACKOFF_MAX = timedelta(minutes=5)
 AGENT_MISSING = re.compile(r"agent\s+(?:isn't|is\s+not|not)\s+installed", re.IGNORECASE)
+# A run whose item reports `isAgentRegistrationSuccessfulAfterFailover` (modernized): its
+# reprotect is sent only once the item says the agent registered.
+AGENT_GATE = "agent_gate"
+AGENT_UNREGISTERED = "isAgentRegistrationSuccessfulAfterFailover is false"
 
 
 # -- effects: what the runner does for the machine ----------------------------------------
@@ -127,7 +131,13 @@ class Step:
 # -- one function per status ---------------------------------------------------------------
 
 def queued(run: RunView, seen: Seen, policy: Policy, now: datetime) -> Step:
-    """The only place a first reprotect is sent, and only once per `queued` run."""
+    """The only place a first reprotect is sent, and only once per `queued` run; a gated
+    run whose agent has not registered yet waits for it instead, sending nothing."""
+    if run.flags.get(AGENT_GATE):
+        if seen.item is None:
+            return Step(effect=ReadItem())
+        if seen.item.agent_registered is False:
+            return _wait_for_agent(run, seen, now, None, AGENT_UNREGISTERED, (), started_at=now)
     return Step(RunStatus.SUBMITTING, {"started_at": now}, effect=PostReprotect(attempt=1))
 
 
@@ -224,7 +234,8 @@ def syncing(run: RunView, seen: Seen, policy: Policy, now: datetime) -> Step:
 
 def waiting_agent(run: RunView, seen: Seen, policy: Policy, now: datetime) -> Step:
     """Try again: restart the failed job, or send the refused reprotect again, after
-    looking at the item and recent jobs (a retry whose answer was lost is adopted)."""
+    looking at the item and recent jobs (a retry whose answer was lost is adopted); not
+    while the item says its agent has not registered (read each time)."""
     assert run.wait_until is not None
     if seen.written is not None:
         return _answered(run, seen, policy, now)
@@ -238,6 +249,8 @@ def waiting_agent(run: RunView, seen: Seen, policy: Policy, now: datetime) -> St
     if job:
         return _running(run, seen, policy, now, Accepted(job),
                         note=lambda new: Retried(run.vm_name, new, "agent"))
+    if seen.item.agent_registered is False:
+        return _wait_for_agent(run, seen, now, run.job_id, AGENT_UNREGISTERED, errors)
     attempt = int(run.flags.get("agent_tries", 0))
     if run.job_id is None:
         return Step(effect=PostReprotect(attempt=attempt))
@@ -350,13 +363,15 @@ def _wait_for_agent(run: RunView, seen: Seen, now: datetime, job: str | None, re
     up to AGENT_WAIT after the first refusal; then report."""
     until = run.wait_until or now + AGENT_WAIT
     tries = int(run.flags.get("agent_tries", 0))
+    gated = bool(run.flags.get(AGENT_GATE))
     wait_s = int(AGENT_WAIT.total_seconds())
     if now >= until:
         return _fail(AgentGaveUp(run.vm_name, reason, wait_s, tries, errors,
-                                 run.id if job is not None else None),
+                                 run.id if job is not None else None, gated),
                      error={"message": "agent not re-registered"}, **values)
     backoff = min(AGENT_BACKOFF_MAX, AGENT_BACKOFF * 2 ** tries) * seen.jitter
-    events = () if run.wait_until else (AgentWaiting(run.vm_name, reason, wait_s, errors),)
+    events = () if run.wait_until else (
+        AgentWaiting(run.vm_name, reason, wait_s, errors, gated),)
     return Step(RunStatus.WAITING_AGENT, {
         **values, "wait_until": until, "job_id": job, "next_poll_at": now + backoff,
         "flags": {**run.flags, "agent_tries": tries + 1, "agent_reason": reason[:500],

@@ -18,6 +18,7 @@ from store.models import (
     utcnow,
 )
 from store.repo import audit, enqueue, runs_of, transition
+from tracking.machine import AGENT_GATE
 
 
 def start_approved(engine: Engine) -> None:
@@ -34,9 +35,10 @@ def start_approved(engine: Engine) -> None:
             if not transition(session, request.id, [RequestStatus.APPROVED],
                               RequestStatus.EXECUTING):
                 continue
+            gate = {AGENT_GATE: True} if plan.appliance is not None else {}  # modernized
             for item in plan.items:
                 session.add(Run(request_id=request.id, item_id=item.item_id,
-                                vm_name=item.vm_name))
+                                vm_name=item.vm_name, flags=dict(gate)))
             audit(session, "bot", "execute", request.id, vms=len(plan.items),
                   fingerprint=request.fingerprint)
             enqueue(session, request, RequestChanged())

@@ -32,7 +32,6 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, or_, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core.decisions import Action, Decision, Refusal
@@ -43,6 +42,7 @@ from core.events import (
     Progress,
     RunStarted,
 )
+from core.log_context import log_context
 from core.plan import ResolvedPlan
 from core.policy import Policy
 from core.ports import SiteRecovery
@@ -62,6 +62,7 @@ from store.models import (
     utcnow,
 )
 from store.repo import (
+    RETRY_VOTES,
     acquire_locks,
     audit,
     enqueue,
@@ -252,9 +253,10 @@ class Runner:
         assert run.id is not None
         full = run.id in tick.full_reads
         item = tick.items.get(run.item_id.lower()) if run.status == RunStatus.SYNCING else None
-        self._drive(run, machine.Seen(jobs=tick.jobs, item=item, full_read=full,
-                                      task_refresh=tick.task_refresh,
-                                      jitter=random.uniform(0.8, 1.2)), tick)
+        with log_context(request=run.request_id, run=run.id, vm_name=run.vm_name):
+            self._drive(run, machine.Seen(jobs=tick.jobs, item=item, full_read=full,
+                                          task_refresh=tick.task_refresh,
+                                          jitter=random.uniform(0.8, 1.2)), tick)
 
     def _drive(self, run: Run, seen: machine.Seen, tick: _Tick) -> None:
         for _ in range(MAX_EFFECTS):
@@ -292,6 +294,8 @@ class Runner:
             return
         saved = self._save(run, view.status, step.status, events=step.events,
                            **dict(step.values))
+        if saved and step.status != view.status:
+            log.info("run %s: %s -> %s", run.id, view.status.value, step.status.value)
         if saved and step.started is not None:
             tick.started[run.request_id].append((run.vm_name, step.started))
 
@@ -340,25 +344,23 @@ class Runner:
             if run is None or run.status != RunStatus.FAILED or not run.job_id:
                 return Decision(False, Action.RETRY, Refusal.NOT_FAILED,
                                 status=run.status if run else "gone")
-            try:
-                holder = acquire_locks(session, run.request_id, [run.item_id])
-            except IntegrityError:
-                session.rollback()
-                return Decision(False, Action.RETRY, Refusal.RACED)
+            holder = acquire_locks(session, run.request_id, [run.item_id])
             if holder is not None:
                 session.rollback()
                 return Decision(False, Action.RETRY, Refusal.TAKEN, vm=run.vm_name,
                                 number=holder.id, status=holder.status)
+            flags = {k: v for k, v in run.flags.items() if k != RETRY_VOTES}
             if not transition_run(session, run_id, [RunStatus.FAILED], RunStatus.RESTARTING,
                                   started_at=now, finished_at=None, lease_owner=self._owner,
                                   lease_until=now + LEASE, next_poll_at=now + WRITE_GRACE,
-                                  wait_until=None):
+                                  wait_until=None, flags=flags):
                 session.rollback()
                 return Decision(False, Action.RETRY, Refusal.RETRYING)
             transition(session, run.request_id, [RequestStatus.FAILED, RequestStatus.EXECUTING],
                        RequestStatus.EXECUTING, finished_at=None)
             audit(session, approver, "retry", run.request_id, vm=run.vm_name, job=run.job_id)
         run.status, run.started_at, run.wait_until = RunStatus.RESTARTING, now, None
+        run.flags = flags
         write = machine.RestartJob(by=approver)
         try:
             written = machine.Written(write, accepted=self._asr.restart_job(run.job_id))

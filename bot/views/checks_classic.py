@@ -159,7 +159,34 @@ INFRASTRUCTURE: dict[tuple[str, str], Words] = {
 
 _NOT_RUN = ("master target snapshots, UUID clashes, master target VM settings, ESXi versions, "
             "account privileges, datastore mounts and AVS power states")
-_UNREAD = "{what}{why!w} So " + _NOT_RUN + " could not be checked."
+_UNREAD = ("{what}{why!w} So the bot could not check " + _NOT_RUN + ": an approver confirms "
+           "them in vCenter (below). Site Recovery reaches vCenter on its own.")
+# Checks an approver confirms in vCenter when the bot could not run them: label, how.
+_BY_HAND = {
+    "mt-no-snapshots": ("No snapshots on the master target VM",
+                        "vCenter: master target VM → Snapshots shows none (reprotect cannot "
+                        "attach disks to a VM with snapshots)."),
+    "uuid-unique": ("No plan VM shares a UUID with the master target",
+                    "The master target was not cloned from the AVS VMs' template (BIOS and "
+                    "disk UUIDs differ), and one vCenter VM answers to each VM's name."),
+    "mt-vm-settings": ("The master target VM's settings fit failback",
+                       "VMware Tools running, disk.EnableUUID=TRUE, LSI Logic SCSI (not "
+                       "Paravirtual), at most 60 disks with this plan's, never moved by "
+                       "Storage vMotion."),
+    "esxi-supported": ("The master target's ESXi host is supported",
+                       "ESXi 5.5 or later, not a free ESXi 5.5 / vSphere Hypervisor 6 "
+                       "licence."),
+    "vcenter-permissions": ("Site Recovery's vCenter account may write",
+                            "Its discovery account may allocate space on the master target's "
+                            "datastores and add and remove the master target VM's disks (a "
+                            "read-only account fails reprotect)."),
+    "datastore-ok": ("Datastores mounted read/write on the master target's host",
+                     "The chosen datastore and the AVS VMs' datastores are mounted read/write "
+                     "on the master target's ESXi host, and are VMFS or vSAN (not NFS)."),
+}
+_BECAUSE = {"unread": "{what}{why!w}",
+            "mt-missing": "the master target {name!c} is not in vCenter {host!c} by VM name, "
+                          "guest host name or IP {ip!c}."}
 
 VCENTER: dict[tuple[str, str], Words] = {
     ("vcenter-connected", "ok"): Words("Logged in to vCenter {host!c} ({product})."),
@@ -180,10 +207,11 @@ VCENTER: dict[tuple[str, str], Words] = {
         "path could read the bot's vCenter password.",
         "Set VCENTER_CA_BUNDLE to the CA that signs vCenter's certificate and unset "
         "VCENTER_INSECURE."),
-    **{(check, key): Words(_UNREAD, fix)
-       for check in ("vcenter-connected", "vcenter-permissions")
-       for key, fix in (("unread", "{fix}"),
-                        ("unread-no-fix", "Fix vCenter access, " + AGAIN))},
+    ("vcenter-connected", "unread"): Words(_UNREAD, "{fix}"),
+    ("vcenter-connected", "unread-no-fix"): Words(
+        _UNREAD, "Fix the bot's vCenter access to have them checked again."),
+    **{(check, f"by-hand-{cause}"): Words(label, f"{how} The bot could not check it: {because}")
+       for check, (label, how) in _BY_HAND.items() for cause, because in _BECAUSE.items()},
     ("target-vcenter-discovered", "ok"): Words(
         "vCenter {host!c} is discovered by Site Recovery as {as!c}."),
     ("target-vcenter-discovered", "discovered"): Words(
@@ -235,7 +263,8 @@ VCENTER: dict[tuple[str, str], Words] = {
         "{disks} of {most} disks, no Storage vMotion in vCenter's events."),
     ("mt-vm-settings", "not-found"): Words(
         "Master target {name!c} is not in vCenter {host!c} by VM name, guest host name or IP "
-        "{ip!c}: its snapshots, UUIDs and settings cannot be checked.",
+        "{ip!c}: its snapshots, UUIDs, settings, host and datastore mounts could not be "
+        "checked, so an approver confirms them in vCenter (below).",
         "Point VCENTER_URL at the private cloud's vCenter, and check the master target VM runs "
         "VMware Tools so that its host name and IP address show."),
     ("mt-vm-settings", "no-tools"): Words(

@@ -47,12 +47,13 @@ PLAN: dict[tuple[str, str], Words] = {
     ("agent-registered-rcm", "ok"): Words(
         "Every VM's mobility agent re-registered with Site Recovery after failover."),
     ("agent-registered-rcm", "not-registered"): Words(
-        "The Azure VM's mobility agent has not registered with Site Recovery after failover "
-        "(isAgentRegistrationSuccessfulAfterFailover false).",
-        "Registration starts by itself after failover: if the failover was minutes ago, wait "
-        "and run `/reprotect` again. Otherwise check the Azure VM runs, its mobility agent "
-        "services run and reach Site Recovery's URLs, resolve the VM's critical health error "
-        "(Replicated items → the VM), " + AGAIN),
+        "The Azure VM's mobility agent has not registered with Site Recovery yet "
+        "(isAgentRegistrationSuccessfulAfterFailover false). It registers up to 15 minutes "
+        "after the VM boots in Azure: after approval the bot waits for it, says so in the "
+        "thread, and sends the reprotect when it registers, with no second request.",
+        "Nothing to do if the failover was minutes ago. If it does not register, check the "
+        "Azure VM runs, its mobility agent services run and reach Site Recovery's URLs, and "
+        "resolve the VM's critical health error (Replicated items → the VM)."),
     ("agent-registered-rcm", "not-reported"): Words(
         "Site Recovery does not report whether the mobility agent re-registered after failover "
         "(isAgentRegistrationSuccessfulAfterFailover missing).",

@@ -53,6 +53,9 @@ def notice(what: Notice) -> str:
 
 def decision(d: Decision) -> str:
     """An accepted approval that still needs more, or any refusal, in the person's words."""
+    if d.accepted and d.action is Action.RETRY:
+        return (f"Retry approval recorded: {d.missing} more distinct approval(s) needed "
+                "before the job restarts (REPROTECT_REQUIRED_APPROVALS).")
     if d.accepted:
         return f"Approval recorded: {d.missing} more distinct approval(s) needed."
     text = REFUSED + _refusal(d)
@@ -119,8 +122,6 @@ def _refusal(d: Decision) -> str:
         case Refusal.TAKEN:
             return (f"{code(d.vm)} belongs to request #{d.number} now, which is {d.status}: "
                     "retry it there.")
-        case Refusal.RACED:
-            return "Another request took this VM at the same moment; try again."
         case Refusal.RETRYING:
             return "This VM is already being retried."
     raise ValueError(f"no words for {d}")

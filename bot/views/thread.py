@@ -202,6 +202,13 @@ def retried(event: ev.Retried) -> Message:
 
 
 def agent_waiting(event: ev.AgentWaiting) -> Message:
+    if event.modernized:
+        return notice(
+            f":hourglass: {code(event.vm)}: waiting for its mobility agent to register with "
+            "Site Recovery (the item reports isAgentRegistrationSuccessfulAfterFailover "
+            "false). It registers up to 15 minutes after the VM boots in Azure; the bot reads "
+            "the item again with backoff and sends the reprotect once it has registered, for "
+            f"up to {duration(event.wait_s)}, no new approval needed.")
     return notice(
         f":hourglass: {code(event.vm)}: waiting for the agent to re-register with the "
         f"configuration server. Site Recovery says: {_reason(event)}\nAfter failover the "
@@ -210,6 +217,13 @@ def agent_waiting(event: ev.AgentWaiting) -> Message:
 
 
 def agent_gave_up(event: ev.AgentGaveUp) -> Message:
+    if event.modernized and not event.errors:
+        return failed(event.vm, f"The mobility agent of {code(event.vm)} did not register with "
+                      f"Site Recovery within {duration(event.wait_s)} after approval, so no "
+                      "reprotect was sent. Check that the Azure VM runs, its mobility agent "
+                      "services run and reach Site Recovery's URLs, and resolve its critical "
+                      "health error (Replicated items → the VM); then run `/reprotect` again "
+                      "for this VM.", event.run_id)
     return failed(event.vm, f"The agent of {code(event.vm)} did not re-register with the "
                   f"configuration server within {duration(event.wait_s)}: reprotect was retried "
                   f"{event.tries} time(s) and still fails. Site Recovery says: {_reason(event)}"

@@ -2,14 +2,16 @@
 
 vCenter is read once per preflight (`VCenterReading`); every check here reads that value and
 Site Recovery's facts and returns results, like the checks in `providers.classic.preflight`. When
-the bot has no vCenter (VCENTER_URL unset) or could not read it, one `vcenter-connected` result
-says which checks did not run, instead of every check repeating it.
+the bot has no vCenter (VCENTER_URL unset) one `vcenter-connected` warning says which checks did
+not run. When it has one but could not check (no answer, login or read refused, the master
+target not found in it), each check it could not run becomes a manual item an approver
+confirms in vCenter, with the reason: Site Recovery reaches vCenter on its own, so the bot
+not seeing it proves nothing wrong. Only what vCenter answered blocks.
 """
 
 from __future__ import annotations
 
-from core.plan import CheckResult, Verdict, passed
-from gateways.errors import VCenterError, VCenterPermissionError
+from core.plan import CheckResult, Value, Verdict, passed
 from gateways.site_recovery_models import DiscoveredVCenter
 from gateways.vcenter_absent import VCenterNotConfigured
 from gateways.vcenter_models import (
@@ -29,6 +31,9 @@ from providers.classic.vcenter_host_checks import (
 MAX_MT_DISKS = 60
 TOOLS_RUNNING = "guestToolsRunning"
 DISCOVERY_CONNECTED = ("Connected",)
+# What an approver confirms in vCenter when the bot could not check it (words: bot/views).
+BY_HAND = ("mt-no-snapshots", "uuid-unique", "mt-vm-settings", "esxi-supported",
+           "vcenter-permissions", "datastore-ok")
 
 
 # -- connection and discovery ---------------------------------------------------------------
@@ -60,8 +65,11 @@ def vcenter_connected(f: Facts) -> list[CheckResult]:
     if reading.insecure:
         results.append(CheckResult("vcenter-connected", Verdict.WARN, "insecure",
                                    {"host": reading.host}))
-    if error is not None and not isinstance(error, VCenterPermissionError):
-        results.append(_unread("vcenter-connected", error))
+    if error is not None:
+        reason: dict[str, Value] = {"what": error.what, "why": error.why, "fix": error.fix}
+        results.append(CheckResult("vcenter-connected", Verdict.WARN,
+                                   "unread" if error.fix else "unread-no-fix", reason))
+        results += by_hand("unread", reason)
     elif reading.inventory is not None:
         about = reading.inventory.about
         results += passed("vcenter-connected", "ok",
@@ -69,10 +77,11 @@ def vcenter_connected(f: Facts) -> list[CheckResult]:
     return results
 
 
-def _unread(check: str, error: VCenterError) -> CheckResult:
-    """vCenter could not be read: the gateway's explanation, and the checks that did not run."""
-    return CheckResult(check, Verdict.BLOCK, "unread" if error.fix else "unread-no-fix",
-                       {"what": error.what, "why": error.why, "fix": error.fix})
+def by_hand(cause: str, values: dict[str, Value]) -> list[CheckResult]:
+    """The checks the bot could not run (`cause`: vCenter `unread`, or the master target
+    `mt-missing` from it), as items an approver confirms in vCenter, with the reason; each
+    needs the master target VM, so both causes leave all of them."""
+    return [CheckResult(check, Verdict.MANUAL, f"by-hand-{cause}", values) for check in BY_HAND]
 
 
 def target_vcenter_discovered(f: Facts) -> list[CheckResult]:
@@ -91,8 +100,6 @@ def target_vcenter_discovered(f: Facts) -> list[CheckResult]:
 
 
 def vcenter_permissions(f: Facts) -> list[CheckResult]:
-    if isinstance(f.vcenter.error, VCenterPermissionError):
-        return [_unread("vcenter-permissions", f.vcenter.error)]
     inv = f.vcenter.inventory
     mt_vm = master_vm(f)
     if inv is None or mt_vm is None:
@@ -148,6 +155,8 @@ def uuid_unique(f: Facts) -> list[CheckResult]:
                                    tuple(clash)))
     if twins:
         results.append(CheckResult("uuid-unique", Verdict.BLOCK, "twins", {}, tuple(twins)))
+    if mt_vm is None and not results:
+        return []  # the master target VM was not found: an approver confirms it by hand
     return results or passed("uuid-unique")
 
 
@@ -169,8 +178,10 @@ def mt_vm_settings(f: Facts) -> list[CheckResult]:
     if mt_vm is None:
         if inv.master_target_ambiguous:
             return []
-        return [CheckResult("mt-vm-settings", Verdict.BLOCK, "not-found",
-                            {"name": mt.name, "host": f.vcenter.host, "ip": mt.ip_address})]
+        missing: dict[str, Value] = {"name": mt.name, "host": f.vcenter.host,
+                                     "ip": mt.ip_address}
+        return [CheckResult("mt-vm-settings", Verdict.WARN, "not-found", missing),
+                *by_hand("mt-missing", missing)]
     results = []
     if mt_vm.tools_running_status != TOOLS_RUNNING:
         results.append(CheckResult("mt-vm-settings", Verdict.BLOCK, "no-tools",

@@ -57,9 +57,6 @@ BLOCK_SOURCES: dict[str, str] = {
                              "(allowedOperations lacks ReverseReplicate) and currentScenario "
                              "(another operation runs); an InMageRcmFailback item is reprotected "
                              "already",
-    "agent-registered-rcm": f"{OVERVIEW}, re-protect job (a failed registration of the mobility "
-                            "agent after failover raises a critical health issue; "
-                            "isAgentRegistrationSuccessfulAfterFailover false)",
     "log-storage": "InMageRcmReprotectInput.logStorageAccountId, a storage account's ARM id, is "
                    "required by the SDK; the bot never creates one",
 }
@@ -123,13 +120,14 @@ def _state(item: RcmItem) -> str:
 
 
 def agent_registered(f: ModernizedFacts) -> list[CheckResult]:
-    """The mobility agent re-registers by itself after failover; a failure is documented."""
-    failed = [i for i in pending_items(f) if i.agent_registered is False]
+    """The mobility agent registers by itself up to 15 minutes after the VM boots in Azure
+    (the tutorial: wait, then reprotect): not registered yet is a wait, never a blocker."""
+    waiting = [i for i in pending_items(f) if i.agent_registered is False]
     unknown = [i for i in pending_items(f) if i.agent_registered is None]
     results = []
-    if failed:
-        results.append(CheckResult("agent-registered-rcm", Verdict.BLOCK, "not-registered",
-                                   {}, vm_names(failed)))
+    if waiting:
+        results.append(CheckResult("agent-registered-rcm", Verdict.WARN, "not-registered",
+                                   {}, vm_names(waiting)))
     if unknown:
         results.append(CheckResult("agent-registered-rcm", Verdict.WARN, "not-reported",
                                    {}, vm_names(unknown)))

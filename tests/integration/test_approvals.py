@@ -26,7 +26,7 @@ from intake.planning import Sources
 from intake.recheck import Recheck
 from intake.slash import Intake, SlashCommand
 from sandbox.arm_emulator import ArmEmulator
-from sandbox.local_bot import SIGNING_SECRET
+from sandbox.local_bot import SIGNING_SECRET, LocalBot
 from sandbox.slack_driver import SlackDriver
 from sandbox.slack_emulator import SlackEmulator
 from store.db import make_engine, migrate, session_scope
@@ -93,17 +93,7 @@ def test_twenty_concurrent_clicks_on_quorum_two_execute_once(start_bot: BotFacto
     driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     root = confirm(driver, slack, wait_root(slack), GROUP_MEMBERS[0])
-    barrier = threading.Barrier(20)
-
-    def click(user: str) -> None:
-        barrier.wait()
-        driver.click(root, "Approve", user_id=user, channel_id=CHANNEL)
-
-    threads = [threading.Thread(target=click, args=(u,)) for u in GROUP_MEMBERS]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    click_together(driver, root, "Approve", GROUP_MEMBERS)
     thread_replies = wait_summary(slack, root)
     assert sum("Reprotect started" in m.text for m in thread_replies) == 1
     assert len(reprotect_posts(arm)) == 3
@@ -237,17 +227,7 @@ def test_two_approvals_clicked_together_reach_a_quorum_of_two(
     driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     root = confirm(driver, slack, wait_root(slack), GROUP_MEMBERS[0])
-    barrier = threading.Barrier(2)
-
-    def click(user: str) -> None:
-        barrier.wait()
-        driver.click(root, "Approve", user_id=user, channel_id=CHANNEL)
-
-    threads = [threading.Thread(target=click, args=(u,)) for u in GROUP_MEMBERS[1:3]]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    click_together(driver, root, "Approve", GROUP_MEMBERS[1:3])
     assert "3/3 protected" in wait_summary(slack, root, timeout=30)[-1].text
     assert len(reprotect_posts(arm)) == 3
 
@@ -319,3 +299,69 @@ def test_two_open_requests_never_hold_the_same_vms(arm: ArmEmulator, tmp_path: P
     assert statuses == {first: RequestStatus.ERROR, second: RequestStatus.PENDING}
     assert holders == {second}
     assert any(user == REQUESTER and f"Request #{second}" in text for user, text in told)
+
+
+def click_together(driver: SlackDriver, message: Any, button: str, users: list[str]) -> None:
+    """Each of `users` clicks `button` at the same moment (a barrier), in a thread each."""
+    barrier = threading.Barrier(len(users))
+
+    def click(user: str) -> None:
+        barrier.wait()
+        driver.click(message, button, user_id=user, channel_id=CHANNEL)
+
+    threads = [threading.Thread(target=click, args=(u,)) for u in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def restarts_of(arm: ArmEmulator) -> int:
+    return sum(1 for r in arm.requests
+               if r.method == "POST" and r.path.lower().endswith("/restart"))
+
+
+def failed_with_retry(start_bot: BotFactory, slack: SlackEmulator,
+                      arm: ArmEmulator) -> tuple[LocalBot, SlackDriver, Any, Any]:
+    """A request approved by a quorum of two whose app-02 fails: the bot, the driver, the
+    root and the failure reply carrying the Retry button."""
+    arm.world.set_reprotect_failure("vm-app-02", times=1)
+    bot = start_bot(reprotect_required_approvals=2)
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    root = confirm(driver, slack, wait_root(slack), GROUP_MEMBERS[0])
+    driver.click(root, "Approve", user_id=GROUP_MEMBERS[0], channel_id=CHANNEL)
+    driver.click(root, "Approve", user_id=GROUP_MEMBERS[1], channel_id=CHANNEL)
+    thread = wait_summary(slack, root)
+    assert "2/3 protected" in thread[-1].text
+    failure = next(m for m in thread if "Retry" in buttons(m))
+    return bot, driver, root, failure
+
+
+def test_retry_needs_the_same_quorum_as_the_approval(
+        start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator) -> None:
+    """Issue 20 item 13: with REPROTECT_REQUIRED_APPROVALS=2 one approver's Retry restarts
+    nothing; a second distinct approver's does, once."""
+    bot, driver, root, failure = failed_with_retry(start_bot, slack, arm)
+    driver.click(failure, "Retry", user_id=GROUP_MEMBERS[2], channel_id=CHANNEL)
+    assert "1 more distinct approval" in last_ephemeral(slack, GROUP_MEMBERS[2])
+    driver.click(failure, "Retry", user_id=GROUP_MEMBERS[2], channel_id=CHANNEL)
+    slack.wait_for(lambda s: len(s.ephemerals(GROUP_MEMBERS[2])) >= 2)
+    assert "already approved" in last_ephemeral(slack, GROUP_MEMBERS[2])
+    settle(bot)
+    assert restarts_of(arm) == 0
+    driver.click(failure, "Retry", user_id=GROUP_MEMBERS[3], channel_id=CHANNEL)
+    slack.wait_for(lambda s: any("3/3 protected" in m.text
+                                 for m in s.thread(CHANNEL, root.ts)), timeout=30)
+    assert restarts_of(arm) == 1
+
+
+def test_two_retries_clicked_together_reach_a_quorum_of_two(
+        start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator) -> None:
+    """Each Retry is counted with the one it races (under the run's row lock): one restart."""
+    bot, driver, root, failure = failed_with_retry(start_bot, slack, arm)
+    click_together(driver, failure, "Retry", GROUP_MEMBERS[2:4])
+    slack.wait_for(lambda s: any("3/3 protected" in m.text
+                                 for m in s.thread(CHANNEL, root.ts)), timeout=30)
+    settle(bot)
+    assert restarts_of(arm) == 1

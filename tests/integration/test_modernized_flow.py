@@ -4,6 +4,8 @@ checked against the wire names of shared/asr-api/modernized.md §3."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from sandbox.arm_emulator import ArmEmulator
@@ -20,10 +22,12 @@ from tests.integration.conftest import (
     buttons,
     confirm,
     reprotect_posts,
+    roots,
     settle,
     wait_root,
     wait_summary,
 )
+from tracking import machine
 
 pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
 
@@ -184,3 +188,30 @@ def test_sandbox_walks_a_modernized_plan_to_protected(capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     assert f"appliance={APPLIANCE}" in out and "modernized architecture" in out
     assert "3/3 protected" in out
+
+
+def test_agent_registering_after_approval_is_waited_for_then_reprotected(
+        monkeypatch: pytest.MonkeyPatch, driver: SlackDriver, slack: SlackEmulator,
+        arm: ArmEmulator) -> None:
+    """Issue 20 item 8: an agent not registered yet (the tutorial's up to 15 minutes after the
+    VM boots; here a few seconds) is a warning, the approval holds at the re-check, and the
+    reprotect goes once the item says it registered: never before, no second request."""
+    monkeypatch.setattr(machine, "AGENT_BACKOFF", timedelta(seconds=0.3))
+    monkeypatch.setattr(machine, "AGENT_BACKOFF_MAX", timedelta(seconds=0.6))
+    world = _rcm_world(arm)
+    world.set_agent_unregistered("vm-web-02", 8.0, as_job=False)
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    root = wait_root(slack)
+    shown = str(root.blocks)
+    assert buttons(root) == ["Approve", "Reject", "Cancel"]
+    assert "agent-registered-rcm" in shown and "the bot waits for it" in shown
+    approve(driver, slack, root, APPROVER)
+    slack.wait_for(lambda s: any("waiting for its mobility agent" in m.text and "web-02" in m.text
+                                 for m in s.thread(CHANNEL, root.ts)), timeout=20)
+    assert not [p for p in reprotect_posts(arm) if "/vm-web-02/" in p.path.lower()]
+    thread = wait_summary(slack, root, timeout=60)
+    assert "3/3 protected" in thread[-1].text
+    assert not any("stale" in m.text.lower() for m in thread)
+    # the emulator refuses a reprotect sent before registration: one POST means none was
+    assert len([p for p in reprotect_posts(arm) if "/vm-web-02/" in p.path.lower()]) == 1
+    assert len(roots(slack)) == 1

@@ -5,12 +5,14 @@ The whole bot runs against the Slack and ARM emulators (and vcsim for the power 
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlmodel import Session, select
 
+from providers.classic.vcenter_checks import BY_HAND
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_world import stable_guid
 from sandbox.local_bot import SIGNING_SECRET, LocalBot
@@ -43,6 +45,29 @@ from tests.support.vcsim_shapes import (
 )
 
 pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
+
+def test_unreachable_vcenter_leaves_its_checks_to_an_approver_and_the_run_proceeds(
+        start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator) -> None:
+    """Issue 20 item 9: vCenter configured but not answering is no proof of a problem (Site
+    Recovery reaches vCenter on its own): its checks become manual items with the reason."""
+    with socket.socket() as probe:  # a port nothing listens on: connection refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bot = start_bot(vcenter_url=f"https://127.0.0.1:{port}/sdk", vcenter_user="bot",
+                    vcenter_password="secret", vcenter_insecure=True)
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    root = wait_root(slack, timeout=60)
+    shown = str(root.blocks)
+    assert buttons(root)[0] == "Approve", shown
+    assert "could not check" in shown and "approver confirms" in shown
+    keys, _ = manual_checkboxes(root)
+    assert {f"{check}:1" for check in BY_HAND} <= set(keys), keys
+    assert "No snapshots on the master target VM" in shown
+    approve(driver, slack, root, APPROVER)
+    assert "3/3 protected" in wait_summary(slack, root)[-1].text
+    assert len(reprotect_posts(arm)) == 3
 
 
 def ephemeral_texts(slack: SlackEmulator, user: str) -> list[str]:

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import psycopg
 import pytest
 from slack_sdk import WebClient
 from sqlalchemy import Engine, update
@@ -58,7 +56,7 @@ from store.models import (
 )
 from store.repo import enqueue
 from tests.integration.conftest import APPROVER, CHANNEL, COMMAND, REQUESTER, reprotect_posts
-from tests.support.postgres import PostgresInstance, start_postgres
+from tests.support.postgres import PostgresInstance, new_database, start_postgres
 from tracking import Runner
 
 pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
@@ -77,10 +75,7 @@ def postgres() -> Iterator[PostgresInstance]:
 @pytest.fixture
 def engine(postgres: PostgresInstance) -> Iterator[Engine]:
     """A fresh database of the module's server, at the newest migration."""
-    name = f"race_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres.dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    engine = make_engine(postgres.url.rsplit("/", 1)[0] + f"/{name}")
+    engine = make_engine(new_database(postgres, "race"))
     migrate(engine)
     yield engine
     engine.dispose()

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from gateways import site_recovery
+from gateways import site_recovery_calls
 from gateways.agent_auth import AGENT_AUTH_HEADER, CLIENT_REQUEST_ID_HEADER, verify
 from sandbox import arm_world
 from sandbox.arm_emulator import ArmEmulator, RecordedRequest
@@ -375,7 +375,7 @@ def test_a_reprotect_answer_that_does_not_come_is_given_up_and_its_job_adopted(
     """A write waits for its answer only as long as its own timeouts (azure-core's default
     read timeout of 300 s would outlive the run's lease), then the item is looked at."""
     # raising=False: without write timeouts the test fails on what the user sees, not a name
-    monkeypatch.setattr(site_recovery, "WRITE_TIMEOUTS", (5.0, 0.5), raising=False)
+    monkeypatch.setattr(site_recovery_calls, "WRITE_TIMEOUTS", (5.0, 0.5))
     late_answers["vm-app-01"] = 20
     _, driver = start(start_bot, slack)
     root = request_approved(driver, slack)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.builtin import SocketModeClient
@@ -55,7 +56,7 @@ def start_bot(slack: SlackEmulator, arm: ArmEmulator,
     """`serve` in Socket Mode; no signing secret, which Socket Mode does not need."""
     env = bot_env(slack_api_url=slack.api_url, arm_env=arm.env(),
                   database_url=f"sqlite:///{tmp_path / 'bot.db'}", approvers=APPROVER,
-                  SLACK_APP_TOKEN=APP_TOKEN)
+                  SLACK_APP_TOKEN=APP_TOKEN, REPROTECT_READINESS_SECONDS="0.3")
     del env["SLACK_SIGNING_SECRET"]
     started: list[BotProcess] = []
 
@@ -104,6 +105,24 @@ def test_reprotect_over_socket_mode(start_bot: Callable[[], BotProcess],
 
     assert bot.terminate() == 0
     assert "stopped cleanly" in (tmp_path / "bot.log").read_text()
+
+
+def test_readiness_and_metrics_in_socket_mode(start_bot: Callable[[], BotProcess],
+                                              socket_mode: SocketModeEmulator) -> None:
+    """/readyz waits for the WebSocket, not only the token; /metrics is served too."""
+    bot = start_bot()
+    socket_mode.wait_connected()
+    deadline = time.monotonic() + 15
+    while (answer := requests.get(f"http://127.0.0.1:{bot.port}/readyz", timeout=5)
+           ).status_code != 200:
+        assert time.monotonic() < deadline, answer.text
+        time.sleep(0.1)
+    slack_state = answer.json()["dependencies"]["slack"]
+    assert slack_state["state"] == "ok" and "Socket Mode connected" in slack_state["detail"]
+    metrics = requests.get(f"http://127.0.0.1:{bot.port}/metrics", timeout=5)
+    names = {f.name for f in text_string_to_metric_families(metrics.text)}
+    assert {"reprotect_requests", "reprotect_submissions", "reprotect_site_recovery_calls",
+            "reprotect_slack_outbox_pending"} <= names
 
 
 def test_reconnects_when_slack_refreshes_the_connection(

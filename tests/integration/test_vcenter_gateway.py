@@ -289,6 +289,14 @@ def test_wrong_password_is_an_auth_error(vcsim: VcsimInstance) -> None:
     assert "not-the-Password-42" not in repr(config(vcsim, password="not-the-Password-42"))
 
 
+def test_probe_logs_in_and_names_missing_root_privileges(vcsim: VcsimInstance,
+                                                        gateway: VCenterGateway) -> None:
+    """What `check` and readiness ask: a login, then the write privileges on the root."""
+    assert gateway.probe() == ()  # vcsim grants every privilege
+    with pytest.raises(VCenterAuthError):
+        VCenterGateway(config(vcsim, password="not-the-Password-42")).probe()
+
+
 def test_closed_port_is_unreachable() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

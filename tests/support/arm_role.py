@@ -34,6 +34,8 @@ def action_for(method: str, path: str) -> str:
     if lowered[start:start + 2] != [PROVIDER.lower(), "vaults"] or len(segments) < start + 3:
         raise UnmappedRequest(f"{method} {path}: not under a Recovery Services vault")
     rest = segments[start + 3:]  # after vaults/{vault}
+    if [s.lower() for s in rest] == ["providers", "microsoft.authorization", "permissions"]:
+        return "Microsoft.Authorization/permissions/read"  # the caller's own, by `check`
     types = ["vaults", *rest[0::2]]  # collection names; the names in between are instances
     method = method.upper()
     if method in READ_METHODS:

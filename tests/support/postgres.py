@@ -14,6 +14,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -102,3 +103,11 @@ def _wait(dsn: str, server: subprocess.Popen[bytes], timeout: float = 30) -> Non
         except psycopg.OperationalError:
             time.sleep(0.1)
     raise PostgresUnavailable("postgres did not accept connections in time")
+
+
+def new_database(instance: PostgresInstance, prefix: str) -> str:
+    """The SQLAlchemy URL of a fresh, empty database on `instance`."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(instance.dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return instance.url.rsplit("/", 1)[0] + f"/{name}"

@@ -129,9 +129,14 @@ def test_cancel_until_execution_by_requester_or_approver(
 
 
 @pytest.mark.parametrize(("change", "decision"), [
-    ({}, Decision(True, RETRY)),
-    ({"status": "failed"}, Decision(True, RETRY)),
-    ({"expires_at": NOW}, Decision(True, RETRY)),
+    ({}, Decision(True, RETRY, missing=0, quorum_reached=True)),
+    ({"status": "failed"}, Decision(True, RETRY, missing=0, quorum_reached=True)),
+    ({"expires_at": NOW}, Decision(True, RETRY, missing=0, quorum_reached=True)),
+    ({"required": 2}, Decision(True, RETRY, missing=1, quorum_reached=False)),
+    ({"required": 2, "clicker": "U3", "approved_by": frozenset({"U2"})},
+     Decision(True, RETRY, missing=0, quorum_reached=True)),
+    ({"required": 2, "approved_by": frozenset({"U2"})},
+     refused(RETRY, Refusal.ALREADY_APPROVED, missing=1)),
     ({"clicker": "U1"}, refused(RETRY, Refusal.OWN_REQUEST, ask=OTHERS)),
     ({"clicker": "U9"}, refused(RETRY, Refusal.NOT_APPROVER, ask=OTHERS)),
     ({"clicker_team": "T2"}, refused(RETRY, Refusal.OTHER_WORKSPACE)),
@@ -140,3 +145,9 @@ def test_cancel_until_execution_by_requester_or_approver(
 def test_retry_follows_the_approval_rules(change: dict[str, object],
                                           decision: Decision) -> None:
     assert decide_retry(replace(BASE, **change)) == decision  # type: ignore[arg-type]
+
+
+def test_retry_counts_towards_the_request_quorum() -> None:
+    """Retry needs REPROTECT_REQUIRED_APPROVALS distinct approvers, counted like approvals."""
+    first = decide_retry(replace(BASE, required=2))
+    assert "1 more distinct approval" in said(first) and "restarts" in said(first)

@@ -10,6 +10,7 @@ model into the domain's view.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -29,6 +30,7 @@ from gateways.site_recovery_convert import (
     _plan,
     _vcenter,
 )
+from gateways.site_recovery_failback import failback_item, plan_state
 from providers.classic.preflight import BLOCK_SOURCES, run_checks
 from tests.support.preflight import FRESH, INFRA, facts
 
@@ -80,7 +82,7 @@ FILES = sorted(EXAMPLES.glob("*.json"))
 
 
 def test_every_example_of_the_folder_is_covered() -> None:
-    assert len(FILES) == 26
+    assert len(FILES) == 33
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
@@ -135,3 +137,61 @@ def test_process_server_health_reads_as_site_recovery_sent_it() -> None:
         "instanceType": "VMware", "processServers": [{"friendlyName": "ps", "health": "Normal"}]}}})
     cs = _config_server([fabric], ())
     assert cs is not None and f"{cs.process_servers[0].health}" == "Normal"
+
+
+def example(name: str) -> Any:
+    """The one resource of a failback example, as the SDK reads it."""
+    path = EXAMPLES / f"{name}.json"
+    model = MODELS[name.split("_")[0]][0]
+    (body,) = example_bodies(path)
+    return model(body)
+
+
+@pytest.mark.parametrize(("name", "allowed", "scenario", "providers"), [
+    ("ReplicationRecoveryPlans_PlannedFailover",
+     ("PlannedFailover", "UnplannedFailover", "TestFailover", "Commit"), "PlannedFailover",
+     ("HyperVReplicaAzure",)),
+    ("ReplicationRecoveryPlans_FailoverCommit",
+     ("PlannedFailover", "UnplannedFailover", "TestFailover"), "CommitFailover",
+     ("HyperVReplicaAzure",)),
+    ("ReplicationRecoveryPlans_FailoverCancel", ("PlannedFailover",), "CancelFailover",
+     ("InMageRcmFailback",)),
+])
+def test_a_plans_journey_signals_read_as_microsoft_shows_them(
+    name: str, allowed: tuple[str, ...], scenario: str, providers: tuple[str, ...]
+) -> None:
+    state = plan_state(example(name))
+    assert state.allowed_operations == allowed
+    assert state.allows("Commit") is ("Commit" in allowed)
+    assert state.current_scenario is not None and state.current_scenario.name == scenario
+    assert state.current_scenario_status == "Succeeded"
+    assert state.replication_providers == providers
+    assert state.last_planned_failover_time is not None
+    assert state.last_planned_failover_time.utcoffset() == dt.timedelta(0)
+
+
+@pytest.mark.parametrize(("name", "allowed", "active", "provider"), [
+    ("ReplicationProtectedItems_PlannedFailover",
+     ("CompleteMigration", "Commit", "DisableProtection", "ChangePit"), "Recovery",
+     "HyperVReplicaAzure"),
+    ("ReplicationProtectedItems_UnplannedFailover",
+     ("CompleteMigration", "Commit", "DisableProtection", "ChangePit"), "Recovery",
+     "HyperVReplicaAzure"),
+    ("ReplicationProtectedItems_FailoverCommit",
+     ("CompleteMigration", "DisableProtection", "Failback"), "Recovery", "HyperVReplicaAzure"),
+    ("ReplicationProtectedItems_FailoverCancel", ("PlannedFailover", "DisableProtection"),
+     "Primary", "InMageRcmFailback"),
+])
+def test_an_items_journey_signals_read_as_microsoft_shows_them(
+    name: str, allowed: tuple[str, ...], active: str, provider: str
+) -> None:
+    item = failback_item(example(name))
+    assert item.allowed_operations == allowed and item.active_location == active
+    assert item.item.provider == provider and item.current_scenario.idle
+    assert item.failover_recovery_point_id is not None
+    assert "/recoveryPoints/" in item.failover_recovery_point_id
+    # None of these examples reports a recovery point time, a site type or a power state:
+    # unknown, never invented.
+    assert (item.latest_recovery_point, item.active_site_type, item.power_status,
+            item.last_planned_failover_status) == (None, None, None, None)
+    assert item.recovery_point_age(dt.datetime.now(dt.UTC)) is None

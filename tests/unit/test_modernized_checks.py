@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 
 from bot.views import checks as said
-from core.plan import CheckResult, Verdict
+from core.plan import CheckResult, PlannedItem, ResolvedPlan, Verdict
 from gateways.rcm_models import ApplianceComponent
 from gateways.site_recovery_models import CurrentScenario, HealthIssue
 from gateways.vcenter_models import DatastoreMount, StorageVMotion
+from intake.recheck import changes
 from providers.modernized.checks import BLOCK_SOURCES, CHECKS, run_checks
 from providers.modernized.facts import ModernizedFacts, failback_disks
 from sandbox.arm_modernized import ModernizedWorld
@@ -116,7 +117,7 @@ CASES: list[Case] = [
         s, item_provider="InMageRcmFailback", failback_progress_percent=42)), Verdict.BLOCK,
      "Already reprotected"),
     ("agent-registered-rcm", lambda s: facts(s, items=with_items(s, agent_registered=False)),
-     Verdict.BLOCK, "has not registered"),
+     Verdict.WARN, "after approval the bot waits for it"),
     ("agent-registered-rcm", lambda s: facts(s, items=with_items(s, agent_registered=None)),
      Verdict.WARN, "does not report"),
     ("appliance-datastore", lambda s: facts(s, datastore="vmfs-avs-04"), Verdict.BLOCK,
@@ -226,8 +227,8 @@ def test_mapping_state_paired_in_any_case_passes(base: Site) -> None:
 def test_findings_name_the_vms_they_concern(base: Site) -> None:
     one_off = replace(base.items[1], agent_registered=False)
     f = facts(base, items=(base.items[0], one_off, base.items[2]))
-    (blocker,) = results_of(f, "agent-registered-rcm")
-    assert blocker.vms == ("web-02",)
+    (waiting,) = results_of(f, "agent-registered-rcm")
+    assert waiting.vms == ("web-02",)
 
 
 def test_mixed_plan_names_the_classic_vms_and_both_commands(base: Site) -> None:
@@ -259,7 +260,7 @@ def test_emulator_items_failed_over_late_or_lost_on_premises(base: Site) -> None
     items = tuple(convert_item(w.item(n)) for n in ("vm-web-01", "vm-late", "vm-gone"))
     f = facts(site(w), items=items)
     (late,) = results_of(f, "agent-registered-rcm")
-    assert (late.verdict, late.vms) == (Verdict.BLOCK, ("late",))
+    assert (late.verdict, late.vms) == (Verdict.WARN, ("late",))  # waited for, not blocked
     gone = [r for r in results_of(f, "failback-location") if r.verdict is Verdict.WARN]
     assert [r.vms for r in gone] == [("gone",)]
     assert "static IP addresses are not kept" in said.message(gone[0])
@@ -276,3 +277,17 @@ def test_every_blocker_source_is_a_row_of_the_readme() -> None:
     rows = {line.split("|")[1].strip().strip("`") for line in readme.splitlines()
             if line.startswith("| `")}
     assert set(BLOCK_SOURCES) <= rows
+
+
+def test_an_agent_registering_or_not_never_makes_the_recheck_stale(base: Site) -> None:
+    """Issue 20 item 8: the flag alone, either way between preflight and approval, is no
+    change that voids an approval (it is a warning, and the run waits for the agent)."""
+    waiting = run_checks(facts(base, items=with_items(base, agent_registered=False)))
+    registered = run_checks(facts(base))
+    assert not [r for r in waiting if r.verdict is Verdict.BLOCK]
+    plan = ResolvedPlan(plan_id="p", plan_name="p", plan_friendly_name="P",
+                        items=(PlannedItem("i1", "web-01"),), master_target=None,
+                        process_server=None, datastore=None, retention=None, policy=None,
+                        run_as_account_id=None)
+    assert changes(replace(plan, checks=waiting), replace(plan, checks=registered)) == []
+    assert changes(replace(plan, checks=registered), replace(plan, checks=waiting)) == []

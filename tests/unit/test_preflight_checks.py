@@ -19,7 +19,12 @@ import pytest
 from bot.views import checks as said
 from bot.views.mrkdwn import code
 from core.plan import CheckResult, Verdict
-from gateways.errors import VCenterAuthError, VCenterPermissionError
+from gateways.errors import (
+    VCenterAuthError,
+    VCenterError,
+    VCenterPermissionError,
+    VCenterUnreachable,
+)
 from gateways.site_recovery_models import CurrentScenario, HealthIssue, RetentionVolume
 from gateways.vcenter_models import (
     DatastoreMount,
@@ -30,6 +35,7 @@ from gateways.vcenter_models import (
 )
 from providers.checks import not_configured
 from providers.classic.preflight import BLOCK_SOURCES, Facts, run_checks
+from providers.classic.vcenter_checks import BY_HAND
 from tests.support.preflight import (
     NOW,
     discovered_vcenter,
@@ -157,7 +163,7 @@ BREAKS: list[tuple[str, Callable[[Facts], Facts], Verdict, str]] = [
         error=VCenterAuthError("vCenter 10.40.0.2 rejected the login of 'bot'.",
                                why="Wrong user name or password.",
                                fix="Check VCENTER_USER and VCENTER_PASSWORD."))),
-     Verdict.BLOCK, "rejected the login"),
+     Verdict.WARN, "rejected the login"),
     ("vcenter-connected", lambda f: replace(f, vcenter=reading(insecure=True)), Verdict.WARN,
      "VCENTER_INSECURE=1"),
     ("vcenter-connected", lambda f: replace(f, vcenters=(
@@ -170,10 +176,14 @@ BREAKS: list[tuple[str, Callable[[Facts], Facts], Verdict, str]] = [
         inv_of(f).privileges, missing=(
             MissingPrivilege("ds-1", "vsan-avs-01", "Datastore.AllocateSpace"),))),
      Verdict.BLOCK, "Datastore.AllocateSpace on `vsan-avs-01`"),
+    ("vcenter-connected", lambda f: replace(f, vcenter=reading(
+        inv=None, error=VCenterPermissionError("vCenter account 'bot' may not read the "
+                                                "inventory."))), Verdict.WARN,
+     "may not read the inventory"),
     ("vcenter-permissions", lambda f: replace(f, vcenter=reading(
         inv=None, error=VCenterPermissionError("vCenter account 'bot' may not read the "
-                                                "inventory."))), Verdict.BLOCK,
-     "may not read the inventory"),
+                                                "inventory."))), Verdict.MANUAL,
+     "Site Recovery's vCenter account may write"),
     ("vcenter-permissions", lambda f: with_inventory(
         f, privileges=None, unreadable=("privileges: NotSupported",)), Verdict.WARN,
      "Could not read the vCenter account's privileges"),
@@ -207,7 +217,10 @@ BREAKS: list[tuple[str, Callable[[Facts], Facts], Verdict, str]] = [
      Verdict.BLOCK, "would hold 62 disks (60 attached, 2 from this plan)"),
     ("mt-vm-settings", lambda f: with_inventory(f, master_target=None,
                                                 master_target_candidates=()),
-     Verdict.BLOCK, "is not in vCenter"),
+     Verdict.WARN, "is not in vCenter"),
+    ("mt-no-snapshots", lambda f: with_inventory(f, master_target=None,
+                                                 master_target_candidates=()),
+     Verdict.MANUAL, "No snapshots on the master target VM"),
     ("mt-vm-settings", lambda f: replace(f, vcenter=not_configured(), master_target=replace(
         f.master_target, disk_count=61)), Verdict.BLOCK, "would hold 61 disks"),
     ("esxi-supported", lambda f: with_host(f, product_version="5.1.0"), Verdict.BLOCK,
@@ -241,6 +254,35 @@ def test_each_check_fails_with_a_fix(check: str, breaks: Callable[[Facts], Facts
     assert found, results_of(breaks(facts(vms=2)), check)
     assert any(says in said.message(r) for r in found), [said.message(r) for r in found]
     assert all(said.fix(r) for r in found)
+
+
+@pytest.mark.parametrize("unread", [
+    VCenterAuthError("vCenter 10.40.0.2 rejected the login of 'bot'.", why="Wrong password."),
+    VCenterUnreachable("No answer from vCenter 10.40.0.2.", why="timed out after 10 s"),
+    VCenterPermissionError("vCenter account 'bot' may not read the inventory."),
+])
+def test_what_the_bot_could_not_check_is_confirmed_by_hand_not_blocked(
+        unread: VCenterError) -> None:
+    """Issue 20 item 9: vCenter configured but not read is no proof of a problem."""
+    results = run_checks(replace(facts(vms=2), vcenter=reading(inv=None, error=unread)))
+    assert not [r for r in results if r.verdict is Verdict.BLOCK]
+    manual = {r.check: r for r in results if r.verdict is Verdict.MANUAL
+              and r.check != "network-ready"}
+    assert set(manual) == set(BY_HAND)
+    assert all(unread.what in said.fix(r) for r in manual.values())
+
+
+def test_a_master_target_missing_from_vcenter_is_confirmed_by_hand() -> None:
+    """What vCenter answered still blocks: the AVS VM twins are checked, the master target's
+    own checks (it was not found) become manual items with the reason."""
+    results = run_checks(with_inventory(facts(vms=2), master_target=None,
+                                        master_target_candidates=()))
+    assert not [r for r in results if r.verdict is Verdict.BLOCK]
+    manual = [r for r in results if r.verdict is Verdict.MANUAL and r.check in BY_HAND]
+    assert {r.check for r in manual} == set(BY_HAND)
+    assert all("avs-mt-01" in said.fix(r) and "is not in vCenter" in said.fix(r) for r in manual)
+    snapshots = run_checks(with_mt_vm(facts(vms=2), snapshot_count=1))
+    assert "mt-no-snapshots" in {r.check for r in snapshots if r.verdict is Verdict.BLOCK}
 
 
 def test_every_blocker_names_its_source_in_code_and_in_the_readme() -> None:
