@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -28,6 +29,8 @@ from tests.integration.conftest import (
     settle,
     wait_summary,
 )
+
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
