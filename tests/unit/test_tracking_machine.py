@@ -446,6 +446,15 @@ ROWS: dict[str, Row] = {
         S.WAITING_AGENT, values=agent_wait(
             job_id=None, backoff=timedelta(minutes=4), tries=3, reason=UNREGISTERED_WHY,
             until=NOW + timedelta(minutes=5), jobs=[OLD])),
+    "waiting to restart, the agent has not registered: the job is kept": Row(
+        run(S.WAITING_AGENT, **WAITING), m.Seen(item=UNREGISTERED), S.WAITING_AGENT,
+        values=agent_wait(job_id=OLD, backoff=timedelta(minutes=4), tries=3,
+                          reason=UNREGISTERED_WHY, until=NOW + timedelta(minutes=5), jobs=[OLD])),
+    "gated run past the wait: the notice says the agent gate": Row(
+        run(S.WAITING_AGENT, wait_until=NOW, job_id=None, flags={**GATED, "agent_tries": 5}),
+        m.Seen(item=UNREGISTERED), S.FAILED,
+        events=(ev.AgentGaveUp("app-01", "", 1200, 5, (), None, modernized=True),),
+        values={"error": {"message": "agent not re-registered"}}),
     "waiting for an unregistered agent past the wait: give up, no Retry": Row(
         run(S.WAITING_AGENT, **{**WAITING, "job_id": None, "wait_until": NOW}),
         m.Seen(item=UNREGISTERED), S.FAILED,
