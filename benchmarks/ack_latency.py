@@ -16,10 +16,10 @@ from pathlib import Path
 
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_world import World
+from sandbox.console import tick_manual_items
 from sandbox.local_bot import SIGNING_SECRET, LocalBot, local_settings
 from sandbox.slack_driver import SlackDriver
 from sandbox.slack_emulator import SlackEmulator
-from sandbox.walkthrough import tick_manual_items
 
 CHANNEL = "C0BENCH"
 APPROVERS = [f"U0APPR{i:02d}" for i in range(20)]

@@ -23,7 +23,8 @@ from gateways.errors import GatewayError
 from gateways.site_recovery import AzureSiteRecovery
 
 # The bot token's scopes, as manifest.json declares them (a unit test keeps them equal).
-REQUIRED_SCOPES = ("commands", "chat:write", "usergroups:read", "users:read")
+REQUIRED_SCOPES = ("commands", "chat:write", "usergroups:read", "users:read", "channels:read",
+                   "groups:read")
 CHECK_TIMEOUT_S = 20.0
 
 

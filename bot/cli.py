@@ -66,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="seconds each check may take (default 20)")
     sandbox = sub.add_parser("sandbox", help="walk through a 3-VM failback with emulators only")
     sandbox.add_argument("--keep-running", action="store_true",
-                         help="stay up after the walk-through, printing the bot's URLs")
+                         help="after the walk-through, file a pending, a blocked and a "
+                              "failing plan and answer commands typed at a prompt (`help`)")
     sandbox.add_argument("--vms", type=int, default=3, help="VMs in the sample plan (1-100)")
     sandbox.add_argument("--modernized", action="store_true",
                          help="a vault of the modernized architecture (replication appliance, "

@@ -21,6 +21,7 @@ from approvals.workflow import Approvals, expire_due
 from bot import metrics
 from bot.admission import Admission, AfterAckPool
 from bot.health import Readiness, slack_probe, vault_probe, vcenter_probe
+from bot.home_publisher import basic_readiness
 from bot.outbox import OutboxSender
 from bot.scheduler import Ticker
 from bot.settings import Settings
@@ -128,15 +129,17 @@ def build(settings: Settings) -> BotServices:
     ticker.every("resume", 30.0, intake.resume_interrupted)
     if vcenter is not None:
         ticker.every("power", settings.reprotect_poll_seconds, PowerGuard(engine, vcenter).tick)
+    readiness = Readiness()
+    own = basic_readiness(engine, ticker)  # the database and the last ticks
     app = build_app(client=client,
                     signing_secret=settings.slack_signing_secret.get_secret_value()
                     if settings.slack_signing_secret is not None else None,
                     intake=intake, approvals=approvals, manual=manual,
                     retries=Retries(engine, runner, approvals, notifier, ticker),
-                    notifier=notifier, waker=ticker, background=after_ack)
+                    notifier=notifier, waker=ticker, background=after_ack, engine=engine,
+                    readiness=lambda: readiness.states() + own())
     socket_mode = (SocketModeRunner(app, settings.slack_app_token.get_secret_value())
                    if settings.slack_app_token is not None else None)
-    readiness = Readiness()
     readiness.add("slack", slack_probe(client, socket_mode.connected if socket_mode else None))
     readiness.add("vault", vault_probe(site_recovery))
     if vcenter is not None:

@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import metrics
+from core.readiness import DependencyState
 from gateways.errors import GatewayError
 from gateways.site_recovery import AzureSiteRecovery
 from gateways.vcenter import VCenterGateway
@@ -124,6 +125,14 @@ class Readiness:
         ready = all(state == "ok" for state in states)
         status = "ready" if ready else "starting" if "starting" in states else "not ready"
         return (200 if ready else 503), {"status": status, "dependencies": body}
+
+    def states(self) -> list[DependencyState]:
+        """The last probes as data, for the App Home to word."""
+        with self._lock:
+            return [DependencyState(dep.name, None if dep.state == "starting" else
+                                    dep.state == "ok", dep.last_success,
+                                    "" if dep.state == "ok" else dep.last_error or "")
+                    for dep in self.dependencies]
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

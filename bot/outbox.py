@@ -24,9 +24,10 @@ from sqlmodel import Session
 
 from bot import views
 from bot.views import thread
-from core.events import Event, Progress, Protected, RequestChanged, RequestPosted, decode
+from core.events import Done, Event, Progress, RequestChanged, RequestPosted, decode
 from core.log_context import about_request
 from core.plan import ResolvedPlan
+from operations import operation_named
 from store import outbox_queue as queue
 from store.models import Outbox, OutboxKind, OutboxStatus, Request, RequestStatus, utcnow
 from store.repo import approvals_of, confirmations, get_request
@@ -45,8 +46,8 @@ TRANSIENT_ERRORS = frozenset({
     "team_added_to_org",
 })
 MAX_BACKOFF = 300.0
-MERGE_MOST = 500  # Protected replies sent as one (one line per 10 VMs)
-# A large plan's Protected replies are gathered: about this many per request, each held no
+MERGE_MOST = 500  # Done replies sent as one (one line per 10 VMs)
+# A large plan's Done replies are gathered: about this many per request, each held no
 # longer than PROTECTED_HOLD; plans of up to this many VMs get one reply per tick, unheld.
 PROTECTED_REPLIES = 10
 PROTECTED_HOLD = timedelta(minutes=5)
@@ -131,11 +132,11 @@ class OutboxSender:
         """True when the row is done with (sent or dead); False when it must wait."""
         event = decode(row.payload)
         held = queue.held_replies(self._engine, row, self._owner) \
-            if isinstance(event, Protected) else []
-        merged = [r for r in held if r.payload.get("type") == Protected.__name__][:MERGE_MOST]
-        if merged:
-            event = Protected(tuple(vm for r in [row, *merged]
-                                    for vm in cast(Protected, decode(r.payload)).vms))
+            if isinstance(event, Done) else []
+        merged = [r for r in held if r.payload.get("type") == Done.__name__][:MERGE_MOST]
+        if isinstance(event, Done) and merged:
+            event = Done(tuple(vm for r in [row, *merged]
+                               for vm in cast(Done, decode(r.payload)).vms), event.operation)
         message = render(self._engine, request, row, event,
                          approval_confirms_manual=self._approval_confirms_manual)
         try:
@@ -221,11 +222,11 @@ def _error_of(exc: SlackApiError) -> str:
 
 
 def _next(pending: list[Outbox], request: Request | None) -> Outbox | None:
-    """The request's first pending row; past Protected replies held for a batch
+    """The request's first pending row; past Done replies held for a batch
     (`_gathering`), the progress edits queued behind them, which may go first."""
-    if not pending or pending[0].payload.get("type") != Protected.__name__:
+    if not pending or pending[0].payload.get("type") != Done.__name__:
         return pending[0] if pending else None
-    held = [r for r in pending if r.payload.get("type") == Protected.__name__]
+    held = [r for r in pending if r.payload.get("type") == Done.__name__]
     behind = [r for r in pending if r not in held]
     if any(r.kind != OutboxKind.PROGRESS for r in behind) or not _gathering(request, held):
         return pending[0]
@@ -233,7 +234,7 @@ def _next(pending: list[Outbox], request: Request | None) -> Outbox | None:
 
 
 def _gathering(request: Request | None, held: list[Outbox]) -> bool:
-    """Whether to hold Protected replies for more VMs: a large plan gets about
+    """Whether to hold Done replies for more VMs: a large plan gets about
     PROTECTED_REPLIES of them, each naming many VMs; never longer than PROTECTED_HOLD, and
     never once anything else (a failure, the summary) is queued behind them."""
     if request is None or request.status != RequestStatus.EXECUTING:
@@ -270,6 +271,7 @@ def _request_view(engine: Engine, request: Request,
         plan=ResolvedPlan.from_json(fresh.plan), status=str(fresh.status),
         approvals=[(a.approver_id, a.created_at) for a in approvals],
         required=fresh.required_approvals, expires_at=fresh.expires_at, decided_note=note,
-        confirmations=ticked, approval_confirms_manual=approval_confirms_manual)
+        confirmations=ticked, approval_confirms_manual=approval_confirms_manual,
+        operation=operation_named(fresh.operation))
 
 

@@ -24,6 +24,8 @@ class Ticker:
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
         self._scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
+        self.last_success: dict[str, datetime] = {}  # job -> end of its last clean tick
+        self.last_error: dict[str, str] = {}          # job -> what its last tick raised
         self._started: Counter[str] = Counter()
         self._finished: Counter[str] = Counter()
         self._counts = threading.Lock()
@@ -36,7 +38,10 @@ class Ticker:
                 self._started[name] += 1
             try:
                 timed()
-            except Exception:
+                self.last_success[name] = datetime.now(UTC)
+                self.last_error.pop(name, None)
+            except Exception as exc:
+                self.last_error[name] = type(exc).__name__
                 log.exception("periodic job %s failed; it runs again at its next tick", name)
             finally:
                 with self._counts:

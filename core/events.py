@@ -124,10 +124,12 @@ class Progress(Event):
 
 
 @dataclass(frozen=True)
-class Protected(Event):
-    """VMs whose protected item reached `Protected` (consecutive ones merge at send time)."""
+class Done(Event):
+    """VMs on which Site Recovery shows the operation done (reprotect: their item reached
+    `Protected`); consecutive ones merge at send time. `operation` is its name."""
 
     vms: tuple[str, ...]
+    operation: str = "reprotect"
 
 
 @dataclass(frozen=True)
@@ -278,10 +280,14 @@ class AuthRecovered(Event):
 
 @dataclass(frozen=True)
 class Summary(Event):
+    """The request's outcome once every run is final: how many VMs are done, failed, timed
+    out."""
+
     total: int
-    protected: int
+    done: int
     failed: int
     timed_out: int
+    operation: str = "reprotect"
 
 
 @dataclass(frozen=True)
@@ -295,9 +301,12 @@ class PoweredOn(Event):
 EVENTS: dict[str, type[Event]] = {
     cls.__name__: cls for cls in (
         RequestPosted, RequestChanged, Decided, ApprovalsVoid, PreflightChanged, RunStarted,
-        Progress, Protected, JobFailed, JobCancelled, JobSuspended, WriteRefused, NotStarted,
+        Progress, Done, JobFailed, JobCancelled, JobSuspended, WriteRefused, NotStarted,
         RestartLost, Retried, AgentWaiting, AgentGaveUp, HealthWarning, TimedOut, AuthProblem,
         AuthRecovered, Summary, PoweredOn)}
+EVENTS["Protected"] = Done  # rows queued before operations had a name
+# Fields renamed since rows may have been queued: type name -> {old field: new field}.
+RENAMED = {"Summary": {"protected": "done"}}
 
 
 def encode(event: Event) -> dict[str, Any]:
@@ -311,7 +320,8 @@ def decode(payload: Mapping[str, Any]) -> Event:
     cls = EVENTS.get(str(name))
     if cls is None:
         raise ValueError(f"unknown event type {name!r} in the outbox")
-    built = _build(cls, {k: v for k, v in payload.items() if k != "type"})
+    renamed = RENAMED.get(str(name), {})
+    built = _build(cls, {renamed.get(k, k): v for k, v in payload.items() if k != "type"})
     assert isinstance(built, Event)
     return built
 

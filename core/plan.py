@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -80,6 +81,32 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class SentValue:
+    """One value an operation's write sends, as one labelled list serves the request message,
+    the re-check at approval, the fingerprint and the write: one value for the whole plan
+    (`value`), or one per item (`per_item`: item id, VM name, value). `shown` False: sent but
+    not named in the message (an id only Site Recovery knows, like the run-as account)."""
+
+    key: str
+    label: str
+    value: Choice | None = None
+    per_item: tuple[tuple[str, str, Choice | None], ...] | None = None
+    shown: bool = True
+
+    def normalised(self) -> list[Any]:
+        """The key and the ids and names sent, for comparison and the fingerprint."""
+        if self.per_item is None:
+            return [self.key, choice_key(self.value)]
+        return [self.key, sorted((i.lower(), choice_key(c)) for i, _, c in self.per_item)]
+
+    def for_item(self, item_id: str) -> Choice | None:
+        """The value sent for one item (the plan's value when not per item)."""
+        if self.per_item is None:
+            return self.value
+        return next((c for i, _, c in self.per_item if i.lower() == item_id.lower()), None)
+
+
+@dataclass(frozen=True)
 class PlannedItem:
     """A protected item to reprotect; `avs_vm` is its AVS VM's vCenter moref when preflight
     found it, so the power guard reads its state without searching again. `datastore` and
@@ -134,31 +161,27 @@ class ResolvedPlan:
                 items.append(ManualItem(f"{result.check}:{seen[result.check]}", result))
         return tuple(items)
 
-    def sent(self) -> dict[str, Any]:
-        """Exactly the values that go to Site Recovery, normalised for comparison."""
-        values = [(c.id.lower(), c.name) if c else None for c in (
-            self.master_target, self.process_server, self.datastore, self.retention,
-            self.policy)]
-        sent: dict[str, Any] = {
-            "plan": self.plan_id.lower(),
-            "items": sorted(i.item_id.lower() for i in self.items),
-            "values": values,
-            "run_as": self.run_as_account_id,
-        }
-        if self.appliance is not None:  # only modernized plans: classic fingerprints unchanged
-            sent["appliance"] = _key(self.appliance)
-            sent["per_item"] = sorted((i.item_id.lower(), _key(i.datastore), _key(i.log_storage))
-                                      for i in self.items)
-        return sent
+    def sent(self, values: Sequence[SentValue]) -> dict[str, Any]:
+        """Exactly what goes to Site Recovery (`values`: the operation's list for this plan),
+        normalised for comparison."""
+        return {"plan": self.plan_id.lower(),
+                "items": sorted(i.item_id.lower() for i in self.items),
+                "values": [v.normalised() for v in values]}
 
-    def per_item_values(self) -> dict[str, tuple[Choice | None, Choice | None]]:
-        """VM name -> (datastore, log storage) where they are sent per VM (modernized)."""
-        return {i.vm_name: (i.datastore, i.log_storage) for i in self.items
-                if i.datastore or i.log_storage}
+    def labelled(self, values: Sequence[SentValue], item_id: str) -> dict[str, str]:
+        """What one item's write sends, as the audit keeps it: the plan, the VM and each value
+        by its key, shown as the approver read it (`name (id)`)."""
+        item = next((i for i in self.items if i.item_id.lower() == item_id.lower()), None)
+        chosen: dict[str, Choice | None] = {
+            "plan": Choice(self.plan_id, self.plan_friendly_name or self.plan_name),
+            "vm": Choice(item_id, item.vm_name if item else "")}
+        chosen |= {value.key: value.for_item(item_id) for value in values}
+        return {key: _labelled(choice) for key, choice in chosen.items() if choice is not None}
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, values: Sequence[SentValue]) -> str:
         """Hash of what will be sent plus the verdict: any change voids approvals."""
-        signed = self.sent() | {"verdict": sorted(f"{c.check}:{c.verdict}" for c in self.checks)}
+        signed = self.sent(values) | {
+            "verdict": sorted(f"{c.check}:{c.verdict}" for c in self.checks)}
         return hashlib.sha256(json.dumps(signed, sort_keys=True).encode()).hexdigest()
 
     def to_json(self) -> dict[str, Any]:
@@ -190,7 +213,8 @@ class ResolvedPlan:
         )
 
 
-def _key(choice: Choice | None) -> tuple[str, str] | None:
+def choice_key(choice: Choice | None) -> tuple[str, str] | None:
+    """A value as compared: its id in any case, and its name."""
     return (choice.id.lower(), choice.name) if choice else None
 
 
@@ -209,3 +233,8 @@ def _check(data: dict[str, Any]) -> CheckResult:
 def _tuples(value: Any) -> Value:
     """JSON's lists back into the tuples the checks made."""
     return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+def _labelled(choice: Choice) -> str:
+    """`name (id)`, or one of them where the other is empty or the same."""
+    if not choice.name or choice.name == choice.id:
+        return choice.id
+    return f"{choice.name} ({choice.id})"

@@ -3,11 +3,11 @@
 Reads are done in bulk (a fixed number of list calls per plan, run concurrently) and
 converted into `site_recovery_models` dataclasses (`site_recovery_convert`). Reads retry as
 azure-core does (429 after its Retry-After; 5xx and dropped connections with exponential
-backoff, here jittered). Writes (reprotect, job restart, and the failback journey's
-failover, commit and cancel: `site_recovery_failback`) all go through `_write`: retries off
-and explicit timeouts shorter than the runner's lease (`site_recovery_calls`): a write must
-never go out twice, so the caller decides about any resend after looking at the protected
-item and its recent jobs.
+backoff, here jittered). Writes (an operation's `submit`: reprotect in either direction, and
+the failback journey's failover, commit and cancel in `site_recovery_failback`; job restart)
+all go through `_write`: retries off and explicit timeouts shorter than the runner's lease
+(`site_recovery_calls`): a write must never go out twice, so the caller decides about any
+resend after looking at the protected item and its recent jobs.
 Writes are signed as Azure PowerShell signs them (`gateways.agent_auth`) with the vault's
 integrity key, read once and cached, never logged; the token and key fetched before a write
 share its deadline (`gateways.write_deadline`).
@@ -332,11 +332,18 @@ class AzureSiteRecovery(FailbackWrites):
 
     # -- write ---------------------------------------------------------------------------
 
+    def submit(self, operation: str, target: str, inputs: ProviderInput | None) -> Accepted:
+        """Send an operation's write once (no SDK retry, signed); the job GUID when the answer
+        names it. `operation` is the name stored on the run (`operations.OPERATIONS`)."""
+        writes = {"reprotect": self.reprotect}
+        if operation not in writes or inputs is None:
+            raise ValueError(f"no write for operation {operation!r} with {inputs!r}")
+        return writes[operation](target, inputs)
+
     def reprotect(self, item_id: str, inputs: ProviderInput) -> Accepted:
-        """POST reProtect once (no SDK retry, signed) with the provider's values, in either
-        direction (to AVS: `ReprotectInput`, `RcmReprotectInput`; back to Azure:
-        `AzureV2ReprotectInput`, `RcmFailbackReprotectInput`); the job GUID when the answer
-        names it."""
+        """POST reProtect on the item with the provider's values, in either direction (to
+        AVS: `ReprotectInput`, `RcmReprotectInput`; back to Azure: `AzureV2ReprotectInput`,
+        `RcmFailbackReprotectInput`)."""
         fabric, container, name = _item_path(item_id)
         return self._write("reprotect", f"start reprotect of {name}", partial(
             self._client.replication_protected_items.begin_reprotect, self._rg, self._vault,

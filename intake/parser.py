@@ -12,12 +12,10 @@ import unicodedata
 from dataclasses import dataclass
 
 from core.plan import ReprotectRequest
+from operations import REPROTECT
 from store.models import NAME_LENGTH, row_number
 
-KNOWN_KEYS = ("plan", "master", "appliance", "ps", "datastore", "retention", "logstorage", "vm",
-              "account")
-# Keys of one architecture's form only (runtime contract, "The command").
-FORM_KEYS = {"master": ("ps", "retention", "account"), "appliance": ("logstorage",)}
+FORM = REPROTECT.form
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,7 @@ class Problem(enum.StrEnum):
     QUOTE = "quote"                  # a quote not closed
     CANCEL = "cancel"                # `cancel` without one request number
     NOT_KEY_VALUE = "not-key-value"  # `value`: a token without `=`
-    UNKNOWN_KEY = "unknown-key"      # `key` is not one of KNOWN_KEYS
+    UNKNOWN_KEY = "unknown-key"      # `key` is not one of the form's keys
     TWICE = "twice"                  # `key` given twice
     EMPTY = "empty"                  # `key` has an empty value
     TOO_LONG = "too-long"            # `key`'s `value` is longer than NAME_LENGTH
@@ -92,7 +90,7 @@ def parse(text: str) -> ParseResult:
         key = key.strip().lower()
         if not sep:
             return UsageError(Problem.NOT_KEY_VALUE, value=token)
-        if key not in KNOWN_KEYS:
+        if key not in FORM.keys:
             return UsageError(Problem.UNKNOWN_KEY, key)
         if key in values:
             return UsageError(Problem.TWICE, key)
@@ -128,15 +126,15 @@ def parse(text: str) -> ParseResult:
 def _form_error(values: dict[str, str]) -> UsageError | None:
     """`plan`, then exactly one of `master` (classic) and `appliance` (modernized), each with
     only its own keys."""
-    forms = [k for k in FORM_KEYS if k in values]
+    forms = [k for k in FORM.form_keys if k in values]
     missing = ([] if "plan" in values else ["plan"]) + ([] if forms else ["master"])
     if missing:
         return UsageError(Problem.MISSING, keys=tuple(missing))
     if len(forms) > 1:
         return UsageError(Problem.BOTH_FORMS)
     (form,) = forms
-    other = next(k for k in FORM_KEYS if k != form)
-    stray = tuple(k for k in FORM_KEYS[other] if k in values)
+    other = next(k for k in FORM.form_keys if k != form)
+    stray = tuple(k for k in FORM.form_keys[other] if k in values)
     if stray:
         return UsageError(Problem.STRAY, form, keys=stray, other=other)
     return None

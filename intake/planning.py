@@ -19,6 +19,8 @@ from core.ports import SiteRecovery, VCenter
 from gateways.errors import VCenterError
 from gateways.site_recovery_models import PlanContext, ProtectedItem
 from gateways.vcenter_absent import NotConfiguredVCenter
+from operations import REPROTECT
+from operations.base import Operation
 from providers import provider_for
 from providers.base import HelperVm
 from providers.checks import VCenterReading, avs_candidates
@@ -37,8 +39,8 @@ class Sources:
     vcenter_insecure: bool = False
 
 
-def resolve(request: ReprotectRequest, sources: Sources, *,
-            now: datetime) -> ResolvedPlan | PlanProblem:
+def resolve(request: ReprotectRequest, sources: Sources, *, now: datetime,
+            operation: Operation = REPROTECT) -> ResolvedPlan | PlanProblem:
     """Find the plan, read its context and vCenter in bulk, choose values and run the checks.
 
     vCenter is read while Site Recovery lists the plan's context, looking VMs up by the
@@ -79,7 +81,8 @@ def resolve(request: ReprotectRequest, sources: Sources, *,
                                  if u],
                                 helper.name if helper else helper_name,
                                 helper.ip_address if helper else None)
-    return choose_and_check(request, context, items, now=now, vcenter=reading)
+    return choose_and_check(request, context, items, now=now, vcenter=reading,
+                            operation=operation)
 
 
 def _read_vcenter(sources: Sources, names: Sequence[str], uuids: Sequence[str], master: str,
@@ -106,6 +109,8 @@ def _missed(reading: VCenterReading, items: Sequence[ProtectedItem],
 
 def choose_and_check(request: ReprotectRequest, context: PlanContext,
                      items: tuple[ProtectedItem, ...], *, now: datetime,
-                     vcenter: VCenterReading) -> ResolvedPlan:
-    """The plan as the architecture of its items resolves it: values chosen, checks run."""
-    return provider_for(items).plan(request, context, items, now=now, vcenter=vcenter)
+                     vcenter: VCenterReading, operation: Operation = REPROTECT) -> ResolvedPlan:
+    """The plan as the operation resolves it with the provider of its items' architecture:
+    values chosen, checks run."""
+    return operation.plan(provider_for(items), request, context, items, now=now,
+                          vcenter=vcenter)

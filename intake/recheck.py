@@ -18,46 +18,47 @@ from sqlmodel import Session
 from core.decisions import Action, Decision, Refusal
 from core.events import Change, ChangeKind, PreflightChanged, RequestChanged
 from core.notices import PlanProblem
-from core.plan import Choice, ResolvedPlan
+from core.plan import Choice, ResolvedPlan, SentValue, choice_key
 from gateways.errors import GatewayError
 from intake.manual_items import unconfirmed
 from intake.planning import Sources
 from intake.slash import replan
+from operations import fingerprint, operation_named
+from operations.base import Operation
 from store.db import session_scope
 from store.models import Request, RequestStatus, utcnow
 from store.repo import audit, confirmations, enqueue, get_request, transition
 
 log = logging.getLogger(__name__)
 
-VALUE_LABELS = ("Master target", "Process server", "Datastore", "Retention volume",
-                "Failback policy", "Replication appliance")
-
-
-def changes(old: ResolvedPlan, new: ResolvedPlan | PlanProblem) -> list[Change]:
-    """What differs in a way that voids approval: new blockers, or values to be sent."""
+def changes(operation: Operation, old: ResolvedPlan,
+            new: ResolvedPlan | PlanProblem) -> list[Change]:
+    """What differs in a way that voids approval: new blockers, or values to be sent (the
+    operation's one labelled list, as the request message showed it)."""
     if isinstance(new, PlanProblem):
         return [Change(ChangeKind.REFUSED, problem=new)]
     found = [Change(ChangeKind.BLOCKS, c.check, vms=c.vms) for c in new.blockers]
-    for label, before, after in zip(VALUE_LABELS, _values(old), _values(new), strict=True):
-        if _key(before) != _key(after):
-            found.append(_changed(label, before, after))
-    before_items = old.per_item_values()
-    for vm, (datastore, log_storage) in new.per_item_values().items():
-        was = before_items.get(vm)
-        if was is None:
-            continue  # a VM that came or went is said below
-        for label, before, after in (("Datastore", was[0], datastore),
-                                     ("Log storage", was[1], log_storage)):
-            if _key(before) != _key(after):
-                found.append(_changed(label, before, after, vm))
-    gone = tuple(sorted({i.vm_name for i in old.items} - {i.vm_name for i in new.items}))
-    added = tuple(sorted({i.vm_name for i in new.items} - {i.vm_name for i in old.items}))
+    before_values, after_values = operation.values(old), operation.values(new)
+    before = {v.key: v for v in before_values}
+    old_vms = {i.vm_name for i in old.items}
+    hidden = []
+    for value in after_values:
+        was = before.get(value.key, SentValue(value.key, value.label))
+        if not value.shown:
+            if was.normalised() != value.normalised():
+                hidden.append(Change(ChangeKind.RUN_AS, value.label))
+        elif value.per_item is None:
+            found += _changed(value.label, was.value, value.value)
+        else:
+            found += [change for item_id, vm, choice in value.per_item if vm in old_vms
+                      for change in _changed(value.label, was.for_item(item_id), choice, vm)]
+    gone = tuple(sorted(old_vms - {i.vm_name for i in new.items}))
+    added = tuple(sorted({i.vm_name for i in new.items} - old_vms))
     if gone or added:
         found.append(Change(ChangeKind.VMS, vms=added, gone=gone))
-    if old.run_as_account_id != new.run_as_account_id:
-        found.append(Change(ChangeKind.RUN_AS))
-    if not found and old.sent() != new.sent():  # ids changed under the same names
-        found.append(Change(ChangeKind.IDS))
+    found += hidden
+    if not found and old.sent(before_values) != new.sent(after_values):
+        found.append(Change(ChangeKind.IDS))  # same names, other ids
     return found
 
 
@@ -66,19 +67,13 @@ def summary(found: list[Change]) -> str:
     return ", ".join(dict.fromkeys(c.label or c.kind.value for c in found))
 
 
-def _changed(label: str, before: Choice | None, after: Choice | None, vm: str = "") -> Change:
+def _changed(label: str, before: Choice | None, after: Choice | None,
+             vm: str = "") -> list[Change]:
     """A value that would be sent differently; an empty name is "none"."""
-    return Change(ChangeKind.VALUE, label, before.name if before else "",
-                  after.name if after else "", vm)
-
-
-def _values(plan: ResolvedPlan) -> tuple[Choice | None, ...]:
-    return (plan.master_target, plan.process_server, plan.datastore, plan.retention, plan.policy,
-            plan.appliance)
-
-
-def _key(choice: Choice | None) -> tuple[str, str] | None:
-    return (choice.id.lower(), choice.name) if choice else None
+    if choice_key(before) == choice_key(after):
+        return []
+    return [Change(ChangeKind.VALUE, label, before.name if before else "",
+                   after.name if after else "", vm)]
 
 
 def _held(refusal: Refusal, *, number: int | None = None, details: tuple[str, ...] = (),
@@ -103,6 +98,7 @@ class Recheck:
         if request is None:
             return _held(Refusal.NO_SUCH_REQUEST, number=request_id)
         plan = ResolvedPlan.from_json(request.plan)
+        operation = operation_named(request.operation)
         missing = unconfirmed(plan, ticked)
         if missing and not self._approval_confirms_manual:
             return _held(Refusal.UNCONFIRMED,
@@ -112,15 +108,15 @@ class Recheck:
         except GatewayError as exc:
             log.warning("re-check of request %s could not run: %s", request_id, exc.what)
             return _held(Refusal.NOT_RECHECKED, details=(exc.explain(),))
-        found = changes(plan, fresh)
+        found = changes(operation, plan, fresh)
         if not found:
             return None
         self._go_stale(request, approver, found, fresh if isinstance(fresh, ResolvedPlan)
-                       else None)
+                       else None, operation)
         return _held(Refusal.STALE)
 
     def _go_stale(self, request: Request, approver: str, found: list[Change],
-                  fresh: ResolvedPlan | None) -> None:
+                  fresh: ResolvedPlan | None, operation: Operation) -> None:
         assert request.id is not None
         with session_scope(self._engine) as session:
             if not transition(session, request.id, [RequestStatus.PENDING], RequestStatus.STALE,
@@ -128,7 +124,7 @@ class Recheck:
                 return  # another click or the expiry got there first
             audit(session, approver, "recheck_changed", request.id,
                   changes=[asdict(c) for c in found],
-                  fingerprint=fresh.fingerprint() if fresh else None)
+                  fingerprint=fingerprint(operation, fresh) if fresh else None)
             enqueue(session, request, RequestChanged())
             enqueue(session, request, PreflightChanged(
                 request.id, request.command_text, tuple(found),

@@ -33,6 +33,7 @@ from intake.parser import (
     parse,
 )
 from intake.planning import Sources, resolve
+from operations import REPROTECT, fingerprint, operation_named
 from store.db import session_scope
 from store.models import Request, RequestStatus, utcnow
 from store.repo import (
@@ -98,7 +99,7 @@ def replan(request: Request, sources: Sources) -> ResolvedPlan | PlanProblem:
     and the re-check at approval read it the same way. Raises `GatewayError` on an outage."""
     parsed = parse(request.command_text)
     assert isinstance(parsed, ReprotectRequest)  # a request is recorded only once it parsed
-    return resolve(parsed, sources, now=utcnow())
+    return resolve(parsed, sources, now=utcnow(), operation=operation_named(request.operation))
 
 
 class Intake:
@@ -140,7 +141,8 @@ class Intake:
             with session_scope(self._engine) as session:
                 request = Request(trigger_id=command.trigger_id, team_id=command.team_id,
                                   channel_id=command.channel_id, requester_id=command.user_id,
-                                  command_text=command.text, plan_name=parsed.plan,
+                                  command_text=command.text, operation=REPROTECT.name,
+                                  plan_name=parsed.plan,
                                   required_approvals=self._policy.required_approvals)
                 session.add(request)
                 session.flush()
@@ -211,12 +213,12 @@ class Intake:
         request holding one of the items is returned instead, and nothing changes."""
         assert request.id is not None
         status = RequestStatus.PENDING if plan.approvable else RequestStatus.BLOCKED
+        signed = fingerprint(operation_named(request.operation), plan)
         now = utcnow()
         with session_scope(self._engine) as session:
             if not transition(
                     session, request.id, [RequestStatus.PREFLIGHT], status,
-                    plan=plan.to_json(), plan_name=plan.plan_name,
-                    fingerprint=plan.fingerprint(),
+                    plan=plan.to_json(), plan_name=plan.plan_name, fingerprint=signed,
                     expires_at=now + self._policy.approval_ttl if plan.approvable
                     else None, finished_at=None if plan.approvable else now):
                 return None
@@ -227,7 +229,7 @@ class Intake:
                     session.rollback()
                     return holder
             audit(session, "bot", "preflight", request.id, status=status.value,
-                  blockers=[c.check for c in plan.blockers], fingerprint=plan.fingerprint())
+                  blockers=[c.check for c in plan.blockers], fingerprint=signed)
             enqueue(session, request, RequestPosted())
             return None
 

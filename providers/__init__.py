@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.plan import ResolvedPlan
-from gateways.site_recovery_models import ProtectedItem, ProviderInput
+from gateways.site_recovery_models import ProtectedItem
 from providers.base import Provider
 from providers.classic.provider import ClassicProvider
 from providers.modernized.provider import ModernizedProvider
@@ -34,8 +33,3 @@ def provider_named(name: str) -> Provider:
     if found is None:
         raise LookupError(f"no provider {name!r}: the plan was resolved by a newer bot")
     return found
-
-
-def reprotect_input(plan: ResolvedPlan, item_id: str) -> ProviderInput:
-    """What the gateway sends for one item of the approved plan, by its provider."""
-    return provider_named(plan.provider).reprotect_input(plan, item_id)

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from core.notices import PlanIssue, PlanProblem
-from core.plan import CheckResult, ReprotectRequest, ResolvedPlan, Verdict
+from core.plan import CheckResult, ReprotectRequest, ResolvedPlan, SentValue, Verdict
 from gateways.site_recovery_models import PlanContext, ProtectedItem, ProviderInput
 from providers.checks import VCenterReading
 from providers.names import find, suggest
@@ -61,8 +61,14 @@ class Provider(Protocol):
         the architecture's preflight checks."""
         ...
 
+    def reprotect_values(self, plan: ResolvedPlan) -> tuple[SentValue, ...]:
+        """What a reprotect of the plan sends, as one labelled list (`core.plan.SentValue`):
+        the request message shows it, the re-check compares it, the write sends it."""
+        ...
+
     def reprotect_input(self, plan: ResolvedPlan, item_id: str) -> ProviderInput:
-        """The values the gateway sends for one item of an approved plan."""
+        """The values the gateway sends for one item of an approved plan, taken from
+        `reprotect_values`."""
         ...
 
 

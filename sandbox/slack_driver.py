@@ -21,7 +21,15 @@ from urllib.parse import urlencode
 
 import requests
 
-from sandbox.slack_emulator import APP_ID, BOT_ID, JsonDict, Message, SlackEmulator, block_elements
+from sandbox.slack_emulator import (
+    APP_ID,
+    BOT_ID,
+    BOT_USER_ID,
+    JsonDict,
+    Message,
+    SlackEmulator,
+    block_elements,
+)
 from sandbox.socket_mode_emulator import SocketModeEmulator
 
 VERIFICATION_TOKEN = "sandbox-verification-token"  # Slack's deprecated `token` field
@@ -60,6 +68,27 @@ class SlackActions(ABC, Generic[Answer]):
     @abstractmethod
     def _send_interaction(self, payload: JsonDict, retry_num: int | None) -> Answer:
         """Deliver an interaction payload (block_actions, view_submission)."""
+
+    @abstractmethod
+    def _send_event(self, callback: JsonDict) -> Answer:
+        """Deliver an Events API `event_callback`."""
+
+    def app_home_opened(self, user_id: str, *, tab: str = "home") -> Answer:
+        """The person opens the app's Home (or Messages) tab, as Slack's event says it."""
+        return self._send_event({
+            "token": VERIFICATION_TOKEN,
+            "team_id": self.team_id,
+            "api_app_id": APP_ID,
+            "event": {"type": "app_home_opened", "user": user_id,
+                      "channel": f"D{user_id[1:]}", "tab": tab, "event_ts": _action_ts()},
+            "type": "event_callback",
+            "event_id": f"Ev{secrets.token_hex(5).upper()}",
+            "event_time": int(time.time()),
+            "authorizations": [{"enterprise_id": None, "team_id": self.team_id,
+                                "user_id": BOT_USER_ID, "is_bot": True,
+                                "is_enterprise_install": False}],
+            "is_ext_shared_channel": False,
+        })
 
     def slash_command(
         self,
@@ -294,6 +323,9 @@ class SlackDriver(SlackActions[requests.Response]):
     def _send_interaction(self, payload: JsonDict, retry_num: int | None) -> requests.Response:
         return self._post_form({"payload": json.dumps(payload)}, retry_num)
 
+    def _send_event(self, callback: JsonDict) -> requests.Response:
+        return self.signed_post(json.dumps(callback).encode(), "application/json")
+
     def _post_form(self, fields: dict[str, str], retry_num: int | None) -> requests.Response:
         retry: dict[str, str] = {}
         if retry_num is not None:
@@ -322,6 +354,10 @@ class SocketModeDriver(SlackActions[JsonDict]):
         return self.socket_mode.send_envelope(
             "slash_commands", dict(fields), accepts_response_payload=True, retry_attempt=retry_num
         )
+
+    def _send_event(self, callback: JsonDict) -> JsonDict:
+        return self.socket_mode.send_envelope("events_api", callback,
+                                              accepts_response_payload=False, retry_attempt=None)
 
     def _send_interaction(self, payload: JsonDict, retry_num: int | None) -> JsonDict:
         # Slack lets only view submissions answer in the ack (errors, update, push).

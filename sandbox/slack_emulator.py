@@ -30,6 +30,8 @@ BOT_USER_ID = "U0SANDBOXBOT"
 PERMALINK_BASE = "https://sandbox.slack.example"
 
 MAX_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100  # modals and Home tabs
+MAX_MEMBERS_LIMIT = 999  # conversations.members' `limit`; 100 by default
 MAX_BLOCKS_JSON = 13_000
 MAX_SECTION_TEXT = 3_000
 MAX_SECTION_FIELDS = 10
@@ -183,18 +185,24 @@ class SlackEmulator:
         team_id: str = "T0SANDBOX",
         usergroups: dict[str, list[str]] | None = None,
         users: dict[str, dict[str, Any]] | None = None,
+        channel_members: dict[str, list[str]] | None = None,
         port: int = 0,
     ) -> None:
+        """`channel_members`: who is in which channel (conversations.members); unset, every
+        channel has the known users and the bot, and no other channel exists once set."""
         self.bot_token = bot_token
         self.app_token = app_token
         # Granted to the bot token; sent in `x-oauth-scopes` as Slack sends them on every call.
-        self.scopes = ["commands", "chat:write", "usergroups:read", "users:read"]
+        self.scopes = ["commands", "chat:write", "usergroups:read", "users:read", "channels:read",
+                       "groups:read"]
         self.team_id = team_id
         self.calls: list[ApiCall] = []
         self._usergroups = {group: list(members) for group, members in (usergroups or {}).items()}
         known = {member for members in self._usergroups.values() for member in members}
         self._users = {uid: self._profile(uid, (users or {}).get(uid, {})) for uid in known}
         self._users.update({uid: self._profile(uid, extra) for uid, extra in (users or {}).items()})
+        self._channel_members = channel_members
+        self.home_views: dict[str, JsonDict] = {}  # user id -> the Home tab published last
         self._port = port
         self._cond = threading.Condition(threading.RLock())
         self._channels: dict[str, dict[str, Message]] = {}
@@ -217,6 +225,8 @@ class SlackEmulator:
             "users.info": self._user_info,
             "views.open": self._open_view,
             "conversations.info": self._conversation_info,
+            "conversations.members": self._conversation_members,
+            "views.publish": self._publish_view,
         }
         if socket_mode is not None:  # Socket Mode is an app setting: off unless given
             self._methods["apps.connections.open"] = lambda _: {"url": socket_mode.issue_url()}
@@ -575,6 +585,46 @@ class SlackEmulator:
         }
         return {"view": opened}
 
+    def _publish_view(self, params: JsonDict) -> JsonDict:
+        """views.publish: a `home` view for one user, replacing the one they had."""
+        user = _required(params, "user_id", "invalid_arguments")
+        view = params.get("view")
+        if user not in self._users or not isinstance(view, dict) or view.get("type") != "home":
+            raise _SlackError("invalid_arguments")
+        blocks = _checked_blocks(view.get("blocks"), most=MAX_VIEW_BLOCKS, json_limit=None)
+        view_id = self.home_views.get(user, {}).get("id") or f"V{secrets.token_hex(5).upper()}"
+        published = {
+            "id": view_id, "team_id": self.team_id, "app_id": APP_ID, "bot_id": BOT_ID,
+            "private_metadata": "", "callback_id": "", "external_id": "",
+            "close": None, "submit": None, "clear_on_close": False, "notify_on_close": False,
+            "hash": f"{int(time.time())}.{secrets.token_hex(4)}", "root_view_id": view_id,
+            "previous_view_id": None, **copy.deepcopy(view), "blocks": blocks,
+            "state": {"values": {}},
+        }
+        self.home_views[user] = published
+        return {"view": published}
+
+    def _conversation_members(self, params: JsonDict) -> JsonDict:
+        """conversations.members: a page of user ids and the cursor of the next page."""
+        channel = _required(params, "channel", "channel_not_found")
+        if self._channel_members is None:
+            members = [*self._users, BOT_USER_ID]
+        elif channel in self._channel_members:
+            members = list(self._channel_members[channel])
+        else:
+            raise _SlackError("channel_not_found")
+        limit = int(params.get("limit") or 100)
+        if not 0 < limit <= MAX_MEMBERS_LIMIT:
+            raise _SlackError("invalid_limit")
+        cursor = str(params.get("cursor") or "")
+        start = int(cursor.removeprefix("members:")) if cursor.startswith("members:") else 0
+        if cursor and not cursor.removeprefix("members:").isdigit():
+            raise _SlackError("invalid_cursor")
+        end = start + limit
+        return {"members": members[start:end],
+                "response_metadata": {"next_cursor": f"members:{end}" if end < len(members)
+                                      else ""}}
+
     def _conversation_info(self, params: JsonDict) -> JsonDict:
         channel = _required(params, "channel", "channel_not_found")
         return {
@@ -610,15 +660,17 @@ def _decode(query: str, body: bytes, is_json: bool) -> JsonDict:
     return params
 
 
-def _checked_blocks(blocks: Any) -> list[JsonDict]:
-    """Refuse blocks Slack refuses; return a copy with Slack's generated ids filled in."""
+def _checked_blocks(blocks: Any, *, most: int = MAX_BLOCKS,
+                    json_limit: int | None = MAX_BLOCKS_JSON) -> list[JsonDict]:
+    """Refuse blocks Slack refuses (a message's limits unless given); return a copy with
+    Slack's generated ids filled in."""
     if blocks is None:
         return []
     if not isinstance(blocks, list) or not all(isinstance(b, dict) and "type" in b for b in blocks):
         raise _SlackError("invalid_blocks_format")
-    if len(blocks) > MAX_BLOCKS:
+    if len(blocks) > most:
         raise _SlackError("invalid_blocks")
-    if len(json.dumps(blocks)) > MAX_BLOCKS_JSON:
+    if json_limit is not None and len(json.dumps(blocks)) > json_limit:
         raise _SlackError("msg_blocks_too_long")
     for block in blocks:
         _check_block(block)

@@ -4,46 +4,65 @@ Starts the Slack and Site Recovery emulators and the real bot (SQLite in a tempo
 folder), then plays an incident: an operator asks to reprotect a 3-VM recovery plan, the
 requester's own click is refused, an approver approves, and the thread fills up until every
 VM is protected. No credentials, no network, no input; exits 0 when every VM is protected.
+With `keep_running`, the vault's other plans are filed and a console answers what is typed
+(`sandbox.console`). The temporary folder goes away however the sandbox ends.
 With `modernized`, the vault and the command are those of the modernized architecture (a
 replication appliance: `appliance=`) instead of the classic one (`master=`).
 """
 
 from __future__ import annotations
 
-import shlex
+import signal
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from core.actions import CONFIRM_MANUAL
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_modernized import APPLIANCE, ModernizedWorld
 from sandbox.arm_world import World
+from sandbox.console import (
+    APPROVER,
+    REQUESTER,
+    Console,
+    file_extra_plans,
+    say,
+    tick_manual_items,
+    wait_quiet,
+)
 from sandbox.local_bot import SIGNING_SECRET, LocalBot, local_settings
+from sandbox.sandbox_plans import add_extra_plans
 from sandbox.slack_driver import SlackDriver
-from sandbox.slack_emulator import Message, SlackEmulator, block_elements
+from sandbox.slack_emulator import Message, SlackEmulator
 from sandbox.terminal import render
 
 CHANNEL = "C0INCIDENT"
-REQUESTER = "U0ALICE"
-APPROVER = "U0BOB"
 WALK_TIMEOUT = 180.0
 COMMANDS = {False: '/reprotect plan="Finance tier 1" master=avs-mt-01',
             True: f'/reprotect plan="Finance tier 1" appliance={APPLIANCE}'}
 
 
-def say(text: str = "") -> None:
-    print(text, flush=True)
-
-
-def run_sandbox(*, keep_running: bool = False, vms: int = 3, modernized: bool = False) -> int:
+def run_sandbox(*, keep_running: bool = False, vms: int = 3, modernized: bool = False,
+                lines: Iterable[str] | None = None) -> int:
+    """Walk the flow; with `keep_running`, then answer the console's `lines` (stdin)."""
     vms = max(1, min(vms, 100))
-    folder = Path(tempfile.mkdtemp(prefix="reprotect-sandbox-"))
+    # The folder holds the database and the emulator's TLS key: removed on every exit,
+    # Ctrl-C, SIGTERM, a closed terminal (SIGHUP) and errors included.
+    with stop_signals_interrupt(), \
+            tempfile.TemporaryDirectory(prefix="reprotect-sandbox-") as name:
+        return _run_in(Path(name), keep_running=keep_running, vms=vms, modernized=modernized,
+                       lines=sys.stdin if lines is None else lines)
+
+
+def _run_in(folder: Path, *, keep_running: bool, vms: int, modernized: bool,
+            lines: Iterable[str]) -> int:
     users = {u: {"name": u.lower()} for u in (REQUESTER, APPROVER)}
     world = (ModernizedWorld.modernized_sample if modernized else World.sample)(
         vms, task_seconds=1.0, protect_delay_seconds=1.0)
+    add_extra_plans(world, modernized=modernized)
     with SlackEmulator(users=users) as slack, ArmEmulator(world, ca_dir=folder) as arm:
         settings = local_settings(slack_api_url=slack.api_url, arm_env=arm.env(),
                                   database_url=f"sqlite:///{folder / 'sandbox.db'}",
@@ -57,8 +76,34 @@ def run_sandbox(*, keep_running: bool = False, vms: int = 3, modernized: bool = 
             say(f"\nWalk-through {'completed' if ok else 'FAILED'} in "
                 f"{time.monotonic() - started:.1f} s.")
             if keep_running:
-                interactive(slack, driver)
+                console = Console(slack, driver, CHANNEL, modernized=modernized)
+                say("\nFiling the vault's other plans as @alice, so there is something to act "
+                    "on:")
+                for plan, reached in file_extra_plans(console):
+                    say(f"   {plan.friendly}: {plan.stage if reached else 'not there yet'}")
+                console.run(lines)
             return 0 if ok else 1
+
+
+@contextmanager
+def stop_signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP unwind like Ctrl-C, so every `with` below cleans up; restored after.
+    Signals can be set only from the main thread: elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    for stop in previous:
+        signal.signal(stop, _interrupt)
+    try:
+        yield
+    finally:
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def walk(slack: SlackEmulator, driver: SlackDriver, command: str) -> bool:
@@ -91,52 +136,39 @@ def walk(slack: SlackEmulator, driver: SlackDriver, command: str) -> bool:
 
 
 def follow_thread(slack: SlackEmulator, root_ts: str, seen_edits: int = 0) -> bool:
-    shown = 0
+    shown: dict[str, int] = {root_ts: seen_edits}  # ts -> edits of the version printed
     deadline = time.monotonic() + WALK_TIMEOUT
-    updated = False
     while time.monotonic() < deadline:
         message = slack.messages(CHANNEL)[0]
-        if not updated and message.edits > seen_edits:
-            updated = True
+        if shown[root_ts] == seen_edits and message.edits > seen_edits:
+            shown[root_ts] = message.edits
             say("   The channel message updates:")
             say(render(message.text, message.blocks))
             say("\n6. The thread fills up:")
-        replies = slack.thread(CHANNEL, root_ts)
-        for reply in replies[shown:]:
+        for reply in slack.thread(CHANNEL, root_ts):
+            if reply.ts in shown:
+                continue
+            shown[reply.ts] = reply.edits
             say(render(reply.text, reply.blocks))
             if "Summary" in reply.text:
+                show_final_versions(slack, shown)
                 return "protected" in reply.text and "failed" not in reply.text
-        shown = len(replies)
         time.sleep(0.2)
     say(f"   Gave up after {WALK_TIMEOUT:.0f} s without a summary.")
     return False
 
 
-def manual_checkboxes(message: Message) -> tuple[list[str], list[str]]:
-    """The manual items' option values in a request message, and those shown ticked."""
-    for _, element in block_elements(message.blocks):
-        if element.get("action_id") == CONFIRM_MANUAL:
-            return ([o["value"] for o in element.get("options", [])],
-                    [o["value"] for o in element.get("initial_options", [])])
-    return [], []
-
-
-def tick_manual_items(slack: SlackEmulator, driver: SlackDriver, root: Message, *,
-                      user_id: str, channel_id: str) -> Message:
-    """Tick every manual item as `user_id`; return the message once it shows them ticked
-    (Approve is refused until then)."""
-    values, _ = manual_checkboxes(root)
-    if not values:
-        return root
-
-    def current(s: SlackEmulator) -> Message:
-        return next(m for m in s.messages(channel_id) if m.ts == root.ts)
-
-    driver.click_action(root, CONFIRM_MANUAL, user_id=user_id, channel_id=channel_id,
-                        selected=values)
-    slack.wait_for(lambda s: sorted(manual_checkboxes(current(s))[1]) == sorted(values),
-                   timeout=20)
-    return current(slack)
+def show_final_versions(slack: SlackEmulator, shown: dict[str, int], quiet: float = 1.0) -> None:
+    """Messages edited in place after they were printed (the request, the progress message),
+    as they end up once the bot has been quiet for `quiet` seconds."""
+    wait_quiet(slack, quiet, most=10)
+    edited = [m for m in slack.messages(CHANNEL) if m.ts in shown and m.edits > shown[m.ts]]
+    if edited:
+        say("\n7. Messages edited in place since they were shown, as they end up:")
+    for message in edited:
+        say("   " + ("The request message:" if message.thread_ts is None
+                     else "In the thread, edited:"))
+        say(render(message.text, message.blocks))
 
 
 def wait_message(get: Callable[[], list[Message]], timeout: float = 30) -> Message | None:
@@ -152,70 +184,3 @@ def wait_message(get: Callable[[], list[Message]], timeout: float = 30) -> Messa
 
 def _ephemeral_text(slack: SlackEmulator, user: str) -> str:
     return str(slack.ephemerals(user)[-1].params.get("text", ""))
-
-
-def interactive(slack: SlackEmulator, driver: SlackDriver) -> None:
-    """A tiny console: type commands as @alice, click buttons as @bob, see what Slack shows."""
-    say("\nInteractive: `/reprotect …` runs as @alice; `approve` / `reject` click the newest "
-        "request as @bob; `quit` ends.")
-    time.sleep(1.5)  # let the walk's last edits land: show only what the console causes
-    seen = len(slack.calls)
-    for line in sys.stdin:
-        words = line.strip()
-        if words in ("quit", "exit"):
-            return
-        if words.startswith("/reprotect"):
-            answer = driver.slash_command(words.removeprefix("/reprotect").strip(),
-                                          user_id=REQUESTER, channel_id=CHANNEL)
-            say(render(answer.json().get("text", ""), None) if answer.content else "")
-        elif words in ("approve", "reject"):
-            requests = [m for m in slack.messages(CHANNEL) if m.thread_ts is None]
-            if not requests:
-                say("   no request yet: type a /reprotect command first")
-                continue
-            decide(slack, driver, requests[-1], words)
-        elif words:
-            say("   unknown input: " + shlex.quote(words))
-        seen = show_new(slack, seen)
-
-
-def decide(slack: SlackEmulator, driver: SlackDriver, request: Message, verb: str) -> None:
-    """Approve (ticking the manual items first, as in the walk) or reject with a reason."""
-    if verb == "approve":
-        request = tick_manual_items(slack, driver, request, user_id=APPROVER,
-                                    channel_id=CHANNEL)
-        driver.click(request, "Approve", user_id=APPROVER, channel_id=CHANNEL)
-        return
-    opened = len([c for c in slack.calls if c.method == "views.open"])
-    driver.click(request, "Reject", user_id=APPROVER, channel_id=CHANNEL)
-    try:
-        slack.wait_for(lambda s: len([c for c in s.calls if c.method == "views.open"]) > opened,
-                       timeout=5)
-    except AssertionError:
-        return  # refused: the ephemeral reply says why
-    modal = [c for c in slack.calls if c.method == "views.open"][-1].params["view"]
-    driver.submit_view(modal, {"reason": {"reason_input": "rejected from the sandbox console"}},
-                       user_id=APPROVER)
-
-
-def show_new(slack: SlackEmulator, seen: int, quiet: float = 1.5, most: float = 20) -> int:
-    """Print what Slack users would see from the calls after `seen`, once the bot is quiet."""
-    deadline = time.monotonic() + most
-    last = len(slack.calls)
-    calm_since = time.monotonic()
-    while time.monotonic() < deadline and time.monotonic() - calm_since < quiet:
-        time.sleep(0.1)
-        if len(slack.calls) != last:
-            last, calm_since = len(slack.calls), time.monotonic()
-    for call in slack.calls[seen:last]:
-        text, blocks = str(call.params.get("text", "")), call.params.get("blocks")
-        if call.method == "chat.postEphemeral":
-            say(f"   only <@{call.params.get('user')}> sees:")
-        elif call.method == "chat.postMessage":
-            say("   in the thread:" if call.params.get("thread_ts") else "   in the channel:")
-        elif call.method == "chat.update":
-            say("   the request message now reads:")
-        else:
-            continue
-        say(render(text, blocks if isinstance(blocks, list) else None))
-    return last

@@ -1,4 +1,8 @@
-"""Export the audit trail as CSV or JSON: who did what, when, to which request."""
+"""Export the audit trail as CSV or JSON: who did what, when, to which request.
+
+Each event names its actor and the request's channel by id and by the name Slack gave at the
+time; a submission's `detail` holds the values sent for its VM (`values`, as the approver saw
+them, and `sent`, as the wire carried them)."""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ from sqlmodel import Session, col, select
 
 from store.models import AuditEvent
 
-COLUMNS = ("at", "request_id", "actor", "action", "detail")
+COLUMNS = ("at", "request_id", "actor", "actor_name", "channel_id", "channel_name", "action",
+           "detail")
 
 
 def audit_rows(engine: Engine, *, since: datetime | None = None,
@@ -27,7 +32,9 @@ def audit_rows(engine: Engine, *, since: datetime | None = None,
     with Session(engine) as session:
         events = session.exec(query).all()
     return [{"at": e.at.isoformat(), "request_id": e.request_id, "actor": e.actor,
-             "action": e.action, "detail": e.detail} for e in events]
+             "actor_name": e.actor_name, "channel_id": e.channel_id,
+             "channel_name": e.channel_name, "action": e.action, "detail": e.detail}
+            for e in events]
 
 
 def to_json(rows: list[dict[str, Any]]) -> str:

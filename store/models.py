@@ -52,7 +52,7 @@ class RunStatus(enum.StrEnum):
     SYNCING = "syncing"            # job succeeded, waiting for protectionState Protected
     WAITING_AGENT = "waiting_agent"  # agent not re-registered yet: retried with backoff
     RESTARTING = "restarting"      # an approved Retry is restarting the failed job
-    PROTECTED = "protected"
+    PROTECTED = "protected"        # the operation is done on the item (reprotect: Protected)
     FAILED = "failed"
     TIMED_OUT = "timed_out"
 
@@ -85,6 +85,7 @@ class Request(SQLModel, table=True):
     channel_id: str = Field(max_length=32)
     requester_id: str = Field(max_length=32)
     command_text: str
+    operation: str = Field(default="reprotect", max_length=32)  # `operations.OPERATIONS`
     plan_name: str = Field(default="", max_length=NAME_LENGTH)
     status: RequestStatus = Field(default=RequestStatus.PREFLIGHT, index=True, sa_type=String(16))
     plan: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -132,6 +133,7 @@ class Run(SQLModel, table=True):
     request_id: int = Field(foreign_key="requests.id", index=True)
     item_id: str = Field(max_length=1024)
     vm_name: str = Field(max_length=NAME_LENGTH)
+    operation: str = Field(default="reprotect", max_length=32)  # its request's operation
     status: RunStatus = Field(default=RunStatus.QUEUED, sa_type=String(16))
     job_id: str | None = Field(default=None, max_length=255)
     job_state: str = Field(default="", max_length=64)
@@ -173,13 +175,18 @@ class Outbox(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Who did what, when: requests, clicks (accepted or refused), transitions, submissions."""
+    """Who did what, when: requests, clicks (accepted or refused), transitions, submissions.
+    Names are copied as Slack gave them at the time of the action: a later rename does not
+    rewrite the trail."""
 
     __tablename__ = "audit_events"
 
     id: int | None = Field(default=None, primary_key=True)
     request_id: int | None = Field(default=None, index=True)
     actor: str = Field(max_length=64)
+    actor_name: str = Field(default="", max_length=NAME_LENGTH)
+    channel_id: str = Field(default="", max_length=32)
+    channel_name: str = Field(default="", max_length=NAME_LENGTH)
     action: str = Field(max_length=64)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     at: datetime = Field(default_factory=utcnow, index=True)
@@ -223,3 +230,14 @@ def row_number(text: str) -> int | None:
 def names_a_row(number: int) -> bool:
     """Whether `number` can be a row id at all; a query is never asked about one that cannot."""
     return 0 < number <= MAX_ROW_ID
+
+
+class SlackName(SQLModel, table=True):
+    """The newest name Slack gave for a user or channel id (from the payloads people send):
+    the audit copies it onto each event as it is written."""
+
+    __tablename__ = "slack_names"
+
+    slack_id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=NAME_LENGTH)
+    updated_at: datetime = Field(default_factory=utcnow)

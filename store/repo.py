@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -32,6 +32,7 @@ from store.models import (
     names_a_row,
     utcnow,
 )
+from store.slack_names import name_of
 
 
 def transition(session: Session, request_id: int, expected: Iterable[RequestStatus],
@@ -71,10 +72,15 @@ def enqueue(session: Session, request: Request, event: Event) -> None:
 
 def audit(session: Session, actor: str, action: str, request_id: int | None = None,
           **detail: Any) -> None:
-    """A refused click may name a number no row can have: it is kept in `detail` instead."""
+    """Record an event with the actor's and the request channel's names as known now; a
+    refused click may name a number no row can have: it is kept in `detail` instead."""
     if request_id is not None and not names_a_row(request_id):
         request_id, detail = None, {**detail, "named": str(request_id)}
-    session.add(AuditEvent(request_id=request_id, actor=actor, action=action, detail=detail))
+    request = session.get(Request, request_id) if request_id is not None else None
+    channel = request.channel_id if request is not None else ""
+    session.add(AuditEvent(request_id=request_id, actor=actor, actor_name=name_of(session, actor),
+                           channel_id=channel, channel_name=name_of(session, channel),
+                           action=action, detail=detail))
 
 
 def acquire_locks(session: Session, request_id: int, item_ids: Iterable[str]) -> Request | None:
@@ -170,6 +176,14 @@ def get_run(session: Session, run_id: int) -> Run | None:
 def runs_of(session: Session, request_id: int) -> list[Run]:
     return list(session.exec(select(Run).where(Run.request_id == request_id)
                              .order_by(col(Run.id))).all())
+
+
+def lead_runs(session: Session, request_ids: Iterable[int]) -> dict[int, Run]:
+    """The first run of each request (lowest id): in a plan-scope operation, the one whose
+    write covers the whole plan."""
+    first = select(func.min(Run.id)).where(col(Run.request_id).in_(list(request_ids))) \
+        .group_by(col(Run.request_id))
+    return {r.request_id: r for r in session.exec(select(Run).where(col(Run.id).in_(first)))}
 
 
 def approvals_of(session: Session, request_id: int) -> list[Approval]:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from core.events import (
     AgentGaveUp,
     AgentWaiting,
+    Done,
     Event,
     HealthWarning,
     ItemState,
@@ -27,7 +28,6 @@ from core.events import (
     JobFailed,
     JobSuspended,
     NotStarted,
-    Protected,
     RestartLost,
     Retried,
     TimedOut,
@@ -37,7 +37,7 @@ from core.policy import Policy
 from gateways.errors import SiteRecoveryError
 from gateways.site_recovery import job_name
 from gateways.site_recovery_models import Accepted, Job, ProtectedItem
-from store.models import RunStatus
+from store.models import FINAL_RUN_STATUSES, RunStatus
 from tracking.observe import (
     RunView,
     find_started,
@@ -53,6 +53,8 @@ MAX_SUBMIT_ATTEMPTS = 3
 AGENT_WAIT = timedelta(minutes=20)
 AGENT_BACKOFF = timedelta(minutes=1)
 AGENT_BACKOFF_MAX = timedelta(minutes=5)
+# A lead in these has a job of its own that the plan's other runs may follow.
+LEAD_JOB_STATUSES = (RunStatus.RUNNING, RunStatus.SYNCING, RunStatus.PROTECTED)
 AGENT_MISSING = re.compile(r"agent\s+(?:isn't|is\s+not|not)\s+installed", re.IGNORECASE)
 # A run whose item reports `isAgentRegistrationSuccessfulAfterFailover` (modernized): its
 # reprotect is sent only once the item says the agent registered.
@@ -75,8 +77,9 @@ class ReadJob:
 
 
 @dataclass(frozen=True)
-class PostReprotect:
-    """Send the reprotect (fenced by the lease and WRITE_GRACE); `attempt` counts sends."""
+class Submit:
+    """Send the run's operation (fenced by the lease and WRITE_GRACE); `attempt` counts
+    sends. In a plan-scope operation only the lead run sends, once for the whole plan."""
 
     attempt: int
 
@@ -89,8 +92,8 @@ class RestartJob:
     by: str | None = None
 
 
-Effect = ReadItem | ReadJob | PostReprotect | RestartJob
-Write = PostReprotect | RestartJob
+Effect = ReadItem | ReadJob | Submit | RestartJob
+Write = Submit | RestartJob
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ class Seen:
     written: Written | None = None           # the answer to this tick's write
     item_after: ProtectedItem | None = None  # the item, read again after that write
     jitter: float = 1.0                      # the agent backoff's random factor (0.8-1.2)
+    lead: RunView | None = None              # plan scope: the run whose write covers the plan
+    plan_ids: tuple[str, ...] = ()           # plan scope: the recovery plan's ARM id and name
 
 
 @dataclass(frozen=True)
@@ -131,14 +136,34 @@ class Step:
 # -- one function per status ---------------------------------------------------------------
 
 def queued(run: RunView, seen: Seen, policy: Policy, now: datetime) -> Step:
-    """The only place a first reprotect is sent, and only once per `queued` run; a gated
-    run whose agent has not registered yet waits for it instead, sending nothing."""
+    """The only place a first write is sent, and only once per `queued` run; in a plan-scope
+    operation only by the lead, whose job every other run of the plan follows; a gated run
+    whose agent has not registered yet waits for it instead, sending nothing."""
+    if seen.lead is not None:
+        return _follow_lead(run, seen.lead, seen, policy, now)
     if run.flags.get(AGENT_GATE):
         if seen.item is None:
             return Step(effect=ReadItem())
         if seen.item.agent_registered is False:
             return _wait_for_agent(run, seen, now, None, AGENT_UNREGISTERED, (), started_at=now)
-    return Step(RunStatus.SUBMITTING, {"started_at": now}, effect=PostReprotect(attempt=1))
+    return Step(RunStatus.SUBMITTING, {"started_at": now}, effect=Submit(attempt=1))
+
+
+def _follow_lead(run: RunView, lead: RunView, seen: Seen, policy: Policy,
+                 now: datetime) -> Step:
+    """A plan-scope run: follow the job the lead's write started; wait while the lead has
+    none yet; when the lead ended without one, done if the item shows it, else not started."""
+    if lead.job_id is not None and lead.status in LEAD_JOB_STATUSES:
+        step = _running(run, seen, policy, now, Accepted(lead.job_id))
+        return replace(step, values={**step.values, "started_at": now})
+    if lead.status not in FINAL_RUN_STATUSES:
+        return Step()
+    if seen.item is None:
+        return Step(effect=ReadItem())
+    if run.operation.done(seen.item):
+        return _done(run, seen.item)
+    last = str(lead.error.get("last") or lead.error.get("message") or lead.status)
+    return _fail(NotStarted(run.vm_name, last), error={"message": last, "lead": lead.id})
 
 
 def submitting(run: RunView, seen: Seen, policy: Policy, now: datetime) -> Step:
@@ -147,15 +172,14 @@ def submitting(run: RunView, seen: Seen, policy: Policy, now: datetime) -> Step:
         return _answered(run, seen, policy, now)
     if seen.item is None:
         return Step(effect=ReadItem())
-    job = find_started(run, seen.item, seen.jobs, now)
+    job = find_started(run, seen.item, seen.jobs, now, seen.plan_ids)
     attempts = int(run.error.get("attempts", 0))
     if job:
         return _running(run, seen, policy, now, Accepted(job))
-    if seen.item.protected:
-        return Step(RunStatus.PROTECTED, {"protection_state": seen.item.protection_state},
-                    (Protected((run.vm_name,)),))
-    if "ReverseReplicate" in seen.item.allowed_operations and attempts < MAX_SUBMIT_ATTEMPTS:
-        return Step(effect=PostReprotect(attempt=attempts + 1))
+    if run.operation.done(seen.item):
+        return _done(run, seen.item)
+    if run.operation.may_send(seen.item) and attempts < MAX_SUBMIT_ATTEMPTS:
+        return Step(effect=Submit(attempt=attempts + 1))
     last = run.error.get("last") or f"the item is {seen.item.protection_state_description}"
     return _fail(NotStarted(run.vm_name, last), error={"message": last})
 
@@ -207,14 +231,13 @@ def running(run: RunView, seen: Seen, policy: Policy, now: datetime) -> Step:
 
 
 def syncing(run: RunView, seen: Seen, policy: Policy, now: datetime) -> Step:
-    """The job succeeded; the VM is done when its item says Protected."""
+    """The job succeeded; the VM is done when its item shows the operation done."""
     item = seen.item
     if item is None:
         return Step(effect=ReadItem())
     health = ", ".join(sorted(e.code for e in item.health_errors))
-    if item.protected:
-        return Step(RunStatus.PROTECTED, {"protection_state": item.protection_state},
-                    (Protected((run.vm_name,)),))
+    if run.operation.done(item):
+        return _done(run, item)
     if timed_out(run, policy, now):
         return _give_up(run, policy, item=item_state(item))
     if health and run.flags.get("health") != health:
@@ -233,7 +256,7 @@ def syncing(run: RunView, seen: Seen, policy: Policy, now: datetime) -> Step:
 
 
 def waiting_agent(run: RunView, seen: Seen, policy: Policy, now: datetime) -> Step:
-    """Try again: restart the failed job, or send the refused reprotect again, after
+    """Try again: restart the failed job, or send the refused write again, after
     looking at the item and recent jobs (a retry whose answer was lost is adopted); not
     while the item says its agent has not registered (read each time)."""
     assert run.wait_until is not None
@@ -253,7 +276,7 @@ def waiting_agent(run: RunView, seen: Seen, policy: Policy, now: datetime) -> St
         return _wait_for_agent(run, seen, now, run.job_id, AGENT_UNREGISTERED, errors)
     attempt = int(run.flags.get("agent_tries", 0))
     if run.job_id is None:
-        return Step(effect=PostReprotect(attempt=attempt))
+        return Step(effect=Submit(attempt=attempt))
     return Step(effect=RestartJob(attempt=attempt))
 
 
@@ -274,7 +297,7 @@ def step(run: RunView, seen: Seen, policy: Policy, now: datetime) -> Step:
 # -- shared transitions --------------------------------------------------------------------
 
 def _answered(run: RunView, seen: Seen, policy: Policy, now: datetime) -> Step:
-    """A reprotect or restart was answered: follow its job, or deal with the refusal."""
+    """A write or restart was answered: follow its job, or deal with the refusal."""
     written = seen.written
     assert written is not None
     if written.refused is None:
@@ -287,7 +310,7 @@ def _answered(run: RunView, seen: Seen, policy: Policy, now: datetime) -> Step:
     if in_progress(exc):
         if seen.item_after is None:
             return Step(effect=ReadItem(after_write=True))
-        job = find_started(run, seen.item_after, seen.jobs, now)
+        job = find_started(run, seen.item_after, seen.jobs, now, seen.plan_ids)
         if job:
             return _running(run, seen, policy, now, Accepted(job))
     if exc.transient or in_progress(exc):
@@ -295,11 +318,11 @@ def _answered(run: RunView, seen: Seen, policy: Policy, now: datetime) -> Step:
                                  "next_poll_at": now + _delay(exc, policy)})
     job_id = run.job_id if isinstance(written.write, RestartJob) else None
     return _fail(WriteRefused(run.vm_name, exc.what, exc.why, exc.fix, job_id),
-                 error={"code": exc.code})
+                 error={"code": exc.code, "last": exc.what})
 
 
 def _retry_note(run: RunView, write: Write) -> Callable[[str], Retried] | None:
-    """What the thread hears of an accepted restart (a first reprotect: the start reply)."""
+    """What the thread hears of an accepted restart (a first write: the start reply)."""
     if not isinstance(write, RestartJob):
         return None
     if write.by is not None:
@@ -348,9 +371,10 @@ def _job_failed(run: RunView, seen: Seen, job: Job, now: datetime,
     texts = " ".join(f"{e.message} {e.possible_causes} {e.provider_message or ''}"
                      for e in job.errors)
     waited_out = run.wait_until is not None and now >= run.wait_until
-    if AGENT_MISSING.search(texts) and not waited_out:
+    writes = seen.lead is None  # a plan-scope run that follows the lead's job never restarts it
+    if AGENT_MISSING.search(texts) and not waited_out and writes:
         return _wait_for_agent(run, seen, now, job.id, "", job_errors(job), **values)
-    restartable = "Restart" in job.allowed_actions
+    restartable = "Restart" in job.allowed_actions and writes
     where = job.current_task.name if job.current_task else ""
     return _fail(JobFailed(run.vm_name, job.id, where, job_errors(job),
                            run.id if restartable else None),
@@ -376,6 +400,11 @@ def _wait_for_agent(run: RunView, seen: Seen, now: datetime, job: str | None, re
         **values, "wait_until": until, "job_id": job, "next_poll_at": now + backoff,
         "flags": {**run.flags, "agent_tries": tries + 1, "agent_reason": reason[:500],
                   "agent_errors": [asdict(e) for e in errors]}}, events)
+
+
+def _done(run: RunView, item: ProtectedItem) -> Step:
+    return Step(RunStatus.PROTECTED, {"protection_state": item.protection_state},
+                (Done((run.vm_name,), run.operation.name),))
 
 
 def _fail(event: Event, **values: Any) -> Step:

@@ -17,6 +17,8 @@ from core.events import ItemState, JobErrorInfo
 from gateways.errors import SiteRecoveryError
 from gateways.site_recovery import job_name
 from gateways.site_recovery_models import Job, ProtectedItem
+from operations import REPROTECT, operation_named
+from operations.base import Operation
 from store.models import Run, RunStatus
 
 CLOCK_SKEW = timedelta(minutes=3)  # a job this much older than the run may still be its own
@@ -45,6 +47,7 @@ class RunView:
     restarts: int = 0
     flags: Mapping[str, Any] = field(default_factory=dict)
     error: Mapping[str, Any] = field(default_factory=dict)
+    operation: Operation = REPROTECT
 
     @classmethod
     def of(cls, run: Run) -> RunView:
@@ -52,7 +55,7 @@ class RunView:
         return cls(run.id, run.request_id, run.item_id, run.vm_name, RunStatus(run.status),
                    run.job_id, run.job_state, run.job_task, run.protection_state,
                    run.started_at, run.tasks_read_at, run.wait_until, run.restarts,
-                   dict(run.flags), dict(run.error))
+                   dict(run.flags), dict(run.error), operation_named(run.operation))
 
 
 def read_rank(run: RunView, jobs: Mapping[str, Job], task_refresh: timedelta,
@@ -74,16 +77,17 @@ def read_rank(run: RunView, jobs: Mapping[str, Job], task_refresh: timedelta,
 
 
 def find_started(run: RunView, item: ProtectedItem, jobs: Mapping[str, Job],
-                 now: datetime) -> str | None:
+                 now: datetime, plan_ids: tuple[str, ...] = ()) -> str | None:
     """A job Site Recovery runs or ran for this item since the run (re)started, which
-    this run does not know yet: the item's current scenario, else the recent jobs."""
+    this run does not know yet: the item's current scenario, else the recent jobs on the
+    item (or, for a plan-scope write, on the recovery plan: `plan_ids`)."""
     known = {j.lower() for j in [*run.flags.get("jobs", []), run.job_id] if j}
     current = scenario_job(item)
     if current and current.lower() not in known:
         return current
     since = (run.started_at or now) - CLOCK_SKEW
     recent = [j for j in jobs.values()
-              if j.id.lower() not in known and targets(j, item)
+              if j.id.lower() not in known and targets(j, item, plan_ids)
               and (j.start_time is None or j.start_time >= since)]
     newest = max(recent, key=lambda j: j.start_time or since, default=None)
     return newest.id if newest else None
@@ -103,10 +107,12 @@ def scenario_job(item: ProtectedItem) -> str | None:
     return None if name.lower() == "none" else name
 
 
-def targets(job: Job, item: ProtectedItem) -> bool:
-    """Whether a job acts on the item (its target is the item's name or ARM id)."""
+def targets(job: Job, item: ProtectedItem, plan_ids: tuple[str, ...] = ()) -> bool:
+    """Whether a job acts on the item (its target is the item's name or ARM id), or on the
+    recovery plan named by `plan_ids`."""
     target = (job.target_object_id or "").lower()
-    return bool(target) and target in (item.name.lower(), item.id.lower())
+    return bool(target) and target in (item.name.lower(), item.id.lower(),
+                                       *(p.lower() for p in plan_ids))
 
 
 def task_text(job: Job) -> str:

@@ -38,7 +38,8 @@ def start_approved(engine: Engine) -> None:
             gate = {AGENT_GATE: True} if plan.appliance is not None else {}  # modernized
             for item in plan.items:
                 session.add(Run(request_id=request.id, item_id=item.item_id,
-                                vm_name=item.vm_name, flags=dict(gate)))
+                                vm_name=item.vm_name, flags=dict(gate),
+                                operation=request.operation))
             audit(session, "bot", "execute", request.id, vms=len(plan.items),
                   fingerprint=request.fingerprint)
             enqueue(session, request, RequestChanged())
@@ -81,5 +82,5 @@ def finish_requests(engine: Engine) -> None:
                   counts={k.value: v for k, v in counts.items()})
             enqueue(session, request, Summary(len(runs), counts[RunStatus.PROTECTED],
                                               counts[RunStatus.FAILED],
-                                              counts[RunStatus.TIMED_OUT]))
+                                              counts[RunStatus.TIMED_OUT], request.operation))
             enqueue(session, request, RequestChanged())

@@ -4,16 +4,18 @@ follows their jobs.
 What to do with a run is the machine's decision (`machine.py`); the runner performs the reads
 and writes it asks for and stores its steps.
 
-Each tick claims due runs with a lease (a compare-and-set in the database), so several
-replicas never poll or submit the same run at once, and a restarted bot resumes from the
-tables alone. Every write of a run is a compare-and-set on its status and on this replica
-still holding its lease. Before a Site Recovery write the lease is extended past the write's
-timeouts and other replicas may not look at the run for WRITE_GRACE, longer still. A
-reprotect POST is sent from `queued` only; a run found in `submitting` (crash, or an answer
-lost on the wire) is first looked up on the protected item and in the vault's recent jobs,
-and is adopted if Site Recovery already runs it: any job on the item that started since the
-submission (less clock skew), whatever its scenario name. A write refused because another
-operation is in progress on the item means the same: look again, and adopt.
+Each tick claims due runs with a lease (`leases.Leases`: a compare-and-set in the database),
+so several replicas never poll or submit the same run at once, and a restarted bot resumes
+from the tables alone. Every write of a run is a compare-and-set on its status and on this
+replica still holding its lease. The writes of a tick go out several at once
+(`writes.send_all`, within `writes.WriteBudget`), in waves: before each wave its leases are
+extended past the write's timeouts and other replicas may not look at its runs for
+WRITE_GRACE, longer still. An operation's first write is sent from `queued` only; a run
+found in `submitting` (crash, or an answer lost on the wire) is first looked up on the
+protected item and in the vault's recent jobs, and is adopted if Site Recovery already runs
+it: any job on the item that started since the submission (less clock skew), whatever its
+scenario name. A write refused because another operation is in progress on the item means
+the same: look again, and adopt.
 
 Reads per tick do not grow with the number of VMs: the vault's recent jobs are listed once
 (paged) and matched to the runs, the protected items of each plan waiting for `Protected` are
@@ -27,20 +29,18 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
-from typing import Any
+from functools import partial
 
-from sqlalchemy import Engine, or_, update
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from core.decisions import Action, Decision, Refusal
 from core.events import (
     AuthProblem,
     AuthRecovered,
-    Event,
-    Progress,
-    RunStarted,
 )
 from core.log_context import log_context
 from core.plan import ResolvedPlan
@@ -52,10 +52,10 @@ from gateways.site_recovery_models import (
     ProtectedItem,
     RecoveryPlan,
 )
-from providers import reprotect_input
+from operations import operation_named
+from operations.base import Scope
 from store.db import session_scope
 from store.models import (
-    FINAL_RUN_STATUSES,
     RequestStatus,
     Run,
     RunStatus,
@@ -65,19 +65,17 @@ from store.repo import (
     RETRY_VOTES,
     acquire_locks,
     audit,
-    enqueue,
-    get_request,
+    lead_runs,
     transition,
     transition_run,
 )
 from tracking import machine, observe
+from tracking.leases import LEASE, WRITE_GRACE, Leases
 from tracking.requests import finish_requests, start_approved
+from tracking.writes import WRITES_AT_ONCE, Pending, WriteBudget, send_all
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)   # longer than a Site Recovery write's timeouts (WRITE_TIMEOUTS)
-WRITE_GRACE = timedelta(seconds=90)  # others look at a run being written only after this
-CLAIM_BATCH = 500
 JOB_READS_PER_TICK = 25          # full job reads per tick, whatever the number of VMs
 TASK_REFRESH_POLLS = 4           # past the budget, a job's tasks are re-read every 4 polls
 LIST_SKEW = timedelta(minutes=5)  # list jobs from a little before the oldest run started
@@ -97,22 +95,31 @@ class _Tick:
                                                               defaultdict(list))
     progress: dict[int, list[tuple[str, str, str]]] = field(default_factory=lambda:
                                                              defaultdict(list))
+    leads: dict[int, observe.RunView] = field(default_factory=dict)  # plan scope, by request
+    plan_ids: dict[int, tuple[str, ...]] = field(default_factory=dict)  # plan scope, by request
+    job_reads: dict[str, Job] = field(default_factory=dict)  # full reads, shared by runs
+    plans: dict[int, ResolvedPlan] = field(default_factory=dict)  # approved plans, by request
+    saves: list[tuple[Run, RunStatus, machine.Step]] = field(default_factory=list)
 
 
 class Runner:
     """Claims due runs, performs what the machine decides for each, saves the outcome."""
 
     def __init__(self, engine: Engine, site_recovery: SiteRecovery, policy: Policy,
-                 owner: str) -> None:
+                 owner: str, *, writes_at_once: int = WRITES_AT_ONCE,
+                 budget: WriteBudget | None = None) -> None:
         self._engine = engine
         self._asr = site_recovery
         self._policy = policy
         self._owner = owner
+        self._leases = Leases(engine, owner, policy.poll_interval)
+        self._writes_at_once = writes_at_once
+        self._budget = budget or WriteBudget()
 
     def tick(self) -> None:
         """Start approved requests, advance every due run, close finished requests."""
         start_approved(self._engine)
-        runs = self._claim()
+        runs = self._leases.claim()
         tick = _Tick()
         try:
             self._read_shared(runs, tick)
@@ -124,80 +131,15 @@ class Runner:
             runs = []
         else:
             self._auth_recovered(runs)
-        for run in runs:
-            try:
-                self._advance(run, tick)
-            except SiteRecoveryAuthError as exc:
-                self._auth_problem([run], exc)
-            except GatewayError as exc:
-                self._defer([run], exc)
-            except Exception:
-                log.exception("tracking run %s crashed; will retry", run.id)
-                self._defer([run], None)
-        self._release(tick.idle)
+        pending = [p for run in runs
+                   if (p := self._guarded(run, partial(self._advance, run, tick)))]
+        self._save_all(tick)
+        self._perform(pending, tick)
+        self._leases.release(tick.idle)
         self._flush(tick)
         finish_requests(self._engine)
 
     # -- claim and release -----------------------------------------------------------------
-
-    def _claim(self) -> list[Run]:
-        now = utcnow()
-        free = or_(col(Run.lease_until).is_(None), col(Run.lease_until) < now)
-        due = (select(Run.id).where(col(Run.status).not_in(list(FINAL_RUN_STATUSES)),
-                                    col(Run.next_poll_at) <= now, free)
-               .order_by(col(Run.next_poll_at)).limit(CLAIM_BATCH))
-        with session_scope(self._engine) as session:
-            session.execute(update(Run).where(col(Run.id).in_(due.scalar_subquery()), free)
-                            .values(lease_owner=self._owner, lease_until=now + LEASE))
-        with Session(self._engine) as session:
-            return list(session.exec(select(Run).where(  # not a run this replica is writing
-                Run.lease_owner == self._owner, col(Run.lease_until) > now,
-                col(Run.next_poll_at) <= now, col(Run.status).not_in(list(FINAL_RUN_STATUSES)))
-                .order_by(col(Run.request_id), col(Run.id))).all())
-
-    def _save(self, run: Run, expected: RunStatus, new: RunStatus, *,
-              events: tuple[Event, ...] = (), **values: Any) -> bool:
-        """Move a run, release its lease and queue its replies, in one transaction."""
-        assert run.id is not None
-        values.setdefault("next_poll_at", utcnow() + self._policy.poll_interval)
-        if new in FINAL_RUN_STATUSES:
-            values.setdefault("finished_at", utcnow())
-        with session_scope(self._engine) as session:
-            if not transition_run(session, run.id, [expected], new, owner=self._owner,
-                                  lease_owner=None, lease_until=None, **values):
-                return False
-            if new != expected:
-                audit(session, "bot", f"vm_{new.value}", run.request_id, vm=run.vm_name,
-                      job=values.get("job_id", run.job_id), was=expected.value)
-            if events:
-                request = get_request(session, run.request_id)
-                assert request is not None
-                for event in events:
-                    enqueue(session, request, event)
-        for key, value in values.items():
-            setattr(run, key, value)
-        run.status = new
-        return True
-
-    def _hold(self, run: Run, expected: RunStatus) -> bool:
-        """Before a Site Recovery write: extend the lease past the write's timeouts, and keep
-        other replicas from looking at the run for WRITE_GRACE (a crash mid-write is looked
-        up after it). False when another replica took the run over: nothing is sent."""
-        assert run.id is not None
-        now = utcnow()
-        with session_scope(self._engine) as session:
-            return transition_run(session, run.id, [expected], expected, owner=self._owner,
-                                  lease_until=now + LEASE, next_poll_at=now + WRITE_GRACE)
-
-    def _release(self, run_ids: list[int], delay: timedelta | None = None) -> None:
-        """Release runs that did not change, in one statement: polled again after `delay`."""
-        if not run_ids:
-            return
-        with session_scope(self._engine) as session:
-            session.execute(update(Run).where(col(Run.id).in_(run_ids),
-                                              col(Run.lease_owner) == self._owner)
-                            .values(lease_owner=None, lease_until=None,
-                                    next_poll_at=utcnow() + (delay or self._policy.poll_interval)))
 
     def _defer(self, runs: list[Run], exc: GatewayError | None) -> None:
         """Poll again later; a read outage is not the VM's failure. Throttling waits at least
@@ -205,7 +147,7 @@ class Runner:
         delay = self._policy.poll_interval * 2
         if isinstance(exc, SiteRecoveryError) and exc.retry_after:
             delay = max(delay, timedelta(seconds=exc.retry_after))
-        self._release([r.id for r in runs if r.id is not None], delay)
+        self._leases.release([r.id for r in runs if r.id is not None], delay)
         if exc is not None and runs:
             log.warning("%d run(s) deferred %s: %s", len(runs), delay, exc.what)
 
@@ -230,7 +172,7 @@ class Runner:
             if run.status == RunStatus.SYNCING:
                 syncing[run.request_id].append(run)
         for request_id, group in syncing.items():
-            plan = self._plan_of(request_id)
+            plan = self._plan(request_id, tick)
             items = self._asr.plan_items(RecoveryPlan(
                 id=plan.plan_id, name=plan.plan_name, friendly_name=plan.plan_friendly_name,
                 item_ids=tuple(r.item_id for r in group)))
@@ -244,22 +186,56 @@ class Runner:
                   and (rank := observe.read_rank(observe.RunView.of(r), tick.jobs,
                                                       tick.task_refresh, now)) is not None]
         tick.full_reads = {run_id for *_, run_id in sorted(wanted)[:JOB_READS_PER_TICK]}
+        self._read_leads(runs, tick)
+
+    def _read_leads(self, runs: list[Run], tick: _Tick) -> None:
+        """For plan-scope operations: each request's lead run and the plan it writes on."""
+        plan_scope = {r.request_id for r in runs
+                      if operation_named(r.operation).scope is Scope.PLAN}
+        if not plan_scope:
+            return
+        with Session(self._engine) as session:
+            leads = lead_runs(session, plan_scope)
+        tick.leads = {request_id: observe.RunView.of(run) for request_id, run in leads.items()}
+        for request_id in plan_scope:
+            plan = self._plan(request_id, tick)
+            tick.plan_ids[request_id] = (plan.plan_id, plan.plan_name)
 
     # -- advance ---------------------------------------------------------------------------
 
-    def _advance(self, run: Run, tick: _Tick) -> None:
-        """Bulk reads in, one machine step at a time: perform its read or write and feed the
-        result back, until it says where the run goes."""
+    def _advance(self, run: Run, tick: _Tick) -> Pending | None:
+        """Bulk reads in, one machine step at a time: perform its reads and feed them back,
+        until it says where the run goes or asks for a write (returned fenced)."""
         assert run.id is not None
         full = run.id in tick.full_reads
         item = tick.items.get(run.item_id.lower()) if run.status == RunStatus.SYNCING else None
+        lead = tick.leads.get(run.request_id)
         with log_context(request=run.request_id, run=run.id, vm_name=run.vm_name):
-            self._drive(run, machine.Seen(jobs=tick.jobs, item=item, full_read=full,
-                                          task_refresh=tick.task_refresh,
-                                          jitter=random.uniform(0.8, 1.2)), tick)
+            return self._drive(run, machine.Seen(
+                jobs=tick.jobs, item=item, full_read=full, task_refresh=tick.task_refresh,
+                jitter=random.uniform(0.8, 1.2),
+                lead=lead if lead is not None and lead.id != run.id else None,
+                plan_ids=tick.plan_ids.get(run.request_id, ())), tick)
 
-    def _drive(self, run: Run, seen: machine.Seen, tick: _Tick) -> None:
-        for _ in range(MAX_EFFECTS):
+    def _guarded(self, run: Run, action: Callable[[], Pending | None]) -> Pending | None:
+        """One run's step: an outage or a crash defers this run only."""
+        try:
+            return action()
+        except SiteRecoveryAuthError as exc:
+            self._auth_problem([run], exc)
+        except GatewayError as exc:
+            self._defer([run], exc)
+        except Exception:
+            log.exception("tracking run %s crashed; will retry", run.id)
+            self._defer([run], None)
+        return None
+
+    def _drive(self, run: Run, seen: machine.Seen, tick: _Tick,
+               effects: int = 0) -> Pending | None:
+        """Reads are performed here; a write is fenced and handed back to be sent (with the
+        others of the tick), its answer fed back by `_perform`."""
+        while effects < MAX_EFFECTS:
+            effects += 1
             view = observe.RunView.of(run)
             step = machine.step(view, seen, self._policy, utcnow())
             if step.progress is not None:
@@ -267,21 +243,18 @@ class Runner:
             effect = step.effect
             if effect is None:
                 self._settle(run, view, step, tick)
-                return
+                return None
             if isinstance(effect, machine.ReadJob):
                 assert run.job_id is not None
-                seen = replace(seen, job=self._asr.get_job(run.job_id), full_read=False)
+                job = tick.job_reads.get(run.job_id.lower()) or self._asr.get_job(run.job_id)
+                tick.job_reads[run.job_id.lower()] = job
+                seen = replace(seen, job=job, full_read=False)
             elif isinstance(effect, machine.ReadItem):
                 item = self._asr.get_item(run.item_id)
                 seen = replace(seen, item_after=item) if effect.after_write \
                     else replace(seen, item=item)
             else:
-                if step.status is not None and not self._move(run, view.status, step):
-                    return
-                written = self._write(run, effect)
-                if written is None:
-                    return
-                seen = replace(seen, written=written)
+                return self._fence(run, view, step, effect, seen, tick, effects)
         raise RuntimeError(f"run {run.id}: the machine asked for more than {MAX_EFFECTS} "
                            "reads and writes in one tick")
 
@@ -292,46 +265,74 @@ class Runner:
         if step.status is None:
             tick.idle.append(run.id)
             return
-        saved = self._save(run, view.status, step.status, events=step.events,
-                           **dict(step.values))
-        if saved and step.status != view.status:
-            log.info("run %s: %s -> %s", run.id, view.status.value, step.status.value)
-        if saved and step.started is not None:
-            tick.started[run.request_id].append((run.vm_name, step.started))
+        tick.saves.append((run, view.status, step))  # stored together by `_save_all`
 
-    def _move(self, run: Run, expected: RunStatus, step: machine.Step) -> bool:
-        """Before a write: move the run (`queued` to `submitting`) keeping its lease."""
-        assert run.id is not None and step.status is not None
-        with session_scope(self._engine) as session:
-            if not transition_run(session, run.id, [expected], step.status, owner=self._owner,
-                                  **dict(step.values)):
-                return False
-            audit(session, "bot", "submit", run.request_id, vm=run.vm_name, item=run.item_id)
-        for key, value in step.values.items():
-            setattr(run, key, value)
-        run.status = step.status
-        return True
-
-    def _write(self, run: Run, write: machine.Write) -> machine.Written | None:
-        """Send a reprotect or restart, fenced: None when another replica took the run."""
-        if not self._hold(run, RunStatus(run.status)):
+    def _fence(self, run: Run, view: observe.RunView, step: machine.Step,
+               write: machine.Write, seen: machine.Seen, tick: _Tick,
+               effects: int) -> Pending | None:
+        """A write the machine asks for, to be sent with the others of the tick: it takes a
+        token of the write budget (else the run waits for the next tick, unchanged)."""
+        if not self._budget.take():
+            assert run.id is not None
+            tick.idle.append(run.id)
             return None
-        try:
-            if isinstance(write, machine.PostReprotect):
-                plan = self._plan_of(run.request_id)
-                accepted = self._asr.reprotect(run.item_id, reprotect_input(plan, run.item_id))
-            else:
-                assert run.job_id is not None
-                accepted = self._asr.restart_job(run.job_id)
-        except SiteRecoveryError as exc:
-            return machine.Written(write, refused=exc)
-        return machine.Written(write, accepted=accepted)
+        move = step if step.status is not None else None
+        if isinstance(write, machine.RestartJob):
+            assert run.job_id is not None
+            return Pending(run, seen, write, effects, move, job_id=run.job_id)
+        operation = operation_named(run.operation)
+        plan = self._plan(run.request_id, tick)
+        sent = operation.submission(plan, run.item_id)
+        audited = {"values": plan.labelled(operation.values(plan), run.item_id),
+                   "sent": asdict(sent.inputs) if sent.inputs is not None else {},
+                   "target": sent.target}
+        return Pending(run, seen, write, effects, move, operation.name, sent,
+                       audited=audited)
 
-    def _plan_of(self, request_id: int) -> ResolvedPlan:
-        with Session(self._engine) as session:
-            request = get_request(session, request_id)
-            assert request is not None
-            return ResolvedPlan.from_json(request.plan)
+    def _perform(self, pending: list[Pending], tick: _Tick) -> None:
+        """Move the runs, then send their writes in waves of `writes_at_once` (each wave's
+        leases extended and graces set just before it goes), feed each answer to its run's
+        machine and store the outcomes of the wave together."""
+        while pending:
+            after = []
+            moved = self._leases.move_all([(p.run, p.move, p.audited) for p in pending if p.move])
+            going = [p for p in pending if p.move is None or p.run.id in moved]
+            for start in range(0, len(going), self._writes_at_once):
+                wave = going[start:start + self._writes_at_once]
+                held_ids = self._leases.hold_all([p.run for p in wave])
+                held = [p for p in wave if p.run.id in held_ids]
+                answers = send_all([partial(p.send, self._asr) for p in held],
+                                   self._writes_at_once)
+                after += [found for p, answer in zip(held, answers, strict=True)
+                          if (found := self._guarded(p.run, partial(self._answer, p, answer,
+                                                                    tick)))]
+                self._save_all(tick)
+            pending = after
+
+    def _answer(self, pending: Pending, answer: machine.Written | Exception,
+                tick: _Tick) -> Pending | None:
+        if isinstance(answer, Exception):
+            raise answer
+        return self._drive(pending.run, replace(pending.seen, written=answer), tick,
+                           pending.effects)
+
+    def _plan(self, request_id: int, tick: _Tick) -> ResolvedPlan:
+        """The request's approved plan, read once per tick."""
+        if request_id not in tick.plans:
+            tick.plans[request_id] = self._leases.plan(request_id)
+        return tick.plans[request_id]
+
+    def _save_all(self, tick: _Tick) -> None:
+        """Store the runs settled so far together; the jobs they now follow go in the start
+        reply."""
+        saves, tick.saves = tick.saves, []
+        if saves:
+            before = {run.id: status for run, status, _ in saves}
+            for run, step in self._leases.save_all(saves):
+                if step.status is not None and step.status != before[run.id]:
+                    log.info("run %s: %s -> %s", run.id, before[run.id].value, step.status.value)
+                if step.started is not None:
+                    tick.started[run.request_id].append((run.vm_name, step.started))
 
     # -- approved retry --------------------------------------------------------------------
 
@@ -361,12 +362,9 @@ class Runner:
             audit(session, approver, "retry", run.request_id, vm=run.vm_name, job=run.job_id)
         run.status, run.started_at, run.wait_until = RunStatus.RESTARTING, now, None
         run.flags = flags
-        write = machine.RestartJob(by=approver)
-        try:
-            written = machine.Written(write, accepted=self._asr.restart_job(run.job_id))
-        except SiteRecoveryError as exc:
-            written = machine.Written(write, refused=exc)
-        self._drive(run, machine.Seen(written=written), _Tick())
+        restart = Pending(run, machine.Seen(), machine.RestartJob(by=approver), 0,
+                           job_id=run.job_id)
+        self._perform([restart], _Tick())
         return None
 
     # -- authentication --------------------------------------------------------------------
@@ -374,40 +372,15 @@ class Runner:
     def _auth_problem(self, runs: list[Run], exc: SiteRecoveryAuthError) -> None:
         """Tell each affected request once that Azure refuses the bot's token; keep the runs."""
         told = {r.request_id for r in runs if r.flags.get("auth")}
-        self._mark_auth(runs, True, AuthProblem(exc.what, exc.why, exc.fix), told)
+        self._leases.mark_auth(runs, True, AuthProblem(exc.what, exc.why, exc.fix), told)
         self._defer(runs, exc)
 
     def _auth_recovered(self, runs: list[Run]) -> None:
         told = {r.request_id for r in runs if not r.flags.get("auth")}
-        self._mark_auth([r for r in runs if r.flags.get("auth")], False, AuthRecovered(), told)
-
-    def _mark_auth(self, runs: list[Run], value: bool, notice: Event,
-                   quiet: set[int]) -> None:
-        if not runs:
-            return
-        with session_scope(self._engine) as session:
-            for run in runs:
-                run.flags = {**run.flags, "auth": value}
-                session.execute(update(Run).where(col(Run.id) == run.id,
-                                                  col(Run.lease_owner) == self._owner)
-                                .values(flags=run.flags))
-            for request_id in sorted({r.request_id for r in runs} - quiet):
-                request = get_request(session, request_id)
-                assert request is not None
-                enqueue(session, request, notice)
+        self._leases.mark_auth([r for r in runs if r.flags.get("auth")], False, AuthRecovered(),
+                               told)
 
     # -- replies and closing ---------------------------------------------------------------
 
     def _flush(self, tick: _Tick) -> None:
-        request_ids = set(tick.started) | set(tick.progress)
-        if not request_ids:
-            return
-        with session_scope(self._engine) as session:
-            for request_id in sorted(request_ids):
-                request = get_request(session, request_id)
-                assert request is not None
-                if tick.started.get(request_id):
-                    enqueue(session, request, RunStarted(tuple(tick.started[request_id])))
-                if tick.progress.get(request_id):
-                    enqueue(session, request, Progress(tuple(tick.progress[request_id])))
-
+        self._leases.replies(tick.started, tick.progress)

@@ -8,9 +8,11 @@ the person who asked, never swallowed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import Engine
 
 from approvals.retry import Retries
 from approvals.workflow import Approvals
@@ -19,6 +21,7 @@ from bot.slack_ports import SlackNotifier
 from bot.views import private
 from core.decisions import Click
 from core.ports import SlackUnavailable, Throttled, Waker
+from core.readiness import DependencyState
 from intake.manual_items import ManualChecks
 from intake.slash import Intake
 from store.models import row_number
@@ -38,6 +41,8 @@ class Services:
     notifier: SlackNotifier
     waker: Waker
     background: AfterAckPool
+    engine: Engine  # for the store's queries of the thin listeners (names, App Home)
+    readiness: Callable[[], Sequence[DependencyState]]
 
     def after_ack(self, channel: str, user: str, what: str, work: Callable[[], object], *,
                   admitted: bool = False) -> None:

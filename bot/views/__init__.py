@@ -18,6 +18,8 @@ from bot.views.plan_problems import plan_problem
 from core import actions
 from core.events import Change, ChangeKind
 from core.plan import CheckResult, Choice, ResolvedPlan, Verdict
+from operations import REPROTECT
+from operations.base import Operation
 from store.models import row_number
 
 SECTION_LIMIT = 2900
@@ -194,18 +196,10 @@ def _per_vm(label: str, values: Sequence[tuple[str, Choice | None]]) -> str:
     return "\n".join(lines)
 
 
-def _values(plan: ResolvedPlan) -> str:
-    if plan.appliance is not None or plan.provider == "modernized":
-        lines = [_value("Replication appliance", plan.appliance),
-                 _per_vm("Datastore", [(i.vm_name, i.datastore) for i in plan.items]),
-                 _per_vm("Log storage account", [(i.vm_name, i.log_storage)
-                                                 for i in plan.items]),
-                 _value("Failback policy", plan.policy)]
-    else:
-        lines = [_value(label, choice) for label, choice in (
-            ("Master target", plan.master_target), ("Process server", plan.process_server),
-            ("Datastore", plan.datastore), ("Retention volume", plan.retention),
-            ("Failback policy", plan.policy))]
+def _values(operation: Operation, plan: ResolvedPlan) -> str:
+    lines = [_value(v.label, v.value) if v.per_item is None
+             else _per_vm(v.label, [(vm, choice) for _, vm, choice in v.per_item])
+             for v in operation.values(plan) if v.shown]
     return "*Values that will be sent*\n" + "\n".join(lines)
 
 
@@ -227,14 +221,15 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
                     approvals: Sequence[tuple[str, datetime]], required: int,
                     expires_at: datetime | None, decided_note: str = "",
                     confirmations: Mapping[str, tuple[str, datetime]] | None = None,
-                    approval_confirms_manual: bool = True) -> Message:
+                    approval_confirms_manual: bool = True,
+                    operation: Operation = REPROTECT) -> Message:
     """The channel message: request, values, preflight, manual items, and buttons while
     approvable. `confirmations` maps ticked manual item keys to (who, when)."""
     title = (f"Reprotect #{request_id}: plan *{escape(plan.plan_friendly_name)}*, "
              f"{architecture(plan)} — {summary_line(plan)}")
     blocks: list[dict[str, Any]] = [
         section(f":arrows_counterclockwise: {title}\nRequested by <@{requester}>."),
-        section(_values(plan)),
+        section(_values(operation, plan)),
         section(f"*VMs ({len(plan.items)})*: " + vm_list([i.vm_name for i in plan.items], 40)),
         *check_blocks(plan),
         *_manual_blocks(request_id, plan, status, confirmations or {},

@@ -16,6 +16,7 @@ from bot.views.mrkdwn import code, escape
 from core import actions
 from core import events as ev
 from core.plan import ResolvedPlan
+from operations import operation_named
 
 REPLY_LIMIT = 3900      # Slack reads best under 4,000 characters of text
 LIST_TEXT_LIMIT = 39_000  # Slack truncates text past 40,000 characters
@@ -68,16 +69,25 @@ def progress(changes: Sequence[tuple[str, str, str]]) -> Message:
     return {"text": "\n".join([head, *more, *kept])}
 
 
-def protected(event: ev.Protected) -> Message:
-    """One reply for every VM that became protected since the last one."""
+# What an operation's done means for the operator: (for one VM, the head for several,
+# what to do next); an operation missing here gets the bare "is <done word>".
+AFTER_DONE = {"reprotect": (
+    "replication to the private cloud runs. Keep the AVS VM powered off until failback.",
+    "Replication to the private cloud runs, so each of these {count} VMs is {word}:",
+    "Keep the AVS VMs powered off until failback.")}
+
+
+def done(event: ev.Done) -> Message:
+    """One reply for every VM the operation finished on since the last one."""
+    word = operation_named(event.operation).done_word
+    one, several, then = AFTER_DONE.get(event.operation, (
+        "", "Each of these {count} VMs is {word}:", ""))
     if len(event.vms) == 1:
-        return notice(f":white_check_mark: {code(event.vms[0])} is protected: replication to "
-                      "the private cloud runs. Keep the AVS VM powered off until failback.")
-    return listed(f":white_check_mark: Replication to the private cloud runs, so each of these "
-                  f"{len(event.vms)} VMs is protected:",
+        return notice(f":white_check_mark: {code(event.vms[0])} is {word}"
+                      + (f": {one}" if one else "."))
+    return listed(":white_check_mark: " + several.format(count=len(event.vms), word=word),
                   [", ".join(code(vm) for vm in event.vms[i:i + 10])
-                   for i in range(0, len(event.vms), 10)],
-                  "Keep the AVS VMs powered off until failback.")
+                   for i in range(0, len(event.vms), 10)], then)
 
 
 def failed(vm: str, reason: str, run_id: int | None = None) -> Message:
@@ -248,12 +258,12 @@ def timed_out(event: ev.TimedOut) -> Message:
 
 
 def summary(event: ev.Summary) -> Message:
-    parts = [f"{event.protected}/{event.total} protected"]
+    parts = [f"{event.done}/{event.total} {operation_named(event.operation).done_word}"]
     if event.failed:
         parts.append(f"{event.failed} failed")
     if event.timed_out:
         parts.append(f"{event.timed_out} timed out")
-    icon = ":tada:" if event.protected == event.total else ":warning:"
+    icon = ":tada:" if event.done == event.total else ":warning:"
     return {"text": f"{icon} *Summary*: " + ", ".join(parts) + "."}
 
 
@@ -281,7 +291,7 @@ def _preflight_changed(event: ev.PreflightChanged) -> Message:
 
 _BUILDERS: dict[type, Callable[[Any], Message]] = {
     ev.RunStarted: started,
-    ev.Protected: protected,
+    ev.Done: done,
     ev.JobFailed: job_failed,
     ev.JobCancelled: job_cancelled,
     ev.JobSuspended: job_suspended,

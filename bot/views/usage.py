@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from bot.views.mrkdwn import code
-from intake.parser import KNOWN_KEYS, Problem, UsageError
+from intake.parser import FORM, Problem, UsageError
 from store.models import NAME_LENGTH
 
 USAGE = (
@@ -42,7 +42,7 @@ def problem(error: UsageError) -> str:
         case Problem.NOT_KEY_VALUE:
             return f"{code(error.value)} is not of the form `key=value`."
         case Problem.UNKNOWN_KEY:
-            return f"Unknown key {key}: the keys are {', '.join(code(k) for k in KNOWN_KEYS)}."
+            return f"Unknown key {key}: the keys are {', '.join(code(k) for k in FORM.keys)}."
         case Problem.TWICE:
             return f"{key} is given twice: give it once."
         case Problem.EMPTY:

@@ -8,7 +8,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.notices import PlanProblem
-from core.plan import CheckResult, Choice, PlannedItem, ReprotectRequest, ResolvedPlan
+from core.plan import (
+    CheckResult,
+    Choice,
+    PlannedItem,
+    ReprotectRequest,
+    ResolvedPlan,
+    SentValue,
+)
 from gateways.site_recovery_models import (
     ConfigurationServer,
     Datastore,
@@ -95,15 +102,29 @@ class ClassicProvider:
             checks=tuple(extra) + run_checks(facts),
         )
 
+    def reprotect_values(self, plan: ResolvedPlan) -> tuple[SentValue, ...]:
+        """The plan's values, the same for every item (`InMageReprotectInput`)."""
+        run_as = plan.run_as_account_id
+        return (SentValue("master_target", "Master target", plan.master_target),
+                SentValue("process_server", "Process server", plan.process_server),
+                SentValue("datastore", "Datastore", plan.datastore),
+                SentValue("retention", "Retention volume", plan.retention),
+                SentValue("policy", "Failback policy", plan.policy),
+                SentValue("run_as", "Run-as account of the configuration server",
+                          Choice(run_as, run_as) if run_as else None, shown=False))
+
     def reprotect_input(self, plan: ResolvedPlan, item_id: str) -> ReprotectInput:
-        """`InMageReprotectInput` from the approved plan, the same for every item; an
-        approvable plan has every value."""
-        assert plan.master_target and plan.process_server and plan.retention and plan.policy
+        """`InMageReprotectInput` from the approved plan's values; an approvable plan has
+        every value but the datastore and the run-as account."""
+        sent = {v.key: v.value for v in self.reprotect_values(plan)}
+        master, ps, retention, policy = (sent["master_target"], sent["process_server"],
+                                         sent["retention"], sent["policy"])
+        assert master and ps and retention and policy
+        datastore, run_as = sent["datastore"], sent["run_as"]
         return ReprotectInput(
-            master_target_id=plan.master_target.id, process_server_id=plan.process_server.id,
-            retention_drive=plan.retention.id,
-            datastore_name=plan.datastore.id if plan.datastore else None,
-            profile_id=plan.policy.id, run_as_account_id=plan.run_as_account_id)
+            master_target_id=master.id, process_server_id=ps.id, retention_drive=retention.id,
+            datastore_name=datastore.id if datastore else None, profile_id=policy.id,
+            run_as_account_id=run_as.id if run_as else None)
 
 
 def _master(request: ReprotectRequest, cs: ConfigurationServer | None) -> MasterTarget | None:

@@ -17,6 +17,7 @@ from core.plan import (
     PlannedItem,
     ReprotectRequest,
     ResolvedPlan,
+    SentValue,
     Verdict,
     passed,
 )
@@ -95,14 +96,27 @@ class ModernizedProvider:
             checks=_vcenter_results(vcenter) + run_checks(facts),
         )
 
+    def reprotect_values(self, plan: ResolvedPlan) -> tuple[SentValue, ...]:
+        """The appliance and policy of the plan, each VM's datastore and log storage
+        (`InMageRcmReprotectInput`)."""
+        return (SentValue("appliance", "Replication appliance", plan.appliance),
+                SentValue("datastore", "Datastore", per_item=tuple(
+                    (i.item_id, i.vm_name, i.datastore) for i in plan.items)),
+                SentValue("log_storage", "Log storage account", per_item=tuple(
+                    (i.item_id, i.vm_name, i.log_storage) for i in plan.items)),
+                SentValue("policy", "Failback policy", plan.policy))
+
     def reprotect_input(self, plan: ResolvedPlan, item_id: str) -> RcmReprotectInput:
         """`InMageRcmReprotectInput` for one item; an approvable plan has every value."""
-        item = next(i for i in plan.items if i.item_id.lower() == item_id.lower())
-        assert plan.appliance and item.datastore and item.log_storage
+        if not any(i.item_id.lower() == item_id.lower() for i in plan.items):
+            raise LookupError(f"item {item_id} is not in plan {plan.plan_name}")
+        sent = {v.key: v.for_item(item_id) for v in self.reprotect_values(plan)}
+        appliance, datastore, log_storage, policy = (
+            sent["appliance"], sent["datastore"], sent["log_storage"], sent["policy"])
+        assert appliance and datastore and log_storage
         return RcmReprotectInput(
-            reprotect_agent_id=plan.appliance.id, datastore_name=item.datastore.id,
-            log_storage_account_id=item.log_storage.id,
-            policy_id=plan.policy.id if plan.policy else None)
+            reprotect_agent_id=appliance.id, datastore_name=datastore.id,
+            log_storage_account_id=log_storage.id, policy_id=policy.id if policy else None)
 
 
 def _site(context: PlanContext) -> ModernizedPlanContext:

@@ -11,10 +11,10 @@ import pytest
 from gateways.vcenter import VCenterGateway
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_world import World
+from sandbox.console import tick_manual_items
 from sandbox.local_bot import SIGNING_SECRET, LocalBot, local_settings
 from sandbox.slack_driver import SlackDriver
 from sandbox.slack_emulator import Message, SlackEmulator
-from sandbox.walkthrough import tick_manual_items
 from tests.support.arm_role import uncovered
 from tests.support.vcsim import VcsimInstance
 from tests.support.vcsim_shapes import admin_content

@@ -518,7 +518,7 @@ def test_every_field_the_bot_reads_deserializes_through_the_gateway(
             master_target_id=server.master_targets[0].id,
             process_server_id=server.process_servers[0].id, retention_drive="R:",
             datastore_name="vsan-avs-01", profile_id=policy.id, run_as_account_id="2")
-        accepted = asr.reprotect(item_id(world, "vm-app-02"), inputs)
+        accepted = asr.submit("reprotect", item_id(world, "vm-app-02"), inputs)
         assert accepted.job_id in world.jobs and accepted.retry_after_s == 1.0
         wait_until(lambda: asr.get_job(str(accepted.job_id)).state == "Failed")
         failed = asr.get_job(str(accepted.job_id))

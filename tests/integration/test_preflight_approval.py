@@ -15,10 +15,10 @@ from sqlmodel import Session, select
 from providers.classic.vcenter_checks import BY_HAND
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_world import stable_guid
+from sandbox.console import manual_checkboxes
 from sandbox.local_bot import SIGNING_SECRET, LocalBot
 from sandbox.slack_driver import SlackDriver
 from sandbox.slack_emulator import SlackEmulator
-from sandbox.walkthrough import manual_checkboxes
 from store.models import AuditEvent, ManualConfirmation
 from tests.integration.conftest import (
     APPROVER,

@@ -41,6 +41,7 @@ from gateways.site_recovery import AzureSiteRecovery
 from gateways.site_recovery_models import Accepted, ReprotectInput
 from intake.parser import parse
 from intake.planning import Sources, resolve
+from operations import REPROTECT, fingerprint
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.slack_emulator import SlackEmulator
 from store.db import make_engine, migrate, session_scope
@@ -104,13 +105,14 @@ def add_request(engine: Engine, asr: AzureSiteRecovery, status: RequestStatus) -
         request = Request(trigger_id="t.1", team_id="T0", channel_id=CHANNEL,
                           requester_id=REQUESTER, command_text=COMMAND,
                           plan_name=plan.plan_name, status=status, plan=plan.to_json(),
-                          fingerprint=plan.fingerprint(), expires_at=utcnow() + timedelta(hours=1))
+                          fingerprint=fingerprint(REPROTECT, plan),
+                          expires_at=utcnow() + timedelta(hours=1))
         session.add(request)
         session.flush()
         assert request.id is not None
         if status is RequestStatus.APPROVED:
             session.add(Approval(request_id=request.id, approver_id=APPROVER,
-                                 fingerprint=plan.fingerprint()))
+                                 fingerprint=fingerprint(REPROTECT, plan)))
     return request
 
 
@@ -122,7 +124,7 @@ def time_passes(engine: Engine, table: Any, span: timedelta, *columns: str) -> N
 
 
 class Delegate:
-    """A Site Recovery gateway whose reprotect POSTs go through `hook`."""
+    """A Site Recovery gateway whose writes (reprotect POSTs) go through `hook`."""
 
     def __init__(self, inner: AzureSiteRecovery, hook: Any) -> None:
         self._inner = inner
@@ -131,8 +133,8 @@ class Delegate:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def reprotect(self, item_id: str, inputs: ReprotectInput) -> Accepted:
-        return self._hook(lambda: self._inner.reprotect(item_id, inputs))
+    def submit(self, operation: str, target: str, inputs: ReprotectInput) -> Accepted:
+        return self._hook(lambda: self._inner.submit(operation, target, inputs))
 
 
 def track_to_the_end(engine: Engine, *runners: Runner, timeout: float = 30) -> list[Run]:

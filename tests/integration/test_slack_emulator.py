@@ -361,3 +361,32 @@ def test_bolt_refuses_forged_and_stale_requests(
     form = "application/x-www-form-urlencoded"
     assert driver.signed_post(body, form, signature="v0=" + "0" * 64).status_code == 401
     assert driver.signed_post(body, form, timestamp=int(time.time()) - 600).status_code == 401
+
+
+def test_members_page_by_cursor_and_home_views_are_per_user() -> None:
+    """conversations.members pages with `limit` and `next_cursor`; views.publish takes only a
+    `home` view of a known user, of at most 100 blocks, and keeps the view id per user."""
+    with SlackEmulator(users={ALICE: {}, BOB: {}},
+                       channel_members={CHANNEL: [ALICE, BOB]}) as emulator:
+        client = WebClient(token=TOKEN, base_url=emulator.api_url)
+        first = client.conversations_members(channel=CHANNEL, limit=1)
+        second = client.conversations_members(channel=CHANNEL, limit=1,
+                                              cursor=first["response_metadata"]["next_cursor"])
+        assert (first["members"], second["members"]) == ([ALICE], [BOB])
+        assert second["response_metadata"]["next_cursor"] == ""
+        assert _error_of(lambda: client.conversations_members(channel="C0NONE")) == \
+            "channel_not_found"
+        assert _error_of(lambda: client.conversations_members(channel=CHANNEL, limit=0)) == \
+            "invalid_limit"
+
+        home = {"type": "home", "blocks": [{"type": "section",
+                                            "text": {"type": "mrkdwn", "text": "hi"}}]}
+        published = client.views_publish(user_id=ALICE, view=home)["view"]
+        again = client.views_publish(user_id=ALICE, view=home)["view"]
+        assert published["id"] == again["id"] and emulator.home_views[ALICE]["type"] == "home"
+        assert _error_of(lambda: client.views_publish(user_id=ALICE, view={
+            **home, "type": "modal"})) == "invalid_arguments"
+        assert _error_of(lambda: client.views_publish(user_id="U0NOBODY", view=home)) == \
+            "invalid_arguments"
+        assert _error_of(lambda: client.views_publish(user_id=ALICE, view={
+            "type": "home", "blocks": home["blocks"] * 101})) == "invalid_blocks"

@@ -172,3 +172,14 @@ def test_emulator_wants_the_app_token_and_fails_a_missing_ack(
     finally:
         socket_mode.stop()  # closing our side first spares the client its 3 s receive timeout
         client.close()
+
+
+def test_the_home_tab_is_published_over_socket_mode(
+        start_bot: Callable[[], BotProcess], socket_mode: SocketModeEmulator,
+        slack: SlackEmulator) -> None:
+    """Events come as `events_api` envelopes: opening the Home tab draws it."""
+    start_bot()
+    socket_mode.wait_connected()
+    SocketModeDriver(socket_mode, emulator=slack).app_home_opened(REQUESTER)
+    slack.wait_for(lambda s: REQUESTER in s.home_views, timeout=10)
+    assert "No open request." in str(slack.home_views[REQUESTER]["blocks"])

@@ -89,27 +89,27 @@ class Outboxed:
 
 
 def test_a_large_plan_gathers_protected_vms_into_one_reply(outbox: Outboxed) -> None:
-    assert outbox.send(*(ev.Protected((f"app-{i}",)) for i in range(1, 6))) == []
-    sent = outbox.send(*(ev.Protected((f"app-{i}",)) for i in range(6, 11)))
+    assert outbox.send(*(ev.Done((f"app-{i}",)) for i in range(1, 6))) == []
+    sent = outbox.send(*(ev.Done((f"app-{i}",)) for i in range(6, 11)))
     assert len(sent) == 1 and all(f"`app-{i}`" in sent[0].text for i in range(1, 11))
 
 
 def test_a_failure_sends_the_gathered_protected_vms_first(outbox: Outboxed) -> None:
-    assert outbox.send(ev.Protected(("app-1",)), ev.Protected(("app-2",))) == []
+    assert outbox.send(ev.Done(("app-1",)), ev.Done(("app-2",))) == []
     sent = outbox.send(ev.JobCancelled("app-3", "job-3"))
     assert [("app-1" in m.text and "app-2" in m.text, "app-3" in m.text) for m in sent] == [
         (True, False), (False, True)]
 
 
 def test_protected_vms_are_not_held_past_the_hold(outbox: Outboxed) -> None:
-    assert outbox.send(ev.Protected(("app-1",))) == []
+    assert outbox.send(ev.Done(("app-1",))) == []
     with session_scope(outbox.engine) as session:
         session.execute(update(Outbox).values(created_at=utcnow() - PROTECTED_HOLD))
     assert ["app-1" in m.text for m in outbox.send()] == [True]
 
 
 def test_progress_is_one_message_edited_in_place_past_held_protected(outbox: Outboxed) -> None:
-    outbox.send(ev.Protected(("app-1",)))
+    outbox.send(ev.Done(("app-1",)))
     first = outbox.send(ev.Progress((("app-2", "InProgress", "Task A (InProgress)"),)))
     assert len(first) == 1
     again = outbox.send(ev.Progress((("app-2", "InProgress", "Task B (InProgress)"),)))

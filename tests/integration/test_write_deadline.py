@@ -19,7 +19,7 @@ from gateways.errors import SiteRecoveryError
 from gateways.site_recovery import AzureSiteRecovery
 from intake.parser import ReprotectRequest, parse
 from intake.planning import Sources, resolve
-from providers import reprotect_input
+from operations import REPROTECT
 from sandbox.arm_emulator import ArmEmulator
 from store.models import utcnow
 from tests.integration.conftest import COMMAND, reprotect_posts
@@ -68,7 +68,7 @@ def test_a_slow_identity_endpoint_bounds_the_write_and_nothing_is_sent(
     with gateway(arm) as asr:
         started = time.monotonic()
         with pytest.raises(SiteRecoveryError) as raised:
-            asr.reprotect(item, reprotect_input(plan, item))
+            asr.reprotect(item, REPROTECT.submission(plan, item).inputs)
         took = time.monotonic() - started
         assert took < BUDGET_S + 1.0, took  # not the 4 s the token takes
         assert "nothing was sent" in raised.value.what and raised.value.transient
@@ -77,7 +77,7 @@ def test_a_slow_identity_endpoint_bounds_the_write_and_nothing_is_sent(
 
     arm.identity_latency_s = 0.0
     with gateway(arm) as asr:
-        asr.reprotect(item, reprotect_input(plan, item))
+        asr.reprotect(item, REPROTECT.submission(plan, item).inputs)
     assert len(reprotect_posts(arm)) == 1
 
 
@@ -87,5 +87,5 @@ def test_a_slow_identity_endpoint_within_the_budget_lets_the_write_go(
     arm.identity_latency_s = 1.0
     item = plan.items[0].item_id
     with gateway(arm) as asr:
-        asr.reprotect(item, reprotect_input(plan, item))
+        asr.reprotect(item, REPROTECT.submission(plan, item).inputs)
     assert len(reprotect_posts(arm)) == 1

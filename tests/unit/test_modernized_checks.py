@@ -20,6 +20,7 @@ from gateways.rcm_models import ApplianceComponent
 from gateways.site_recovery_models import CurrentScenario, HealthIssue
 from gateways.vcenter_models import DatastoreMount, StorageVMotion
 from intake.recheck import changes
+from operations import REPROTECT
 from providers.modernized.checks import BLOCK_SOURCES, CHECKS, run_checks
 from providers.modernized.facts import ModernizedFacts, failback_disks
 from sandbox.arm_modernized import ModernizedWorld
@@ -289,5 +290,5 @@ def test_an_agent_registering_or_not_never_makes_the_recheck_stale(base: Site) -
                         items=(PlannedItem("i1", "web-01"),), master_target=None,
                         process_server=None, datastore=None, retention=None, policy=None,
                         run_as_account_id=None)
-    assert changes(replace(plan, checks=waiting), replace(plan, checks=registered)) == []
-    assert changes(replace(plan, checks=registered), replace(plan, checks=waiting)) == []
+    assert changes(REPROTECT, replace(plan, checks=waiting), replace(plan, checks=registered)) == []
+    assert changes(REPROTECT, replace(plan, checks=registered), replace(plan, checks=waiting)) == []

@@ -25,6 +25,7 @@ from gateways.site_recovery_models import (
     ReprotectInput,
 )
 from intake.planning import choose_and_check
+from operations import REPROTECT, fingerprint
 from providers.base import HelperVm
 from providers.checks import VCenterReading, not_configured
 from providers.classic.provider import ClassicProvider
@@ -91,7 +92,7 @@ def test_classic_items_are_planned_by_the_classic_provider_and_sent_as_inmage() 
     items = (item(1), item(2))
     plan = choose_and_check(REQUEST, context(items), items, now=NOW, vcenter=not_configured())
     assert plan.provider == "classic" and plan.approvable
-    inputs = providers.reprotect_input(ResolvedPlan.from_json(plan.to_json()), items[1].id)
+    inputs = _input(ResolvedPlan.from_json(plan.to_json()), items[1].id)
     assert inputs == ReprotectInput(master_target_id="mt-id-1", process_server_id="ps-id-1",
                                     retention_drive="R:",
                                     datastore_name="vsan-avs-01", profile_id="policy-id")
@@ -105,7 +106,7 @@ def test_a_second_provider_plugs_in_by_registration(two_providers: None) -> None
     plan = choose_and_check(REQUEST, context(rcm), rcm, now=NOW, vcenter=not_configured())
     assert plan.provider == "appliance"
     stored = ResolvedPlan.from_json(plan.to_json())
-    details = reprotect_body(providers.reprotect_input(stored, rcm[0].id)).properties \
+    details = reprotect_body(_input(stored, rcm[0].id)).properties \
         .provider_specific_details
     assert isinstance(details, m.InMageRcmReprotectInput)
     assert details.reprotect_agent_id == "agent-1"
@@ -137,14 +138,14 @@ def test_plans_stored_before_providers_run_as_classic_with_the_same_fingerprint(
     old = plan.to_json()
     del old["provider"]
     assert ResolvedPlan.from_json(old) == plan
-    assert replace(plan, provider="appliance").fingerprint() == plan.fingerprint()
+    assert fingerprint(REPROTECT, ResolvedPlan.from_json(old)) == fingerprint(REPROTECT, plan)
 
 
 def test_an_unknown_provider_or_input_is_refused_not_guessed() -> None:
     plan = replace(choose_and_check(REQUEST, context((item(1),)), (item(1),), now=NOW,
                                     vcenter=not_configured()), provider="appliance")
     with pytest.raises(LookupError, match="appliance"):
-        providers.reprotect_input(plan, plan.items[0].item_id)
+        _input(plan, plan.items[0].item_id)
     with pytest.raises(TypeError, match="ProviderInput"):
         reprotect_body(ProviderInput())
 
@@ -157,15 +158,15 @@ def test_modernized_plan_stores_each_vms_values_and_binds_approval_to_them() -> 
     stored = ResolvedPlan.from_json(plan.to_json())
     assert stored == plan
     first, second = stored.items[0], stored.items[1]
-    inputs = providers.reprotect_input(stored, second.item_id.upper())
+    inputs = _input(stored, second.item_id.upper())
     assert isinstance(inputs, RcmReprotectInput)
     assert plan.appliance and plan.policy and second.datastore and second.log_storage
     assert inputs == RcmReprotectInput(plan.appliance.id, second.datastore.id,
                                        second.log_storage.id, plan.policy.id)
-    assert inputs.datastore_name != providers.reprotect_input(stored, first.item_id) \
+    assert inputs.datastore_name != _input(stored, first.item_id) \
         .datastore_name  # type: ignore[attr-defined]
     moved = replace(plan, items=(replace(first, datastore=second.datastore), *plan.items[1:]))
-    assert moved.fingerprint() != plan.fingerprint()
+    assert fingerprint(REPROTECT, moved) != fingerprint(REPROTECT, plan)
     details = reprotect_body(inputs).properties.provider_specific_details
     assert isinstance(details, m.InMageRcmReprotectInput)
     assert details.log_storage_account_id == second.log_storage.id
@@ -177,3 +178,10 @@ def test_a_modernized_plan_missing_a_vms_log_storage_is_not_approvable() -> None
     assert plan.approvable
     assert not replace(plan, items=(replace(first, log_storage=None), *plan.items[1:]),
                        checks=()).approvable
+
+
+def _input(plan: ResolvedPlan, item_id: str) -> ProviderInput:
+    """What the reprotect of one item sends, as the runner asks for it."""
+    inputs = REPROTECT.submission(plan, item_id).inputs
+    assert inputs is not None
+    return inputs

@@ -67,7 +67,7 @@ def refused(status: int | None, why: str = "", what: str = "Refused.") -> SiteRe
 
 def post(attempt: int = 1, accepted: Accepted | None = None,
          exc: SiteRecoveryError | None = None) -> m.Written:
-    return m.Written(m.PostReprotect(attempt), accepted, exc)
+    return m.Written(m.Submit(attempt), accepted, exc)
 
 
 def restart(accepted: Accepted | None = None, exc: SiteRecoveryError | None = None,
@@ -132,11 +132,11 @@ WAITING = dict(wait_until=NOW + timedelta(minutes=5), flags={"jobs": [OLD], "age
 GATED = {m.AGENT_GATE: True}
 UNREGISTERED = replace(ITEM, agent_registered=False)
 UNREGISTERED_WHY = "isAgentRegistrationSuccessfulAfterFailover is false"
-DONE = ev.Protected(("app-01",))
+DONE = ev.Done(("app-01",), "reprotect")
 ROWS: dict[str, Row] = {
     # queued
     "queued: the first reprotect is sent": Row(
-        run(S.QUEUED), m.Seen(), S.SUBMITTING, m.PostReprotect(1), values={"started_at": NOW}),
+        run(S.QUEUED), m.Seen(), S.SUBMITTING, m.Submit(1), values={"started_at": NOW}),
     "queued, gated on the agent: read the item first": Row(
         run(S.QUEUED, flags=GATED), m.Seen(), effect=m.ReadItem()),
     "queued, agent not registered: wait for it, nothing sent": Row(
@@ -146,7 +146,7 @@ ROWS: dict[str, Row] = {
                                                 reason=UNREGISTERED_WHY, **GATED)}),
     "queued, agent registered: the first reprotect is sent": Row(
         run(S.QUEUED, flags=GATED), m.Seen(item=replace(ITEM, agent_registered=True)),
-        S.SUBMITTING, m.PostReprotect(1), values={"started_at": NOW}),
+        S.SUBMITTING, m.Submit(1), values={"started_at": NOW}),
     # submitting, after this tick's POST
     "post accepted: follow its job": Row(
         run(S.SUBMITTING), m.Seen(written=post(accepted=Accepted(NEW))), S.RUNNING,
@@ -209,7 +209,7 @@ ROWS: dict[str, Row] = {
         run(S.SUBMITTING), m.Seen(written=post(exc=refused(400, "Bad master target."))),
         S.FAILED, events=(ev.WriteRefused("app-01", "Refused.", "Bad master target.",
                                           "Fix it.", None, None),),
-        values={"error": {"code": "Code1"}}),
+        values={"error": {"code": "Code1", "last": "Refused."}}),
     # submitting, found after a crash
     "submitting: read the item first": Row(run(S.SUBMITTING), m.Seen(), effect=m.ReadItem()),
     "submitting: the item runs a job: adopt it": Row(
@@ -225,14 +225,14 @@ ROWS: dict[str, Row] = {
     "submitting: an old job of the item is not ours": Row(
         run(S.SUBMITTING), m.Seen(item=ITEM, jobs={NEW: job(
             "InProgress", NEW, start_time=NOW - timedelta(hours=1))}),
-        effect=m.PostReprotect(1)),
+        effect=m.Submit(1)),
     "submitting: already protected": Row(
         run(S.SUBMITTING), m.Seen(item=replace(ITEM, protection_state="Protected")),
         S.PROTECTED, events=(DONE,), values={"protection_state": "Protected"}),
     "submitting: nothing runs, send again": Row(
-        run(S.SUBMITTING, error={"attempts": 1}), m.Seen(item=ITEM), effect=m.PostReprotect(2)),
+        run(S.SUBMITTING, error={"attempts": 1}), m.Seen(item=ITEM), effect=m.Submit(2)),
     "submitting: the last attempt is sent": Row(
-        run(S.SUBMITTING, error={"attempts": 2}), m.Seen(item=ITEM), effect=m.PostReprotect(3)),
+        run(S.SUBMITTING, error={"attempts": 2}), m.Seen(item=ITEM), effect=m.Submit(3)),
     "submitting: attempts used up": Row(
         run(S.SUBMITTING, error={"attempts": 3, "last": "timeout"}), m.Seen(item=ITEM),
         S.FAILED, events=(ev.NotStarted("app-01", "timeout"),),
@@ -426,7 +426,7 @@ ROWS: dict[str, Row] = {
         effect=m.RestartJob(0)),
     "waiting: send the refused reprotect again": Row(
         run(S.WAITING_AGENT, **{**WAITING, "job_id": None}), m.Seen(item=ITEM),
-        effect=m.PostReprotect(2)),
+        effect=m.Submit(2)),
     "waiting: restart accepted": Row(
         run(S.WAITING_AGENT, **WAITING), m.Seen(written=restart(Accepted(NEW))), S.RUNNING,
         events=(ev.Retried("app-01", NEW, "agent", OLD),),
@@ -440,7 +440,7 @@ ROWS: dict[str, Row] = {
     "waiting: restart refused for good: failed, the refusal names the job": Row(
         run(S.WAITING_AGENT, **WAITING), m.Seen(written=restart(exc=refused(400, "Gone."))),
         S.FAILED, events=(ev.WriteRefused("app-01", "Refused.", "Gone.", "Fix it.", OLD),),
-        values={"error": {"code": "Code1"}}),
+        values={"error": {"code": "Code1", "last": "Refused."}}),
     "waiting, the item says the agent has not registered: nothing sent, wait on": Row(
         run(S.WAITING_AGENT, **{**WAITING, "job_id": None}), m.Seen(item=UNREGISTERED),
         S.WAITING_AGENT, values=agent_wait(

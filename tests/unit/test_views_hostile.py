@@ -38,7 +38,7 @@ from tests.unit.test_views_limits import healthy
 
 HOSTILE = "x` <!channel> <@U123> <https://x|y> & *bold*\nline2 `y"
 # Fields that hold a Slack user ID, a cause code or a JSON plan: not outside text.
-NOT_TEXT = {"by", "cause", "outcome", "kind", "plan", "command"}
+NOT_TEXT = {"by", "cause", "outcome", "kind", "plan", "command", "operation"}
 # The hostile name whole in one code span that closes after it (maybe with more of a command).
 SPAN_END = re.compile(r"&lt;@U123&gt; &lt;https://x\|y&gt; &amp; \*bold\* line2 ˋy[^`\n]*`")
 LIVE = re.compile(r"<!(?!date\^)|<@U123|<https://x")
