@@ -152,6 +152,16 @@ def _parse_step(tokens: list[str], command: str) -> StepRequest | UsageError:
     return StepRequest(values["plan"], operation.name, options, vms)
 
 
+def keys_of(command: str) -> tuple[str, ...]:
+    """Every key `command` takes, whatever its verb, in the forms' order."""
+    if command == REPROTECT_COMMAND:
+        return FORM.keys
+    return tuple(dict.fromkeys(key for verb in verbs(command)
+                               for op in (operation_for(command, verb),
+                                          operation_for(command, verb, vms=True))
+                               if op is not None for key in op.form.keys))
+
+
 def _pairs(tokens: list[str], form: Form) -> dict[str, str] | UsageError:
     """`key=value` tokens: keys in any case, each once, known to the form, values not empty."""
     values: dict[str, str] = {}
@@ -161,7 +171,7 @@ def _pairs(tokens: list[str], form: Form) -> dict[str, str] | UsageError:
         if not sep:
             return UsageError(Problem.NOT_KEY_VALUE, value=token, command=form.command)
         if key not in form.keys:
-            return UsageError(Problem.UNKNOWN_KEY, key, keys=form.keys, command=form.command)
+            return UsageError(Problem.UNKNOWN_KEY, key, command=form.command)
         if key in values:
             return UsageError(Problem.TWICE, key, command=form.command)
         if not value.strip():

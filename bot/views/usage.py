@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.views.failback import FAILBACK_HELP, FAILBACK_USAGE
 from bot.views.mrkdwn import code
-from intake.parser import FORM, Problem, UsageError
+from intake.parser import FORM, Problem, UsageError, keys_of
 from store.models import NAME_LENGTH
 
 USAGE = (
@@ -51,7 +51,7 @@ def problem(error: UsageError) -> str:
         case Problem.NOT_KEY_VALUE:
             return f"{code(error.value)} is not of the form `key=value`."
         case Problem.UNKNOWN_KEY:
-            keys = error.keys or FORM.keys
+            keys = keys_of(error.command)
             return f"Unknown key {key}: the keys are {', '.join(code(k) for k in keys)}."
         case Problem.TWICE:
             return f"{key} is given twice: give it once."
