@@ -14,7 +14,7 @@ from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_failback import set_failback_failure
 from sandbox.arm_journey import Stage, journey_sample
 from sandbox.arm_modernized import ModernizedWorld
-from sandbox.local_bot import SIGNING_SECRET
+from sandbox.local_bot import SIGNING_SECRET, LocalBot
 from sandbox.slack_driver import SlackDriver
 from sandbox.slack_emulator import SlackEmulator
 from tests.integration.conftest import (
@@ -121,7 +121,7 @@ def test_modernized_vms_fail_back_one_planned_failover_each(
 
 
 def test_a_vm_not_ready_blocks_with_its_name_and_reason(
-        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
     busy = item(arm, "vm-app-02")["properties"]
     busy["allowedOperations"] = ["DisableProtection"]
     busy["currentScenario"] = {"scenarioName": "ReverseReplication", "jobId": "job-1"}
@@ -132,19 +132,19 @@ def test_a_vm_not_ready_blocks_with_its_name_and_reason(
     assert "failback-ready" in shown and "`app-02`" in shown
     assert "A Site Recovery job is running on it (`ReverseReplication`)" in shown
     assert "`UnplannedFailover` is not listed" in shown
-    settle(0.5)
+    settle(bot)
     assert not writes(arm)
 
 
 def test_classic_vm_form_is_refused_privately_and_sends_nothing(
-        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
     driver.slash_command(CLASSIC + " vm=app-01", command=FAILBACK, user_id=REQUESTER,
                          channel_id=CHANNEL)
     slack.wait_for(lambda s: bool(s.ephemerals(REQUESTER)), timeout=20)
     text = slack.ephemerals(REQUESTER)[-1].params["text"]
     assert "classic architecture" in text and "direction" in text
     assert "nothing was sent" in text and "`/failback plan=\"Finance tier 1\"`" in text
-    settle(0.5)
+    settle(bot)
     assert slack.messages(CHANNEL) == []
     assert not writes(arm)
 
@@ -157,17 +157,17 @@ def test_classic_vm_form_is_refused_privately_and_sends_nothing(
     ("plan=", "`plan` has an empty value"),
 ])
 def test_usage_errors_are_private_and_record_nothing(
-        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator, text: str,
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator, text: str,
         says: str) -> None:
     answer = driver.slash_command(text, command=FAILBACK, user_id=REQUESTER, channel_id=CHANNEL)
     said = answer.json()
     assert said["response_type"] == "ephemeral"
     assert says in said["text"] and "/failback plan=<recovery plan>" in said["text"]
-    settle(0.5)
+    settle(bot)
     assert slack.messages(CHANNEL) == [] and not writes(arm)
 
 
-def test_slack_retry_of_a_failback_makes_one_request(driver: SlackDriver,
+def test_slack_retry_of_a_failback_makes_one_request(bot: LocalBot, driver: SlackDriver,
                                                      slack: SlackEmulator) -> None:
     first = driver.slash_command(CLASSIC, command=FAILBACK, user_id=REQUESTER,
                                  channel_id=CHANNEL, trigger_id="trig.fb")
@@ -176,7 +176,7 @@ def test_slack_retry_of_a_failback_makes_one_request(driver: SlackDriver,
     assert first.status_code == again.status_code == 200
     assert "Already received" in again.json()["text"]
     wait_root(slack)
-    settle(1.5)
+    settle(bot)
     assert len(roots(slack)) == 1
 
 
@@ -194,7 +194,7 @@ def test_classic_failure_8038_is_reported_with_its_fix(
 
 
 def test_modernized_failure_is_reported_as_cancelled_by_site_recovery(
-        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
     """A failed planned failover: Site Recovery cancels it by itself (failback.md §4); the
     thread says so, and what to do, and the bot sends nothing more."""
     set_failback_failure(arm.world, "vm-web-02", code="28190",
@@ -210,7 +210,7 @@ def test_modernized_failure_is_reported_as_cancelled_by_site_recovery(
                for t in failures)
     assert all("Do not disable replication" in t for t in failures)
     assert "0/3 failed back" in texts[-1]
-    settle(1.0)
+    settle(bot)
     assert len(writes(arm)) == 1
 
 
