@@ -24,6 +24,7 @@ class PlanIssue(enum.StrEnum):
     NOT_IN_PLAN = "not-in-plan"  # `vms` are not in `plan`; `names`: the plan's VMs
     WRONG_FORM = "wrong-form"    # `given`=`value` is the other architecture's form: `plan`
     #                              (of `architecture`) takes `right`=, one of `names`
+    NOT_CANCELLABLE = "not-cancellable"  # `plan`'s `architecture` cannot cancel a failback
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,8 @@ class ResolvedPlan:
     checks: tuple[CheckResult, ...] = field(default_factory=tuple)
     provider: str = "classic"  # `providers`: the architecture that resolved the plan
     appliance: Choice | None = None  # modernized: the replication appliance (reprotect agent)
+    # False: the write sends no value the bot chooses (commit, cancel): only blockers count.
+    values_required: bool = True
 
     @property
     def blockers(self) -> tuple[CheckResult, ...]:
@@ -145,6 +147,8 @@ class ResolvedPlan:
         """No blocker, and every value its architecture requires is there to send."""
         if self.blockers:
             return False
+        if not self.values_required:
+            return True
         if self.appliance is not None:  # modernized: policyId is optional (modernized.md §3)
             return all(i.datastore and i.log_storage for i in self.items)
         return all(v is not None for v in (self.master_target, self.process_server,
@@ -209,6 +213,7 @@ class ResolvedPlan:
             run_as_account_id=data.get("run_as_account_id"),
             provider=data.get("provider", "classic"),  # plans stored before providers: classic
             appliance=choice(data.get("appliance")),
+            values_required=data.get("values_required", True),
             checks=tuple(_check(c) for c in data.get("checks", ())),
         )
 

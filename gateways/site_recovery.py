@@ -59,6 +59,7 @@ from gateways.site_recovery_convert import (
     _job,
     _plan,
     _vcenter,
+    plan_name,
     reprotect_body,
 )
 from gateways.site_recovery_failback import (
@@ -335,10 +336,16 @@ class AzureSiteRecovery(FailbackWrites):
     def submit(self, operation: str, target: str, inputs: ProviderInput | None) -> Accepted:
         """Send an operation's write once (no SDK retry, signed); the job GUID when the answer
         names it. `operation` is the name stored on the run (`operations.OPERATIONS`)."""
-        writes = {"reprotect": self.reprotect}
-        if operation not in writes or inputs is None:
+        if operation == "reprotect" and inputs is not None:
+            return self.reprotect(target, inputs)
+        bodiless = {"commit": (self.plan_commit, self.item_commit),
+                    "cancel": (self.plan_cancel, self.item_cancel)}
+        kind = operation.removesuffix("-items")
+        if kind not in bodiless or inputs is not None:
             raise ValueError(f"no write for operation {operation!r} with {inputs!r}")
-        return writes[operation](target, inputs)
+        on_plan, on_item = bodiless[kind]
+        plan = plan_name(target)
+        return on_item(target) if plan is None else on_plan(plan)
 
     def reprotect(self, item_id: str, inputs: ProviderInput) -> Accepted:
         """POST reProtect on the item with the provider's values, in either direction (to

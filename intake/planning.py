@@ -71,7 +71,8 @@ def resolve(request: ReprotectRequest, sources: Sources, *, now: datetime,
         items = tuple(i for i in items
                       if i.friendly_name.lower() in wanted or i.name.lower() in wanted)
     provider = provider_for(items)
-    misdirected = provider.misdirected(request, context)
+    misdirected = provider.misdirected(request, context) \
+        or operation.refusal(provider.name, plan.friendly_name)
     if misdirected is not None:
         return misdirected
     helper = provider.helper_vm(request, context)

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from core.plan import ResolvedPlan
 from operations.base import Operation
+from operations.cancel import CANCEL, CANCEL_ITEMS
+from operations.commit import COMMIT, COMMIT_ITEMS
 from operations.reprotect import Reprotect
 
 REPROTECT: Operation = Reprotect()
-OPERATIONS: dict[str, Operation] = {op.name: op for op in (REPROTECT,)}
+OPERATIONS: dict[str, Operation] = {
+    op.name: op for op in (REPROTECT, COMMIT, COMMIT_ITEMS, CANCEL, CANCEL_ITEMS)}
 
 
 def operation_named(name: str) -> Operation:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from core.notices import PlanProblem
 from core.plan import ReprotectRequest, ResolvedPlan, SentValue
 from gateways.site_recovery_models import PlanContext, ProtectedItem, ProviderInput
 from providers.base import Provider
@@ -78,6 +79,11 @@ class Operation(Protocol):
 
     def done(self, item: ProtectedItem) -> bool:
         """Site Recovery shows the operation done on this item."""
+        ...
+
+    def refusal(self, provider: str, plan: str) -> PlanProblem | None:
+        """Why a plan of this architecture (`provider`'s name) cannot take the operation at
+        all (classic failback cannot be cancelled): answered privately, nothing sent."""
         ...
 
     def may_send(self, item: ProtectedItem) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from core.notices import PlanProblem
 from core.plan import ReprotectRequest, ResolvedPlan, SentValue
 from gateways.site_recovery_models import PlanContext, ProtectedItem
 from operations.base import Form, Scope, Submission
@@ -47,6 +48,9 @@ class Reprotect:
 
     def done(self, item: ProtectedItem) -> bool:
         return item.protected
+
+    def refusal(self, provider: str, plan: str) -> PlanProblem | None:
+        return None  # every architecture reprotects
 
     def may_send(self, item: ProtectedItem) -> bool:
         return ALLOWED_AS in item.allowed_operations

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.views import checks
+from bot.views import checks, steps
 from bot.views.mrkdwn import code, escape
 from bot.views.plan_problems import plan_problem
 from core import actions
@@ -225,11 +225,14 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
                     operation: Operation = REPROTECT) -> Message:
     """The channel message: request, values, preflight, manual items, and buttons while
     approvable. `confirmations` maps ticked manual item keys to (who, when)."""
-    title = (f"Reprotect #{request_id}: plan *{escape(plan.plan_friendly_name)}*, "
-             f"{architecture(plan)} — {summary_line(plan)}")
+    title = (f"{steps.title(operation.name)} #{request_id}: plan "
+             f"*{escape(plan.plan_friendly_name)}*, {architecture(plan)} — {summary_line(plan)}")
+    warning = steps.WARNINGS.get(operation.name)
     blocks: list[dict[str, Any]] = [
         section(f":arrows_counterclockwise: {title}\nRequested by <@{requester}>."),
-        section(_values(operation, plan)),
+        *([section(warning)] if warning else []),
+        section(_values(operation, plan) if operation.values(plan) else
+                steps.sent(operation.name, plan.plan_friendly_name, len(plan.items))),
         section(f"*VMs ({len(plan.items)})*: " + vm_list([i.vm_name for i in plan.items], 40)),
         *check_blocks(plan),
         *_manual_blocks(request_id, plan, status, confirmations or {},
@@ -252,7 +255,8 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
         ]})
     elif status == "blocked":
         blocks.append(context(":no_entry: Blocked: fix the blockers above, then run "
-                              "`/reprotect` again. Nothing was sent to Site Recovery."))
+                              f"{code(operation.form.command)} again. Nothing was sent to "
+                              "Site Recovery."))
     elif status == "stale":
         blocks.append(context(":arrows_counterclockwise: Preflight changed when an approver "
                               "clicked (" + (decided_note or "see the thread") + "): approval "
@@ -261,7 +265,8 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
     else:
         blocks.append(context(f"Status: *{status}*" + (f" — {decided_note}"
                                                         if decided_note else "")))
-    text = f"Reprotect #{request_id} for plan {escape(plan.plan_friendly_name)}: {status}"
+    text = (f"{steps.title(operation.name)} #{request_id} for plan "
+            f"{escape(plan.plan_friendly_name)}: {status}")
     return {"text": text, "blocks": blocks[:50]}
 
 

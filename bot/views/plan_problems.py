@@ -3,6 +3,7 @@ not there, what is, and what to type instead; every name in a code span."""
 
 from __future__ import annotations
 
+from bot.views import steps
 from bot.views.checks import spans
 from bot.views.mrkdwn import code, escape
 from core.notices import PlanIssue, PlanProblem
@@ -35,4 +36,7 @@ def plan_problem(p: PlanProblem) -> str:
                     f"{code(p.right + '=')} ({what}), not {code(f'{p.given}={p.value}')}. "
                     f"Its {what}s: {spans(p.names, empty='none registered')}. "
                     f"Type: {code(command)}.")
+        case PlanIssue.NOT_CANCELLABLE:
+            return steps.not_cancellable(p.plan, ARCHITECTURES.get(p.architecture,
+                                                                   escape(p.architecture)))
     raise ValueError(f"no words for {p}")

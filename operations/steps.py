@@ -1,0 +1,104 @@
+"""The journey's steps whose write takes no body: commit and cancel a failback.
+
+Both are one `POST` without a body (`failoverCommit`, `failoverCancel`) on the recovery plan,
+or on each item when the operator names VMs (`vm=`); both are offered for a VM only when Site
+Recovery lists them in the item's `allowedOperations`, and done when the item shows the step's
+result there. What differs is in `Step`'s fields, so `operations.commit` and
+`operations.cancel` are small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.notices import PlanProblem
+from core.plan import (
+    CheckResult,
+    PlannedItem,
+    ReprotectRequest,
+    ResolvedPlan,
+    SentValue,
+    Value,
+    Verdict,
+)
+from gateways.site_recovery_models import PlanContext, ProtectedItem
+from operations.base import Form, Scope, Submission
+from providers.base import Provider
+from providers.checks import VCenterReading
+
+# Site Recovery's names in an item's `allowedOperations` (SDK enum
+# `ReplicationProtectedItemOperation`): a failback not yet started, and one committed.
+FAILBACK_OPERATIONS = ("PlannedFailover", "UnplannedFailover")
+COMMITTED_AS = "ReverseReplicate"
+
+
+@dataclass  # not frozen: `Operation`'s attributes are plain (settable) ones
+class Step:
+    """A bodiless journey step: `allowed_as` is its name in `allowedOperations`, `is_done`
+    reads an item done, `check` is the id of its readiness check (`readiness`), `refused`
+    says why a plan of an architecture (a provider's name) cannot take it at all."""
+
+    name: str
+    form: Form
+    scope: Scope
+    done_word: str
+    allowed_as: str
+    check: str
+    is_done: Callable[[ProtectedItem], bool]
+    refused: Callable[[str, str], PlanProblem | None] = lambda provider, plan: None
+
+    def refusal(self, provider: str, plan: str) -> PlanProblem | None:
+        return self.refused(provider, plan)
+
+    def plan(self, provider: Provider, request: ReprotectRequest, context: PlanContext,
+             items: tuple[ProtectedItem, ...], *, now: datetime,
+             vcenter: VCenterReading) -> ResolvedPlan:
+        """The plan and its VMs as Site Recovery lists them; no value to choose."""
+        return ResolvedPlan(
+            plan_id=context.plan.id, plan_name=context.plan.name,
+            plan_friendly_name=context.plan.friendly_name,
+            items=tuple(PlannedItem(i.id, i.friendly_name) for i in items),
+            master_target=None, process_server=None, datastore=None, retention=None,
+            policy=None, run_as_account_id=None, provider=provider.name,
+            checks=readiness(self, items), values_required=False)
+
+    def values(self, plan: ResolvedPlan) -> tuple[SentValue, ...]:
+        return ()  # the write takes no body
+
+    def submission(self, plan: ResolvedPlan, item_id: str) -> Submission:
+        return Submission(plan.plan_id if self.scope is Scope.PLAN else item_id)
+
+    def done(self, item: ProtectedItem) -> bool:
+        return self.is_done(item)
+
+    def may_send(self, item: ProtectedItem) -> bool:
+        return self.allowed_as in item.allowed_operations
+
+
+def readiness(step: Step, items: tuple[ProtectedItem, ...]) -> tuple[CheckResult, ...]:
+    """One blocker per VM Site Recovery would refuse the step for, naming what it waits for
+    (a job running, a failback not done yet, a failback already committed, or an unlisted
+    step, with what Site Recovery lists instead); a pass when every VM is ready."""
+    blocked = tuple(result for item in items if (result := _waits(step, item)) is not None)
+    if blocked:
+        return blocked
+    return (CheckResult(step.check, Verdict.PASS, "ok", {"count": len(items)}),)
+
+
+def _waits(step: Step, item: ProtectedItem) -> CheckResult | None:
+    allowed = item.allowed_operations
+    values: dict[str, Value] = {"vm": item.friendly_name, "allowed": allowed}
+    if not item.current_scenario.idle:
+        key = "busy"
+        values["scenario"] = item.current_scenario.name
+    elif step.allowed_as in allowed:
+        return None
+    elif any(op in allowed for op in FAILBACK_OPERATIONS):
+        key = "not-failed-back"
+    elif COMMITTED_AS in allowed:
+        key = "committed"
+    else:
+        key = "not-listed"
+    return CheckResult(step.check, Verdict.BLOCK, key, values, (item.friendly_name,))
