@@ -24,6 +24,8 @@ class PlanIssue(enum.StrEnum):
     NOT_IN_PLAN = "not-in-plan"  # `vms` are not in `plan`; `names`: the plan's VMs
     WRONG_FORM = "wrong-form"    # `given`=`value` is the other architecture's form: `plan`
     #                              (of `architecture`) takes `right`=, one of `names`
+    REFUSED_FORM = "refused-form"  # `given`= is not taken by operation `value` on a plan of
+    #                              `architecture`; nothing is sent
     NOT_CANCELLABLE = "not-cancellable"  # `plan`'s `architecture` cannot cancel a failback
 
 

@@ -31,6 +31,23 @@ class ReprotectRequest:
     logstorage: str | None = None  # modernized: log storage account (ARM id or name)
 
 
+@dataclass(frozen=True)
+class StepRequest:
+    """A step of the failback journey typed as `/failback [verb] plan=… [key=…] [vm=…]`:
+    `operation` is the registered operation the command and verb name (`operations`),
+    `options` the form's other keys with their values (defaults filled in)."""
+
+    plan: str
+    operation: str
+    options: tuple[tuple[str, str], ...] = ()
+    vms: tuple[str, ...] = ()
+
+    def option(self, key: str) -> str:
+        return dict(self.options).get(key, "")
+
+
+# Every request a slash command can make.
+CommandRequest = ReprotectRequest | StepRequest
 
 class Verdict(enum.StrEnum):
     PASS = "pass"
@@ -135,8 +152,10 @@ class ResolvedPlan:
     checks: tuple[CheckResult, ...] = field(default_factory=tuple)
     provider: str = "classic"  # `providers`: the architecture that resolved the plan
     appliance: Choice | None = None  # modernized: the replication appliance (reprotect agent)
-    # False: the write sends no value the bot chooses (commit, cancel): only blockers count.
-    values_required: bool = True
+    # The operation that resolved the plan; one after reprotect sends only the values of
+    # `point` (None: no body), every one chosen before the checks ran.
+    operation: str = "reprotect"
+    point: Choice | None = None
 
     @property
     def blockers(self) -> tuple[CheckResult, ...]:
@@ -147,7 +166,7 @@ class ResolvedPlan:
         """No blocker, and every value its architecture requires is there to send."""
         if self.blockers:
             return False
-        if not self.values_required:
+        if self.operation != "reprotect":
             return True
         if self.appliance is not None:  # modernized: policyId is optional (modernized.md §3)
             return all(i.datastore and i.log_storage for i in self.items)
@@ -213,7 +232,8 @@ class ResolvedPlan:
             run_as_account_id=data.get("run_as_account_id"),
             provider=data.get("provider", "classic"),  # plans stored before providers: classic
             appliance=choice(data.get("appliance")),
-            values_required=data.get("values_required", True),
+            operation=data.get("operation", "reprotect"),
+            point=choice(data.get("point")),
             checks=tuple(_check(c) for c in data.get("checks", ())),
         )
 

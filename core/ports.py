@@ -10,6 +10,7 @@ from typing import Protocol
 
 from core.decisions import Click, Decision
 from core.notices import Notice
+from gateways.site_recovery_failback_models import FailbackContext
 from gateways.site_recovery_models import (
     Accepted,
     Job,
@@ -87,6 +88,10 @@ class SiteRecovery(Protocol):
     def list_plans(self) -> list[RecoveryPlan]: ...
 
     def plan_context(self, plan: RecoveryPlan) -> PlanContext: ...
+
+    def failback_context(self, plan: RecoveryPlan) -> FailbackContext:
+        """The plan's and its items' journey signals (the steps after reprotect)."""
+        ...
 
     def get_item(self, item_id: str) -> ProtectedItem: ...
 

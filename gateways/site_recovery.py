@@ -68,7 +68,12 @@ from gateways.site_recovery_failback import (
     forward_targets,
     plan_state,
 )
-from gateways.site_recovery_failback_models import FailbackContext, FailbackItem
+from gateways.site_recovery_failback_models import (
+    ClassicPoint,
+    FailbackContext,
+    FailbackInput,
+    FailbackItem,
+)
 from gateways.site_recovery_models import (
     Accepted,
     Job,
@@ -336,16 +341,35 @@ class AzureSiteRecovery(FailbackWrites):
     def submit(self, operation: str, target: str, inputs: ProviderInput | None) -> Accepted:
         """Send an operation's write once (no SDK retry, signed); the job GUID when the answer
         names it. `operation` is the name stored on the run (`operations.OPERATIONS`)."""
-        if operation == "reprotect" and inputs is not None:
-            return self.reprotect(target, inputs)
+        writes: dict[str, Callable[[str, ProviderInput], Accepted]] = {
+            "reprotect": self.reprotect, "failback": self._failback,
+            "failback-vm": self._failback}
+        if operation in writes and inputs is not None:
+            return writes[operation](target, inputs)
         bodiless = {"commit": (self.plan_commit, self.item_commit),
                     "cancel": (self.plan_cancel, self.item_cancel)}
-        kind = operation.removesuffix("-items")
+        kind = operation.removesuffix("-vm")
         if kind not in bodiless or inputs is not None:
             raise ValueError(f"no write for operation {operation!r} with {inputs!r}")
         on_plan, on_item = bodiless[kind]
         plan = plan_name(target)
         return on_item(target) if plan is None else on_plan(plan)
+
+    def _failback(self, target: str, inputs: ProviderInput) -> Accepted:
+        """A failback on the recovery plan (`target` its ARM id) or on one item; classic
+        item-level failback has no settled direction and is never sent."""
+        if not isinstance(inputs, FailbackInput):
+            raise ValueError(f"no failback with {inputs!r}")
+        point = inputs.point
+        on_plan = "/replicationrecoveryplans/" in target.lower()
+        plan_name = target.rstrip("/").rsplit("/", 1)[-1]
+        if isinstance(point, ClassicPoint):
+            if not on_plan:
+                raise ValueError("classic failback is sent on the recovery plan only")
+            return self.plan_classic_failback(plan_name, point)
+        if on_plan:
+            return self.plan_modernized_failback(plan_name, point)
+        return self.item_modernized_failback(target, point)
 
     def reprotect(self, item_id: str, inputs: ProviderInput) -> Accepted:
         """POST reProtect on the item with the provider's values, in either direction (to

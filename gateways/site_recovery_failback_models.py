@@ -141,3 +141,20 @@ class RcmFailbackReprotectInput(ProviderInput):
     process_server_id: str
     policy_id: str
     run_as_account_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FailbackInput(ProviderInput):
+    """What a failback's provider input carries besides Site Recovery's constants, by wire
+    name: `instance_type` `InMage` (classic: unplanned failover) or `InMageRcmFailback`
+    (modernized: planned failover), and its `recovery_point_type`."""
+
+    instance_type: str
+    recovery_point_type: str
+
+    @property
+    def point(self) -> ClassicPoint | ModernizedPoint:
+        """The recovery point type as the architecture's enum (ValueError: not one of it)."""
+        if self.instance_type == "InMage":
+            return ClassicPoint(self.recovery_point_type)
+        return ModernizedPoint(self.recovery_point_type)

@@ -1,7 +1,10 @@
-"""Parse the text of `/reprotect` into a request, a help reply or a usage error.
+"""Parse the text of a slash command into a request, a help reply or a usage error.
 
 Pure and total: every input maps to exactly one of three outcomes, so the Slack listener
-never has to guess, and the grammar is tested table by table without Slack.
+never has to guess, and the grammar is tested table by table without Slack. `/reprotect`
+has its own form (two architectures' keys); every other command is `command [verb]
+key=value…`, the operation named by command, verb and `vm=` (`operations.operation_for`),
+its keys and choices read from its `Form`: a new step is registered, never parsed by hand.
 """
 
 from __future__ import annotations
@@ -11,16 +14,20 @@ import shlex
 import unicodedata
 from dataclasses import dataclass
 
-from core.plan import ReprotectRequest
-from operations import REPROTECT
+from core.plan import ReprotectRequest, StepRequest
+from operations import REPROTECT, operation_for, verbs
+from operations.base import Form
 from store.models import NAME_LENGTH, row_number
 
 FORM = REPROTECT.form
+REPROTECT_COMMAND = FORM.command
 
 
 @dataclass(frozen=True)
 class HelpRequest:
-    """`/reprotect help` (or no text at all)."""
+    """`<command> help` (or no text at all)."""
+
+    command: str = REPROTECT_COMMAND
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,7 @@ class Problem(enum.StrEnum):
     MISSING = "missing"              # `keys` are required (`plan`, a form's key)
     BOTH_FORMS = "both-forms"        # `master=` and `appliance=` both given
     STRAY = "stray"                  # `keys` go with form `other`, not with `key`
+    CHOICE = "choice"                # `key`'s `value` is not one of `keys`
 
 
 @dataclass(frozen=True)
@@ -61,21 +69,30 @@ class UsageError:
     value: str = ""
     keys: tuple[str, ...] = ()
     other: str = ""
+    command: str = REPROTECT_COMMAND  # whose usage the reply shows
 
 
-ParseResult = ReprotectRequest | HelpRequest | StatusRequest | CancelRequest | UsageError
+ParseResult = (ReprotectRequest | StepRequest | HelpRequest | StatusRequest | CancelRequest
+               | UsageError)
 
 
-def parse(text: str) -> ParseResult:
+def parse(text: str, command: str = REPROTECT_COMMAND) -> ParseResult:
     """Turn the slash command's text into one outcome; never raises."""
     if _control_character(text.replace("\t", " ").replace("\n", " ").replace("\r", " ")):
-        return UsageError(Problem.CONTROL)
+        return UsageError(Problem.CONTROL, command=command)
     try:
         tokens = shlex.split(text.replace("“", '"').replace("”", '"'))
     except ValueError:
-        return UsageError(Problem.QUOTE)
+        return UsageError(Problem.QUOTE, command=command)
     if not tokens or (len(tokens) == 1 and tokens[0].lower() in ("help", "-h", "--help")):
-        return HelpRequest()
+        return HelpRequest(command)
+    if command != REPROTECT_COMMAND:
+        return _parse_step(tokens, command)
+    return _parse_reprotect(tokens)
+
+
+def _parse_reprotect(tokens: list[str]) -> ParseResult:
+    """`/reprotect`: a request in one architecture's form, `status` or `cancel <id>`."""
     if len(tokens) == 1 and tokens[0].lower() == "status":
         return StatusRequest()
     if tokens[0].lower() == "cancel":
@@ -84,32 +101,15 @@ def parse(text: str) -> ParseResult:
             return UsageError(Problem.CANCEL)
         return CancelRequest(number)
 
-    values: dict[str, str] = {}
-    for token in tokens:
-        key, sep, value = token.partition("=")
-        key = key.strip().lower()
-        if not sep:
-            return UsageError(Problem.NOT_KEY_VALUE, value=token)
-        if key not in FORM.keys:
-            return UsageError(Problem.UNKNOWN_KEY, key)
-        if key in values:
-            return UsageError(Problem.TWICE, key)
-        if not value.strip():
-            return UsageError(Problem.EMPTY, key)
-        if _control_character(value):
-            return UsageError(Problem.CONTROL)
-        if len(value.strip()) > NAME_LENGTH and key != "vm":
-            return UsageError(Problem.TOO_LONG, key, value.strip())
-        values[key] = value.strip()
+    values = _pairs(tokens, FORM)
+    if isinstance(values, UsageError):
+        return values
     form_error = _form_error(values)
     if form_error:
         return form_error
-    vms = tuple(v.strip() for v in values.get("vm", "").split(",") if v.strip())
-    if "vm" in values and not vms:
-        return UsageError(Problem.NO_VM)
-    long_vm = next((v for v in vms if len(v) > NAME_LENGTH), None)
-    if long_vm is not None:
-        return UsageError(Problem.TOO_LONG, "vm", long_vm)
+    vms = _vms(values, FORM.command)
+    if isinstance(vms, UsageError):
+        return vms
     return ReprotectRequest(
         plan=values["plan"],
         master=values.get("master", ""),
@@ -121,6 +121,68 @@ def parse(text: str) -> ParseResult:
         appliance=values.get("appliance"),
         logstorage=values.get("logstorage"),
     )
+
+
+def _parse_step(tokens: list[str], command: str) -> StepRequest | UsageError:
+    """`command [verb] key=value…`: the operation the command, verb and `vm=` name, with
+    its form's required keys and choices."""
+    verb = tokens[0].lower() if "=" not in tokens[0] else ""
+    if verb and verb not in verbs(command):
+        return UsageError(Problem.NOT_KEY_VALUE, value=tokens[0], command=command)
+    wants_vms = any(t.partition("=")[0].strip().lower() == "vm" for t in tokens)
+    operation = operation_for(command, verb, vms=wants_vms)
+    if operation is None:
+        return UsageError(Problem.NOT_KEY_VALUE, value=tokens[0], command=command)
+    form = operation.form
+    values = _pairs(tokens[1:] if verb else tokens, form)
+    if isinstance(values, UsageError):
+        return values
+    missing = tuple(k for k in form.required if k not in values)
+    if missing:
+        return UsageError(Problem.MISSING, keys=missing, command=command)
+    for key, words in form.choices.items():
+        given = values.setdefault(key, words[0]).lower()
+        if given not in words:
+            return UsageError(Problem.CHOICE, key, values[key], words, command=command)
+        values[key] = given
+    vms = _vms(values, command)
+    if isinstance(vms, UsageError):
+        return vms
+    options = tuple((k, v) for k, v in values.items() if k not in ("plan", "vm"))
+    return StepRequest(values["plan"], operation.name, options, vms)
+
+
+def _pairs(tokens: list[str], form: Form) -> dict[str, str] | UsageError:
+    """`key=value` tokens: keys in any case, each once, known to the form, values not empty."""
+    values: dict[str, str] = {}
+    for token in tokens:
+        key, sep, value = token.partition("=")
+        key = key.strip().lower()
+        if not sep:
+            return UsageError(Problem.NOT_KEY_VALUE, value=token, command=form.command)
+        if key not in form.keys:
+            return UsageError(Problem.UNKNOWN_KEY, key, keys=form.keys, command=form.command)
+        if key in values:
+            return UsageError(Problem.TWICE, key, command=form.command)
+        if not value.strip():
+            return UsageError(Problem.EMPTY, key, command=form.command)
+        if _control_character(value):
+            return UsageError(Problem.CONTROL, command=form.command)
+        if len(value.strip()) > NAME_LENGTH and key != "vm":
+            return UsageError(Problem.TOO_LONG, key, value.strip(), command=form.command)
+        values[key] = value.strip()
+    return values
+
+
+def _vms(values: dict[str, str], command: str) -> tuple[str, ...] | UsageError:
+    """The names `vm=` lists, separated by commas."""
+    vms = tuple(v.strip() for v in values.get("vm", "").split(",") if v.strip())
+    if "vm" in values and not vms:
+        return UsageError(Problem.NO_VM, command=command)
+    long_vm = next((v for v in vms if len(v) > NAME_LENGTH), None)
+    if long_vm is not None:
+        return UsageError(Problem.TOO_LONG, "vm", long_vm, command=command)
+    return vms
 
 
 def _form_error(values: dict[str, str]) -> UsageError | None:

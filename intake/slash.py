@@ -1,4 +1,4 @@
-"""`/reprotect` from the slash command to a posted preflight.
+"""A slash command (`/reprotect`, `/failback`) from its text to a posted preflight.
 
 `receive` runs before Slack's 3-second acknowledgement: it parses, refuses or records the
 request (deduplicated on Slack's trigger id, so a retry never makes a second one) and
@@ -21,7 +21,7 @@ from core.decisions import Click, decide_request
 from core.events import RequestPosted
 from core.log_context import about_request
 from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
-from core.plan import ReprotectRequest, ResolvedPlan
+from core.plan import CommandRequest, ReprotectRequest, ResolvedPlan, StepRequest
 from core.policy import Policy
 from core.ports import Directory, Gate, Notifier, SlackUnavailable, Throttled
 from gateways.errors import GatewayError
@@ -33,7 +33,7 @@ from intake.parser import (
     parse,
 )
 from intake.planning import Sources, resolve
-from operations import REPROTECT, fingerprint, operation_named
+from operations import fingerprint, operation_named, requested
 from store.db import session_scope
 from store.models import Request, RequestStatus, utcnow
 from store.repo import (
@@ -56,6 +56,7 @@ class SlashCommand:
     channel_id: str
     user_id: str
     text: str
+    command: str = "/reprotect"
 
     def on(self, request_id: int) -> Click:
         """The command as an action on one request (cancel), like a click on its button."""
@@ -92,14 +93,17 @@ class Reply:
     requests: tuple[Request, ...] = ()
     explanation: str = ""
     throttled: Throttled | None = None
+    command: str = "/reprotect"  # the command answered (its help and usage)
 
 
 def replan(request: Request, sources: Sources) -> ResolvedPlan | PlanProblem:
     """The plan a recorded request names, resolved against the sources now: the preflight
     and the re-check at approval read it the same way. Raises `GatewayError` on an outage."""
-    parsed = parse(request.command_text)
-    assert isinstance(parsed, ReprotectRequest)  # a request is recorded only once it parsed
-    return resolve(parsed, sources, now=utcnow(), operation=operation_named(request.operation))
+    operation = operation_named(request.operation)
+    parsed = parse(request.command_text, operation.form.command)
+    # a request is recorded only once it parsed
+    assert isinstance(parsed, ReprotectRequest | StepRequest), parsed
+    return resolve(parsed, sources, now=utcnow(), operation=operation)
 
 
 class Intake:
@@ -115,18 +119,19 @@ class Intake:
 
     def receive(self, command: SlashCommand) -> Reply:
         """Decide what to answer within Slack's 3 seconds; record a real request once."""
-        parsed = parse(command.text)
+        parsed = parse(command.text, command.command)
         if isinstance(parsed, UsageError):
-            return Reply(Answer.USAGE, usage=parsed)
+            return Reply(Answer.USAGE, usage=parsed, command=command.command)
         if isinstance(parsed, HelpRequest):
-            return Reply(Answer.HELP)
+            return Reply(Answer.HELP, command=command.command)
         try:
             if command.team_id != self._policy.workspace_team():  # as clicks are, fail closed
-                return Reply(Answer.OTHER_WORKSPACE)
+                return Reply(Answer.OTHER_WORKSPACE, command=command.command)
         except SlackUnavailable as exc:  # only until auth.test has answered once
             return Reply(Answer.NOT_TAKEN, explanation=exc.what)
         if self._policy.channels and command.channel_id not in self._policy.channels:
-            return Reply(Answer.WRONG_CHANNEL, channels=self._policy.channels)
+            return Reply(Answer.WRONG_CHANNEL, channels=self._policy.channels,
+                         command=command.command)
         if isinstance(parsed, StatusRequest):
             return Reply(Answer.STATUS, requests=self.status(command.channel_id))
         throttled = self._gate.admit(command.user_id) if self._gate is not None else None
@@ -136,12 +141,12 @@ class Intake:
             return Reply(Answer.CANCELLING, cancel=parsed.request_id)
         return self._record(command, parsed)  # who may ask is checked after the ack
 
-    def _record(self, command: SlashCommand, parsed: ReprotectRequest) -> Reply:
+    def _record(self, command: SlashCommand, parsed: CommandRequest) -> Reply:
         try:
             with session_scope(self._engine) as session:
                 request = Request(trigger_id=command.trigger_id, team_id=command.team_id,
                                   channel_id=command.channel_id, requester_id=command.user_id,
-                                  command_text=command.text, operation=REPROTECT.name,
+                                  command_text=command.text, operation=requested(parsed).name,
                                   plan_name=parsed.plan,
                                   required_approvals=self._policy.required_approvals)
                 session.add(request)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from core.notices import PlanProblem
-from core.plan import ReprotectRequest, ResolvedPlan, SentValue
+from core.plan import ReprotectRequest, ResolvedPlan, SentValue, StepRequest
+from gateways.site_recovery_failback_models import FailbackContext
 from gateways.site_recovery_models import PlanContext, ProtectedItem, ProviderInput
 from providers.base import Provider
 from providers.checks import VCenterReading
@@ -36,11 +37,17 @@ class Scope(enum.StrEnum):
 @dataclass(frozen=True)
 class Form:
     """The slash command as the parser reads it: its keys and the keys that belong to one
-    architecture's form only (its usage is worded in `bot.views.usage`)."""
+    architecture's form only (its usage is worded in `bot.views.usage`). A step after
+    reprotect is typed `command [verb] key=value…`: `verb` ("" for none) and `scope` pick the
+    operation (`operations.operation_for`; ITEM when `vm=` is given), `required` are the keys
+    it needs, `choices` the keys taking one of a few words (the first is the default)."""
 
     command: str
     keys: tuple[str, ...]
-    form_keys: Mapping[str, tuple[str, ...]]
+    form_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    verb: str = ""
+    required: tuple[str, ...] = ("plan",)
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -61,13 +68,6 @@ class Operation(Protocol):
     scope: Scope
     done_word: str
 
-    def plan(self, provider: Provider, request: ReprotectRequest, context: PlanContext,
-             items: tuple[ProtectedItem, ...], *, now: datetime,
-             vcenter: VCenterReading) -> ResolvedPlan:
-        """Choose every value to send and run the operation's checks, through the provider
-        of the plan's architecture."""
-        ...
-
     def values(self, plan: ResolvedPlan) -> tuple[SentValue, ...]:
         """What the write sends, as one labelled list."""
         ...
@@ -81,12 +81,29 @@ class Operation(Protocol):
         """Site Recovery shows the operation done on this item."""
         ...
 
-    def refusal(self, provider: str, plan: str) -> PlanProblem | None:
-        """Why a plan of this architecture (`provider`'s name) cannot take the operation at
-        all (classic failback cannot be cancelled): answered privately, nothing sent."""
-        ...
-
     def may_send(self, item: ProtectedItem) -> bool:
         """Site Recovery would take the write on this item now (its `allowedOperations`):
         a run whose first write went unanswered sends again only then."""
+        ...
+
+
+class ReprotectOperation(Operation, Protocol):
+    """An operation typed as `/reprotect`, resolved from the plan's reprotect context."""
+
+    def plan(self, provider: Provider, request: ReprotectRequest, context: PlanContext,
+             items: tuple[ProtectedItem, ...], *, now: datetime,
+             vcenter: VCenterReading) -> ResolvedPlan:
+        """Choose every value to send and run the operation's checks, through the provider
+        of the plan's architecture."""
+        ...
+
+
+class StepOperation(Operation, Protocol):
+    """A step after reprotect (`/failback …`), resolved from the plan's journey signals
+    (`context.items`: the items the request names, all of the plan's without `vm=`)."""
+
+    def plan_step(self, request: StepRequest, context: FailbackContext, *, now: datetime,
+                  vcenter: VCenterReading) -> ResolvedPlan | PlanProblem:
+        """Choose the values, run the checks from Site Recovery's state; a request the
+        architecture cannot take is a `PlanProblem` answered privately."""
         ...

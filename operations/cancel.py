@@ -2,12 +2,12 @@
 and replication to the private cloud resumes.
 
 `POST failoverCancel` without a body, once on the recovery plan (`CANCEL`) or on each named
-item (`CANCEL_ITEMS`, `vm=`). A VM is ready when its item lists `CancelFailover` in
+item (`CANCEL_VMS`, `vm=`). A VM is ready when its item lists `CancelFailover` in
 `allowedOperations`; cancelled when it lists `PlannedFailover` again (Microsoft's
 `ReplicationProtectedItems_FailoverCancel` example). A classic failback cannot be cancelled
 ("In Legacy architecture, you cannot cancel and retry the failback", Microsoft's modernized
 failback tutorial; Azure PowerShell refuses every provider but `InMageRcmFailback`):
-`refusal` says so before anything is sent.
+`refusal` answers so before anything is sent.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from operations.steps import Step
 
 ALLOWED_AS = "CancelFailover"
 READY_AGAIN_AS = "PlannedFailover"
-CANCELLABLE = ("modernized",)  # the providers (`providers.PROVIDERS`) whose failback cancels
-FORM = Form(command="/failback cancel", keys=("plan", "vm"), form_keys={})
+CANCELLABLE = ("modernized",)  # the architectures whose failback can be cancelled
+FORM = Form(command="/failback", verb="cancel", keys=("plan", "vm"))
 
 
 def cancelled(item: ProtectedItem) -> bool:
@@ -28,16 +28,16 @@ def cancelled(item: ProtectedItem) -> bool:
     return READY_AGAIN_AS in item.allowed_operations
 
 
-def refusal(provider: str, plan: str) -> PlanProblem | None:
+def refusal(architecture: str, plan: str) -> PlanProblem | None:
     """Why a failback of `plan`'s architecture cannot be cancelled; None when it can."""
-    if provider in CANCELLABLE:
+    if architecture in CANCELLABLE:
         return None
-    return PlanProblem(PlanIssue.NOT_CANCELLABLE, plan, architecture=provider)
+    return PlanProblem(PlanIssue.NOT_CANCELLABLE, plan, architecture=architecture)
 
 
-CANCEL = Step(name="cancel", form=FORM, scope=Scope.PLAN, done_word="cancelled",
-              allowed_as=ALLOWED_AS, check="cancel-ready", is_done=cancelled,
-              refused=refusal)
-CANCEL_ITEMS = Step(name="cancel-items", form=FORM, scope=Scope.ITEM, done_word="cancelled",
-                    allowed_as=ALLOWED_AS, check="cancel-ready", is_done=cancelled,
-                    refused=refusal)
+def _cancel(name: str, scope: Scope) -> Step:
+    return Step(name=name, form=FORM, scope=scope, done_word="cancelled", call="failoverCancel",
+                allowed_as=ALLOWED_AS, check="cancel-ready", is_done=cancelled, refused=refusal)
+
+
+CANCEL, CANCEL_VMS = _cancel("cancel", Scope.PLAN), _cancel("cancel-vm", Scope.ITEM)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.notices import PlanProblem
 from core.plan import ReprotectRequest, ResolvedPlan, SentValue
 from gateways.site_recovery_models import PlanContext, ProtectedItem
 from operations.base import Form, Scope, Submission
@@ -48,9 +47,6 @@ class Reprotect:
 
     def done(self, item: ProtectedItem) -> bool:
         return item.protected
-
-    def refusal(self, provider: str, plan: str) -> PlanProblem | None:
-        return None  # every architecture reprotects
 
     def may_send(self, item: ProtectedItem) -> bool:
         return ALLOWED_AS in item.allowed_operations

@@ -1,7 +1,11 @@
-"""`/reprotect`: request, status, help and cancel, acknowledged with the ephemeral reply."""
+"""`/reprotect`: request, status, help and cancel, acknowledged with the ephemeral reply.
+
+`on_command` serves every slash command the same way (`bot.listeners.failback` too): the
+intake parses by command, so a command is one registration here."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -13,13 +17,19 @@ from intake.slash import SlashCommand
 
 
 def register(app: App, services: Services) -> None:
-    @app.command("/reprotect")
-    def on_reprotect(ack: Ack, body: dict[str, Any]) -> None:
+    app.command("/reprotect")(on_command(services, "/reprotect"))
+
+
+def on_command(services: Services, name: str) -> Callable[[Ack, dict[str, Any]], None]:
+    """The listener of slash command `name`: acknowledge with the intake's reply, then
+    preflight (or cancel) after the acknowledgement."""
+    def on_slash(ack: Ack, body: dict[str, Any]) -> None:
         command = SlashCommand(trigger_id=str(body.get("trigger_id", "")),
                                team_id=str(body.get("team_id", "")),
                                channel_id=str(body.get("channel_id", "")),
                                user_id=str(body.get("user_id", "")),
-                               text=decode_slash_text(str(body.get("text", ""))))
+                               text=decode_slash_text(str(body.get("text", ""))),
+                               command=name)
         reply = services.intake.receive(command)
         ack(text=private.reply(reply), response_type="ephemeral")
         if reply.cancel is not None:
@@ -30,3 +40,4 @@ def register(app: App, services: Services) -> None:
             request_id = reply.request_id
             services.after_ack(command.channel_id, command.user_id, "preflight",
                                lambda: services.intake.preflight(request_id), admitted=True)
+    return on_slash

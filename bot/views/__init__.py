@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.views import checks, steps
+from bot.views import checks
+from bot.views.failback import notes, title
 from bot.views.mrkdwn import code, escape
 from bot.views.plan_problems import plan_problem
 from core import actions
@@ -225,14 +226,13 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
                     operation: Operation = REPROTECT) -> Message:
     """The channel message: request, values, preflight, manual items, and buttons while
     approvable. `confirmations` maps ticked manual item keys to (who, when)."""
-    title = (f"{steps.title(operation.name)} #{request_id}: plan "
-             f"*{escape(plan.plan_friendly_name)}*, {architecture(plan)} — {summary_line(plan)}")
-    warning = steps.WARNINGS.get(operation.name)
+    named = title(operation.name)
+    head = (f"{named} #{request_id}: plan *{escape(plan.plan_friendly_name)}*, "
+            f"{architecture(plan)} — {summary_line(plan)}")
     blocks: list[dict[str, Any]] = [
-        section(f":arrows_counterclockwise: {title}\nRequested by <@{requester}>."),
-        *([section(warning)] if warning else []),
-        section(_values(operation, plan) if operation.values(plan) else
-                steps.sent(operation.name, plan.plan_friendly_name, len(plan.items))),
+        section(f":arrows_counterclockwise: {head}\nRequested by <@{requester}>."),
+        *[section(line) for line in notes(operation.name, plan)],
+        section(_values(operation, plan)),
         section(f"*VMs ({len(plan.items)})*: " + vm_list([i.vm_name for i in plan.items], 40)),
         *check_blocks(plan),
         *_manual_blocks(request_id, plan, status, confirmations or {},
@@ -265,8 +265,7 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
     else:
         blocks.append(context(f"Status: *{status}*" + (f" — {decided_note}"
                                                         if decided_note else "")))
-    text = (f"{steps.title(operation.name)} #{request_id} for plan "
-            f"{escape(plan.plan_friendly_name)}: {status}")
+    text = f"{named} #{request_id} for plan {escape(plan.plan_friendly_name)}: {status}"
     return {"text": text, "blocks": blocks[:50]}
 
 

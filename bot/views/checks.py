@@ -24,12 +24,13 @@ from typing import Any
 
 from bot.views.check_words import Words
 from bot.views.checks_classic import CLASSIC
+from bot.views.checks_failback import FAILBACK
 from bot.views.checks_modernized import MODERNIZED
+from bot.views.commit import CATALOG as STEPS
 from bot.views.mrkdwn import code, escape
-from bot.views.steps import CATALOG as STEPS
 from core.plan import STORED, CheckResult, Verdict
 
-CATALOG: dict[tuple[str, str], Words] = CLASSIC | MODERNIZED | STEPS
+CATALOG: dict[tuple[str, str], Words] = CLASSIC | MODERNIZED | FAILBACK | STEPS
 STORED_WORDS = Words("{message}", "{fix}")  # a result an older version stored as text
 
 # The appliance's services as the portal names them (Site Recovery's component kinds).
@@ -77,6 +78,13 @@ def _moves(moves: Sequence[Sequence[str]]) -> str:
         for when, source, target, user in moves)
 
 
+def _points(points: Sequence[Sequence[Any]]) -> str:
+    """Recovery points: (VM, ISO 8601 UTC or None, age in minutes or None)."""
+    return "; ".join(
+        f"{code(vm)} " + (f"{datetime.fromisoformat(at):%Y-%m-%d %H:%M} UTC ({minutes} min old)"
+                          if at else "none reported") for vm, at, minutes in points)
+
+
 def _progress(items: Sequence[Sequence[Any]]) -> str:
     """Items failing back: (name, protection state, percent or None)."""
     return ", ".join(f"{code(name)} {escape(state)}" + (f" {percent}%" if percent is not None
@@ -91,6 +99,7 @@ CONVERSIONS: dict[str, Callable[[Any], str]] = {
     "d": lambda v: f"Did you mean {spans(v)}?" if v else "",       # suggested names
     "j": lambda v: "; ".join(escape(str(x)) for x in v),           # texts as given
     "a": age,                                                      # heartbeat minutes
+    "e": _points,                                                  # recovery points
     "p": _problems,                                                # heartbeat and errors
     "q": _service_problems,                                        # appliance services'
     "k": lambda v: SERVICES.get(v, escape(v)),                     # a service's kind

@@ -3,8 +3,9 @@ not there, what is, and what to type instead; every name in a code span."""
 
 from __future__ import annotations
 
-from bot.views import steps
+from bot.views import commit
 from bot.views.checks import spans
+from bot.views.failback import refused_form
 from bot.views.mrkdwn import code, escape
 from core.notices import PlanIssue, PlanProblem
 
@@ -36,7 +37,9 @@ def plan_problem(p: PlanProblem) -> str:
                     f"{code(p.right + '=')} ({what}), not {code(f'{p.given}={p.value}')}. "
                     f"Its {what}s: {spans(p.names, empty='none registered')}. "
                     f"Type: {code(command)}.")
+        case PlanIssue.REFUSED_FORM:
+            return refused_form(p)
         case PlanIssue.NOT_CANCELLABLE:
-            return steps.not_cancellable(p.plan, ARCHITECTURES.get(p.architecture,
+            return commit.not_cancellable(p.plan, ARCHITECTURES.get(p.architecture,
                                                                    escape(p.architecture)))
     raise ValueError(f"no words for {p}")

@@ -12,7 +12,7 @@ from datetime import datetime
 from bot.views import checks
 from bot.views.mrkdwn import code, escape
 from bot.views.plan_problems import plan_problem
-from bot.views.usage import USAGE, usage
+from bot.views.usage import help_text, usage
 from core.decisions import Action, Decision, Refusal
 from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
 from core.ports import Throttled
@@ -134,15 +134,15 @@ def reply(r: Reply) -> str:
             assert r.usage is not None
             return usage(r.usage)
         case Answer.HELP:
-            return ("*/reprotect* preflights a recovery plan's reprotect (Azure → AVS failback), "
-                    "asks an approver, then starts and follows it in a thread.\n" + USAGE)
+            return help_text(r.command)
         case Answer.WRONG_CHANNEL:
             allowed = ", ".join(f"<#{c}>" for c in sorted(r.channels))
-            return (f":no_entry: `/reprotect` is not enabled in this channel. Use it in {allowed} "
-                    "(REPROTECT_CHANNELS).")
+            return (f":no_entry: {code(r.command)} is not enabled in this channel. Use it in "
+                    f"{allowed} (REPROTECT_CHANNELS).")
         case Answer.OTHER_WORKSPACE:
-            return (REFUSED + "Only members of this workspace can use `/reprotect`; people "
-                    "from other organisations in a shared channel cannot. Nothing was recorded.")
+            return (REFUSED + f"Only members of this workspace can use {code(r.command)}; "
+                    "people from other organisations in a shared channel cannot. Nothing was "
+                    "recorded.")
         case Answer.NOT_TAKEN:
             return f":hourglass: Your command was not taken: {slack_unavailable(r.explanation)}"
         case Answer.THROTTLED:

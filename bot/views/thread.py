@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.views import Message, _chunks, clip, powered_on, preflight_changed, section
+from bot.views.failback import AFTER_FAILBACK, NEXT
 from bot.views.job_errors import KNOWN_FIXES
 from bot.views.mrkdwn import code, escape
 from core import actions
@@ -74,7 +75,10 @@ def progress(changes: Sequence[tuple[str, str, str]]) -> Message:
 AFTER_DONE = {"reprotect": (
     "replication to the private cloud runs. Keep the AVS VM powered off until failback.",
     "Replication to the private cloud runs, so each of these {count} VMs is {word}:",
-    "Keep the AVS VMs powered off until failback.")}
+    "Keep the AVS VMs powered off until failback."),
+    "failback": AFTER_FAILBACK, "failback-vm": AFTER_FAILBACK}
+# What the summary of an operation says comes next.
+SUMMARY_NEXT = {"failback": NEXT, "failback-vm": NEXT}
 
 
 def done(event: ev.Done) -> Message:
@@ -264,7 +268,9 @@ def summary(event: ev.Summary) -> Message:
     if event.timed_out:
         parts.append(f"{event.timed_out} timed out")
     icon = ":tada:" if event.done == event.total else ":warning:"
-    return {"text": f"{icon} *Summary*: " + ", ".join(parts) + "."}
+    then = SUMMARY_NEXT.get(event.operation, "") if event.done else ""
+    return {"text": f"{icon} *Summary*: " + ", ".join(parts) + "." + (f"\n{then}" if then
+                                                                        else "")}
 
 
 def decided(event: ev.Decided) -> Message:

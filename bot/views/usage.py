@@ -1,8 +1,9 @@
-"""The words of `/reprotect`'s grammar: the usage, and what is wrong with a malformed command
-(`intake.parser.UsageError`), every typed value escaped in a code span."""
+"""The words of the slash commands' grammar: the usage, and what is wrong with a malformed
+command (`intake.parser.UsageError`), every typed value escaped in a code span."""
 
 from __future__ import annotations
 
+from bot.views.failback import FAILBACK_HELP, FAILBACK_USAGE
 from bot.views.mrkdwn import code
 from intake.parser import FORM, Problem, UsageError
 from store.models import NAME_LENGTH
@@ -20,6 +21,11 @@ USAGE = (
     "• `/reprotect help` — this text\n"
     'Quote values with spaces: `plan="Finance tier 1"`.'
 )
+HELP = ("*/reprotect* preflights a recovery plan's reprotect (Azure → AVS failback), asks an "
+        "approver, then starts and follows it in a thread.\n" + USAGE)
+# Each command's usage and help; a command missing here shows /reprotect's.
+USAGES = {"/reprotect": USAGE, "/failback": FAILBACK_USAGE}
+HELPS = {"/reprotect": HELP, "/failback": FAILBACK_HELP}
 FORMS = ("`master=` names the master target server of a plan of the classic architecture, "
          "`appliance=` the replication appliance of a plan of the modernized one")
 
@@ -39,10 +45,14 @@ def problem(error: UsageError) -> str:
             return "A quote is not closed: check the value in `\"…\"`."
         case Problem.CANCEL:
             return "`cancel` takes one request number, e.g. `/reprotect cancel 12`."
+        case Problem.CHOICE:
+            return (f"{key} is {code(error.value)}: it takes {' or '.join(map(code, error.keys))} "
+                    f"(default {code(error.keys[0]) if error.keys else 'none'}).")
         case Problem.NOT_KEY_VALUE:
             return f"{code(error.value)} is not of the form `key=value`."
         case Problem.UNKNOWN_KEY:
-            return f"Unknown key {key}: the keys are {', '.join(code(k) for k in FORM.keys)}."
+            keys = error.keys or FORM.keys
+            return f"Unknown key {key}: the keys are {', '.join(code(k) for k in keys)}."
         case Problem.TWICE:
             return f"{key} is given twice: give it once."
         case Problem.EMPTY:
@@ -56,7 +66,8 @@ def problem(error: UsageError) -> str:
         case Problem.MISSING:
             verb = "is" if len(error.keys) == 1 else "are"
             return f"{_keys(error.keys)} {verb} required" + (
-                f" (or `appliance`): {FORMS}" if "master" in error.keys else "") + "."
+                f" (or `appliance`): {FORMS}" if "master" in error.keys
+                and error.command == FORM.command else "") + "."
         case Problem.BOTH_FORMS:
             return f"`master` and `appliance` are both given: {FORMS}. Give the one of the plan's."
         case Problem.STRAY:
@@ -68,4 +79,9 @@ def problem(error: UsageError) -> str:
 
 def usage(error: UsageError) -> str:
     """The reply to a malformed command: what is wrong, then how to write it."""
-    return f":warning: {problem(error)}\n{USAGE}"
+    return f":warning: {problem(error)}\n{USAGES.get(error.command, USAGE)}"
+
+
+def help_text(command: str) -> str:
+    """`<command> help`: what the command does and how to write it."""
+    return HELPS.get(command, HELP)

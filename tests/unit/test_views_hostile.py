@@ -128,7 +128,7 @@ SHAPES: dict[str | None, Any] = {
     "a": 7, "l": (HOSTILE, "vm-2"), "o": (HOSTILE, "VMFS"), "d": (HOSTILE,),
     "j": (HOSTILE,), "p": (120, None, HOSTILE), "n": ((HOSTILE, HOSTILE),),
     "r": ((HOSTILE, HOSTILE),), "b": ((HOSTILE, "2"),), "m": ((_WHEN, HOSTILE, HOSTILE, HOSTILE),),
-    "g": ((HOSTILE, HOSTILE, 40),),
+    "g": ((HOSTILE, HOSTILE, 40),), "e": ((HOSTILE, _WHEN, 12), (HOSTILE, None, None)),
     "q": ((HOSTILE, "health", HOSTILE), ("processServers", "heartbeat", None),
           (HOSTILE, "error", HOSTILE)),
 }

@@ -53,9 +53,9 @@ CATALOG: dict[tuple[str, str], Words] = _readiness(
                    "run on it; then run `/failback cancel` again.",
 )
 
-# How each step's request is titled, and what it tells approvers before they approve.
-TITLES = {"commit": "Commit failback", "commit-items": "Commit failback",
-          "cancel": "Cancel failback", "cancel-items": "Cancel failback"}
+# How each step's request is titled, and what it tells approvers above what is sent.
+TITLES = {"commit": "Commit failback", "commit-vm": "Commit failback",
+          "cancel": "Cancel failback", "cancel-vm": "Cancel failback"}
 COMMIT_WARNING = (
     ":warning: *Committing removes the VMs in Azure.* Site Recovery deletes the failed-back "
     "VMs in Azure: this cannot be undone, and a failback cannot be cancelled after it. "
@@ -64,25 +64,8 @@ CANCEL_NOTE = (
     ":leftwards_arrow_with_hook: Cancelling starts the VMs in Azure again and resumes "
     "replication to the private cloud; the VMs in the private cloud are turned off. "
     "The failback can be run again later.")
-WARNINGS = {"commit": COMMIT_WARNING, "commit-items": COMMIT_WARNING,
-            "cancel": CANCEL_NOTE, "cancel-items": CANCEL_NOTE}
-CALLS = {"commit": "failoverCommit", "cancel": "failoverCancel"}
-
-
-def title(operation: str) -> str:
-    """The request's title word for `operation` ("Reprotect" for the others)."""
-    return TITLES.get(operation, "Reprotect")
-
-
-def sent(operation: str, plan_name: str, vm_count: int) -> str:
-    """What a bodiless step sends: the call, and on what."""
-    kind = operation.removesuffix("-items")
-    call = code(CALLS.get(kind, kind))
-    if operation.endswith("-items"):
-        return (f"*What will be sent*\n• {call} without a body on each VM's replicated item "
-                f"({vm_count} call(s))")
-    return (f"*What will be sent*\n• {call} without a body, once on recovery plan "
-            f"{code(plan_name)} (all its VMs)")
+WARNINGS = {"commit": COMMIT_WARNING, "commit-vm": COMMIT_WARNING,
+            "cancel": CANCEL_NOTE, "cancel-vm": CANCEL_NOTE}
 
 
 def not_cancellable(plan: str, architecture: str) -> str:
