@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bot.views import Message, _chunks, clip, powered_on, preflight_changed, section
+from bot.views import Message, _chunks, clip, next_steps, powered_on, preflight_changed, section
 from bot.views.failback import AFTER_FAILBACK, NEXT
 from bot.views.job_errors import KNOWN_FIXES
 from bot.views.mrkdwn import code, escape
@@ -269,8 +269,9 @@ def summary(event: ev.Summary) -> Message:
         parts.append(f"{event.timed_out} timed out")
     icon = ":tada:" if event.done == event.total else ":warning:"
     then = SUMMARY_NEXT.get(event.operation, "") if event.done else ""
-    return {"text": f"{icon} *Summary*: " + ", ".join(parts) + "." + (f"\n{then}" if then
-                                                                        else "")}
+    text = f"{icon} *Summary*: " + ", ".join(parts) + "." + (f"\n{then}" if then else "")
+    offered = next_steps.buttons(event.operation, event.request_id, event.provider, event.done)
+    return {"text": text, "blocks": [section(text), *offered]} if offered else {"text": text}
 
 
 def decided(event: ev.Decided) -> Message:
