@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from sandbox import slack_driver
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_journey import (
     CLASSIC_PLAN,
@@ -32,7 +33,7 @@ from tests.integration.conftest import (
     wait_summary,
 )
 
-OTHER_REQUESTER = OUTSIDER  # anyone may ask (no REPROTECT_REQUESTERS): not the failback's requester
+OTHER_REQUESTER = OUTSIDER  # anyone may ask (no REPROTECT_REQUESTERS), not only the failback's
 VMS = {CLASSIC_PLAN: ("app-01", "app-02", "app-03"),
        MODERNIZED_PLAN: ("web-01", "web-02", "web-03")}
 
@@ -139,13 +140,19 @@ def failed_back(driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator,
 
 
 def test_the_commit_button_after_a_failback_opens_a_commit_request(
-        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     summary = failed_back(driver, slack, arm, MODERNIZED_PLAN)
     assert buttons(summary) == ["Commit", "Cancel failback"]
 
     before = len(writes(arm))
+    # Slack retries a click it saw no timely answer to with the same payload (trigger id).
+    monkeypatch.setattr(slack_driver, "_trigger_id", lambda: "1234.5678.same-click")
     driver.click(summary, "Commit", user_id=OTHER_REQUESTER, channel_id=CHANNEL)
+    driver.click(summary, "Commit", user_id=OTHER_REQUESTER, channel_id=CHANNEL, retry_num=1)
     slack.wait_for(lambda s: len(roots(s)) == 2, timeout=20)
+    settle(1.0)
+    assert len(roots(slack)) == 2, "a retried click opens no second request"
     request = roots(slack)[-1]
     head = request.blocks[0]["text"]["text"]
     assert "Commit failback #" in head and "plan *Web tier*" in head
