@@ -67,6 +67,20 @@ CANCEL_NOTE = (
 WARNINGS = {"commit": COMMIT_WARNING, "commit-vm": COMMIT_WARNING,
             "cancel": CANCEL_NOTE, "cancel-vm": CANCEL_NOTE}
 
+# What a VM done means, as `bot.views.thread.AFTER_DONE` reads it: (for one VM, the head for
+# several, what comes next); and what a step's summary says comes next.
+REPROTECT_NEXT = ("Next: reprotect them to Azure with `/reprotect`, so they are protected "
+                  "against the next disaster.")
+AFTER_COMMIT = ("its VM in Azure is removed and it runs in the private cloud.",
+                "These {count} VMs are {word} (their VMs in Azure are removed):",
+                REPROTECT_NEXT)
+AFTER_CANCEL = ("it runs in Azure again and replicates to the private cloud.",
+                "These {count} VMs are {word} and run in Azure again:",
+                "The failback can be run again with `/failback`.")
+AFTER_DONE = {"commit": AFTER_COMMIT, "commit-vm": AFTER_COMMIT,
+              "cancel": AFTER_CANCEL, "cancel-vm": AFTER_CANCEL}
+SUMMARY_NEXT = {"commit": REPROTECT_NEXT, "commit-vm": REPROTECT_NEXT}
+
 
 def not_cancellable(plan: str, architecture: str) -> str:
     """A cancel on a plan whose architecture cannot cancel a failback."""

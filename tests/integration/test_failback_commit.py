@@ -74,6 +74,8 @@ def test_commit_goes_to_three_of_three_committed_with_one_write_on_the_plan(
     approve(driver, slack, root, APPROVER)
     thread = wait_summary(slack, root)
     assert "Summary" in thread[-1].text and "3/3 committed" in thread[-1].text
+    assert "reprotect them to Azure with `/reprotect`" in thread[-1].text
+    assert buttons(thread[-1]) == [], "a commit's summary offers no failback step"
     texts = " ".join(m.text for m in thread)
     for vm in VMS[plan]:
         assert vm in texts
