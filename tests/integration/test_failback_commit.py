@@ -185,3 +185,15 @@ def test_a_classic_failback_offers_commit_only_and_a_click_from_elsewhere_is_ref
     settle(1.0)
     assert len(roots(slack)) == 1, "a refused click opens nothing"
     assert not writes(arm, "failoverCommit")
+
+
+def test_commit_with_vm_sends_one_write_per_named_item_and_leaves_the_others(
+        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+    failback(driver, f"commit plan={MODERNIZED_PLAN} vm=web-01,web-03")
+    root = wait_root(slack)
+    assert "`failoverCommit on each VM, without a body`" in str(root.blocks)
+    approve(driver, slack, root, APPROVER)
+    assert "2/2 committed" in wait_summary(slack, root)[-1].text
+    sent = sorted(r.path.rsplit("/", 2)[-2:] for r in writes(arm))
+    assert sent == [["vm-web-01", "failoverCommit"], ["vm-web-03", "failoverCommit"]]
+    assert "Commit" in allowed(arm, "web-02"), "a VM not named is not committed"
