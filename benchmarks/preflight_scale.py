@@ -14,8 +14,12 @@ session (the bot reuses its session):
 - modernized: the bulk design on a plan of the modernized architecture (replication
   appliance, `appliance=`): the same list calls plus one list of the vault's items (the disks
   already failing back through the appliance), whatever the plan size.
+- failback: `/failback plan=finance-rp` on a classic plan protected to AVS
+  (`arm_journey.journey_sample`): the plan, its journey signals in five concurrent reads, and
+  vCenter by the plan's VM UUIDs, whatever the plan size.
 
-Run: `python benchmarks/preflight_scale.py` (needs Go and govmomi for vcsim, as the tests).
+Run: `python benchmarks/preflight_scale.py [--failback]` (`--failback`: only the failback
+rows; needs Go and govmomi for vcsim, as the tests).
 """
 
 from __future__ import annotations
@@ -34,12 +38,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/support: vcsim harness
 
-from core.plan import ReprotectRequest, ResolvedPlan
+from core.plan import ReprotectRequest, ResolvedPlan, StepRequest
 from gateways.site_recovery import AzureSiteRecovery
 from gateways.vcenter import VCenterGateway
 from intake.parser import parse
 from intake.planning import Sources, resolve
+from operations import requested
 from sandbox.arm_emulator import ArmEmulator
+from sandbox.arm_journey import Stage, journey_sample
 from sandbox.arm_modernized import APPLIANCE, ModernizedWorld
 from sandbox.arm_world import World, stable_guid
 from store.models import utcnow
@@ -113,6 +119,13 @@ def bulk(sources: Sources) -> None:
     assert isinstance(plan, ResolvedPlan)  # 100 VMs block on the 60-disk ceiling: fine here
 
 
+def failback(sources: Sources) -> None:
+    parsed = parse("plan=finance-rp", "/failback")
+    assert isinstance(parsed, StepRequest)
+    plan = resolve(parsed, sources, now=utcnow(), operation=requested(parsed))
+    assert isinstance(plan, ResolvedPlan) and plan.approvable, plan
+
+
 def modernized(sources: Sources) -> None:
     plan = resolve(request(MODERNIZED_COMMAND), sources, now=utcnow())
     assert isinstance(plan, ResolvedPlan) and plan.provider == "modernized"
@@ -157,19 +170,26 @@ def main() -> None:
         port = int(vcsim.url.split(":")[2].split("/")[0])
         with delaying_proxy(port, LATENCY_S) as proxied:
             gateway = VCenterGateway(config(vcsim, url=f"https://127.0.0.1:{proxied}/sdk"))
+            if "--failback" not in sys.argv:
+                for size in SIZES:
+                    run(size, folder, gateway)
+                for size in SIZES:
+                    run(size, folder, gateway, modernized_plan=True)
             for size in SIZES:
-                run(size, folder, gateway)
-            for size in SIZES:
-                run(size, folder, gateway, modernized_plan=True)
+                run(size, folder, gateway, failback_plan=True)
             gateway.close()
 
 
 def run(size: int, folder: Path, gateway: VCenterGateway, *,
-        modernized_plan: bool = False) -> None:
-    world = ModernizedWorld.modernized_sample(size) if modernized_plan else World.sample(size)
-    designs = (("modernized", modernized),) if modernized_plan else \
+        modernized_plan: bool = False, failback_plan: bool = False) -> None:
+    world: World = ModernizedWorld.modernized_sample(size) if modernized_plan else \
+        journey_sample(Stage.PROTECTED_TO_AVS, classic_vm_count=size, vm_count=1) \
+        if failback_plan else World.sample(size)
+    designs: tuple[tuple[str, Any], ...] = (("modernized", modernized),) if modernized_plan \
+        else (("failback", failback),) if failback_plan else \
         (("bulk", bulk), ("per-VM", per_vm))
-    ca_dir = folder / f"ca-{size}{'-rcm' if modernized_plan else ''}"
+    kind = "-rcm" if modernized_plan else "-fb" if failback_plan else ""
+    ca_dir = folder / f"ca-{size}{kind}"
     with ArmEmulator(world, latency_s=LATENCY_S, ca_dir=ca_dir) as arm:
         env = arm.env()
         for key in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "REQUESTS_CA_BUNDLE"):

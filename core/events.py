@@ -113,6 +113,7 @@ class RunStarted(Event):
     """Jobs Site Recovery accepted this tick: (VM, job id or None while pending)."""
 
     jobs: tuple[tuple[str, str | None], ...]
+    operation: str = "reprotect"
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,9 @@ class JobFailed(Event):
     task: str
     errors: tuple[JobErrorInfo, ...]
     run_id: int | None = None
+    # What Site Recovery did about a failed failover by itself, as the item shows it
+    # (`operations.failback.Undone`; "" for other operations).
+    undone: str = ""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ in its `allowedOperations`; it may be sent again while it lists the failover.
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from core.notices import PlanIssue, PlanProblem
@@ -27,6 +28,7 @@ from operations.base import Form, Scope, Submission
 from providers.checks import VCenterReading
 from providers.failback_checks import (
     ALLOWED_AS,
+    appliance_power_check,
     architecture,
     architecture_check,
     avs_power_check,
@@ -76,6 +78,8 @@ class Failback:
             checks += ready_check(items, arch)
             checks += recovery_points(items, now, tagged=wire == ClassicPoint.LATEST_TAG.value)
             checks += avs_power_check(items, vcenter)
+            if arch == "modernized":
+                checks += appliance_power_check(items)
         return ResolvedPlan(
             plan_id=state.id, plan_name=state.name, plan_friendly_name=state.friendly_name,
             items=tuple(PlannedItem(i.item.id, i.item.friendly_name) for i in items),
@@ -117,6 +121,29 @@ class Failback:
     def may_send(self, item: ProtectedItem) -> bool:
         arch = "classic" if item.provider.lower() in CLASSIC_PROVIDERS else "modernized"
         return ALLOWED_AS[arch] in item.allowed_operations
+
+
+class Undone(enum.StrEnum):
+    """What Site Recovery shows it did about a failed modernized planned failover: it starts
+    a job to cancel it by itself and restores the state before; if that cancel fails, it
+    asks for a manual cancel (failback.md §4). Classic failback has no such cancel."""
+
+    CANCELLING = "cancelling"  # its cancel job runs (current scenario `CancelFailover`)
+    CANCELLED = "cancelled"    # the item lists `PlannedFailover` again: state restored
+    CANCEL_NEEDED = "cancel-needed"  # the item lists `CancelFailover`: cancel by hand
+
+
+def undone_after_failure(item: ProtectedItem | None) -> str:
+    """`Undone` for a modernized item whose failback failed; "" when unknown or classic."""
+    if item is None or item.provider.lower() in CLASSIC_PROVIDERS:
+        return ""
+    if item.current_scenario.name.casefold() == "cancelfailover":
+        return Undone.CANCELLING
+    if ALLOWED_AS["modernized"] in item.allowed_operations:
+        return Undone.CANCELLED
+    if "CancelFailover" in item.allowed_operations:
+        return Undone.CANCEL_NEEDED
+    return ""
 
 
 FAILBACK = Failback("failback", Scope.PLAN)

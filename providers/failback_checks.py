@@ -16,8 +16,20 @@ from core.plan import CheckResult, Value, Verdict, passed
 from gateways.rcm_models import CLASSIC_PROVIDERS, MODERNIZED_PROVIDERS
 from gateways.site_recovery_failback_models import FailbackItem
 from gateways.timestamps import utc
-from providers.checks import VCenterReading, age_minutes, avs_candidates
+from providers.checks import VCenterReading, age_minutes, avs_candidates, known
 
+# Every check that can block, with its authority (the README's table has a row for each).
+BLOCK_SOURCES: dict[str, str] = {
+    "failback-architecture": "Azure PowerShell: Start-AzRecoveryServicesAsrPlannedFailoverJob "
+                             "refuses InMage items, Start-AzRecoveryServicesAsrUnplannedFailover"
+                             "Job refuses InMageRcmFailback ones: one failover cannot serve both",
+    "failback-ready": "REST spec enumeration ReplicationProtectedItemOperation: the item's "
+                      "allowedOperations lacks UnplannedFailover (classic) or PlannedFailover "
+                      "(modernized); the reason shown is read from currentScenario, the "
+                      "provider, protectionState and the recovery points",
+    "avs-vm-stays-off": "Tutorial avs-tutorial-failback.md (the VM in the private cloud stays "
+                        "off until failback); vCenter's VirtualMachinePowerState poweredOn",
+}
 # The provider of an item replicating Azure → AVS, by architecture (failback.md §0).
 REVERSE = {"classic": "inmage", "modernized": "inmagercmfailback"}
 # What each architecture's failback is called in `allowedOperations`.
@@ -95,6 +107,18 @@ def recovery_points(items: Sequence[FailbackItem], now: datetime, *, tagged: boo
         points.append((item.item.friendly_name, utc(point).isoformat() if point else None,
                        age_minutes(now, point)))
     return passed("recovery-point", "listed", {"points": tuple(points)})
+
+
+def appliance_power_check(items: Sequence[FailbackItem]) -> list[CheckResult]:
+    """The power status the appliance discovered for each modernized VM in the private cloud
+    (`discoveredVmDetails.powerStatus`): undocumented values, so anything but off is a
+    warning that shows it, never a blocker (vCenter, when configured, is the certainty)."""
+    on = [i for i in items if i.power_status is not None and not known(i.power_status, ("OFF",))]
+    if not on:
+        return []
+    return [CheckResult("appliance-power", Verdict.WARN, "not-off",
+                        {"raw": tuple(dict.fromkeys(str(i.power_status) for i in on)),
+                         "expected": ("OFF",)}, tuple(i.item.friendly_name for i in on))]
 
 
 def avs_power_check(items: Sequence[FailbackItem], vcenter: VCenterReading

@@ -152,7 +152,8 @@ class Leases:
                 request = get_request(session, request_id)
                 assert request is not None
                 if started.get(request_id):
-                    enqueue(session, request, RunStarted(tuple(started[request_id])))
+                    enqueue(session, request, RunStarted(tuple(started[request_id]),
+                                                         request.operation))
                 if progress.get(request_id):
                     enqueue(session, request, Progress(tuple(progress[request_id])))
 

@@ -37,6 +37,7 @@ from core.policy import Policy
 from gateways.errors import SiteRecoveryError
 from gateways.site_recovery import job_name
 from gateways.site_recovery_models import Accepted, Job, ProtectedItem
+from operations.failback import Failback, undone_after_failure
 from store.models import FINAL_RUN_STATUSES, RunStatus
 from tracking.observe import (
     RunView,
@@ -376,8 +377,13 @@ def _job_failed(run: RunView, seen: Seen, job: Job, now: datetime,
         return _wait_for_agent(run, seen, now, job.id, "", job_errors(job), **values)
     restartable = "Restart" in job.allowed_actions and writes
     where = job.current_task.name if job.current_task else ""
+    undone = ""
+    if isinstance(run.operation, Failback):  # what Site Recovery did about it, from the item
+        if seen.item is None:
+            return Step(effect=ReadItem())
+        undone = undone_after_failure(seen.item)
     return _fail(JobFailed(run.vm_name, job.id, where, job_errors(job),
-                           run.id if restartable else None),
+                           run.id if restartable else None, undone),
                  error={"codes": [e.code for e in job.errors], "state": job.state}, **values)
 
 

@@ -55,6 +55,11 @@ FAILBACK: dict[tuple[str, str], Words] = {
         "Check " + _ITEM + "; Site Recovery's own state decides, " + _AGAIN),
     ("recovery-point", "listed"): Words(
         "Latest recovery point of each VM: {points!e}."),
+    ("appliance-power", "not-off"): Words(
+        "The replication appliance reports its VM in the private cloud with power status "
+        "{raw!l}, not {expected!o}; Site Recovery does not document these values, so it does "
+        "not block. The VM must stay off until failback starts it.",
+        "In vCenter, check that the VM is powered off (set VCENTER_URL and the bot checks it)."),
     ("avs-vm-stays-off", "ok"): Words(
         "Every VM is powered off in the private cloud (vCenter {host!c}), as it must stay "
         "until failback starts it."),

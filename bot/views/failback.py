@@ -43,6 +43,23 @@ AFTER_FAILBACK = (
     NEXT)
 
 
+_RETRY = ("Do not disable replication: fix the cause above, then run `/failback` again for "
+          "a fresh request.")
+# What Site Recovery did by itself about a failed planned failover (`operations.failback.Undone`).
+UNDONE = {
+    "cancelling": ":leftwards_arrow_with_hook: Site Recovery is cancelling this failed failback "
+                  "by itself (its automatic cancel job): the VM comes back up in Azure and "
+                  "replication to the private cloud resumes. " + _RETRY,
+    "cancelled": ":leftwards_arrow_with_hook: Site Recovery cancelled this failed failback by "
+                 "itself and restored the state before it: the VM runs in Azure and "
+                 "replicates to the private cloud again. " + _RETRY,
+    "cancel-needed": ":warning: Site Recovery's automatic cancel of this failed failback did "
+                     "not complete: cancel it (`/failback cancel plan=…`, or *Cancel failover* "
+                     "on the VM in the portal). Do not disable replication; if the cancel "
+                     "fails too, contact Microsoft support.",
+}
+
+
 def typed(value: str) -> str:
     """A value as the operator types it: quoted when it holds a space."""
     return f'"{value}"' if " " in value else value

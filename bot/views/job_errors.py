@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 KNOWN_FIXES = {
+    "8038": "The VM could not be brought up in the private cloud: its ESXi host lacks "
+            "memory. Add memory to the host, or vMotion the VM to a host with enough free "
+            "memory, then fail back again.",
     "95226": "The Azure VM cannot reach the configuration server, or the InMage Scout "
              "application service is not running on it: give the VM a network path to the "
              "configuration server (site-to-site VPN or ExpressRoute private peering), start "

@@ -20,7 +20,7 @@ from bot.views import (
     preflight_changed,
     section,
 )
-from bot.views.failback import AFTER_FAILBACK, NEXT
+from bot.views.failback import AFTER_FAILBACK, NEXT, UNDONE, title
 from bot.views.job_errors import KNOWN_FIXES
 from bot.views.mrkdwn import code, escape
 from core import actions
@@ -57,8 +57,8 @@ def listed(head: str, lines: Sequence[str], tail: str = "") -> Message:
 def started(event: ev.RunStarted) -> Message:
     lines = [f"• {code(vm)} — job {code(job)}" if job else
              f"• {code(vm)} — submitted, job id pending" for vm, job in event.jobs]
-    return listed(f":rocket: Reprotect started for {len(event.jobs)} VM(s) in Site Recovery:",
-                  lines)
+    return listed(f":rocket: {title(event.operation)} started for {len(event.jobs)} VM(s) in "
+                  "Site Recovery:", lines)
 
 
 def progress(changes: Sequence[tuple[str, str, str]]) -> Message:
@@ -174,6 +174,7 @@ def explain(what: str, why: str, fix: str) -> str:
 def job_failed(event: ev.JobFailed) -> Message:
     return failed(event.vm, f"Site Recovery job {code(event.job_id)} failed" + _at(event.task)
                   + ".\n" + describe(event.errors)
+                  + (f"\n{UNDONE[event.undone]}" if event.undone in UNDONE else "")
                   + ("\nAn approver can press *Retry* to restart the job once the cause is fixed."
                      if event.run_id is not None else ""), event.run_id)
 

@@ -5,13 +5,16 @@ a VM not ready blocks with its name and reason; classic `vm=` is refused with no
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sandbox.arm_emulator import ArmEmulator
+from sandbox.arm_failback import set_failback_failure
 from sandbox.arm_journey import Stage, journey_sample
 from sandbox.arm_modernized import ModernizedWorld
+from sandbox.local_bot import SIGNING_SECRET
 from sandbox.slack_driver import SlackDriver
 from sandbox.slack_emulator import SlackEmulator
 from tests.integration.conftest import (
@@ -25,6 +28,7 @@ from tests.integration.conftest import (
     wait_root,
     wait_summary,
 )
+from tests.integration.processes import BotProcess, bot_env
 
 FAILBACK = "/failback"
 CLASSIC = "plan=finance-rp"
@@ -174,3 +178,75 @@ def test_slack_retry_of_a_failback_makes_one_request(driver: SlackDriver,
     wait_root(slack)
     settle(1.5)
     assert len(roots(slack)) == 1
+
+
+def test_classic_failure_8038_is_reported_with_its_fix(
+        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+    set_failback_failure(arm.world, "vm-app-02")
+    driver.slash_command(CLASSIC, command=FAILBACK, user_id=REQUESTER, channel_id=CHANNEL)
+    root = wait_root(slack)
+    approve(driver, slack, root, APPROVER)
+    texts = [m.text for m in wait_summary(slack, root)]
+    failure = next(t for t in texts if "app-02" in t and "failed." in t)
+    assert "8038" in failure and "vMotion the VM to a host with enough free memory" in failure
+    assert "cancel" not in failure.lower()  # classic failback has no automatic cancel
+    assert len(writes(arm)) == 1
+
+
+def test_modernized_failure_is_reported_as_cancelled_by_site_recovery(
+        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+    """A failed planned failover: Site Recovery cancels it by itself (failback.md §4); the
+    thread says so, and what to do, and the bot sends nothing more."""
+    set_failback_failure(arm.world, "vm-web-02", code="28190",
+                         message="The virtual machine is powered on in the private cloud.")
+    driver.slash_command(MODERNIZED, command=FAILBACK, user_id=REQUESTER, channel_id=CHANNEL)
+    root = wait_root(slack)
+    approve(driver, slack, root, APPROVER)
+    texts = [m.text for m in wait_summary(slack, root)]
+    failures = [t for t in texts if t.startswith(":x:")]
+    assert failures and all("28190" in t for t in failures)
+    assert all("Site Recovery cancelled this failed failback by itself" in t
+               or "Site Recovery is cancelling this failed failback by itself" in t
+               for t in failures)
+    assert all("Do not disable replication" in t for t in failures)
+    assert "0/3 failed back" in texts[-1]
+    settle(1.0)
+    assert len(writes(arm)) == 1
+
+
+@pytest.mark.parametrize(("command", "path"), [
+    (CLASSIC, "/replicationrecoveryplans/finance-rp/unplannedfailover"),
+    (MODERNIZED, "/replicationrecoveryplans/web-rp/plannedfailover"),
+])
+def test_killed_during_failback_resumes_without_a_second_write(
+        slack: SlackEmulator, arm: ArmEmulator, tmp_path: Path, command: str,
+        path: str) -> None:
+    """The bot process dies while Site Recovery runs the failback; the next one follows the
+    same job to `3/3 failed back` and never sends the failover again."""
+    arm.world = journey_sample(Stage.PROTECTED_TO_AVS, task_seconds=1.0,
+                               protect_delay_seconds=0.5)
+    env = bot_env(slack_api_url=slack.api_url, arm_env=arm.env(),
+                  database_url=f"sqlite:///{tmp_path / 'bot.db'}", approvers=APPROVER)
+    first = BotProcess(env, tmp_path / "bot.log")
+    try:
+        first.wait_healthy()
+        driver = SlackDriver(first.events_url, SIGNING_SECRET, emulator=slack)
+        driver.slash_command(command, command=FAILBACK, user_id=REQUESTER, channel_id=CHANNEL)
+        root = wait_root(slack)
+        approve(driver, slack, root, APPROVER)
+        slack.wait_for(lambda s: any("Failback started" in m.text
+                                     for m in s.thread(CHANNEL, root.ts)), timeout=30)
+        assert not any("Summary" in m.text for m in slack.thread(CHANNEL, root.ts))
+    finally:
+        first.kill()
+        first.close()
+    second = BotProcess(env, tmp_path / "bot.log")
+    try:
+        second.wait_healthy()
+        texts = [m.text for m in wait_summary(slack, root, timeout=120)]
+    finally:
+        second.close()
+    assert "3/3 failed back" in texts[-1]
+    assert sum("Summary" in t for t in texts) == 1
+    posts = writes(arm)
+    assert len(posts) == 1 and posts[0].path.lower().endswith(path)
