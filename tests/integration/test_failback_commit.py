@@ -197,3 +197,16 @@ def test_commit_with_vm_sends_one_write_per_named_item_and_leaves_the_others(
     sent = sorted(r.path.rsplit("/", 2)[-2:] for r in writes(arm))
     assert sent == [["vm-web-01", "failoverCommit"], ["vm-web-03", "failoverCommit"]]
     assert "Commit" in allowed(arm, "web-02"), "a VM not named is not committed"
+
+
+def test_a_lost_answer_to_the_plan_commit_is_followed_never_sent_again(
+        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+    """Site Recovery took the commit but its answer was lost: the bot finds the plan's job
+    among the vault's recent ones and follows it; a second commit is never sent."""
+    arm.fail_next("POST", rf"/replicationRecoveryPlans/{CLASSIC_PLAN}/failoverCommit$", 500,
+                  processed=True)
+    failback(driver, f"commit plan={CLASSIC_PLAN}")
+    root = wait_root(slack)
+    approve(driver, slack, root, APPROVER)
+    assert "3/3 committed" in wait_summary(slack, root)[-1].text
+    assert len(writes(arm, "failoverCommit")) == 1
