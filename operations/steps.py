@@ -34,6 +34,11 @@ from providers.failback_checks import architecture, architecture_check
 # `ReplicationProtectedItemOperation`): a failback not yet started, and one committed.
 FAILBACK_OPERATIONS = ("PlannedFailover", "UnplannedFailover")
 COMMITTED_AS = "ReverseReplicate"
+# The outcomes of a step's readiness check (`bot.views.commit` words each): every VM ready,
+# then what a VM waits for.
+READY = "ok"
+BUSY, NOT_FAILED_BACK, COMMITTED, NOT_LISTED = "busy", "not-failed-back", "committed", "not-listed"
+OUTCOMES = (READY, BUSY, NOT_FAILED_BACK, COMMITTED, NOT_LISTED)
 
 
 def never(architecture: str, plan: str) -> PlanProblem | None:
@@ -99,21 +104,21 @@ def readiness(step: Step, items: Sequence[FailbackItem]) -> tuple[CheckResult, .
     blocked = tuple(result for item in items if (result := _waits(step, item.item)) is not None)
     if blocked:
         return blocked
-    return (CheckResult(step.check, Verdict.PASS, "ok", {"count": len(items)}),)
+    return (CheckResult(step.check, Verdict.PASS, READY, {"count": len(items)}),)
 
 
 def _waits(step: Step, item: ProtectedItem) -> CheckResult | None:
     allowed = item.allowed_operations
     values: dict[str, Value] = {"vm": item.friendly_name, "allowed": allowed}
     if not item.current_scenario.idle:
-        key = "busy"
+        key = BUSY
         values["scenario"] = item.current_scenario.name
     elif step.allowed_as in allowed:
         return None
     elif any(op in allowed for op in FAILBACK_OPERATIONS):
-        key = "not-failed-back"
+        key = NOT_FAILED_BACK
     elif COMMITTED_AS in allowed:
-        key = "committed"
+        key = COMMITTED
     else:
-        key = "not-listed"
+        key = NOT_LISTED
     return CheckResult(step.check, Verdict.BLOCK, key, values, (item.friendly_name,))

@@ -33,7 +33,7 @@ from operations import OPERATIONS, operation_for
 from operations.base import Submission
 from operations.cancel import CANCEL, CANCEL_VMS
 from operations.commit import COMMIT, COMMIT_VMS
-from operations.steps import Step, readiness
+from operations.steps import OUTCOMES, Step, readiness
 from providers.checks import not_configured
 from tests.support.preflight import NOW, item
 
@@ -154,7 +154,7 @@ def test_a_classic_failback_cannot_be_cancelled_a_modernized_one_can() -> None:
     assert "<!here>" not in words
 
 
-@pytest.mark.parametrize("key", ["ok", "busy", "not-failed-back", "committed", "not-listed"])
+@pytest.mark.parametrize("key", OUTCOMES)
 @pytest.mark.parametrize("step", [COMMIT, CANCEL])
 def test_every_readiness_outcome_has_words_naming_the_vm(step: Step, key: str) -> None:
     values = {"vm": "app-01", "allowed": ("Commit",), "scenario": "ChangePit", "count": 3}
