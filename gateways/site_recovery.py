@@ -97,10 +97,15 @@ log = logging.getLogger(__name__)
 EXTENDED_INFO_API = "2023-04-01"
 PERMISSIONS_API = "2022-04-01"
 # The writes the bot sends; `check` asks Azure RBAC whether the identity may send them.
+_ITEMS = ("Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
+          "replicationProtectedItems")
+_PLANS = "Microsoft.RecoveryServices/vaults/replicationRecoveryPlans"
 WRITE_ACTIONS = (
-    "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
-    "replicationProtectedItems/reProtect/action",
+    f"{_ITEMS}/reProtect/action",
     "Microsoft.RecoveryServices/vaults/replicationJobs/restart/action",
+    # commit and cancel a failback, on the recovery plan or on each named item
+    *(f"{scope}/{action}/action" for action in ("failoverCommit", "failoverCancel")
+      for scope in (_PLANS, _ITEMS)),
 )
 READ_RETRIES = 4
 READ_BACKOFF_S = 0.5
