@@ -12,7 +12,15 @@ from slack_sdk import WebClient
 from approvals.retry import Retries
 from approvals.workflow import Approvals
 from bot.admission import AfterAckPool
-from bot.listeners import Services, decisions, failback, home, names, reprotect
+from bot.listeners import (
+    Services,
+    decisions,
+    failback,
+    home,
+    names,
+    next_steps,
+    reprotect,
+)
 from bot.slack_ports import SlackNotifier
 from core.ports import Waker
 from core.readiness import DependencyState
@@ -35,7 +43,7 @@ def build_app(*, client: WebClient, signing_secret: str | None, intake: Intake,
     services = Services(intake=intake, approvals=approvals, manual=manual, retries=retries,
                         notifier=notifier, waker=waker, background=background, engine=engine,
                         readiness=readiness)
-    for area in (names, reprotect, failback, decisions, home):
+    for area in (names, reprotect, failback, next_steps, decisions, home):
         area.register(app, services)
 
     @app.error

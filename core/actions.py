@@ -11,3 +11,5 @@ CONFIRM_MANUAL = "confirm_manual"
 MANUAL_BLOCK = "manual"           # block id `manual:<request id>` of the manual checkboxes
 REJECT_CALLBACK = "reject_reason"  # callback id of the reason dialog
 REASON_BLOCK = "reason"           # block id of the reason input in that dialog
+NEXT_COMMIT = "next_commit"      # a failback summary's `Commit` (value: the failback request)
+NEXT_CANCEL = "next_cancel"      # its `Cancel failback` (modernized plans)

@@ -285,13 +285,15 @@ class AuthRecovered(Event):
 @dataclass(frozen=True)
 class Summary(Event):
     """The request's outcome once every run is final: how many VMs are done, failed, timed
-    out."""
+    out; the request and its plan's architecture (`provider`) say which next steps to offer."""
 
     total: int
     done: int
     failed: int
     timed_out: int
     operation: str = "reprotect"
+    request_id: int | None = None
+    provider: str = ""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ class PlanIssue(enum.StrEnum):
     #                              (of `architecture`) takes `right`=, one of `names`
     REFUSED_FORM = "refused-form"  # `given`= is not taken by operation `value` on a plan of
     #                              `architecture`; nothing is sent
+    NOT_CANCELLABLE = "not-cancellable"  # `plan`'s `architecture` cannot cancel a failback
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ from gateways.site_recovery_convert import (
     _job,
     _plan,
     _vcenter,
+    plan_name,
     reprotect_body,
 )
 from gateways.site_recovery_failback import (
@@ -96,10 +97,15 @@ log = logging.getLogger(__name__)
 EXTENDED_INFO_API = "2023-04-01"
 PERMISSIONS_API = "2022-04-01"
 # The writes the bot sends; `check` asks Azure RBAC whether the identity may send them.
+_ITEMS = ("Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
+          "replicationProtectedItems")
+_PLANS = "Microsoft.RecoveryServices/vaults/replicationRecoveryPlans"
 WRITE_ACTIONS = (
-    "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
-    "replicationProtectedItems/reProtect/action",
+    f"{_ITEMS}/reProtect/action",
     "Microsoft.RecoveryServices/vaults/replicationJobs/restart/action",
+    # commit and cancel a failback, on the recovery plan or on each named item
+    *(f"{scope}/{action}/action" for action in ("failoverCommit", "failoverCancel")
+      for scope in (_PLANS, _ITEMS)),
 )
 READ_RETRIES = 4
 READ_BACKOFF_S = 0.5
@@ -343,9 +349,16 @@ class AzureSiteRecovery(FailbackWrites):
         writes: dict[str, Callable[[str, ProviderInput], Accepted]] = {
             "reprotect": self.reprotect, "failback": self._failback,
             "failback-vm": self._failback}
-        if operation not in writes or inputs is None:
+        if operation in writes and inputs is not None:
+            return writes[operation](target, inputs)
+        bodiless = {"commit": (self.plan_commit, self.item_commit),
+                    "cancel": (self.plan_cancel, self.item_cancel)}
+        kind = operation.removesuffix("-vm")
+        if kind not in bodiless or inputs is not None:
             raise ValueError(f"no write for operation {operation!r} with {inputs!r}")
-        return writes[operation](target, inputs)
+        on_plan, on_item = bodiless[kind]
+        plan = plan_name(target)
+        return on_item(target) if plan is None else on_plan(plan)
 
     def _failback(self, target: str, inputs: ProviderInput) -> Accepted:
         """A failback on the recovery plan (`target` its ARM id) or on one item; classic

@@ -75,6 +75,15 @@ def _classic(inputs: ReprotectInput) -> m.ReverseReplicationInput:
     ))
 
 
+PLAN_ID = re.compile(r"/replicationRecoveryPlans/(?P<plan>[^/?]+)/?$", re.IGNORECASE)
+
+
+def plan_name(target: str) -> str | None:
+    """The recovery plan's name when `target` is a recovery plan's ARM id, else None."""
+    match = PLAN_ID.search(target)
+    return match.group("plan") if match else None
+
+
 def _item_path(item_id: str) -> tuple[str, str, str]:
     match = ITEM_ID.search(item_id)
     if not match:

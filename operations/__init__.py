@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from core.plan import CommandRequest, ReprotectRequest, ResolvedPlan
 from operations.base import Operation, Scope
+from operations.cancel import CANCEL, CANCEL_VMS
+from operations.commit import COMMIT, COMMIT_VMS
 from operations.failback import FAILBACK, FAILBACK_VMS
 from operations.reprotect import Reprotect
 
 REPROTECT = Reprotect()
-OPERATIONS: dict[str, Operation] = {op.name: op for op in (REPROTECT, FAILBACK, FAILBACK_VMS)}
+OPERATIONS: dict[str, Operation] = {op.name: op for op in (
+    REPROTECT, FAILBACK, FAILBACK_VMS, COMMIT, COMMIT_VMS, CANCEL, CANCEL_VMS)}
 
 
 def _command_key(op: Operation) -> tuple[str, str, Scope]:

@@ -70,5 +70,6 @@ def finish_requests(engine: Engine) -> None:
                   counts={k.value: v for k, v in counts.items()})
             enqueue(session, request, Summary(len(runs), counts[RunStatus.PROTECTED],
                                               counts[RunStatus.FAILED],
-                                              counts[RunStatus.TIMED_OUT], request.operation))
+                                              counts[RunStatus.TIMED_OUT], request.operation,
+                                              request.id, str(request.plan.get("provider", ""))))
             enqueue(session, request, RequestChanged())

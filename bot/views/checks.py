@@ -26,10 +26,11 @@ from bot.views.check_words import Words
 from bot.views.checks_classic import CLASSIC
 from bot.views.checks_failback import FAILBACK
 from bot.views.checks_modernized import MODERNIZED
+from bot.views.commit import CATALOG as STEPS
 from bot.views.mrkdwn import code, escape
 from core.plan import STORED, CheckResult, Verdict
 
-CATALOG: dict[tuple[str, str], Words] = CLASSIC | MODERNIZED | FAILBACK
+CATALOG: dict[tuple[str, str], Words] = CLASSIC | MODERNIZED | FAILBACK | STEPS
 STORED_WORDS = Words("{message}", "{fix}")  # a result an older version stored as text
 
 # The appliance's services as the portal names them (Site Recovery's component kinds).

@@ -4,7 +4,7 @@ private answer to a form the plan's architecture does not take."""
 
 from __future__ import annotations
 
-from bot.views import checks
+from bot.views import checks, commit
 from bot.views.mrkdwn import code
 from core.notices import PlanProblem
 from core.plan import ResolvedPlan
@@ -28,7 +28,8 @@ FAILBACK_HELP = (
     "thread.\n" + FAILBACK_USAGE)
 
 # How each operation's request is titled (an operation missing here shows its name).
-TITLES = {"reprotect": "Reprotect", "failback": "Failback", "failback-vm": "Failback"}
+TITLES = {"reprotect": "Reprotect", "failback": "Failback", "failback-vm": "Failback",
+          **commit.TITLES}
 
 DOWNTIME = (":warning: *Downtime*: the application is down from the moment Site Recovery "
             "shuts the VMs down in Azure until they boot in the private cloud.")
@@ -71,6 +72,8 @@ def title(operation: str) -> str:
 def notes(operation: str, plan: ResolvedPlan) -> tuple[str, ...]:
     """Lines a request of `operation` shows above its values: the downtime, and the recovery
     point each VM will use with its age (a passing result, so not among the findings)."""
+    if operation in commit.WARNINGS:
+        return (commit.WARNINGS[operation],)
     if operation not in ("failback", "failback-vm"):
         return ()
     points = [checks.message(c) for c in plan.checks if c.check == "recovery-point"]

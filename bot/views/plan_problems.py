@@ -3,6 +3,7 @@ not there, what is, and what to type instead; every name in a code span."""
 
 from __future__ import annotations
 
+from bot.views import commit
 from bot.views.checks import spans
 from bot.views.failback import refused_form
 from bot.views.mrkdwn import code, escape
@@ -38,4 +39,7 @@ def plan_problem(p: PlanProblem) -> str:
                     f"Type: {code(command)}.")
         case PlanIssue.REFUSED_FORM:
             return refused_form(p)
+        case PlanIssue.NOT_CANCELLABLE:
+            return commit.not_cancellable(p.plan, ARCHITECTURES.get(p.architecture,
+                                                                   escape(p.architecture)))
     raise ValueError(f"no words for {p}")

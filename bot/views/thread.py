@@ -10,7 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bot.views import Message, _chunks, clip, powered_on, preflight_changed, section
+from bot.views import (
+    Message,
+    _chunks,
+    clip,
+    commit,
+    next_steps,
+    powered_on,
+    preflight_changed,
+    section,
+)
 from bot.views.failback import AFTER_FAILBACK, NEXT, UNDONE, title
 from bot.views.job_errors import KNOWN_FIXES
 from bot.views.mrkdwn import code, escape
@@ -76,9 +85,9 @@ AFTER_DONE = {"reprotect": (
     "replication to the private cloud runs. Keep the AVS VM powered off until failback.",
     "Replication to the private cloud runs, so each of these {count} VMs is {word}:",
     "Keep the AVS VMs powered off until failback."),
-    "failback": AFTER_FAILBACK, "failback-vm": AFTER_FAILBACK}
+    "failback": AFTER_FAILBACK, "failback-vm": AFTER_FAILBACK, **commit.AFTER_DONE}
 # What the summary of an operation says comes next.
-SUMMARY_NEXT = {"failback": NEXT, "failback-vm": NEXT}
+SUMMARY_NEXT = {"failback": NEXT, "failback-vm": NEXT, **commit.SUMMARY_NEXT}
 
 
 def done(event: ev.Done) -> Message:
@@ -270,8 +279,9 @@ def summary(event: ev.Summary) -> Message:
         parts.append(f"{event.timed_out} timed out")
     icon = ":tada:" if event.done == event.total else ":warning:"
     then = SUMMARY_NEXT.get(event.operation, "") if event.done else ""
-    return {"text": f"{icon} *Summary*: " + ", ".join(parts) + "." + (f"\n{then}" if then
-                                                                        else "")}
+    text = f"{icon} *Summary*: " + ", ".join(parts) + "." + (f"\n{then}" if then else "")
+    offered = next_steps.buttons(event.operation, event.request_id, event.provider, event.done)
+    return {"text": text, "blocks": [section(text), *offered]} if offered else {"text": text}
 
 
 def decided(event: ev.Decided) -> Message:

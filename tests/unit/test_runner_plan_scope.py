@@ -139,5 +139,6 @@ def test_one_write_on_the_plan_and_every_run_follows_its_job(
     said = events(session)
     assert [e for e in said if isinstance(e, ev.Done)] == [
         ev.Done((i.friendly_name,), OP.name) for i in ITEMS]
-    assert [e for e in said if isinstance(e, ev.Summary)] == [ev.Summary(3, 3, 0, 0, OP.name)]
+    assert [e for e in said if isinstance(e, ev.Summary)] == [
+        ev.Summary(3, 3, 0, 0, OP.name, lead.request_id, "classic")]
     session.close()

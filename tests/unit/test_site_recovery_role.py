@@ -16,6 +16,7 @@ from pathlib import Path
 import azure.mgmt.recoveryservicessiterecovery.operations._operations as sdk_requests
 import pytest
 
+from gateways.site_recovery import WRITE_ACTIONS
 from tests.support.arm_role import UnmappedRequest, action_for, role, role_actions, uncovered
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,3 +140,11 @@ def test_writes_and_other_providers_are_never_mapped(method: str, path: str) -> 
     with pytest.raises(UnmappedRequest):
         action_for(method, path)
     assert uncovered([(method, path)]) != []
+
+
+def test_check_confirms_every_write_the_role_grants() -> None:
+    """`reprotect-bot check` names any write RBAC refuses: each one the bot sends is asked."""
+    writes = {a.lower() for a in role_actions() if a.lower().endswith("/action")}
+    assert {a.lower() for a in WRITE_ACTIONS} <= writes
+    assert {a for a in writes if "failovercommit" in a or "failovercancel" in a} \
+        <= {a.lower() for a in WRITE_ACTIONS}
