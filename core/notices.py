@@ -24,6 +24,9 @@ class PlanIssue(enum.StrEnum):
     NOT_IN_PLAN = "not-in-plan"  # `vms` are not in `plan`; `names`: the plan's VMs
     WRONG_FORM = "wrong-form"    # `given`=`value` is the other architecture's form: `plan`
     #                              (of `architecture`) takes `right`=, one of `names`
+    WRONG_DIRECTION = "wrong-direction"  # `given`=`value` does not fit the form of `plan`'s
+    #                              direction `right` ("azure", "avs") and `architecture`;
+    #                              `names`: what the form's first key names
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,11 @@ class ResolvedPlan:
     checks: tuple[CheckResult, ...] = field(default_factory=tuple)
     provider: str = "classic"  # `providers`: the architecture that resolved the plan
     appliance: Choice | None = None  # modernized: the replication appliance (reprotect agent)
+    # The operation that resolved the plan (`operations.OPERATIONS`): `/reprotect` resolves to
+    # `reprotect-to-azure` when the VMs run in the private cloud again, whose checks block
+    # whenever a value it needs is missing.
+    operation: str = "reprotect"
+    run_as: Choice | None = None  # reprotect to Azure: the run-as account, by id and name
 
     @property
     def blockers(self) -> tuple[CheckResult, ...]:
@@ -145,6 +150,8 @@ class ResolvedPlan:
         """No blocker, and every value its architecture requires is there to send."""
         if self.blockers:
             return False
+        if self.operation != "reprotect":
+            return True
         if self.appliance is not None:  # modernized: policyId is optional (modernized.md §3)
             return all(i.datastore and i.log_storage for i in self.items)
         return all(v is not None for v in (self.master_target, self.process_server,
@@ -209,6 +216,8 @@ class ResolvedPlan:
             run_as_account_id=data.get("run_as_account_id"),
             provider=data.get("provider", "classic"),  # plans stored before providers: classic
             appliance=choice(data.get("appliance")),
+            operation=data.get("operation", "reprotect"),
+            run_as=choice(data.get("run_as")),
             checks=tuple(_check(c) for c in data.get("checks", ())),
         )
 

@@ -194,7 +194,8 @@ class AzureSiteRecovery(FailbackWrites):
                               vault_extended_info_forbidden=self._key_forbidden,
                               vcenters=tuple(v for v in vcenters if config_server is None
                                              or v.fabric_name.lower()
-                                             == config_server.fabric_name.lower()))
+                                             == config_server.fabric_name.lower()),
+                              forward=forward_targets(fabrics, policies, mappings, items))
         if vault_f is None:
             return context
         fabric = rcm_fabric(fabrics, items)
@@ -335,7 +336,8 @@ class AzureSiteRecovery(FailbackWrites):
     def submit(self, operation: str, target: str, inputs: ProviderInput | None) -> Accepted:
         """Send an operation's write once (no SDK retry, signed); the job GUID when the answer
         names it. `operation` is the name stored on the run (`operations.OPERATIONS`)."""
-        writes = {"reprotect": self.reprotect}
+        # Reprotect to Azure is the same write (`reProtect`), counted as a reprotect.
+        writes = {"reprotect": self.reprotect, "reprotect-to-azure": self.reprotect}
         if operation not in writes or inputs is None:
             raise ValueError(f"no write for operation {operation!r} with {inputs!r}")
         return writes[operation](target, inputs)

@@ -19,7 +19,7 @@ from core.ports import SiteRecovery, VCenter
 from gateways.errors import VCenterError
 from gateways.site_recovery_models import PlanContext, ProtectedItem
 from gateways.vcenter_absent import NotConfiguredVCenter
-from operations import REPROTECT
+from operations import REPROTECT, reprotect_to_azure
 from operations.base import Operation
 from providers import provider_for
 from providers.base import HelperVm
@@ -71,7 +71,8 @@ def resolve(request: ReprotectRequest, sources: Sources, *, now: datetime,
         items = tuple(i for i in items
                       if i.friendly_name.lower() in wanted or i.name.lower() in wanted)
     provider = provider_for(items)
-    misdirected = provider.misdirected(request, context)
+    misdirected = reprotect_to_azure.misdirected(request, context, items) \
+        or provider.misdirected(request, context)
     if misdirected is not None:
         return misdirected
     helper = provider.helper_vm(request, context)

@@ -9,8 +9,11 @@ from core.plan import ResolvedPlan
 from operations.base import Operation
 from operations.reprotect import Reprotect
 
-REPROTECT: Operation = Reprotect()
-OPERATIONS: dict[str, Operation] = {op.name: op for op in (REPROTECT,)}
+_REPROTECT = Reprotect()
+REPROTECT: Operation = _REPROTECT
+# `/reprotect` of a plan whose VMs run in the private cloud again: chosen when it resolves.
+REPROTECT_TO_AZURE: Operation = _REPROTECT.to_azure
+OPERATIONS: dict[str, Operation] = {op.name: op for op in (REPROTECT, REPROTECT_TO_AZURE)}
 
 
 def operation_named(name: str) -> Operation:

@@ -15,10 +15,11 @@ from typing import Any
 from bot.views import checks
 from bot.views.mrkdwn import code, escape
 from bot.views.plan_problems import plan_problem
+from bot.views.to_azure import TITLE as TO_AZURE_TITLE
 from core import actions
 from core.events import Change, ChangeKind
 from core.plan import CheckResult, Choice, ResolvedPlan, Verdict
-from operations import REPROTECT
+from operations import REPROTECT, REPROTECT_TO_AZURE
 from operations.base import Operation
 from store.models import row_number
 
@@ -225,8 +226,9 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
                     operation: Operation = REPROTECT) -> Message:
     """The channel message: request, values, preflight, manual items, and buttons while
     approvable. `confirmations` maps ticked manual item keys to (who, when)."""
+    direction = f", {TO_AZURE_TITLE}" if plan.operation == REPROTECT_TO_AZURE.name else ""
     title = (f"Reprotect #{request_id}: plan *{escape(plan.plan_friendly_name)}*, "
-             f"{architecture(plan)} — {summary_line(plan)}")
+             f"{architecture(plan)}{direction} — {summary_line(plan)}")
     blocks: list[dict[str, Any]] = [
         section(f":arrows_counterclockwise: {title}\nRequested by <@{requester}>."),
         section(_values(operation, plan)),

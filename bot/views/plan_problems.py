@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.views.checks import spans
 from bot.views.mrkdwn import code, escape
+from bot.views.to_azure import wrong_direction
 from core.notices import PlanIssue, PlanProblem
 
 # What `right=` names, and the architectures as the providers call them.
@@ -35,4 +36,6 @@ def plan_problem(p: PlanProblem) -> str:
                     f"{code(p.right + '=')} ({what}), not {code(f'{p.given}={p.value}')}. "
                     f"Its {what}s: {spans(p.names, empty='none registered')}. "
                     f"Type: {code(command)}.")
+        case PlanIssue.WRONG_DIRECTION:
+            return wrong_direction(p)
     raise ValueError(f"no words for {p}")

@@ -13,6 +13,7 @@ from typing import Any
 from bot.views import Message, _chunks, clip, powered_on, preflight_changed, section
 from bot.views.job_errors import KNOWN_FIXES
 from bot.views.mrkdwn import code, escape
+from bot.views.to_azure import AFTER_DONE as TO_AZURE_AFTER_DONE
 from core import actions
 from core import events as ev
 from core.plan import ResolvedPlan
@@ -74,7 +75,7 @@ def progress(changes: Sequence[tuple[str, str, str]]) -> Message:
 AFTER_DONE = {"reprotect": (
     "replication to the private cloud runs. Keep the AVS VM powered off until failback.",
     "Replication to the private cloud runs, so each of these {count} VMs is {word}:",
-    "Keep the AVS VMs powered off until failback.")}
+    "Keep the AVS VMs powered off until failback."), **TO_AZURE_AFTER_DONE}
 
 
 def done(event: ev.Done) -> Message:

@@ -51,13 +51,16 @@ def test_valid_commands(text: str, expected: object) -> None:
     ("plan=rp1", "`master` is required (or `appliance`): `master=` names the master target"),
     ("master=mt1", "`plan` is required"),
     ("appliance=app1", "`plan` is required"),
-    ("ps=x", "`plan` and `master` are required (or `appliance`)"),
+    ("ps=x", "`plan` is required"),  # `ps=` names the classic reprotect to Azure
+    ("datastore=x", "`plan` and `master` are required (or `appliance`)"),
     ("plan=rp1 master=mt1 appliance=app1", "`master` and `appliance` are both given: `master=` "
      "names the master target server of a plan of the classic architecture, `appliance=` the "
      "replication appliance of a plan of the modernized one"),
     ("plan=rp1 appliance=app1 ps=ps1", "`ps` goes with `master=`, not `appliance=`"),
+    # `account` goes with `appliance=` in the modernized reprotect to Azure: it is answered
+    # once the plan's direction is known (tests/unit/test_reprotect_to_azure.py)
     ("plan=rp1 appliance=app1 retention=R: account=a1",
-     "`retention` and `account` go with `master=`, not `appliance=`"),
+     "`retention` goes with `master=`, not `appliance=`"),
     ("plan=rp1 master=mt1 logstorage=logs01", "`logstorage` goes with `appliance=`, not `master=`"),
     ("plan=rp1 appliance=", "`appliance` has an empty value"),
     ("plan=rp1 appliance=a1 logstorage=" + "l" * 256, "`logstorage` is 256 characters long"),
