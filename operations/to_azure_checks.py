@@ -34,25 +34,26 @@ FAILBACK_PROVIDERS = ("InMage", "InMageRcmFailback")   # replicating to the priv
 FORWARD_PROVIDERS = ("InMageAzureV2", "InMageRcm")     # replicating to Azure
 
 BLOCK_SOURCES: dict[str, str] = {
-    "back-in-private-cloud": "failback.md §6 (REST enumeration ReplicationProtectedItemOperation: "
+    "back-in-private-cloud": "REST spec enumeration ReplicationProtectedItemOperation: "
                              "Commit listed until the failback is committed, ReverseReplicate "
-                             "once it is; currentScenario names a running job); "
+                             "once it is; currentScenario names a running job; "
                              "avs-tutorial-failback.md (commit, then reprotect to Azure)",
-    "ps-azure": "failback.md §3: Azure PowerShell -VMwareToAzure makes -ProcessServer mandatory "
+    "ps-azure": "Azure PowerShell -VMwareToAzure makes -ProcessServer mandatory "
                 "(the fabric's processServers); docs: the process server that sends data back "
                 "to Azure; SDK enumeration ProtectionHealth (Warning, Critical)",
-    "master-unknown": "failback.md §3: Azure PowerShell -MasterTarget takes one of the fabric's "
+    "master-unknown": "Azure PowerShell -MasterTarget takes one of the fabric's "
                       "servers: a name Site Recovery does not list cannot be sent",
-    "account-azure": "failback.md §3: Azure PowerShell -VMwareToAzure makes -Account mandatory "
+    "account-azure": "Azure PowerShell -VMwareToAzure makes -Account mandatory "
                      "(the fabric's runAsAccounts)",
-    "forward-policy": "failback.md §3, §5: policyId is the forward (InMageAzureV2 / InMageRcm) "
+    "forward-policy": "policyId is the forward (InMageAzureV2 / InMageRcm) "
                       "policy of the forward container mapping; Azure PowerShell makes "
                       "-ProtectionContainerMapping mandatory",
-    "appliance-unknown": "failback.md §5: processServerId is the InMageRcm fabric's "
+    "appliance-unknown": "processServerId is the InMageRcm fabric's "
                          "processServers entry named -ApplianceName (Azure PowerShell), required "
                          "by the SDK's InMageRcmFailbackReprotectInput",
     "appliance-azure": "SDK enumeration ProtectionHealth (Warning, Critical) of the appliance's "
-                       "process server; docs: a healthy appliance (failback.md §5, §8)",
+                       "process server; vmware-azure-tutorial-failover-failback-modernized.md "
+                       "(a healthy appliance)",
 }
 
 
@@ -153,13 +154,15 @@ def master_target(wanted: str | None, cs: ConfigurationServer | None,
 def run_as_account(wanted: str | None, accounts: Sequence[RunAsAccount],
                    checks: list[CheckResult]) -> Choice | None:
     """The operator's `account=`; else the only run-as account of the configuration server."""
-    if wanted:
-        found = given("account", wanted, accounts, checks, lambda a: a.name,
-                      lambda a: a.account_id)
-        return Choice(found.account_id, found.name, "given") if found else None
-    if len(accounts) == 1:
-        return Choice(accounts[0].account_id, accounts[0].name,
+    found = given("account", wanted, accounts, checks, lambda a: a.name,
+                  lambda a: a.account_id) if wanted else accounts[0] if len(accounts) == 1 \
+        else None
+    if found is not None:
+        checks.extend(passed("account-azure", "ok", {"name": found.name}))
+        return Choice(found.account_id, found.name, "given" if wanted else
                       "the configuration server's only run-as account")
+    if wanted:
+        return None
     checks.append(CheckResult("account-azure", Verdict.BLOCK, "choose" if accounts else "none",
                               {"known": tuple(a.name for a in accounts)}))
     return None

@@ -192,7 +192,7 @@ def test_agent_not_registered_yet_is_waited_for_then_protected(
     monkeypatch.setattr(machine, "AGENT_BACKOFF_MAX", timedelta(seconds=0.6))
     arm.world.set_agent_unregistered("vm-app-01", 2.5, as_job=False)
     arm.world.set_agent_unregistered("vm-app-02", 2.5, as_job=True)
-    root, texts = _run(driver, slack, CLASSIC)
+    _, texts = _run(driver, slack, CLASSIC)
     assert sum("waiting for the agent to re-register" in t for t in texts) == 2, texts
     assert "3/3 protected" in texts[-1]
     app01 = [p for p in reprotect_posts(arm) if "/vm-app-01/" in p.path.lower()]
