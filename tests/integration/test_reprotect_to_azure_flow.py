@@ -217,3 +217,19 @@ def test_a_restart_while_tracking_resumes_without_a_second_write(
     texts = [m.text for m in wait_summary(slack, root, timeout=60)]
     assert "3/3 protected" in texts[-1]
     assert len(reprotect_posts(arm)) == 3
+
+
+def test_a_slack_retry_and_a_second_approval_send_nothing_twice(
+        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+    """Slack delivers the command twice (retry header): one request; a click after the
+    approval: no second write once Site Recovery accepted the first."""
+    for retry in (None, 1):
+        driver.slash_command(CLASSIC, user_id=REQUESTER, channel_id=CHANNEL,
+                             trigger_id="trig.azure", retry_num=retry)
+    root = wait_root(slack)
+    approve(driver, slack, root, APPROVER)
+    driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
+    assert "3/3 protected" in wait_summary(slack, root)[-1].text
+    settle(1.0)
+    assert len(roots(slack)) == 1
+    assert len(reprotect_posts(arm)) == 3
