@@ -233,3 +233,16 @@ def test_a_slack_retry_and_a_second_approval_send_nothing_twice(
     settle(1.0)
     assert len(roots(slack)) == 1
     assert len(reprotect_posts(arm)) == 3
+
+
+def test_a_lost_answer_is_adopted_and_a_refusal_before_the_start_sent_again(
+        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+    """Site Recovery started web-01's reprotect but the answer was lost (500): its job is
+    adopted, never sent again; web-02's was refused before it started (503): sent once more."""
+    arm.fail_next("POST", r"/vm-web-01/reProtect$", 500, processed=True)
+    arm.fail_next("POST", r"/vm-web-02/reProtect$", 503)
+    _, texts = _run(driver, slack, MODERNIZED)
+    assert "3/3 protected" in texts[-1]
+    posts = [p.path.lower() for p in reprotect_posts(arm)]
+    assert sum("/vm-web-01/" in p for p in posts) == 1
+    assert sum("/vm-web-02/" in p for p in posts) == 2
