@@ -7,6 +7,7 @@ item, each body checked by wire name (classic `InMageAzureV2ReprotectInput`, mod
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +31,7 @@ from tests.integration.conftest import (
     wait_root,
     wait_summary,
 )
+from tests.integration.processes import BotProcess, bot_env
 from tracking import machine
 
 CLASSIC = "plan=finance-rp ps=cs01 account=vcenter-avs"
@@ -202,20 +204,31 @@ def test_agent_not_registered_yet_is_waited_for_then_protected(
     assert len(roots(slack)) == 1
 
 
-def test_a_restart_while_tracking_resumes_without_a_second_write(
-        start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator) -> None:
-    """The bot stops after the writes went out; a new one on the same database follows the
-    jobs to `3/3 protected` and sends nothing again."""
-    bot = start_bot()
-    first = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
-    first.slash_command(MODERNIZED, user_id=REQUESTER, channel_id=CHANNEL)
-    root = wait_root(slack)
-    approve(first, slack, root, APPROVER)
-    slack.wait_for(lambda s: len(reprotect_posts(arm)) == 3, timeout=30)
-    bot.stop()
-    start_bot()
-    texts = [m.text for m in wait_summary(slack, root, timeout=60)]
+def test_killed_while_tracking_resumes_without_a_second_write(
+        slack: SlackEmulator, arm: ArmEmulator, tmp_path: Path) -> None:
+    """The bot's process is killed (SIGKILL) after the writes went out; a new process on the
+    same database follows the jobs to `3/3 protected` and sends nothing again."""
+    arm.world.task_seconds = 1.0  # still running when the process is killed
+    env = bot_env(slack_api_url=slack.api_url, arm_env=arm.env(),
+                  database_url=f"sqlite:///{tmp_path / 'bot.db'}", approvers=APPROVER)
+    processes = [BotProcess(env, tmp_path / "bot.log")]
+    try:
+        processes[0].wait_healthy()
+        driver = SlackDriver(processes[0].events_url, SIGNING_SECRET, emulator=slack)
+        driver.slash_command(MODERNIZED, user_id=REQUESTER, channel_id=CHANNEL)
+        root = wait_root(slack)
+        approve(driver, slack, root, APPROVER)
+        slack.wait_for(lambda s: len(reprotect_posts(arm)) == 3, timeout=30)
+        assert not any("Summary" in m.text for m in slack.thread(CHANNEL, root.ts))
+        processes[0].kill()
+        processes.append(BotProcess(env, tmp_path / "bot.log"))
+        processes[1].wait_healthy()
+        texts = [m.text for m in wait_summary(slack, root, timeout=120)]
+    finally:
+        for process in processes:
+            process.close()
     assert "3/3 protected" in texts[-1]
+    assert sum("Summary" in t for t in texts) == 1
     assert len(reprotect_posts(arm)) == 3
 
 
