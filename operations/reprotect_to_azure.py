@@ -33,8 +33,8 @@ from providers.base import Provider
 from providers.checks import VCenterReading
 
 NAME = "reprotect-to-azure"
-# The keys of each direction's form, by architecture: (keys one of which names the form,
-# keys the form takes besides, for `vm=` and `plan=` go with every form).
+# The keys of each direction's form, by architecture: (the keys one of which names the form,
+# the other keys it takes); `plan=` and `vm=` go with every form.
 FORMS: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {
     ("azure", "classic"): (("ps", "account"), ("master",)),
     ("azure", "modernized"): (("appliance",), ("account",)),
@@ -152,7 +152,9 @@ class ReprotectToAzure:
             master_target_id=master.id))
 
     def done(self, item: ProtectedItem) -> bool:
-        return item.protected
+        """`Protected` through the forward provider again (a VM still replicating to the
+        private cloud is not done, whatever its state says)."""
+        return checks.protected_to_azure(item)
 
     def may_send(self, item: ProtectedItem) -> bool:
         return checks.REPROTECT_AS in item.allowed_operations

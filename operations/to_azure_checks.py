@@ -66,6 +66,11 @@ def back_in_private_cloud(item: ProtectedItem) -> bool:
     return known(item.provider, FAILBACK_PROVIDERS) and (REPROTECT_AS in ops or COMMIT_AS in ops)
 
 
+def protected_to_azure(item: ProtectedItem) -> bool:
+    """Replicating to Azure again (`InMageAzureV2` / `InMageRcm`) and `Protected`."""
+    return known(item.provider, FORWARD_PROVIDERS) and item.protected
+
+
 def readiness(items: Sequence[ProtectedItem]) -> list[CheckResult]:
     """Each VM must be back in the private cloud with its failback committed, and idle."""
     groups: dict[tuple[str, str], list[ProtectedItem]] = {}
@@ -98,7 +103,7 @@ def _where(item: ProtectedItem) -> tuple[str, str]:
     if known(item.provider, FORWARD_PROVIDERS):
         if REPROTECT_AS in ops:
             return "in-azure", ""
-        return ("done", "") if item.protected else ("state", state)
+        return ("done", "") if protected_to_azure(item) else ("state", state)
     return "state", state
 
 

@@ -276,5 +276,6 @@ def test_the_modernized_write_sends_the_appliance_and_the_forward_policy() -> No
 def test_done_is_protected_and_a_resend_needs_reverse_replicate() -> None:
     assert REPROTECT_TO_AZURE.done(item(1, provider="InMageAzureV2", protection_state="Protected"))
     assert not REPROTECT_TO_AZURE.done(committed(1))
+    assert not REPROTECT_TO_AZURE.done(committed(1, protection_state="Protected"))
     assert REPROTECT_TO_AZURE.may_send(committed(1))
     assert not REPROTECT_TO_AZURE.may_send(committed(1, allowed_operations=("DisableProtection",)))
