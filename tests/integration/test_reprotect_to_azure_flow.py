@@ -15,14 +15,13 @@ import pytest
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_journey import Stage, journey_sample
 from sandbox.arm_modernized import ModernizedWorld
-from sandbox.local_bot import SIGNING_SECRET
+from sandbox.local_bot import SIGNING_SECRET, LocalBot
 from sandbox.slack_driver import SlackDriver
 from sandbox.slack_emulator import Message, SlackEmulator
 from tests.integration.conftest import (
     APPROVER,
     CHANNEL,
     REQUESTER,
-    BotFactory,
     approve,
     buttons,
     reprotect_posts,
@@ -32,6 +31,7 @@ from tests.integration.conftest import (
     wait_summary,
 )
 from tests.integration.processes import BotProcess, bot_env
+from tests.integration.test_observe import delta, scrape
 from tracking import machine
 
 CLASSIC = "plan=finance-rp ps=cs01 account=vcenter-avs"
@@ -46,11 +46,6 @@ MODERNIZED_WIRE = {"instanceType", "processServerId", "policyId"}
 def world() -> ModernizedWorld:
     """Both plans committed: `finance-rp` classic (app-01..03), `web-rp` modernized."""
     return journey_sample(Stage.COMMITTED, task_seconds=0.2, protect_delay_seconds=0.5)
-
-
-@pytest.fixture
-def driver(start_bot: BotFactory, slack: SlackEmulator) -> SlackDriver:
-    return SlackDriver(start_bot().events_url, SIGNING_SECRET, emulator=slack)
 
 
 def _fabric_servers(arm: ArmEmulator, fabric: str) -> list[Any]:
@@ -110,8 +105,12 @@ def test_classic_plan_goes_back_to_azure_three_of_three_protected(
 
 
 def test_modernized_plan_goes_back_to_azure_three_of_three_protected(
-        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+    before = scrape(bot)
     root, texts = _run(driver, slack, MODERNIZED)
+    after = scrape(bot)  # the contract's operation label: a reprotect, in either direction
+    assert delta(before, after, "reprotect_submissions_total", operation="reprotect",
+                 outcome="accepted") == 3
     header = root.blocks[0]["text"]["text"]
     assert "modernized architecture" in header and "to Azure" in header
     assert "Replication appliance: `avs-appliance-01`" in str(slack.messages(CHANNEL)[0].blocks)
