@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.views import checks as said
+from bot.views.checks_to_azure import TO_AZURE
 from bot.views.plan_problems import plan_problem
 from core.notices import PlanIssue, PlanProblem
 from core.plan import CheckResult, ReprotectRequest, ResolvedPlan, Verdict
@@ -30,6 +31,7 @@ from operations.to_azure_checks import BLOCK_SOURCES
 from providers import CLASSIC, MODERNIZED
 from providers.checks import not_configured
 from tests.support.preflight import NOW, config_server, item, process_server
+from tests.unit.test_views_hostile import HOSTILE, assert_inert
 
 COMMITTED = {"provider": "InMage", "allowed_operations": ("ReverseReplicate", "DisableProtection"),
              "active_location": "Primary"}
@@ -228,7 +230,6 @@ def test_every_outcome_written_has_words() -> None:
         for result in plan.checks:
             assert (result.check, result.key) in said.CATALOG, result
     produced = {(r.check, r.key) for p in plans for r in p.checks}
-    from bot.views.checks_to_azure import TO_AZURE
     assert set(TO_AZURE) <= produced, set(TO_AZURE) - produced
 
 
@@ -279,3 +280,13 @@ def test_done_is_protected_and_a_resend_needs_reverse_replicate() -> None:
     assert not REPROTECT_TO_AZURE.done(committed(1, protection_state="Protected"))
     assert REPROTECT_TO_AZURE.may_send(committed(1))
     assert not REPROTECT_TO_AZURE.may_send(committed(1, allowed_operations=("DisableProtection",)))
+
+
+@pytest.mark.parametrize(("right", "architecture"), [
+    ("azure", "classic"), ("azure", "modernized"), ("avs", "classic"), ("avs", "modernized")])
+def test_the_private_answer_shows_outside_names_inert(right: str, architecture: str) -> None:
+    text = plan_problem(PlanProblem(PlanIssue.WRONG_DIRECTION, HOSTILE, (HOSTILE, "cs01"),
+                                    given="master", value=HOSTILE, right=right,
+                                    architecture=architecture))
+    assert_inert(text)
+    assert "Type: `/reprotect plan=" in text
