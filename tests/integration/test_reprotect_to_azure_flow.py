@@ -34,6 +34,8 @@ from tests.integration.processes import BotProcess, bot_env
 from tests.integration.test_observe import delta, scrape
 from tracking import machine
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 CLASSIC = "plan=finance-rp ps=cs01 account=vcenter-avs"
 MODERNIZED = "plan=web-rp appliance=avs-appliance-01"
 # InMageAzureV2ReprotectInput / InMageRcmFailbackReprotectInput as the bot sends them.
@@ -145,20 +147,20 @@ def test_modernized_plan_goes_back_to_azure_three_of_three_protected(
       "`appliance=&lt;replication appliance&gt; [account=&lt;run-as account&gt;]`"]),
 ])
 def test_a_form_that_does_not_fit_the_direction_is_answered_privately(
-        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator, command: str,
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator, command: str,
         says: list[str]) -> None:
     driver.slash_command(command, user_id=REQUESTER, channel_id=CHANNEL)
     slack.wait_for(lambda s: bool(s.ephemerals(REQUESTER)), timeout=20)
     text = slack.ephemerals(REQUESTER)[-1].params["text"]
     for part in says:
         assert part in text, (part, text)
-    settle(0.5)
+    settle(bot)
     assert slack.messages(CHANNEL) == []
     assert not reprotect_posts(arm)
 
 
 def test_a_vm_not_committed_blocks_with_its_name_and_reason(
-        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
     """One VM failed back but not committed (Site Recovery still lists Commit): no Approve."""
     item = arm.world.item("vm-app-02")
     item["properties"]["allowedOperations"] = ["Commit", "ChangePit", "DisableProtection"]
@@ -168,7 +170,7 @@ def test_a_vm_not_committed_blocks_with_its_name_and_reason(
     shown = str(root.blocks)
     assert "back-in-private-cloud" in shown and "`app-02`" in shown
     assert "not committed yet" in shown and "/failback commit plan=" in shown
-    settle(0.5)
+    settle(bot)
     assert not reprotect_posts(arm)
 
 
@@ -232,7 +234,7 @@ def test_killed_while_tracking_resumes_without_a_second_write(
 
 
 def test_a_slack_retry_and_a_second_approval_send_nothing_twice(
-        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
     """Slack delivers the command twice (retry header): one request; a click after the
     approval: no second write once Site Recovery accepted the first."""
     for retry in (None, 1):
@@ -242,7 +244,7 @@ def test_a_slack_retry_and_a_second_approval_send_nothing_twice(
     approve(driver, slack, root, APPROVER)
     driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
     assert "3/3 protected" in wait_summary(slack, root)[-1].text
-    settle(1.0)
+    settle(bot)
     assert len(roots(slack)) == 1
     assert len(reprotect_posts(arm)) == 3
 
