@@ -27,6 +27,9 @@ class PlanIssue(enum.StrEnum):
     REFUSED_FORM = "refused-form"  # `given`= is not taken by operation `value` on a plan of
     #                              `architecture`; nothing is sent
     NOT_CANCELLABLE = "not-cancellable"  # `plan`'s `architecture` cannot cancel a failback
+    WRONG_DIRECTION = "wrong-direction"  # `given`=`value` does not fit the form of `plan`'s
+    #                              direction `right` ("azure", "avs") and `architecture`;
+    #                              `names`: what the form's first key names
 
 
 @dataclass(frozen=True)

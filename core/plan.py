@@ -152,10 +152,12 @@ class ResolvedPlan:
     checks: tuple[CheckResult, ...] = field(default_factory=tuple)
     provider: str = "classic"  # `providers`: the architecture that resolved the plan
     appliance: Choice | None = None  # modernized: the replication appliance (reprotect agent)
-    # The operation that resolved the plan; one after reprotect sends only the values of
-    # `point` (None: no body), every one chosen before the checks ran.
+    # The operation that resolved the plan (`operations.OPERATIONS`): `/reprotect` resolves to
+    # `reprotect-to-azure` when the VMs run in the private cloud again; an operation after
+    # reprotect sends only the values of `point` (None: no body), chosen before the checks ran.
     operation: str = "reprotect"
     point: Choice | None = None
+    run_as: Choice | None = None  # reprotect to Azure: the run-as account, by id and name
 
     @property
     def blockers(self) -> tuple[CheckResult, ...]:
@@ -234,6 +236,7 @@ class ResolvedPlan:
             appliance=choice(data.get("appliance")),
             operation=data.get("operation", "reprotect"),
             point=choice(data.get("point")),
+            run_as=choice(data.get("run_as")),
             checks=tuple(_check(c) for c in data.get("checks", ())),
         )
 

@@ -205,7 +205,8 @@ class AzureSiteRecovery(FailbackWrites):
                               vault_extended_info_forbidden=self._key_forbidden,
                               vcenters=tuple(v for v in vcenters if config_server is None
                                              or v.fabric_name.lower()
-                                             == config_server.fabric_name.lower()))
+                                             == config_server.fabric_name.lower()),
+                              forward=forward_targets(fabrics, policies, mappings, items))
         if vault_f is None:
             return context
         fabric = rcm_fabric(fabrics, items)
@@ -346,9 +347,10 @@ class AzureSiteRecovery(FailbackWrites):
     def submit(self, operation: str, target: str, inputs: ProviderInput | None) -> Accepted:
         """Send an operation's write once (no SDK retry, signed); the job GUID when the answer
         names it. `operation` is the name stored on the run (`operations.OPERATIONS`)."""
+        # Reprotect to Azure is the same write (`reProtect`), counted as a reprotect.
         writes: dict[str, Callable[[str, ProviderInput], Accepted]] = {
-            "reprotect": self.reprotect, "failback": self._failback,
-            "failback-vm": self._failback}
+            "reprotect": self.reprotect, "reprotect-to-azure": self.reprotect,
+            "failback": self._failback, "failback-vm": self._failback}
         if operation in writes and inputs is not None:
             return writes[operation](target, inputs)
         bodiless = {"commit": (self.plan_commit, self.item_commit),

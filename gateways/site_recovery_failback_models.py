@@ -14,14 +14,13 @@ from enum import Enum
 
 from gateways.site_recovery_models import (
     CurrentScenario,
-    FailbackPolicy,
-    MasterTarget,
-    ProcessServer,
     ProtectedItem,
     ProviderInput,
     RecoveryPlan,
-    RunAsAccount,
 )
+
+# Defined with `PlanContext`, which carries it; still importable from here.
+from gateways.site_recovery_models import ForwardTargets as ForwardTargets
 
 
 @dataclass(frozen=True)
@@ -81,21 +80,6 @@ class PlanState:
 
     def allows(self, operation: str) -> bool:
         return operation in self.allowed_operations
-
-
-@dataclass(frozen=True)
-class ForwardTargets:
-    """What a reprotect back to Azure can use on the items' fabric: the forward policy (the
-    fabric's mapping to a `InMageAzureV2` or `InMageRcm` policy), the process servers (classic
-    configuration server's, or the appliances'), classic master targets and run-as accounts
-    (a modernized fabric lists no run-as accounts: they live on the VMware site)."""
-
-    fabric_name: str | None
-    policy: FailbackPolicy | None
-    mapping_name: str | None
-    process_servers: tuple[ProcessServer, ...] = ()
-    master_targets: tuple[MasterTarget, ...] = ()
-    run_as_accounts: tuple[RunAsAccount, ...] = ()
 
 
 @dataclass(frozen=True)

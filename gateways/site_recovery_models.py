@@ -187,6 +187,21 @@ class DiscoveredVCenter:
 
 
 @dataclass(frozen=True)
+class ForwardTargets:
+    """What a reprotect back to Azure can use on the items' fabric: the forward policy (the
+    fabric's mapping to a `InMageAzureV2` or `InMageRcm` policy), the process servers (classic
+    configuration server's, or the appliances'), classic master targets and run-as accounts
+    (a modernized fabric lists no run-as accounts: they live on the VMware site)."""
+
+    fabric_name: str | None
+    policy: FailbackPolicy | None
+    mapping_name: str | None
+    process_servers: tuple[ProcessServer, ...] = ()
+    master_targets: tuple[MasterTarget, ...] = ()
+    run_as_accounts: tuple[RunAsAccount, ...] = ()
+
+
+@dataclass(frozen=True)
 class PlanContext:
     """Everything a preflight needs, read in a fixed number of calls whatever the plan size."""
 
@@ -197,6 +212,9 @@ class PlanContext:
     vcenters: tuple[DiscoveredVCenter, ...] = ()
     vault_extended_info: bool = True
     vault_extended_info_forbidden: bool = False
+    # What a reprotect back to Azure uses (forward policy, process servers, run-as accounts),
+    # from the same fabric, policy and mapping lists: no further read.
+    forward: ForwardTargets | None = None
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import shlex
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
 from core.decisions import Click
 from core.plan import StepRequest
 from intake.parser import parse
 from intake.slash import SlashCommand
 from operations import OPERATIONS
-from store.repo import get_request
+from store.db import Engine, read_scope
+from store.requests import get_request
 
 COMMAND = "/failback"
 
@@ -29,7 +27,7 @@ def next_step_command(engine: Engine, click: Click, verb: str,
     """`/failback <verb>` on the plan (and the VMs) of the failback request the button names,
     as the clicker's command; None when the button names no failback of the click's channel
     (a forged or stale value)."""
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         source = get_request(session, click.request_id)
     if source is None or source.channel_id != click.channel_id:
         return None

@@ -193,17 +193,23 @@ def _vms(values: dict[str, str], command: str) -> tuple[str, ...] | UsageError:
     if long_vm is not None:
         return UsageError(Problem.TOO_LONG, "vm", long_vm, command=command)
     return vms
+# Keys that name the classic reprotect to Azure without `master=` (`ps=`, `account=`).
+TO_AZURE_KEYS = ("ps", "account")
 
 
 def _form_error(values: dict[str, str]) -> UsageError | None:
-    """`plan`, then exactly one of `master` (classic) and `appliance` (modernized), each with
-    only its own keys."""
+    """`plan`, then at most one of `master` (classic) and `appliance` (modernized), each with
+    only its own keys, or (classic reprotect to Azure) `ps` or `account`: which form fits
+    the plan's direction is known once its items are read (`reprotect_to_azure`)."""
     forms = [k for k in FORM.form_keys if k in values]
-    missing = ([] if "plan" in values else ["plan"]) + ([] if forms else ["master"])
+    named = forms or [k for k in TO_AZURE_KEYS if k in values]
+    missing = ([] if "plan" in values else ["plan"]) + ([] if named else ["master"])
     if missing:
         return UsageError(Problem.MISSING, keys=tuple(missing))
     if len(forms) > 1:
         return UsageError(Problem.BOTH_FORMS)
+    if not forms:
+        return None
     (form,) = forms
     other = next(k for k in FORM.form_keys if k != form)
     stray = tuple(k for k in FORM.form_keys[other] if k in values)

@@ -20,7 +20,7 @@ from core.ports import SiteRecovery, VCenter
 from gateways.errors import VCenterError
 from gateways.site_recovery_models import PlanContext, ProtectedItem, RecoveryPlan
 from gateways.vcenter_absent import NotConfiguredVCenter
-from operations import REPROTECT
+from operations import REPROTECT, reprotect_to_azure
 from operations.base import Operation, ReprotectOperation, StepOperation
 from providers import provider_for
 from providers.base import HelperVm
@@ -75,7 +75,8 @@ def _resolve_reprotect(request: ReprotectRequest, plan: RecoveryPlan, sources: S
     if isinstance(items, PlanProblem):
         return items
     provider = provider_for(items)
-    misdirected = provider.misdirected(request, context)
+    misdirected = reprotect_to_azure.misdirected(request, context, items) \
+        or provider.misdirected(request, context)
     if misdirected is not None:
         return misdirected
     helper = provider.helper_vm(request, context)

@@ -208,12 +208,13 @@ class Intake:
         request holding one of the items is returned instead, and nothing changes."""
         assert request.id is not None
         status = RequestStatus.PENDING if plan.approvable else RequestStatus.BLOCKED
-        signed = fingerprint(operation_named(request.operation), plan)
+        signed = fingerprint(operation_named(plan.operation), plan)
         now = utcnow()
         with session_scope(self._engine) as session:
             if not transition(
                     session, request.id, [RequestStatus.PREFLIGHT], status,
                     plan=plan.to_json(), plan_name=plan.plan_name, fingerprint=signed,
+                    operation=plan.operation,  # `/reprotect` may resolve to Azure
                     expires_at=now + self._policy.approval_ttl if plan.approvable
                     else None, finished_at=None if plan.approvable else now):
                 return None

@@ -8,24 +8,29 @@ finds the operation a typed command names, so the parser and the intake need no 
 from __future__ import annotations
 
 from core.plan import CommandRequest, ReprotectRequest, ResolvedPlan
-from operations.base import Operation, Scope
+from operations.base import Operation, ReprotectOperation, Scope
 from operations.cancel import CANCEL, CANCEL_VMS
 from operations.commit import COMMIT, COMMIT_VMS
 from operations.failback import FAILBACK, FAILBACK_VMS
 from operations.reprotect import Reprotect
 
-REPROTECT = Reprotect()
+_REPROTECT = Reprotect()
+REPROTECT: ReprotectOperation = _REPROTECT
+# `/reprotect` of a plan whose VMs run in the private cloud again: chosen when it resolves.
+REPROTECT_TO_AZURE: Operation = _REPROTECT.to_azure
 OPERATIONS: dict[str, Operation] = {op.name: op for op in (
-    REPROTECT, FAILBACK, FAILBACK_VMS, COMMIT, COMMIT_VMS, CANCEL, CANCEL_VMS)}
+    REPROTECT, REPROTECT_TO_AZURE, FAILBACK, FAILBACK_VMS, COMMIT, COMMIT_VMS, CANCEL,
+    CANCEL_VMS)}
 
 
 def _command_key(op: Operation) -> tuple[str, str, Scope]:
     return op.form.command, op.form.verb, op.scope
 
 
-# The operations typed after a command other than `/reprotect`: (command, verb, scope).
+# The operations typed after a command other than `/reprotect` (whose operations, to AVS or
+# to Azure, are chosen when the plan resolves): (command, verb, scope).
 COMMANDS: dict[tuple[str, str, Scope], Operation] = {
-    _command_key(op): op for op in OPERATIONS.values() if op is not REPROTECT}
+    _command_key(op): op for op in OPERATIONS.values() if op.form.command != REPROTECT.form.command}
 
 
 def operation_for(command: str, verb: str, *, vms: bool = False) -> Operation | None:

@@ -1,4 +1,5 @@
 """Reprotect to the private cloud: after a failover to Azure, replicate each VM back to AVS.
+(After a committed failback, `/reprotect` goes to Azure: `operations.reprotect_to_azure`.)
 
 One write per protected item (`POST {item}/reProtect`, `failoverDirection: RecoveryToPrimary`)
 with the architecture's provider input; an item is done when its `protectionState` is
@@ -13,6 +14,7 @@ from datetime import datetime
 from core.plan import ReprotectRequest, ResolvedPlan, SentValue
 from gateways.site_recovery_models import PlanContext, ProtectedItem
 from operations.base import Form, Scope, Submission
+from operations.reprotect_to_azure import ReprotectToAzure, goes_to_azure
 from providers import provider_named
 from providers.base import Provider
 from providers.checks import VCenterReading
@@ -21,8 +23,9 @@ FORM = Form(
     command="/reprotect",
     keys=("plan", "master", "appliance", "ps", "datastore", "retention", "logstorage", "vm",
           "account"),
-    # Keys of one architecture's form only (runtime contract, "The command").
-    form_keys={"master": ("ps", "retention", "account"), "appliance": ("logstorage",)},
+    # Keys of one architecture's form only (runtime contract, "The command"); `account` goes
+    # with both once the direction is known (`reprotect_to_azure.misdirected`).
+    form_keys={"master": ("ps", "retention"), "appliance": ("logstorage",)},
 )
 # Site Recovery's name for reprotect in an item's `allowedOperations`.
 ALLOWED_AS = "ReverseReplicate"
@@ -34,9 +37,17 @@ class Reprotect:
     scope = Scope.ITEM
     done_word = "protected"
 
+    def __init__(self) -> None:
+        self.to_azure = ReprotectToAzure(FORM)
+
     def plan(self, provider: Provider, request: ReprotectRequest, context: PlanContext,
              items: tuple[ProtectedItem, ...], *, now: datetime,
              vcenter: VCenterReading) -> ResolvedPlan:
+        """To the private cloud through the provider; a plan whose VMs run there again goes
+        to Azure (`reprotect_to_azure`), the operation its plan names from then on."""
+        if goes_to_azure(items):
+            return self.to_azure.plan(provider, request, context, items, now=now,
+                                      vcenter=vcenter)
         return provider.plan(request, context, items, now=now, vcenter=vcenter)
 
     def values(self, plan: ResolvedPlan) -> tuple[SentValue, ...]:

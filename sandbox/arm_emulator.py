@@ -48,6 +48,7 @@ from sandbox.arm_failback import (
     item_action,
     plan_action,
     reprotect_to_azure,
+    restart_to_azure,
 )
 from sandbox.arm_world import (
     JOB_ACTIONS,
@@ -739,7 +740,9 @@ class ArmEmulator:
             return _Reply(200, world.job_json(rest[1].lower()))
         if call.method == "POST" and len(rest) == 3 and rest[2].lower() in JOB_ACTIONS:
             self._check_agent_auth(call)
-            return self._accepted(query, world.job_action(rest[1].lower(), rest[2].lower()).name)
+            name, action = rest[1].lower(), rest[2].lower()
+            restarted = restart_to_azure(world, name) if action == "restart" else None
+            return self._accepted(query, (restarted or world.job_action(name, action)).name)
         raise _not_found("/".join(rest))
 
     def _extended_info(self) -> _Reply:

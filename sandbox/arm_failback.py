@@ -174,6 +174,25 @@ def reprotect_to_azure(world: World, item: Json, body: Any) -> Job:
         return job
 
 
+def restart_to_azure(world: World, name: str) -> Job | None:
+    """``POST replicationJobs/{job}/restart`` of a failed reprotect to Azure (the agent wait's
+    retry): the reprotect runs again as a new job. None for any other job, which the world
+    restarts (or refuses) as before."""
+    with world.lock:
+        world.settle()
+        job = world.jobs.get(name)
+        if job is None or job.tasks is not REPROTECT_TO_AZURE_TASKS \
+                or world.job_state(job) != "Failed" or job.restarted_as is not None:
+            return None
+        item = world.resources[job.item_key]
+        _check_allowed(item, REPROTECT)
+        new = _start(world, job.item_key, [item], REPROTECT, job.reprotect_input,
+                     target=_target(world, item, "ProtectionEntity", details="AsrJobDetails"),
+                     failure=world._job_failure(item))
+        job.restarted_as = new.name
+        return new
+
+
 def is_reverse_reprotect(item: Json) -> bool:
     """A reProtect on this item goes AVS → Azure (its provider replicates to the private
     cloud), not Azure → AVS."""
@@ -439,7 +458,8 @@ def _effect(world: World, items: list[Json], operation: Operation, inputs: Json,
                 # Site Recovery cancels a failed planned failover by itself (failback.md §4).
                 enter_protected_to_avs(world, item, last_status="Failed")
                 item["properties"]["allowedOperations"] = []
-            elif state == "Cancelled" or name in failing:
+            elif state == "Cancelled" or name in failing or (
+                    operation is REPROTECT and not succeeded):
                 item["properties"]["allowedOperations"] = priors[name]
             elif operation.allowed in ("PlannedFailover", "UnplannedFailover"):
                 point = points.get(name)

@@ -16,10 +16,11 @@ from bot.views import checks
 from bot.views.failback import notes, title
 from bot.views.mrkdwn import code, escape
 from bot.views.plan_problems import plan_problem
+from bot.views.to_azure import TITLE as TO_AZURE_TITLE
 from core import actions
 from core.events import Change, ChangeKind
 from core.plan import CheckResult, Choice, ResolvedPlan, Verdict
-from operations import REPROTECT
+from operations import REPROTECT, REPROTECT_TO_AZURE
 from operations.base import Operation
 from store.models import row_number
 
@@ -227,8 +228,9 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
     """The channel message: request, values, preflight, manual items, and buttons while
     approvable. `confirmations` maps ticked manual item keys to (who, when)."""
     named = title(operation.name)
+    direction = f", {TO_AZURE_TITLE}" if plan.operation == REPROTECT_TO_AZURE.name else ""
     head = (f"{named} #{request_id}: plan *{escape(plan.plan_friendly_name)}*, "
-            f"{architecture(plan)} — {summary_line(plan)}")
+            f"{architecture(plan)}{direction} — {summary_line(plan)}")
     blocks: list[dict[str, Any]] = [
         section(f":arrows_counterclockwise: {head}\nRequested by <@{requester}>."),
         *[section(line) for line in notes(operation.name, plan)],

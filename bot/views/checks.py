@@ -26,11 +26,12 @@ from bot.views.check_words import Words
 from bot.views.checks_classic import CLASSIC
 from bot.views.checks_failback import FAILBACK
 from bot.views.checks_modernized import MODERNIZED
+from bot.views.checks_to_azure import TO_AZURE
 from bot.views.commit import CATALOG as STEPS
 from bot.views.mrkdwn import code, escape
 from core.plan import STORED, CheckResult, Verdict
 
-CATALOG: dict[tuple[str, str], Words] = CLASSIC | MODERNIZED | FAILBACK | STEPS
+CATALOG: dict[tuple[str, str], Words] = CLASSIC | MODERNIZED | FAILBACK | STEPS | TO_AZURE
 STORED_WORDS = Words("{message}", "{fix}")  # a result an older version stored as text
 
 # The appliance's services as the portal names them (Site Recovery's component kinds).

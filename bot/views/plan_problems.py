@@ -7,6 +7,7 @@ from bot.views import commit
 from bot.views.checks import spans
 from bot.views.failback import refused_form
 from bot.views.mrkdwn import code, escape
+from bot.views.to_azure import wrong_direction
 from core.notices import PlanIssue, PlanProblem
 
 # What `right=` names, and the architectures as the providers call them.
@@ -42,4 +43,6 @@ def plan_problem(p: PlanProblem) -> str:
         case PlanIssue.NOT_CANCELLABLE:
             return commit.not_cancellable(p.plan, ARCHITECTURES.get(p.architecture,
                                                                    escape(p.architecture)))
+        case PlanIssue.WRONG_DIRECTION:
+            return wrong_direction(p)
     raise ValueError(f"no words for {p}")

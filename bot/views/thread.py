@@ -23,6 +23,7 @@ from bot.views import (
 from bot.views.failback import AFTER_FAILBACK, NEXT, UNDONE, title
 from bot.views.job_errors import KNOWN_FIXES
 from bot.views.mrkdwn import code, escape
+from bot.views.to_azure import AFTER_DONE as TO_AZURE_AFTER_DONE
 from core import actions
 from core import events as ev
 from core.plan import ResolvedPlan
@@ -85,7 +86,8 @@ AFTER_DONE = {"reprotect": (
     "replication to the private cloud runs. Keep the AVS VM powered off until failback.",
     "Replication to the private cloud runs, so each of these {count} VMs is {word}:",
     "Keep the AVS VMs powered off until failback."),
-    "failback": AFTER_FAILBACK, "failback-vm": AFTER_FAILBACK, **commit.AFTER_DONE}
+    "failback": AFTER_FAILBACK, "failback-vm": AFTER_FAILBACK, **commit.AFTER_DONE,
+    **TO_AZURE_AFTER_DONE}
 # What the summary of an operation says comes next.
 SUMMARY_NEXT = {"failback": NEXT, "failback-vm": NEXT, **commit.SUMMARY_NEXT}
 

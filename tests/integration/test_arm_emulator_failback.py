@@ -414,6 +414,31 @@ def test_reprotect_to_azure_waits_for_the_agent_to_register_again(
     assert finished(asr, asr.reprotect(vm, inputs).job_id).state == "Succeeded"
 
 
+def test_a_reprotect_to_azure_failed_for_the_agent_is_restarted_as_one(
+    world: ModernizedWorld, asr: AzureSiteRecovery
+) -> None:
+    """The agent wait's retry of a job that failed "agent isn't installed": the restart runs
+    the reprotect to Azure again (not to the private cloud), and the failed job left the item
+    as it was."""
+    set_plan_stage(world, CLASSIC_PLAN, Stage.COMMITTED)
+    vm = str(world.item("vm-app-01")["id"])
+    forward = context(asr, CLASSIC_PLAN).forward
+    assert forward.policy is not None
+    inputs = AzureV2ReprotectInput(process_server_id=forward.process_servers[0].id,
+                                   run_as_account_id=forward.run_as_accounts[0].account_id,
+                                   policy_id=forward.policy.id)
+    world.set_agent_unregistered("vm-app-01", 0.5, as_job=True)
+    failed = finished(asr, asr.reprotect(vm, inputs).job_id)
+    assert failed.state == "Failed" and "agent isn't installed" in failed.errors[0].message
+    item = asr.get_failback_item(vm)
+    assert item.item.provider == "InMage" and item.allows("ReverseReplicate")
+    wait_until(lambda: world.clock() > world._agent_registers_at["vm-app-01"][0])
+    again = finished(asr, asr.restart_job(failed.id).job_id)
+    assert again.state == "Succeeded"
+    wait_until(lambda: asr.get_item(vm).protected)
+    assert asr.get_item(vm).provider == "InMageAzureV2"
+
+
 @pytest.mark.parametrize("world", [{"stage": Stage.CANCELLED}], indirect=True)
 def test_a_journey_sample_starts_both_plans_at_a_stage(
     asr: AzureSiteRecovery, world: ModernizedWorld

@@ -91,17 +91,21 @@ def too_long(what: str, value: str) -> str:
      f"`master` is required (or `appliance`): {FORMS}."),
     ("master=mt1", UsageError(Problem.MISSING, keys=("plan",)), "`plan` is required."),
     ("appliance=app1", UsageError(Problem.MISSING, keys=("plan",)), "`plan` is required."),
-    ("ps=x", UsageError(Problem.MISSING, keys=("plan", "master")),
+    # `ps=` (or `account=`) alone names the classic reprotect to Azure
+    ("ps=x", UsageError(Problem.MISSING, keys=("plan",)), "`plan` is required."),
+    ("datastore=x", UsageError(Problem.MISSING, keys=("plan", "master")),
      f"`plan` and `master` are required (or `appliance`): {FORMS}."),
     ("plan=rp1 master=mt1 appliance=app1", UsageError(Problem.BOTH_FORMS),
      f"`master` and `appliance` are both given: {FORMS}. Give the one of the plan's."),
     ("plan=rp1 appliance=app1 ps=ps1", stray("appliance", "ps"),
      f"`ps` goes with `master=`, not `appliance=`: {FORMS}."),
-    ("plan=rp1 appliance=app1 retention=R: account=a1", stray("appliance", "retention", "account"),
-     f"`retention` and `account` go with `master=`, not `appliance=`: {FORMS}."),
+    # `account` goes with `appliance=` in the modernized reprotect to Azure: answered once the
+    # plan's direction is known (tests/unit/test_reprotect_to_azure.py)
+    ("plan=rp1 appliance=app1 retention=R: account=a1", stray("appliance", "retention"),
+     f"`retention` goes with `master=`, not `appliance=`: {FORMS}."),
     ("plan=rp1 appliance=app1 account=a1 ps=p retention=R:",
-     stray("appliance", "ps", "retention", "account"),
-     f"`ps` and `retention` and `account` go with `master=`, not `appliance=`: {FORMS}."),
+     stray("appliance", "ps", "retention"),
+     f"`ps` and `retention` go with `master=`, not `appliance=`: {FORMS}."),
     ("plan=rp1 master=mt1 logstorage=logs01", stray("master", "logstorage"),
      f"`logstorage` goes with `appliance=`, not `master=`: {FORMS}."),
     ("plan=rp1 appliance=", UsageError(Problem.EMPTY, "appliance"),
@@ -177,6 +181,10 @@ def test_the_usage_shows_both_forms_with_every_key_and_the_other_commands() -> N
         "• `/reprotect plan=<recovery plan> appliance=<replication appliance> "
         "[datastore=<datastore>] [logstorage=<storage account>] [vm=<name>[,<name>…]]` — "
         "modernized architecture (replication appliance)",
+        "• `/reprotect plan=<recovery plan> ps=<process server> account=<run-as account> "
+        "[master=<master target>]` or `appliance=<replication appliance> "
+        "[account=<run-as account>]` — reprotect to Azure, once failback is committed "
+        "(classic, modernized)",
         "• `/reprotect status` — open and recent requests in this channel",
         "• `/reprotect cancel <id>` — withdraw a request before it runs (requester or approver)",
         "• `/reprotect help` — this text",
