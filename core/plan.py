@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from core.journey import PlanJourney
+
 STORED = "stored"  # the outcome key of a result stored as words by an older version
 
 
@@ -135,6 +137,9 @@ class ResolvedPlan:
     checks: tuple[CheckResult, ...] = field(default_factory=tuple)
     provider: str = "classic"  # `providers`: the architecture that resolved the plan
     appliance: Choice | None = None  # modernized: the replication appliance (reprotect agent)
+    # Where the whole plan stood in the failback journey when the preflight read it (shown,
+    # never sent nor fingerprinted); None for plans stored before it was recorded.
+    journey: PlanJourney | None = None
 
     @property
     def blockers(self) -> tuple[CheckResult, ...]:
@@ -185,7 +190,7 @@ class ResolvedPlan:
         return hashlib.sha256(json.dumps(signed, sort_keys=True).encode()).hexdigest()
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return asdict(self) | {"journey": self.journey.to_json() if self.journey else None}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ResolvedPlan:
@@ -210,6 +215,7 @@ class ResolvedPlan:
             provider=data.get("provider", "classic"),  # plans stored before providers: classic
             appliance=choice(data.get("appliance")),
             checks=tuple(_check(c) for c in data.get("checks", ())),
+            journey=PlanJourney.from_json(data["journey"]) if data.get("journey") else None,
         )
 
 

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from core.journey import ItemSignals, plan_journey
 from core.notices import PlanIssue, PlanProblem
 from core.plan import ReprotectRequest, ResolvedPlan
 from core.ports import SiteRecovery, VCenter
@@ -111,6 +112,9 @@ def choose_and_check(request: ReprotectRequest, context: PlanContext,
                      items: tuple[ProtectedItem, ...], *, now: datetime,
                      vcenter: VCenterReading, operation: Operation = REPROTECT) -> ResolvedPlan:
     """The plan as the operation resolves it with the provider of its items' architecture:
-    values chosen, checks run."""
-    return operation.plan(provider_for(items), request, context, items, now=now,
-                          vcenter=vcenter)
+    values chosen, checks run; and where the whole plan stands in the journey."""
+    resolved = operation.plan(provider_for(items), request, context, items, now=now,
+                              vcenter=vcenter)
+    return replace(resolved, journey=plan_journey(
+        context.plan.name, context.plan.friendly_name,
+        [ItemSignals.of(i) for i in context.items]))

@@ -1,4 +1,5 @@
-"""`/reprotect`: request, status, help and cancel, acknowledged with the ephemeral reply."""
+"""`/reprotect`: request, status, help and cancel, acknowledged with the ephemeral reply;
+status then says where each plan stands, read after the acknowledgement."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from slack_bolt import Ack, App
 from bot.listeners import Services
 from bot.views import private
 from bot.views.mrkdwn import decode_slash_text
-from intake.slash import SlashCommand
+from intake.slash import Answer, SlashCommand
 
 
 def register(app: App, services: Services) -> None:
@@ -22,6 +23,11 @@ def register(app: App, services: Services) -> None:
                                text=decode_slash_text(str(body.get("text", ""))))
         reply = services.intake.receive(command)
         ack(text=private.reply(reply), response_type="ephemeral")
+        if reply.answer is Answer.STATUS and reply.throttled is None:
+            services.after_ack(command.channel_id, command.user_id, "status",
+                               lambda: services.notifier.tell(
+                                   command.channel_id, command.user_id,
+                                   services.intake.stages()), admitted=True)
         if reply.cancel is not None:
             cancel = command.on(reply.cancel)
             services.after_ack(command.channel_id, command.user_id, "cancellation",

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.views import checks
+from bot.views import checks, journey
 from bot.views.mrkdwn import code, escape
 from bot.views.plan_problems import plan_problem
 from core import actions
@@ -229,6 +229,7 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
              f"{architecture(plan)} — {summary_line(plan)}")
     blocks: list[dict[str, Any]] = [
         section(f":arrows_counterclockwise: {title}\nRequested by <@{requester}>."),
+        *([context(journey.at_preflight(plan.journey))] if plan.journey else []),
         section(_values(operation, plan)),
         section(f"*VMs ({len(plan.items)})*: " + vm_list([i.vm_name for i in plan.items], 40)),
         *check_blocks(plan),
