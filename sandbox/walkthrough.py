@@ -12,6 +12,7 @@ replication appliance: `appliance=`) instead of the classic one (`master=`).
 
 from __future__ import annotations
 
+import re
 import signal
 import sys
 import tempfile
@@ -135,11 +136,14 @@ def walk(slack: SlackEmulator, driver: SlackDriver, command: str) -> bool:
     return follow_thread(slack, root.ts, seen_edits=root.edits)
 
 
-def follow_thread(slack: SlackEmulator, root_ts: str, seen_edits: int = 0) -> bool:
+def follow_thread(slack: SlackEmulator, root_ts: str, seen_edits: int = 0,
+                  done: str = "protected") -> bool:
+    """Print the request's thread as it fills up; True when its summary counts every VM
+    `done` (`3/3 protected`)."""
     shown: dict[str, int] = {root_ts: seen_edits}  # ts -> edits of the version printed
     deadline = time.monotonic() + WALK_TIMEOUT
     while time.monotonic() < deadline:
-        message = slack.messages(CHANNEL)[0]
+        message = next(m for m in slack.messages(CHANNEL) if m.ts == root_ts)
         if shown[root_ts] == seen_edits and message.edits > seen_edits:
             shown[root_ts] = message.edits
             say("   The channel message updates:")
@@ -152,10 +156,19 @@ def follow_thread(slack: SlackEmulator, root_ts: str, seen_edits: int = 0) -> bo
             say(render(reply.text, reply.blocks))
             if "Summary" in reply.text:
                 show_final_versions(slack, shown)
-                return "protected" in reply.text and "failed" not in reply.text
+                return every_vm(reply.text, done)
         time.sleep(0.2)
     say(f"   Gave up after {WALK_TIMEOUT:.0f} s without a summary.")
     return False
+
+
+def every_vm(summary: str, done: str) -> bool:
+    """The summary counts every VM `done` (`3/3 failed back`) and nothing else."""
+    counted = re.search(rf"\b(\d+)/(\d+) {re.escape(done)}\b", summary)
+    if counted is None:
+        return False
+    rest = summary.replace(counted.group(0), "")
+    return counted.group(1) == counted.group(2) and "failed" not in rest
 
 
 def show_final_versions(slack: SlackEmulator, shown: dict[str, int], quiet: float = 1.0) -> None:
