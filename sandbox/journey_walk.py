@@ -19,15 +19,13 @@ from pathlib import Path
 from bot.views.journey import STAGE_WORDS
 from bot.views.mrkdwn import code
 from core.journey import Stage
-from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_journey import CLASSIC_PLAN, MODERNIZED_PLAN
 from sandbox.arm_modernized import APPLIANCE, ModernizedWorld
 from sandbox.console import APPROVER, REQUESTER, say, tick_manual_items
-from sandbox.local_bot import SIGNING_SECRET, LocalBot, local_settings
 from sandbox.slack_driver import SlackDriver
 from sandbox.slack_emulator import Message, SlackEmulator
 from sandbox.terminal import render
-from sandbox.walkthrough import CHANNEL, follow_thread, stop_signals_interrupt
+from sandbox.walkthrough import CHANNEL, emulated, follow_thread, stop_signals_interrupt
 
 FRIENDLY = {False: "Finance tier 1", True: "Web tier"}
 PLAN_NAMES = {False: CLASSIC_PLAN, True: MODERNIZED_PLAN}
@@ -69,21 +67,15 @@ def run_journey(*, modernized: bool = False, vms: int = 3) -> int:
         world = ModernizedWorld.modernized_sample(
             vms, classic_vm_count=vms, plan_name=MODERNIZED_PLAN, plan_friendly_name="Web tier",
             task_seconds=1.0, protect_delay_seconds=1.0)
-        users = {u: {"name": u.lower()} for u in (REQUESTER, APPROVER)}
-        with SlackEmulator(users=users) as slack, ArmEmulator(world, ca_dir=folder) as arm:
-            settings = local_settings(slack_api_url=slack.api_url, arm_env=arm.env(),
-                                      database_url=f"sqlite:///{folder / 'sandbox.db'}",
-                                      approvers=APPROVER, reprotect_poll_seconds=1.0)
-            with LocalBot(settings) as bot:
-                driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
-                say(f"Sandbox journey: plan {FRIENDLY[modernized]} "
-                    f"({'modernized' if modernized else 'classic'} architecture), {vms} VMs; "
-                    f"Slack emulator {slack.api_url}, Site Recovery emulator {arm.base_url}\n")
-                started = time.monotonic()
-                ok = Journey(slack, driver, modernized).walk()
-                say(f"\nJourney {'completed' if ok else 'NOT completed'} in "
-                    f"{time.monotonic() - started:.1f} s.")
-                return 0 if ok else 1
+        with emulated(folder, world) as (slack, arm, _, driver):
+            say(f"Sandbox journey: plan {FRIENDLY[modernized]} "
+                f"({'modernized' if modernized else 'classic'} architecture), {vms} VMs; "
+                f"Slack emulator {slack.api_url}, Site Recovery emulator {arm.base_url}\n")
+            started = time.monotonic()
+            ok = Journey(slack, driver, modernized).walk()
+            say(f"\nJourney {'completed' if ok else 'NOT completed'} in "
+                f"{time.monotonic() - started:.1f} s.")
+            return 0 if ok else 1
 
 
 class Journey:

@@ -4,6 +4,8 @@ count; and what `/reprotect status` and the request message tell a person in Sla
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import pytest
@@ -23,7 +25,6 @@ from sandbox.slack_emulator import SlackEmulator
 from tests.integration.conftest import CHANNEL, REQUESTER, BotFactory, wait_root
 from tests.integration.test_arm_emulator_contract import wait_until
 
-RG, VAULT = "rg-dr", "vault-avs"
 CLASSIC_PLAN, MODERN_PLAN = "finance-rp", "web-rp"
 EXPECTED = {  # the emulator's stage → what the bot reads, (classic plan, modernized plan)
     None: (Journey.FAILED_OVER_TO_AZURE, Journey.FAILED_OVER_TO_AZURE),
@@ -49,11 +50,13 @@ def world(request: pytest.FixtureRequest) -> ModernizedWorld:
 
 
 @pytest.fixture
-def asr(arm: ArmEmulator) -> AzureSiteRecovery:
-    gateway = AzureSiteRecovery(subscription_id=arm.world.subscription_id, resource_group=RG,
-                                vault=VAULT, arm_endpoint=arm.base_url)
-    yield gateway  # type: ignore[misc]
-    gateway.close()
+def asr(arm: ArmEmulator) -> Iterator[AzureSiteRecovery]:
+    """The bot's gateway to the emulated vault, as the bot configures it from its settings."""
+    env = arm.env()
+    with closing(AzureSiteRecovery(
+            subscription_id=env["AZURE_SUBSCRIPTION_ID"], resource_group=env["ASR_RESOURCE_GROUP"],
+            vault=env["ASR_VAULT_NAME"], arm_endpoint=env["AZURE_ARM_ENDPOINT"])) as gateway:
+        yield gateway
 
 
 def journeys(asr: AzureSiteRecovery) -> dict[str, PlanJourney]:
