@@ -38,7 +38,7 @@ from store.models import (
     Request,
     RequestStatus,
 )
-from store.repo import transition
+from store.requests import transition
 from tests.integration.conftest import (
     APPROVER,
     CHANNEL,

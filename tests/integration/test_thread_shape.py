@@ -25,8 +25,8 @@ from bot.outbox import PROTECTED_HOLD, ChannelPacer, OutboxSender
 from core import events as ev
 from sandbox.slack_emulator import Message, SlackEmulator
 from store.db import migrate, session_scope
+from store.journal import enqueue
 from store.models import Outbox, Request, RequestStatus, utcnow
-from store.repo import enqueue
 from tests.integration.conftest import CHANNEL
 from tests.unit.test_views_limits import healthy
 
