@@ -23,6 +23,8 @@ from store.models import ItemLock, Request, RequestStatus
 from store.requests import transition
 from tests.support.postgres import PostgresInstance, new_database, start_postgres
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 ITEM = "/subscriptions/s/replicationProtectedItems/vm-app-02"
 
 

@@ -60,6 +60,8 @@ from tests.integration.conftest import APPROVER, CHANNEL, COMMAND, REQUESTER, re
 from tests.support.postgres import PostgresInstance, new_database, start_postgres
 from tracking import Runner
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 POLICY = Policy(workspace_team=lambda: "T0", channels=frozenset(), required_approvals=1,
                 approval_ttl=timedelta(hours=1), poll_interval=timedelta(0),
                 protect_timeout=timedelta(hours=12))

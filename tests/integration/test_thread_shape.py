@@ -30,6 +30,8 @@ from store.models import Outbox, Request, RequestStatus, utcnow
 from tests.integration.conftest import CHANNEL
 from tests.unit.test_views_limits import healthy
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
