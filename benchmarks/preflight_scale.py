@@ -18,8 +18,14 @@ session (the bot reuses its session):
   (`arm_journey.journey_sample`): the plan, its journey signals in five concurrent reads, and
   vCenter by the plan's VM UUIDs, whatever the plan size.
 
-Run: `python benchmarks/preflight_scale.py [--failback]` (`--failback`: only the failback
-rows; needs Go and govmomi for vcsim, as the tests).
+- failback reads: the reads a failback preflight needs on a plan protected to AVS, both
+  architectures: the plans, then `failback_context` (the plan's own state, its items' journey
+  signals, the forward targets: five concurrent reads) and the plan's stage from those items;
+  and `/reprotect status`'s stage read (the vault's plans and items: two concurrent lists).
+
+Run: `python benchmarks/preflight_scale.py [--failback]` (`--failback`: only the whole failback
+preflight rows; needs Go and govmomi for vcsim, as the tests);
+`python benchmarks/preflight_scale.py failback` runs only the failback reads (no vCenter).
 """
 
 from __future__ import annotations
@@ -31,21 +37,25 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/support: vcsim harness
 
+from core.journey import ItemSignals, Stage, plan_journey
 from core.plan import ReprotectRequest, ResolvedPlan, StepRequest
 from gateways.site_recovery import AzureSiteRecovery
 from gateways.vcenter import VCenterGateway
+from intake.journey import read_stages
 from intake.parser import parse
 from intake.planning import Sources, resolve
 from operations import requested
 from sandbox.arm_emulator import ArmEmulator
-from sandbox.arm_journey import Stage, journey_sample
+from sandbox.arm_journey import CLASSIC_PLAN, MODERNIZED_PLAN, journey_sample
+from sandbox.arm_journey import Stage as WorldStage
 from sandbox.arm_modernized import APPLIANCE, ModernizedWorld
 from sandbox.arm_world import World, stable_guid
 from store.models import utcnow
@@ -183,7 +193,7 @@ def main() -> None:
 def run(size: int, folder: Path, gateway: VCenterGateway, *,
         modernized_plan: bool = False, failback_plan: bool = False) -> None:
     world: World = ModernizedWorld.modernized_sample(size) if modernized_plan else \
-        journey_sample(Stage.PROTECTED_TO_AVS, classic_vm_count=size, vm_count=1) \
+        journey_sample(WorldStage.PROTECTED_TO_AVS, classic_vm_count=size, vm_count=1) \
         if failback_plan else World.sample(size)
     designs: tuple[tuple[str, Any], ...] = (("modernized", modernized),) if modernized_plan \
         else (("failback", failback),) if failback_plan else \
@@ -191,13 +201,7 @@ def run(size: int, folder: Path, gateway: VCenterGateway, *,
     kind = "-rcm" if modernized_plan else "-fb" if failback_plan else ""
     ca_dir = folder / f"ca-{size}{kind}"
     with ArmEmulator(world, latency_s=LATENCY_S, ca_dir=ca_dir) as arm:
-        env = arm.env()
-        for key in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "REQUESTS_CA_BUNDLE"):
-            os.environ[key] = env[key]
-        asr = AzureSiteRecovery(subscription_id=env["AZURE_SUBSCRIPTION_ID"],
-                                resource_group=env["ASR_RESOURCE_GROUP"],
-                                vault=env["ASR_VAULT_NAME"],
-                                arm_endpoint=env["AZURE_ARM_ENDPOINT"])
+        asr = gateway_for(arm)
         sources = Sources(asr, gateway, vcenter_host="10.40.0.2")
         designs[0][1](sources)  # warm up: token, vCenter login, cached vault key
         for name, design in designs:
@@ -207,5 +211,57 @@ def run(size: int, folder: Path, gateway: VCenterGateway, *,
         asr.close()
 
 
+def failback_preflight(asr: AzureSiteRecovery, plan_name: str) -> None:
+    """What a failback preflight reads: the plan by name, its context, its stage."""
+    plan = next(p for p in asr.list_plans() if p.name == plan_name)
+    context = asr.failback_context(plan)
+    journey = plan_journey(plan.name, plan.friendly_name,
+                           [ItemSignals.of(i.item, i.active_site_type) for i in context.items])
+    assert journey.stage is Stage.PROTECTED_TO_AVS, journey
+
+
+def status_stages(asr: AzureSiteRecovery) -> None:
+    stages = read_stages(asr)
+    assert stages.explanation is None and all(
+        j.stage is Stage.PROTECTED_TO_AVS for j in stages.plans), stages
+
+
+def failback_runs(folder: Path) -> None:
+    """The failback reads for plans of 1, 10 and 100 VMs of each architecture."""
+    print(f"\nFailback preflight reads and the status' stage read; {LATENCY_S * 1000:.0f} ms per "
+          "Site Recovery request; both plans protected to AVS.")
+    print(f"{'VMs':>4} {'design':<22} {'wall s':>7} {'ASR requests':>13}")
+    for size in SIZES:
+        world = journey_sample(WorldStage.PROTECTED_TO_AVS, classic_vm_count=size,
+                               vm_count=size)
+        with ArmEmulator(world, latency_s=LATENCY_S, ca_dir=folder / f"ca-fb-{size}") as arm:
+            asr = gateway_for(arm)
+            status_stages(asr)  # warm up: token, vault key
+            designs: tuple[tuple[str, Callable[[], None]], ...] = (
+                ("failback classic", partial(failback_preflight, asr, CLASSIC_PLAN)),
+                ("failback modernized", partial(failback_preflight, asr, MODERNIZED_PLAN)),
+                ("status: every plan", partial(status_stages, asr)))
+            for name, design in designs:
+                before = len(arm.requests)
+                began = time.perf_counter()
+                design()
+                print(f"{size:>4} {name:<22} {time.perf_counter() - began:>7.2f} "
+                      f"{len(arm.requests) - before:>13}", flush=True)
+            asr.close()
+
+
+def gateway_for(arm: ArmEmulator) -> AzureSiteRecovery:
+    env = arm.env()
+    for key in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "REQUESTS_CA_BUNDLE"):
+        os.environ[key] = env[key]
+    return AzureSiteRecovery(subscription_id=env["AZURE_SUBSCRIPTION_ID"],
+                             resource_group=env["ASR_RESOURCE_GROUP"],
+                             vault=env["ASR_VAULT_NAME"], arm_endpoint=env["AZURE_ARM_ENDPOINT"])
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["failback"]:
+        failback_runs(Path(tempfile.mkdtemp(prefix="reprotect-preflight-bench-")))
+    else:
+        main()
+        failback_runs(Path(tempfile.mkdtemp(prefix="reprotect-preflight-bench-")))

@@ -71,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--modernized", action="store_true",
                          help="a vault of the modernized architecture (replication appliance, "
                               "`appliance=`) instead of the classic one (master target)")
+    sandbox.add_argument("--journey", action="store_true",
+                         help="walk one plan through the whole failback: reprotect to AVS, "
+                              "fail back, commit, reprotect to Azure (with --modernized: a "
+                              "plan of the modernized architecture)")
     audit = sub.add_parser("audit", help="export the audit trail (needs only DATABASE_URL)")
     audit.add_argument("--since", type=_utc, help="ISO date or time, UTC unless an offset is "
                                                   "given (e.g. 2026-11-26T03:00)")
@@ -100,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return migrate()
         if args.command == "audit":
             return export_audit(args.since, args.request, args.format)
+        if args.journey:
+            from sandbox.journey_walk import run_journey
+
+            return run_journey(modernized=args.modernized, vms=args.vms)
         from sandbox.walkthrough import run_sandbox
 
         return run_sandbox(keep_running=args.keep_running, vms=args.vms,

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 
 from core.decisions import Decision
+from core.journey import PlanJourney
 
 
 @dataclass(frozen=True)
@@ -66,4 +67,13 @@ class NotTaken:
     asked: str
 
 
-Notice = Decision | PreflightFailed | PlanProblem | Locked | NotTaken
+@dataclass(frozen=True)
+class PlanStages:
+    """Where each plan of the vault stands in the failback journey (`/reprotect status`);
+    `explanation` (what happened, what to do) when Site Recovery could not be read."""
+
+    plans: tuple[PlanJourney, ...] = ()
+    explanation: str | None = None
+
+
+Notice = Decision | PreflightFailed | PlanProblem | Locked | NotTaken | PlanStages

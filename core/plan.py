@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from core.journey import PlanJourney
+
 STORED = "stored"  # the outcome key of a result stored as words by an older version
 
 
@@ -158,6 +160,9 @@ class ResolvedPlan:
     operation: str = "reprotect"
     point: Choice | None = None
     run_as: Choice | None = None  # reprotect to Azure: the run-as account, by id and name
+    # Where the whole plan stood in the failback journey when the preflight read it (shown,
+    # never sent nor fingerprinted); None for plans stored before it was recorded.
+    journey: PlanJourney | None = None
 
     @property
     def blockers(self) -> tuple[CheckResult, ...]:
@@ -210,7 +215,7 @@ class ResolvedPlan:
         return hashlib.sha256(json.dumps(signed, sort_keys=True).encode()).hexdigest()
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return asdict(self) | {"journey": self.journey.to_json() if self.journey else None}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ResolvedPlan:
@@ -238,6 +243,7 @@ class ResolvedPlan:
             point=choice(data.get("point")),
             run_as=choice(data.get("run_as")),
             checks=tuple(_check(c) for c in data.get("checks", ())),
+            journey=PlanJourney.from_json(data["journey"]) if data.get("journey") else None,
         )
 
 

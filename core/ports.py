@@ -10,7 +10,7 @@ from typing import Protocol
 
 from core.decisions import Click, Decision
 from core.notices import Notice
-from gateways.site_recovery_failback_models import FailbackContext
+from gateways.site_recovery_failback_models import FailbackContext, FailbackItem
 from gateways.site_recovery_models import (
     Accepted,
     Job,
@@ -96,6 +96,10 @@ class SiteRecovery(Protocol):
     def get_item(self, item_id: str) -> ProtectedItem: ...
 
     def plan_items(self, plan: RecoveryPlan) -> tuple[ProtectedItem, ...]: ...
+
+    def vault_items(self) -> tuple[FailbackItem, ...]:
+        """Every item of the vault with its journey signals, in one list (`/reprotect status`)."""
+        ...
 
     def submit(self, operation: str, target: str, inputs: ProviderInput | None) -> Accepted:
         """Send an operation's write (reprotect: on a protected item) exactly once."""

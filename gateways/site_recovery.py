@@ -249,6 +249,12 @@ class AzureSiteRecovery(FailbackWrites):
             forward=forward_targets(fabrics_f.result(), policies_f.result(),
                                     mappings_f.result(), tuple(i.item for i in items)))
 
+    def vault_items(self) -> tuple[FailbackItem, ...]:
+        """Every protected item of the vault with its journey signals, in one paged list
+        (where each plan stands, whatever the number of plans and VMs)."""
+        return tuple(failback_item(i) for i in self._list(
+            "list the vault's protected items", self._client.replication_protected_items.list))
+
     def _get_raw_item(self, item_id: str) -> ReplicationProtectedItem:
         fabric, container, name = _item_path(item_id)
         return _call(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar, cast
 
+from core.journey import ItemSignals, plan_journey
 from core.notices import PlanIssue, PlanProblem
 from core.plan import CommandRequest, ReprotectRequest, ResolvedPlan, StepRequest
 from core.ports import SiteRecovery, VCenter
@@ -106,8 +107,13 @@ def resolve_step(request: StepRequest, plan: RecoveryPlan, sources: Sources, *,
                                 [u for i in items for u in (i.item.vm_uuid,
                                                             i.item.infrastructure_vm_id) if u],
                                 "", None)
-    return operation.plan_step(request, replace(context, items=items), now=now,
-                               vcenter=reading)
+    resolved = operation.plan_step(request, replace(context, items=items), now=now,
+                                   vcenter=reading)
+    if isinstance(resolved, PlanProblem):
+        return resolved
+    return replace(resolved, journey=plan_journey(  # the whole plan, whatever `vm=` names
+        plan.name, plan.friendly_name,
+        [ItemSignals.of(i.item, i.active_site_type) for i in context.items]))
 
 
 def named(vms: Sequence[str], items: Sequence[T], plan: str,
@@ -153,6 +159,9 @@ def choose_and_check(request: ReprotectRequest, context: PlanContext,
                      vcenter: VCenterReading, operation: ReprotectOperation = REPROTECT
                      ) -> ResolvedPlan:
     """The plan as the operation resolves it with the provider of its items' architecture:
-    values chosen, checks run."""
-    return operation.plan(provider_for(items), request, context, items, now=now,
-                          vcenter=vcenter)
+    values chosen, checks run; and where the whole plan stands in the journey."""
+    resolved = operation.plan(provider_for(items), request, context, items, now=now,
+                              vcenter=vcenter)
+    return replace(resolved, journey=plan_journey(
+        context.plan.name, context.plan.friendly_name,
+        [ItemSignals.of(i) for i in context.items]))

@@ -16,11 +16,12 @@ from datetime import timedelta
 from core.decisions import Click, decide_request
 from core.events import RequestPosted
 from core.log_context import about_request
-from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
+from core.notices import Locked, Notice, NotTaken, PlanProblem, PlanStages, PreflightFailed
 from core.plan import CommandRequest, ReprotectRequest, ResolvedPlan, StepRequest
 from core.policy import Policy
 from core.ports import Directory, Gate, Notifier, SlackUnavailable, Throttled
 from gateways.errors import GatewayError
+from intake.journey import read_stages
 from intake.parser import (
     CancelRequest,
     HelpRequest,
@@ -122,9 +123,10 @@ class Intake:
         if self._policy.channels and command.channel_id not in self._policy.channels:
             return Reply(Answer.WRONG_CHANNEL, channels=self._policy.channels,
                          command=command.command)
-        if isinstance(parsed, StatusRequest):
-            return Reply(Answer.STATUS, requests=self.status(command.channel_id))
         throttled = self._gate.admit(command.user_id) if self._gate is not None else None
+        if isinstance(parsed, StatusRequest):  # the requests now; the stages after, if admitted
+            return Reply(Answer.STATUS, requests=self.status(command.channel_id),
+                         throttled=throttled)
         if throttled is not None:  # before anything is recorded
             return Reply(Answer.THROTTLED, throttled=throttled)
         if isinstance(parsed, CancelRequest):
@@ -236,6 +238,10 @@ class Intake:
         for request_id in stuck:
             log.info("resuming interrupted preflight of request %s", request_id)
             self.preflight(request_id)
+
+    def stages(self) -> PlanStages:
+        """Where each plan of the vault stands, read after the acknowledgement."""
+        return read_stages(self._sources.site_recovery)
 
     def status(self, channel_id: str) -> tuple[Request, ...]:
         """The channel's latest requests, newest first, for `/reprotect status`."""

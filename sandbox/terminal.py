@@ -11,6 +11,8 @@ EMOJI = {
     ":x:": "✘", ":rocket:": "🚀", ":hourglass_flowing_sand:": "⏳", ":hourglass:": "⏳",
     ":tada:": "🎉", ":bulb:": "💡", ":arrows_counterclockwise:": "🔄", ":mag:": "🔍",
     ":no_entry_sign:": "🚫", ":ballot_box_with_check:": "☑",
+    ":large_green_circle:": "🟢", ":red_circle:": "🔴", ":large_blue_circle:": "🔵",
+    ":grey_question:": "❔",
 }
 USERS = {"U0ALICE": "alice (operator)", "U0BOB": "bob (approver)"}
 

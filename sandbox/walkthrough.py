@@ -12,6 +12,7 @@ replication appliance: `appliance=`) instead of the classic one (`master=`).
 
 from __future__ import annotations
 
+import re
 import signal
 import sys
 import tempfile
@@ -20,6 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_modernized import APPLIANCE, ModernizedWorld
@@ -57,32 +59,48 @@ def run_sandbox(*, keep_running: bool = False, vms: int = 3, modernized: bool = 
                        lines=sys.stdin if lines is None else lines)
 
 
-def _run_in(folder: Path, *, keep_running: bool, vms: int, modernized: bool,
-            lines: Iterable[str]) -> int:
+class Workspace(NamedTuple):
+    """The emulated workspace and vault, the bot between them, and a driver to click."""
+
+    slack: SlackEmulator
+    arm: ArmEmulator
+    bot: LocalBot
+    driver: SlackDriver
+
+
+@contextmanager
+def emulated(folder: Path, world: World) -> Iterator[Workspace]:
+    """Slack and Site Recovery emulators and the bot (SQLite in `folder`), @bob approving."""
     users = {u: {"name": u.lower()} for u in (REQUESTER, APPROVER)}
-    world = (ModernizedWorld.modernized_sample if modernized else World.sample)(
-        vms, task_seconds=1.0, protect_delay_seconds=1.0)
-    add_extra_plans(world, modernized=modernized)
     with SlackEmulator(users=users) as slack, ArmEmulator(world, ca_dir=folder) as arm:
         settings = local_settings(slack_api_url=slack.api_url, arm_env=arm.env(),
                                   database_url=f"sqlite:///{folder / 'sandbox.db'}",
                                   approvers=APPROVER, reprotect_poll_seconds=1.0)
         with LocalBot(settings) as bot:
-            driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
-            say(f"Sandbox: Slack emulator {slack.api_url}, Site Recovery emulator {arm.base_url}"
-                f", bot {bot.base_url}, database {folder / 'sandbox.db'}\n")
-            started = time.monotonic()
-            ok = walk(slack, driver, COMMANDS[modernized])
-            say(f"\nWalk-through {'completed' if ok else 'FAILED'} in "
-                f"{time.monotonic() - started:.1f} s.")
-            if keep_running:
-                console = Console(slack, driver, CHANNEL, modernized=modernized)
-                say("\nFiling the vault's other plans as @alice, so there is something to act "
-                    "on:")
-                for plan, reached in file_extra_plans(console):
-                    say(f"   {plan.friendly}: {plan.stage if reached else 'not there yet'}")
-                console.run(lines)
-            return 0 if ok else 1
+            yield Workspace(slack, arm, bot,
+                            SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack))
+
+
+def _run_in(folder: Path, *, keep_running: bool, vms: int, modernized: bool,
+            lines: Iterable[str]) -> int:
+    world = (ModernizedWorld.modernized_sample if modernized else World.sample)(
+        vms, task_seconds=1.0, protect_delay_seconds=1.0)
+    add_extra_plans(world, modernized=modernized)
+    with emulated(folder, world) as (slack, arm, bot, driver):
+        say(f"Sandbox: Slack emulator {slack.api_url}, Site Recovery emulator {arm.base_url}"
+            f", bot {bot.base_url}, database {folder / 'sandbox.db'}\n")
+        started = time.monotonic()
+        ok = walk(slack, driver, COMMANDS[modernized])
+        say(f"\nWalk-through {'completed' if ok else 'FAILED'} in "
+            f"{time.monotonic() - started:.1f} s.")
+        if keep_running:
+            console = Console(slack, driver, CHANNEL, modernized=modernized)
+            say("\nFiling the vault's other plans as @alice, so there is something to act "
+                "on:")
+            for plan, reached in file_extra_plans(console):
+                say(f"   {plan.friendly}: {plan.stage if reached else 'not there yet'}")
+            console.run(lines)
+        return 0 if ok else 1
 
 
 @contextmanager
@@ -135,11 +153,14 @@ def walk(slack: SlackEmulator, driver: SlackDriver, command: str) -> bool:
     return follow_thread(slack, root.ts, seen_edits=root.edits)
 
 
-def follow_thread(slack: SlackEmulator, root_ts: str, seen_edits: int = 0) -> bool:
+def follow_thread(slack: SlackEmulator, root_ts: str, seen_edits: int = 0,
+                  done: str = "protected") -> bool:
+    """Print the request's thread as it fills up; True when its summary counts every VM
+    `done` (`3/3 protected`)."""
     shown: dict[str, int] = {root_ts: seen_edits}  # ts -> edits of the version printed
     deadline = time.monotonic() + WALK_TIMEOUT
     while time.monotonic() < deadline:
-        message = slack.messages(CHANNEL)[0]
+        message = next(m for m in slack.messages(CHANNEL) if m.ts == root_ts)
         if shown[root_ts] == seen_edits and message.edits > seen_edits:
             shown[root_ts] = message.edits
             say("   The channel message updates:")
@@ -152,10 +173,19 @@ def follow_thread(slack: SlackEmulator, root_ts: str, seen_edits: int = 0) -> bo
             say(render(reply.text, reply.blocks))
             if "Summary" in reply.text:
                 show_final_versions(slack, shown)
-                return "protected" in reply.text and "failed" not in reply.text
+                return every_vm(reply.text, done)
         time.sleep(0.2)
     say(f"   Gave up after {WALK_TIMEOUT:.0f} s without a summary.")
     return False
+
+
+def every_vm(summary: str, done: str) -> bool:
+    """The summary counts every VM `done` (`3/3 failed back`) and nothing else."""
+    counted = re.search(rf"\b(\d+)/(\d+) {re.escape(done)}\b", summary)
+    if counted is None:
+        return False
+    rest = summary.replace(counted.group(0), "")
+    return counted.group(1) == counted.group(2) and "failed" not in rest
 
 
 def show_final_versions(slack: SlackEmulator, shown: dict[str, int], quiet: float = 1.0) -> None:

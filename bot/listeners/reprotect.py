@@ -1,4 +1,5 @@
-"""`/reprotect`: request, status, help and cancel, acknowledged with the ephemeral reply.
+"""`/reprotect`: request, status, help and cancel, acknowledged with the ephemeral reply;
+status then says where each plan stands, read after the acknowledgement.
 
 `on_command` serves every slash command the same way (`bot.listeners.failback` too): the
 intake parses by command, so a command is one registration here."""
@@ -13,7 +14,7 @@ from slack_bolt import Ack, App
 from bot.listeners import Services
 from bot.views import private
 from bot.views.mrkdwn import decode_slash_text
-from intake.slash import SlashCommand
+from intake.slash import Answer, SlashCommand
 
 
 def register(app: App, services: Services) -> None:
@@ -32,6 +33,11 @@ def on_command(services: Services, name: str) -> Callable[[Ack, dict[str, Any]],
                                command=name)
         reply = services.intake.receive(command)
         ack(text=private.reply(reply), response_type="ephemeral")
+        if reply.answer is Answer.STATUS and reply.throttled is None:
+            services.after_ack(command.channel_id, command.user_id, "status",
+                               lambda: services.notifier.tell(
+                                   command.channel_id, command.user_id,
+                                   services.intake.stages()), admitted=True)
         if reply.cancel is not None:
             cancel = command.on(reply.cancel)
             services.after_ack(command.channel_id, command.user_id, "cancellation",

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.views import checks
+from bot.views import checks, journey
 from bot.views.failback import notes, title
 from bot.views.mrkdwn import code, escape
 from bot.views.plan_problems import plan_problem
@@ -233,6 +233,7 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
             f"{architecture(plan)}{direction} — {summary_line(plan)}")
     blocks: list[dict[str, Any]] = [
         section(f":arrows_counterclockwise: {head}\nRequested by <@{requester}>."),
+        *([context(journey.at_preflight(plan.journey))] if plan.journey else []),
         *[section(line) for line in notes(operation.name, plan)],
         section(_values(operation, plan)),
         section(f"*VMs ({len(plan.items)})*: " + vm_list([i.vm_name for i in plan.items], 40)),

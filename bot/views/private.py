@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.views import checks
+from bot.views.journey import plan_stages
 from bot.views.mrkdwn import code, escape
 from bot.views.plan_problems import plan_problem
 from bot.views.usage import help_text, usage
 from core.decisions import Action, Decision, Refusal
-from core.notices import Locked, Notice, NotTaken, PlanProblem, PreflightFailed
+from core.notices import Locked, Notice, NotTaken, PlanProblem, PlanStages, PreflightFailed
 from core.ports import Throttled
 from intake.slash import Answer, Reply
 from store.models import OPEN_STATUSES, Request, utcnow
@@ -42,6 +43,8 @@ def notice(what: Notice) -> str:
                 "Nothing was sent to Site Recovery.")
     if isinstance(what, PlanProblem):
         return f":mag: {plan_problem(what)}\nNothing was sent."
+    if isinstance(what, PlanStages):
+        return plan_stages(what)
     if isinstance(what, Locked):
         link = f" (<{what.permalink}|message>)" if what.permalink else ""
         return (f":lock: Request #{what.holder}{link} by <@{what.requester}> is {what.status} "
@@ -149,7 +152,7 @@ def reply(r: Reply) -> str:
             assert r.throttled is not None
             return throttled(r.throttled, "command")
         case Answer.STATUS:
-            return status(r.requests)
+            return status(r.requests, r.throttled)
         case Answer.CANCELLING:
             return ":hourglass: Cancelling…"
         case Answer.ALREADY_RECEIVED:
@@ -167,14 +170,18 @@ def throttled(t: Throttled, what: str) -> str:
             f"in about {t.retry_in} s.")
 
 
-def status(rows: tuple[Request, ...]) -> str:
-    """`/reprotect status`: the channel's open requests, then the recent closed ones."""
+def status(rows: tuple[Request, ...], stages_throttled: Throttled | None = None) -> str:
+    """`/reprotect status`: the channel's open requests, then the recent closed ones; then
+    that each plan's stage is being read (or why not now)."""
+    reading = "\n" + (throttled(stages_throttled, "reading of each plan's stage")
+                      if stages_throttled else
+                      ":hourglass: Reading where each plan stands from Site Recovery…")
     if not rows:
-        return "No reprotect requests in this channel yet."
+        return "No reprotect requests in this channel yet." + reading
     lines = [status_line(r) for r in rows if r.status in OPEN_STATUSES]
     recent = [status_line(r) for r in rows if r.status not in OPEN_STATUSES][:10]
     return ("*Open*\n" + ("\n".join(lines) or "none") + "\n*Recent*\n"
-            + ("\n".join(recent) or "none"))
+            + ("\n".join(recent) or "none") + reading)
 
 
 def status_line(request: Request) -> str:

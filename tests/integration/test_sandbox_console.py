@@ -23,13 +23,18 @@ ROOT = Path(__file__).parents[2]
 PROMPT_READY = "help                this list"
 
 
-def sandbox(tmp: Path, *extra: str) -> subprocess.Popen[str]:
-    """The sandbox in its own process, with a TMPDIR of its own to see what it leaves."""
+def sandbox_env(tmp: Path) -> dict[str, str]:
+    """This checkout's code, no settings of the developer's, a TMPDIR of its own."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("SLACK_", "REPROTECT_", "AZURE_", "VCENTER_"))}
     env.update({"TMPDIR": str(tmp), "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
+    return env
+
+
+def sandbox(tmp: Path, *extra: str) -> subprocess.Popen[str]:
+    """The sandbox in its own process, with a TMPDIR of its own to see what it leaves."""
     return subprocess.Popen([sys.executable, "-m", "bot.cli", "sandbox", "--keep-running",
-                             *extra], env=env, cwd=tmp, stdin=subprocess.PIPE,
+                             *extra], env=sandbox_env(tmp), cwd=tmp, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

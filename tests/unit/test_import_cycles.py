@@ -94,8 +94,8 @@ def _layer(module: str) -> int:
     return next(i for i, names in enumerate(LAYERS) if top in names)
 
 
-# The shipped command imports the sandbox only to run `reprotect-bot sandbox`.
-DEFERRED_UPWARD = {"bot.cli -> sandbox.walkthrough"}
+# The shipped command imports the sandbox only to run `reprotect-bot sandbox` (and `--journey`).
+DEFERRED_UPWARD = {"bot.cli -> sandbox.walkthrough", "bot.cli -> sandbox.journey_walk"}
 
 
 def _upward(graph: dict[str, set[str]]) -> set[str]:

@@ -87,4 +87,6 @@ def test_slash_replies() -> None:
         Reply(Answer.WRONG_CHANNEL, channels=frozenset({"C2", "C1"})))
     assert reply(Reply(Answer.USAGE, usage=UsageError(Problem.NO_VM))).startswith(
         ":warning: `vm` names no VM: list names separated by commas.\nUsage:")
-    assert reply(Reply(Answer.STATUS)) == "No reprotect requests in this channel yet."
+    assert reply(Reply(Answer.STATUS)) == (
+        "No reprotect requests in this channel yet.\n"
+        ":hourglass: Reading where each plan stands from Site Recovery…")
