@@ -28,6 +28,7 @@ from bot.settings import Settings
 from bot.slack_app import build_app
 from bot.slack_ports import SlackDirectory, SlackNotifier, SlackWorkspace
 from bot.socket_mode import SocketModeRunner
+from bot.views.i18n import set_workspace_language
 from core.policy import Policy
 from core.ports import SlackUnavailable
 from gateways.site_recovery import AzureSiteRecovery
@@ -83,6 +84,7 @@ def _expire(engine: Engine) -> None:
 
 def build(settings: Settings) -> BotServices:
     metrics.count_transitions()
+    set_workspace_language(settings.reprotect_language)
     engine = make_engine(settings.database_url)
     migrate(engine)
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"

@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bot import views
 from bot.listeners import Services, action_of, click_of
 from bot.views import private
+from bot.views.i18n import using
 from core import actions
 from core.decisions import Click
 
@@ -44,8 +45,9 @@ def register(app: App, services: Services) -> None:
                                   view=views.reject_modal(c.request_id, c.channel_id))
             except (SlackApiError, OSError) as exc:  # a rejection needs its reason: wait
                 log.warning("reject reason dialog did not open (%s); nothing changed", exc)
-                services.notifier.ephemeral(c.channel_id, c.user_id, private.dialog_failed(
-                    c.request_id, _slack_error(exc)))
+                why = _slack_error(exc)
+                services.notifier.say(c.channel_id, c.user_id,
+                                      lambda: private.dialog_failed(c.request_id, why))
 
         services.report_failures(c.channel_id, c.user_id, "rejection",
                                  open_modal)  # now: the trigger id expires within 3 seconds
@@ -54,7 +56,9 @@ def register(app: App, services: Services) -> None:
     def on_reject_reason(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         reason = views.reject_reason(view)
         if not reason:
-            ack(response_action="errors", errors={actions.REASON_BLOCK: "Say why, in a few words."})
+            with using(services.notifier.languages.of(click_of(body).user_id)):
+                errors = {actions.REASON_BLOCK: private.reason_missing()}
+            ack(response_action="errors", errors=errors)
             return
         ack()
         target = views.reject_target(view)
@@ -100,8 +104,8 @@ def _on_click(app: App, services: Services, action_id: str, what: str,
         services.after_ack(c.channel_id, c.user_id, what, lambda: decide(c))
 
 
-def _slack_error(exc: Exception) -> str:
-    """What Slack said (its error code), or that it could not be reached."""
+def _slack_error(exc: Exception) -> str | None:
+    """What Slack said (its error code), or None: it could not be reached."""
     if isinstance(exc, SlackApiError) and exc.response is not None:
-        return f"Slack answered `{exc.response.get('error') or exc.response.status_code}`"
-    return "Slack could not be reached"
+        return str(exc.response.get("error") or exc.response.status_code)
+    return None

@@ -8,6 +8,7 @@ from slack_bolt import Ack, App
 
 from bot.listeners import Services
 from bot.views import private
+from bot.views.i18n import using
 from bot.views.mrkdwn import decode_slash_text
 from intake.slash import SlashCommand
 
@@ -21,7 +22,9 @@ def register(app: App, services: Services) -> None:
                                user_id=str(body.get("user_id", "")),
                                text=decode_slash_text(str(body.get("text", ""))))
         reply = services.intake.receive(command)
-        ack(text=private.reply(reply), response_type="ephemeral")
+        with using(services.notifier.languages.of(command.user_id)):
+            text = private.reply(reply)
+        ack(text=text, response_type="ephemeral")
         if reply.cancel is not None:
             cancel = command.on(reply.cancel)
             services.after_ack(command.channel_id, command.user_id, "cancellation",
