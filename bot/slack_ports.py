@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 
 
 # How long a person's Slack locale is trusted: a change in their Slack preferences shows in
-# the bot's private replies within this.
+# the bot's private replies within this. A failed lookup is tried again sooner.
 LOCALE_TTL = 3600.0
+LOCALE_RETRY = 60.0
 
 
 class UserLanguages:
@@ -41,18 +42,19 @@ class UserLanguages:
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(user)
-        if cached and now - cached[0] < LOCALE_TTL:
+        if cached and now < cached[0]:
             return cached[1]
         try:
-            found = self._client.users_info(user=user, include_locale=True).get("user") or {}
+            found = self._client.users_info(user=user, include_locale=True).get("user")
+            language = from_locale(str(found.get("locale") or "")) \
+                if isinstance(found, dict) else None
+            until = now + LOCALE_TTL
         except (SlackApiError, OSError) as exc:
             log.info("locale of %s not known (%s): the workspace's language is used", user,
                      type(exc).__name__)
-            return None  # not cached: asked again at the next reply
-        language = from_locale(str(found.get("locale") or "")) if isinstance(found, dict) \
-            else None
+            language, until = None, now + LOCALE_RETRY
         with self._lock:
-            self._cache[user] = (now, language)
+            self._cache[user] = (until, language)
         return language
 
 

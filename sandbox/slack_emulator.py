@@ -496,6 +496,7 @@ class SlackEmulator:
             "is_bot": False,
             "deleted": False,
             "tz": "UTC",
+            "locale": "en-US",  # given only when asked (`include_locale`), as Slack does
             **extra,
         }
         profile.setdefault(
@@ -561,7 +562,10 @@ class SlackEmulator:
         user = self._users.get(str(params.get("user", "")))
         if user is None:
             raise _SlackError("user_not_found")
-        return {"user": copy.deepcopy(user)}
+        shown = copy.deepcopy(user)
+        if str(params.get("include_locale", "")).lower() not in ("1", "true"):
+            shown.pop("locale", None)
+        return {"user": shown}
 
     def _open_view(self, params: JsonDict) -> JsonDict:
         _required(params, "trigger_id", "invalid_trigger_id")

@@ -4,6 +4,7 @@ try to notify the channel, hide a link, or leave their code span are shown inert
 The samples are the snapshot samples of `test_thread_views`, with every text field that comes
 from outside (VM names, job ids, Site Recovery's messages, reasons) replaced by HOSTILE; the
 user IDs Slack gives the bot stay real IDs, since the bot writes those mentions itself.
+Every test runs in each language the bot speaks: a translation must keep values inert too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import ast
 import dataclasses
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ import pytest
 from bot import views
 from bot.views import checks, private, thread
 from bot.views.check_words import Words
+from bot.views.i18n import LANGUAGES, using
 from bot.views.mrkdwn import BACKTICK_STAND_IN
 from core import events as ev
 from core.decisions import Action, Decision, Refusal
@@ -42,6 +45,13 @@ NOT_TEXT = {"by", "cause", "outcome", "kind", "plan", "command", "operation"}
 # The hostile name whole in one code span that closes after it (maybe with more of a command).
 SPAN_END = re.compile(r"&lt;@U123&gt; &lt;https://x\|y&gt; &amp; \*bold\* line2 ˋy[^`\n]*`")
 LIVE = re.compile(r"<!(?!date\^)|<@U123|<https://x")
+
+
+@pytest.fixture(autouse=True, params=LANGUAGES)
+def language(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each test once per language, the views worded in it."""
+    with using(request.param):
+        yield request.param
 
 
 def hostile(value: Any) -> Any:
@@ -238,7 +248,13 @@ def test_every_private_reply_shows_outside_text_inert() -> None:
         assert_inert(text)
 
 
-def test_a_vm_name_from_azure_cannot_mention_the_channel_in_the_request_message() -> None:
+# The unknown OS type's line, as each language says it.
+ODD_OS = {"en": "VM `app-02ˋ &lt;!channel&gt; ˋx`'s OS type is `Plan9`",
+          "fr": "Le type de système de la VM `app-02ˋ &lt;!channel&gt; ˋx` est `Plan9`"}
+
+
+def test_a_vm_name_from_azure_cannot_mention_the_channel_in_the_request_message(
+        language: str) -> None:
     """r09: a VM whose VMware display name holds a backtick and `<!channel>`, with an OS type
     the bot does not know: its check lines show the name inert, in one code span."""
     odd = replace(facts().items[0], friendly_name="app-02` <!channel> `x", os_type="Plan9")
@@ -248,7 +264,7 @@ def test_a_vm_name_from_azure_cannot_mention_the_channel_in_the_request_message(
         required=1, expires_at=None)
     shown = "\n".join(texts(message))
     assert "<!channel>" not in shown
-    assert "VM `app-02ˋ &lt;!channel&gt; ˋx`'s OS type is `Plan9`" in shown
+    assert ODD_OS[language] in shown
 
 
 def _outcomes_in_code() -> set[tuple[str, str]]:

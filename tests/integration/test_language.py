@@ -1,0 +1,92 @@
+"""Each person is answered in their Slack locale, the channel in the workspace's language
+(REPROTECT_LANGUAGE), through the real Bolt app and the Slack emulator's `users.info`; the
+contract's words (`Approve`, `Reject`, `Summary`, `N/N protected`) stay in either language."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from bot.views.i18n import set_workspace_language
+from sandbox.arm_emulator import ArmEmulator
+from sandbox.local_bot import SIGNING_SECRET
+from sandbox.slack_driver import SlackDriver
+from sandbox.slack_emulator import SlackEmulator
+from tests.integration.conftest import (APPROVER, CHANNEL, COMMAND, GROUP, GROUP_MEMBERS,
+                                        OUTSIDER, REQUESTER, BotFactory, approve, buttons,
+                                        reprotect_posts, wait_root, wait_summary)
+
+# Slack gives each person's locale (`users.info` with include_locale): two speak French.
+LOCALES = {REQUESTER: "fr-FR", APPROVER: "fr-CA", OUTSIDER: "en-US"}
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackEmulator]:
+    users = {u: {"name": u.lower(), "locale": LOCALES.get(u, "en-US")}
+             for u in (REQUESTER, APPROVER, OUTSIDER, *GROUP_MEMBERS)}
+    with SlackEmulator(users=users, usergroups={GROUP: GROUP_MEMBERS}) as emulator:
+        yield emulator
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards() -> Iterator[None]:
+    """The workspace language is the process's: later tests start from the default."""
+    yield
+    set_workspace_language("en")
+
+
+def last_private(slack: SlackEmulator, user: str) -> str:
+    slack.wait_for(lambda s: bool(s.ephemerals(user)))
+    return str(slack.ephemerals(user)[-1].params["text"])
+
+
+def test_private_replies_follow_the_person_and_the_channel_the_workspace(
+        start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator) -> None:
+    bot = start_bot()  # REPROTECT_LANGUAGE unset: English
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+
+    answer = driver.slash_command("plan=x plan=z master=y", user_id=REQUESTER,
+                                  channel_id=CHANNEL).json()
+    assert answer["response_type"] == "ephemeral"
+    assert "`plan` est donnée deux fois" in answer["text"]
+    assert "Utilisation :" in answer["text"] and "/reprotect plan=" in answer["text"]
+    asked = [c for c in slack.calls if c.method == "users.info"]
+    assert asked and asked[0].params["user"] == REQUESTER
+    assert str(asked[0].params["include_locale"]).lower() in ("1", "true")
+
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    root = wait_root(slack)
+    shown = str(root.blocks)
+    assert "Site-to-site VPN or ExpressRoute private peering is up" in shown  # the workspace's
+    assert "Le VPN site à site" not in shown
+    assert buttons(root) == ["Approve", "Reject", "Cancel"]
+
+    driver.click(root, "Approve", user_id=REQUESTER, channel_id=CHANNEL)
+    assert "Vous ne pouvez pas approuver votre propre demande" in last_private(slack, REQUESTER)
+    driver.click(root, "Approve", user_id=OUTSIDER, channel_id=CHANNEL)
+    assert "You are not an approver for reprotect" in last_private(slack, OUTSIDER)
+    # One users.info per person, however many replies: the locale is cached.
+    assert [c.params["user"] for c in slack.calls if c.method == "users.info"] == [
+        REQUESTER, OUTSIDER]
+    assert not reprotect_posts(arm)
+
+
+def test_a_french_workspace_words_the_request_and_keeps_the_contract_words(
+        start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator) -> None:
+    bot = start_bot(reprotect_language="FR")
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    root = wait_root(slack)
+    shown = str(root.blocks)
+    assert "Le VPN site à site ou le peering privé ExpressRoute est actif" in shown
+    assert "Les ports de la restauration automatique sont ouverts" in shown
+    assert buttons(root) == ["Approve", "Reject", "Cancel"]
+
+    driver.click(root, "Approve", user_id=OUTSIDER, channel_id=CHANNEL)
+    assert "You are not an approver for reprotect" in last_private(slack, OUTSIDER)  # en-US
+
+    approve(driver, slack, root, APPROVER)
+    summary = wait_summary(slack, root)[-1].text
+    assert "Summary" in summary and "3/3 protected" in summary
+    assert len(reprotect_posts(arm)) == 3
