@@ -13,9 +13,21 @@ from sandbox.arm_emulator import ArmEmulator
 from sandbox.local_bot import SIGNING_SECRET
 from sandbox.slack_driver import SlackDriver
 from sandbox.slack_emulator import SlackEmulator
-from tests.integration.conftest import (APPROVER, CHANNEL, COMMAND, GROUP, GROUP_MEMBERS,
-                                        OUTSIDER, REQUESTER, BotFactory, approve, buttons,
-                                        reprotect_posts, wait_root, wait_summary)
+from tests.integration.conftest import (
+    APPROVER,
+    CHANNEL,
+    COMMAND,
+    GROUP,
+    GROUP_MEMBERS,
+    OUTSIDER,
+    REQUESTER,
+    BotFactory,
+    approve,
+    buttons,
+    reprotect_posts,
+    wait_root,
+    wait_summary,
+)
 
 # Slack gives each person's locale (`users.info` with include_locale): two speak French.
 LOCALES = {REQUESTER: "fr-FR", APPROVER: "fr-CA", OUTSIDER: "en-US"}
