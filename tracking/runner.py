@@ -330,7 +330,9 @@ class Runner:
             before = {run.id: status for run, status, _ in saves}
             for run, step in self._leases.save_all(saves):
                 if step.status is not None and step.status != before[run.id]:
-                    log.info("run %s: %s -> %s", run.id, before[run.id].value, step.status.value)
+                    with log_context(request=run.request_id, run=run.id, vm_name=run.vm_name):
+                        log.info("run %s: %s -> %s", run.id, before[run.id].value,
+                                 step.status.value)
                 if step.started is not None:
                     tick.started[run.request_id].append((run.vm_name, step.started))
 

@@ -112,7 +112,8 @@ def test_check_passes_and_names_missing_scopes(env: dict[str, str], slack: Slack
     assert result.returncode == 0, result.stdout
     assert "warn vault:" in result.stdout and "writes go unsigned" in result.stdout
     assert "all 4 checks passed" in result.stdout
-    assert "scopes commands, chat:write, usergroups:read, users:read granted" in result.stdout
+    assert ("scopes commands, chat:write, usergroups:read, users:read, channels:read, "
+            "groups:read granted") in result.stdout
     slack.scopes.remove("usergroups:read")
     result = run_cli(["check"], env)
     assert result.returncode == 1
