@@ -41,6 +41,14 @@ RUN_WORDS = {
     RunStatus.QUEUED: N_("queued"),
 }
 
+# What `/readyz` and the process itself name their dependencies (`bot.container`,
+# `bot.home_publisher.TICKS`), as a reader says them.
+DEPENDENCIES = {
+    "slack": N_("Slack"), "vault": N_("Site Recovery vault"), "vcenter": N_("vCenter"),
+    "database": N_("database"), "Site Recovery tracking": N_("Site Recovery tracking"),
+    "Slack messages": N_("Slack messages"),
+}
+
 
 def run_word(status: str | None) -> str:
     """A VM's run status in words; one the bot does not know as stored, escaped."""
@@ -94,7 +102,8 @@ def _readiness_line(state: DependencyState) -> str:
         icon, words = ":white_check_mark:", _("ready")
     else:
         icon, words = ":x:", _("not ready")
-    line = f"{icon} *{escape(state.name)}*: {words}"
+    name = _(DEPENDENCIES[state.name]) if state.name in DEPENDENCIES else escape(state.name)
+    line = f"{icon} *{name}*: {words}"
     if state.last_success is not None:
         line += _(", last worked {when}").format(when=when(state.last_success))
     if state.error:

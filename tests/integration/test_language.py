@@ -28,6 +28,7 @@ from tests.integration.conftest import (
     wait_root,
     wait_summary,
 )
+from tests.integration.test_app_home import home_of
 
 # Slack gives each person's locale (`users.info` with include_locale): two speak French.
 LOCALES = {REQUESTER: "fr-FR", APPROVER: "fr-CA", OUTSIDER: "en-US"}
@@ -82,6 +83,12 @@ def test_private_replies_follow_the_person_and_the_channel_the_workspace(
     assert [c.params["user"] for c in slack.calls if c.method == "users.info"] == [
         REQUESTER, OUTSIDER]
     assert not reprotect_posts(arm)
+
+    # The App Home tab is the person's own: in their language too.
+    alice = home_of(slack, driver, REQUESTER)
+    assert "Demandes ouvertes" in alice and ":ballot_box: en attente d'approbation" in alice
+    assert ":white_check_mark: *base de données*: prêt" in alice
+    assert "Open requests" in home_of(slack, driver, OUTSIDER)
 
 
 def test_a_french_workspace_words_the_request_and_keeps_the_contract_words(
