@@ -266,10 +266,24 @@ def reason_missing() -> str:
     return _("Say why, in a few words.")
 
 
+# What `bot.slack_ports` asks Slack (`SlackUnavailable.what`), as a reader says it.
+ASKED = {"which workspace the bot belongs to": N_("which workspace the bot belongs to"),
+         "which workspace the bot belongs to (auth.test: no team_id)":
+             N_("which workspace the bot belongs to (auth.test: no team_id)")}
+GROUP_ASKED = "who is in user group "
+
+
+def _asked(asked: str) -> str:
+    if asked.startswith(GROUP_ASKED):
+        return _("who is in user group {group}").format(
+            group=escape(asked.removeprefix(GROUP_ASKED)))
+    return _(ASKED[asked]) if asked in ASKED else escape(asked)
+
+
 def slack_unavailable(asked: str) -> str:
     """Slack did not say who someone is: the decision is refused, never taken on a guess."""
     return _("Slack did not answer when asked {asked}, so the bot cannot check who may do "
-             "this. Nothing changed: try again in a minute.").format(asked=escape(_(asked)))
+             "this. Nothing changed: try again in a minute.").format(asked=_asked(asked))
 
 
 def not_taken(what: str, asked: str) -> str:

@@ -166,3 +166,14 @@ def test_a_language_the_bot_has_no_words_for_stops_start_up(
     assert load_settings().reprotect_language == "fr"
     monkeypatch.delenv("REPROTECT_LANGUAGE")
     assert load_settings().reprotect_language == "en"
+
+
+def test_what_slack_was_asked_is_said_in_the_reader_language() -> None:
+    """`bot.slack_ports` names what it asked Slack; the refusal says it in French too."""
+    with using("fr"):
+        group = private.slack_unavailable("who is in user group S1")
+        workspace = private.slack_unavailable("which workspace the bot belongs to")
+        unknown = private.slack_unavailable("<!channel> something new")
+    assert "quand le bot a demandé qui fait partie du groupe d'utilisateurs S1" in group
+    assert "demandé à quel espace de travail le bot appartient :" in workspace
+    assert "&lt;!channel&gt; something new" in unknown
