@@ -19,8 +19,6 @@ from typing import cast
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Engine
-from sqlmodel import Session
 
 from bot import views
 from bot.views import thread
@@ -29,8 +27,10 @@ from core.log_context import about_request
 from core.plan import ResolvedPlan
 from operations import operation_named
 from store import outbox_queue as queue
+from store.approvals import approvals_of, confirmations
+from store.db import Engine, read_scope
 from store.models import Outbox, OutboxKind, OutboxStatus, Request, RequestStatus, utcnow
-from store.repo import approvals_of, confirmations, get_request
+from store.requests import get_request
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +260,7 @@ def render(engine: Engine, request: Request, row: Outbox, event: Event, *,
 def _request_view(engine: Engine, request: Request,
                   approval_confirms_manual: bool) -> views.Message:
     assert request.id is not None
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         fresh = get_request(session, request.id)
         assert fresh is not None
         approvals = approvals_of(session, request.id)

@@ -26,6 +26,8 @@ from tests.integration.conftest import (
 )
 from tests.integration.processes import BotProcess, bot_env
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 SETTINGS_VARIABLES = (
     "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT",
     "DATABASE_URL", "AZURE_SUBSCRIPTION_ID", "ASR_RESOURCE_GROUP", "ASR_VAULT_NAME",
