@@ -7,6 +7,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -23,6 +25,10 @@ log = logging.getLogger(__name__)
 # the bot's private replies within this. A failed lookup is tried again sooner.
 LOCALE_TTL = 3600.0
 LOCALE_RETRY = 60.0
+# An acknowledgement waits at most this for a locale not yet known, well inside Slack's 3
+# seconds; past it, it is worded in the workspace's language and the answer, when it comes,
+# serves the person's next reply.
+ACK_LOOKUP_SECONDS = 0.8
 
 
 class UserLanguages:
@@ -37,13 +43,30 @@ class UserLanguages:
         self._client = client
         self._cache: dict[str, tuple[float, str | None]] = {}
         self._lock = threading.Lock()
+        self._lookups = ThreadPoolExecutor(max_workers=2, thread_name_prefix="locale")
 
     def of(self, user: str) -> str | None:
-        now = time.monotonic()
+        """The person's language, asking Slack when it is not known (or known too long)."""
+        cached = self._cached(user)
+        return cached[0] if cached is not None else self._ask(user)
+
+    def for_ack(self, user: str) -> str | None:
+        """The same within ACK_LOOKUP_SECONDS: an acknowledgement never waits longer."""
+        cached = self._cached(user)
+        if cached is not None:
+            return cached[0]
+        try:
+            return self._lookups.submit(self._ask, user).result(timeout=ACK_LOOKUP_SECONDS)
+        except FutureTimeout:
+            return None
+
+    def _cached(self, user: str) -> tuple[str | None] | None:
         with self._lock:
             cached = self._cache.get(user)
-        if cached and now < cached[0]:
-            return cached[1]
+        return (cached[1],) if cached and time.monotonic() < cached[0] else None
+
+    def _ask(self, user: str) -> str | None:
+        now = time.monotonic()
         try:
             found = self._client.users_info(user=user, include_locale=True).get("user")
             language = from_locale(str(found.get("locale") or "")) \

@@ -56,7 +56,7 @@ def register(app: App, services: Services) -> None:
     def on_reject_reason(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         reason = views.reject_reason(view)
         if not reason:
-            with using(services.notifier.languages.of(click_of(body).user_id)):
+            with using(services.notifier.languages.for_ack(click_of(body).user_id)):
                 errors = {actions.REASON_BLOCK: private.reason_missing()}
             ack(response_action="errors", errors=errors)
             return

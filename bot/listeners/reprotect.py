@@ -22,7 +22,7 @@ def register(app: App, services: Services) -> None:
                                user_id=str(body.get("user_id", "")),
                                text=decode_slash_text(str(body.get("text", ""))))
         reply = services.intake.receive(command)
-        with using(services.notifier.languages.of(command.user_id)):
+        with using(services.notifier.languages.for_ack(command.user_id)):
             text = private.reply(reply)
         ack(text=text, response_type="ephemeral")
         if reply.cancel is not None:

@@ -4,6 +4,7 @@ contract's words (`Approve`, `Reject`, `Summary`, `N/N protected`) stay in eithe
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -109,3 +110,24 @@ def test_a_french_workspace_words_the_request_and_keeps_the_contract_words(
     summary = wait_summary(slack, root)[-1].text
     assert "Summary" in summary and "3/3 protected" in summary
     assert len(reprotect_posts(arm)) == 3
+
+
+def test_a_slow_users_info_never_delays_the_acknowledgement(
+        start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator) -> None:
+    """Slack slow to say a locale: the ack comes in the workspace's language well inside 3 s;
+    the answer, once in, words the person's next reply."""
+    bot = start_bot()
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
+    released = slack.hold("users.info")
+    try:
+        started = time.monotonic()
+        answer = driver.slash_command("plan=x plan=z master=y", user_id=REQUESTER,
+                                      channel_id=CHANNEL).json()
+        assert time.monotonic() - started < 2.0
+        assert "`plan` is given twice" in answer["text"]
+    finally:
+        released.set()
+    slack.wait_for(lambda s: any(c.method == "users.info" and c.ok for c in s.calls))
+    answer = driver.slash_command("plan=x plan=z master=y", user_id=REQUESTER,
+                                  channel_id=CHANNEL).json()
+    assert "`plan` est donnée deux fois" in answer["text"]
