@@ -40,9 +40,10 @@ def register(app: App, services: Services) -> None:
         def open_modal() -> None:
             if not approvals.may_reject(c).accepted:
                 return
+            with using(services.notifier.languages.for_ack(c.user_id)):  # the clicker's own
+                modal = views.reject_modal(c.request_id, c.channel_id)
             try:
-                client.views_open(trigger_id=str(body.get("trigger_id", "")),
-                                  view=views.reject_modal(c.request_id, c.channel_id))
+                client.views_open(trigger_id=str(body.get("trigger_id", "")), view=modal)
             except (SlackApiError, OSError) as exc:  # a rejection needs its reason: wait
                 log.warning("reject reason dialog did not open (%s); nothing changed", exc)
                 why = _slack_error(exc)
