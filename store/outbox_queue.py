@@ -6,9 +6,7 @@ order) and renews that lease, by compare-and-set on owner and status, before eac
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, col, select
@@ -52,14 +50,6 @@ def progress_ts(engine: Engine, row: Outbox) -> str | None:
             Outbox.request_id == row.request_id, Outbox.kind == OutboxKind.PROGRESS,
             Outbox.status == OutboxStatus.SENT, col(Outbox.ts).is_not(None))
             .order_by(col(Outbox.id).desc())).first()
-
-
-def progress_payloads(engine: Engine, row: Outbox) -> list[Mapping[str, Any]]:
-    """Every progress change queued for the request up to `row`, oldest first."""
-    with Session(engine) as session:
-        return list(session.exec(select(Outbox.payload).where(
-            Outbox.request_id == row.request_id, Outbox.kind == OutboxKind.PROGRESS,
-            col(Outbox.id) <= row.id).order_by(col(Outbox.id))).all())
 
 
 def claim(engine: Engine, request_id: int, owner: str, lease: timedelta) -> bool:

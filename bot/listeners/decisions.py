@@ -10,12 +10,15 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
 
 from bot import views
 from bot.listeners import Services, action_of, click_of
 from bot.views import private
 from core import actions
 from core.decisions import Click
+from core.plan import ResolvedPlan
+from store.repo import get_request
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,22 @@ def register(app: App, services: Services) -> None:
         c = click_of(body)
         services.after_ack(c.channel_id, c.user_id, "retry",
                            lambda: services.retries.retry(c.request_id, c))
+
+    @app.action(actions.SHOW_PASSED)
+    def on_show_passed(ack: Ack, body: dict[str, Any]) -> None:
+        """Details on demand: the request's passed checks, privately, to whoever asks in
+        the request's own channel."""
+        ack()
+        c = click_of(body)
+
+        def show() -> None:
+            with Session(services.engine) as session:
+                request = get_request(session, c.request_id)
+            if request is not None and request.channel_id == c.channel_id:
+                services.notifier.ephemeral(c.channel_id, c.user_id, views.passed_list(
+                    c.request_id, ResolvedPlan.from_json(request.plan)))
+
+        services.after_ack(c.channel_id, c.user_id, "list of passed checks", show)
 
     @app.action(actions.CONFIRM_MANUAL)
     def on_manual_ticks(ack: Ack, body: dict[str, Any]) -> None:
