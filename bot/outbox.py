@@ -59,6 +59,10 @@ MERGE_MOST = 500  # Done replies sent as one (one line per 10 VMs)
 # longer than PROTECTED_HOLD; plans of up to this many VMs get one reply per tick, unheld.
 PROTECTED_REPLIES = 10
 PROTECTED_HOLD = timedelta(minutes=5)
+# Failure replies of one request also sent to the channel (`reply_broadcast`); past these,
+# the rest stay in the thread, so a mass failure does not flood the channel (the summary,
+# always broadcast, names every VM that failed).
+BROADCAST_MOST = 5
 
 
 class ChannelPacer:
@@ -150,6 +154,10 @@ class OutboxSender:
         message = render(self._engine, request, event,
                          approval_confirms_manual=self._approval_confirms_manual,
                          portal=self._portal)
+        if type(event) in thread.FAILURES and queue.sent_of_types(
+                self._engine, row.request_id,
+                {t.__name__ for t in thread.FAILURES}) >= BROADCAST_MOST:
+            message = {k: v for k, v in message.items() if k != "reply_broadcast"}
         try:
             if row.kind == OutboxKind.ROOT:
                 response = self._client.chat_postMessage(channel=row.channel_id, **message)

@@ -6,6 +6,7 @@ order) and renews that lease, by compare-and-set on owner and status, before eac
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, or_, update
@@ -50,6 +51,15 @@ def progress_ts(engine: Engine, row: Outbox) -> str | None:
             Outbox.request_id == row.request_id, Outbox.kind == OutboxKind.PROGRESS,
             Outbox.status == OutboxStatus.SENT, col(Outbox.ts).is_not(None))
             .order_by(col(Outbox.id).desc())).first()
+
+
+def sent_of_types(engine: Engine, request_id: int, types: Collection[str]) -> int:
+    """How many of the request's replies of these event types were sent."""
+    with Session(engine) as session:
+        rows = session.exec(select(Outbox.payload).where(
+            Outbox.request_id == request_id, Outbox.kind == OutboxKind.REPLY,
+            Outbox.status == OutboxStatus.SENT)).all()
+    return sum(1 for payload in rows if payload.get("type") in types)
 
 
 def claim(engine: Engine, request_id: int, owner: str, lease: timedelta) -> bool:

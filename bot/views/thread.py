@@ -42,10 +42,19 @@ def render(event: ev.Event, runs: Sequence[Run] = (), portal: str | None = None)
     if builder is None:
         raise ValueError(f"no thread view for {type(event).__name__}")
     message = builder(event)
-    vm = getattr(event, "vm", None)
+    if type(event) not in FAILURES:
+        return message
+    vm = getattr(event, "vm", "")
     run = next((r for r in runs if r.vm_name == vm), None)
-    return _linked(message, run_words.links(run, portal)) \
-        if run is not None and message.get("reply_broadcast") else message
+    linked = _linked(message, run_words.links(run, portal)) if run is not None else message
+    return {**linked, "reply_broadcast": True}
+
+
+# A VM's run ended badly: these replies go to the channel too (`reply_broadcast`), so whoever
+# follows the channel but not the thread hears of it; the outbox keeps a mass failure in the
+# thread past the first few (`bot.outbox.BROADCAST_MOST`), and the summary names them all.
+FAILURES = frozenset({ev.JobFailed, ev.JobCancelled, ev.WriteRefused, ev.NotStarted,
+                      ev.RestartLost, ev.AgentGaveUp, ev.TimedOut})
 
 
 def _linked(message: Message, links: str) -> Message:
@@ -130,13 +139,11 @@ def done(event: ev.Done) -> Message:
 
 
 def failed(vm: str, reason: str, run_id: int | None = None) -> Message:
-    """A VM's failure, also shown in the channel (`reply_broadcast`): whoever follows the
-    channel but not the thread hears of it. With a Retry button (restart its job) when
-    `run_id` can be retried."""
+    """A VM's failure; with a Retry button (restart its job) when `run_id` can be retried."""
     text = clip(f":x: {code(vm)} failed.\n{reason}", REPLY_LIMIT)
     if run_id is None:
-        return {"text": text, "reply_broadcast": True}
-    return {"text": text, "reply_broadcast": True, "blocks": [
+        return {"text": text}
+    return {"text": text, "blocks": [
         section(text),
         {"type": "actions", "block_id": f"retry:{run_id}", "elements": [
             {"type": "button", "action_id": actions.RETRY, "value": str(run_id),

@@ -4,6 +4,7 @@ checked against the wire names of shared/asr-api/modernized.md §3."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -20,6 +21,7 @@ from tests.integration.conftest import (
     approve,
     buttons,
     confirm,
+    progress_history,
     reprotect_posts,
     roots,
     settle,
@@ -65,7 +67,8 @@ def test_modernized_plan_goes_to_three_of_three_protected(
     assert any("Reprotect started" in t for t in texts)
     for vm in ("web-01", "web-02", "web-03"):
         assert any(vm in t and "protected" in t for t in texts), f"no protected reply for {vm}"
-    assert any("initial replication" in t and "%" in t for t in texts), \
+    assert any(re.search(r"`web-0\d` — initial replication \d+ %", t)
+               for t in progress_history(slack)), \
         "progress shows initialReplicationProgressPercentage"
     assert "Summary" in texts[-1] and "3/3 protected" in texts[-1]
 

@@ -165,7 +165,7 @@ def test_reject_removes_buttons_and_sends_nothing(driver: SlackDriver, slack: Sl
     slack.wait_for(lambda s: s.messages(CHANNEL)[0].edits > 0
                    and bool(s.thread(CHANNEL, root.ts)))
     updated = slack.messages(CHANNEL)[0]
-    assert buttons(updated) == [] and "rejected" in str(updated.blocks)
+    assert buttons(updated) == [] and "*Rejected* by <@U0BOB>" in str(updated.blocks)
     assert "MT has a snapshot" in str(updated.blocks)
     assert "MT has a snapshot" in slack.thread(CHANNEL, root.ts)[-1].text
     settle(1.0)

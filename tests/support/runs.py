@@ -3,6 +3,8 @@ bad night, at any size."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from store.models import Run, RunStatus
 
 GUID = "9f0c3a7e-3b1d-4c55-8a2e-0d6b1f2e4a{:02d}"
@@ -11,12 +13,15 @@ VAULT = ("/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-
          "Microsoft.RecoveryServices/vaults/vault-prod")
 
 
-def run(i: int, status: RunStatus, **values: object) -> Run:
-    """VM app-<i>'s run as the outbox reads it when it sends."""
-    return Run(**{"request_id": 7, "vm_name": f"app-{i:03d}", "status": status,
-                  "job_id": GUID.format(i % 100),
-                  "item_id": f"{VAULT}/replicationFabrics/cs-01/replicationProtectionContainers/"
-                             f"cloud_1/replicationProtectedItems/vm-app-{i:03d}", **values})
+def run(i: int, status: RunStatus, **values: Any) -> Run:
+    """VM app-<i>'s run as the outbox reads it when it sends; `values` set other columns."""
+    built = Run(request_id=7, vm_name=f"app-{i:03d}", status=status,
+                job_id=GUID.format(i % 100),
+                item_id=f"{VAULT}/replicationFabrics/cs-01/replicationProtectionContainers/"
+                        f"cloud_1/replicationProtectedItems/vm-app-{i:03d}")
+    for column, value in values.items():
+        setattr(built, column, value)
+    return built
 
 
 def healthy_runs(count: int) -> tuple[Run, ...]:
