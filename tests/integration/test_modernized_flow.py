@@ -176,7 +176,7 @@ def test_a_changed_datastore_voids_the_approval(
     slack.wait_for(lambda s: bool(s.thread(CHANNEL, root.ts)))
     reply = slack.thread(CHANNEL, root.ts)[-1]
     assert "Datastore of `web-02`: `vsan-avs-01` → `vmfs-avs-02`" in reply.text
-    slack.wait_for(lambda s: "stale" in s.messages(CHANNEL)[0].text)
+    slack.wait_for(lambda s: "*Stale*: the preflight changed" in s.messages(CHANNEL)[0].text)
     assert buttons(slack.messages(CHANNEL)[0]) == []
     settle(1.0)
     assert not reprotect_posts(arm)

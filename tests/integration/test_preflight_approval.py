@@ -148,7 +148,7 @@ def test_a_changed_preflight_voids_the_approval(driver: SlackDriver, slack: Slac
     assert "Process server: `azure-ps-01` → `azure-ps-02`" in reply.text
     assert f"/reprotect {COMMAND}" in reply.text
     assert any("preflight changed" in t for t in ephemeral_texts(slack, APPROVER))
-    slack.wait_for(lambda s: "stale" in s.messages(CHANNEL)[0].text)
+    slack.wait_for(lambda s: "*Stale*: the preflight changed" in s.messages(CHANNEL)[0].text)
     assert buttons(slack.messages(CHANNEL)[0]) == []
     settle(1.0)
     assert not reprotect_posts(arm)
