@@ -16,7 +16,7 @@ from bot.views.run_words import ended_badly, named, tally
 from core.plan import ResolvedPlan
 from store.models import Run
 
-BLOCKER_CHARS = 300  # the first blocker's words in the header; the rest are listed below
+BLOCKER_CHARS = 300  # the first blocker's words in the header, when this short
 
 ICONS = {"preflight": ":mag:", "pending": ":hourglass_flowing_sand:",
          "approved": ":arrow_forward:", "executing": ":arrows_counterclockwise:",
@@ -74,8 +74,8 @@ def _why_blocked(plan: ResolvedPlan) -> str:
     blockers = plan.blockers
     if not blockers:
         return "see below"
-    first = checks.message(blockers[0])
-    first = first if len(first) <= BLOCKER_CHARS else first[:BLOCKER_CHARS - 1] + "…"
+    first = checks.message(blockers[0])  # escaped mrkdwn: never cut, or a span stays open
     more = len(blockers) - 1
-    return (f"*{escape(blockers[0].check)}* — {first}"
+    return (f"*{escape(blockers[0].check)}*"
+            + (f" — {first}" if len(first) <= BLOCKER_CHARS else " (its words below)")
             + (f" (and {more} more blocker{'s' if more != 1 else ''} below)" if more else ""))

@@ -17,7 +17,7 @@ from bot.views import run_words, thread
 from core import events as ev
 from gateways.site_recovery_models import HealthIssue
 from store.models import Run, RunStatus
-from tests.support.runs import GUID, PORTAL, VAULT, failing_runs, healthy_runs
+from tests.support.runs import GUID, PORTAL, VAULT, failing_runs, healthy_runs, run
 from tests.unit.test_views_limits import healthy
 
 SNAPSHOTS = Path(__file__).with_name("snapshots")
@@ -212,3 +212,17 @@ def test_words_come_from_the_fields_people_cannot_inject() -> None:
     text = render("decided_rejected")["text"]
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text
 
+
+
+def test_what_azure_says_about_a_run_cannot_notify_or_link() -> None:
+    """VM names, task names, error codes and health codes come from Azure: shown, escaped."""
+    hostile = "<!channel> <https://evil|x> &"
+    runs = (run(1, RunStatus.RUNNING, vm_name=hostile, job_state="InProgress",
+                job_task=f"{hostile} (InProgress), 0/2 tasks done"),
+            run(2, RunStatus.FAILED, vm_name=hostile, error={"codes": [hostile]}),
+            run(3, RunStatus.SYNCING, flags={"health": hostile}))
+    for message in (thread.render(ev.Progress(()), runs, PORTAL),
+                    thread.render(ev.Summary(3, 0, 1, 0), runs, PORTAL),
+                    thread.render(ev.JobCancelled(hostile, "job"), runs, PORTAL)):
+        text = message["text"]
+        assert "<!channel>" not in text and "<https://evil" not in text, text
