@@ -9,14 +9,12 @@ quorum has the runner restart the job once, by compare-and-set from `failed`.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
 from core.decisions import Action, Click, Decision, Refusal
 from core.ports import Notifier, RetryAuthority, Waker
-from store.db import session_scope
+from store.db import Engine, read_scope, session_scope
+from store.journal import audit
 from store.models import Run
-from store.repo import audit, get_run, retried_by, vote_retry
+from store.runs import get_run, retried_by, vote_retry
 from tracking import Runner
 
 
@@ -31,7 +29,7 @@ class Retries:
 
     def retry(self, run_id: int, click: Click) -> None:
         """`click` is who clicked where; `run_id` the failed VM's run (the button's value)."""
-        with Session(self._engine) as session:
+        with read_scope(self._engine) as session:
             run = get_run(session, run_id)
         if run is None:
             self._notifier.tell(click.channel_id, click.user_id, Decision(

@@ -12,10 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
-
 from approvals.policy import (
     ApprovalFacts,
     decide_approval,
@@ -30,9 +26,11 @@ from core.policy import Policy
 from core.ports import Directory, Notifier, Waker
 from intake.manual_items import confirm_remaining
 from intake.recheck import Recheck
-from store.db import session_scope
+from store.approvals import approvals_of
+from store.db import Conflict, Engine, Session, read_scope, session_scope
+from store.journal import audit, enqueue
 from store.models import Approval, Request, RequestStatus, utcnow
-from store.repo import approvals_of, audit, enqueue, get_request, pending_due, transition
+from store.requests import get_request, pending_due, transition
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +93,7 @@ class Approvals:
                 audit(session, click.user_id, "approve", click.request_id,
                       fingerprint=request.fingerprint, quorum=decision.quorum_reached)
                 enqueue(session, request, RequestChanged())
-        except IntegrityError:
+        except Conflict:
             return self._refuse(click, Decision(False, Action.APPROVE,
                                                 Refusal.ALREADY_APPROVED))
         except _Refused as refused:  # decided by another click, cancelled or expired meanwhile
@@ -130,7 +128,7 @@ class Approvals:
 
     def _decide(self, click: Click, rule: Callable[[ApprovalFacts], Decision],
                 action: Action, approved_by: frozenset[str] | None = None) -> Decision:
-        with Session(self._engine) as session:
+        with read_scope(self._engine) as session:
             request = get_request(session, click.request_id)
             if request is None:
                 return Decision(False, action, Refusal.NO_SUCH_REQUEST, number=click.request_id)
@@ -159,7 +157,7 @@ class Approvals:
         return decision
 
     def _status(self, request_id: int) -> str:
-        with Session(self._engine) as session:
+        with read_scope(self._engine) as session:
             request = get_request(session, request_id)
             return str(request.status) if request else "gone"
 
@@ -174,7 +172,7 @@ class Approvals:
 
 def expire_due(engine: Engine) -> int:
     """Expire pending requests past their TTL; their message loses its buttons."""
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         due = pending_due(session, utcnow())
     expired = 0
     for request in due:

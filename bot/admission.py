@@ -46,6 +46,11 @@ class AfterAckPool(ThreadPoolExecutor):
         with self._lock:
             return self._pending < self._most
 
+    def busy(self) -> bool:
+        """True while any work is queued or running (tests wait for the bot to be idle)."""
+        with self._lock:
+            return self._pending > 0
+
     def _finished(self) -> None:
         with self._lock:
             self._pending -= 1

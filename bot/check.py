@@ -16,11 +16,11 @@ from typing import TextIO
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.database_url import database_unreachable, sqlite_file, sqlite_problem
 from bot.health import slack_failure
 from bot.settings import Settings
 from gateways.errors import GatewayError
 from gateways.site_recovery import AzureSiteRecovery
+from store.database_url import database_unreachable, sqlite_file, sqlite_problem
 
 # The bot token's scopes, as manifest.json declares them (a unit test keeps them equal).
 REQUIRED_SCOPES = ("commands", "chat:write", "usergroups:read", "users:read", "channels:read",

@@ -14,19 +14,18 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from bot import logs
-from bot.database_url import (
+from bot.help_text import DESCRIPTION, settings_epilog
+from bot.settings import SettingsError, load_log_settings, load_settings
+from store.database_url import (
     database_unreachable,
     database_url_problem,
     sqlite_file,
     sqlite_problem,
 )
-from bot.help_text import DESCRIPTION, settings_epilog
-from bot.settings import SettingsError, load_log_settings, load_settings
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from bot.settings import Settings
+    from store.db import Engine
 
 log = logging.getLogger("reprotect_bot")
 EXIT_CONFIG = 2
@@ -122,16 +121,15 @@ def _settings_problems() -> list[str]:
 
 def serve() -> int:
     """Run until SIGTERM/SIGINT, then finish requests, stop ticking and exit 0."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from bot.container import build
     from bot.health import observe_routes
     from bot.server import build_http_app, make_server
+    from store.db import DatabaseError
 
     settings = _settings_and_database()
     try:
         services = build(settings)
-    except SQLAlchemyError as exc:  # the database went away between the check and here
+    except DatabaseError as exc:  # the database went away between the check and here
         raise SettingsError([f"DATABASE_URL: the database failed at start-up "
                              f"({type(exc).__name__})"]) from None
     try:

@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
-from sqlalchemy import Engine
 
 from approvals.retry import Retries
 from approvals.workflow import Approvals, expire_due
@@ -38,7 +37,7 @@ from intake.manual_items import ManualChecks
 from intake.planning import Sources
 from intake.recheck import Recheck
 from intake.slash import Intake
-from store.db import make_engine, migrate
+from store.db import Engine, make_engine, migrate
 from tracking import Runner
 from tracking.power_guard import PowerGuard
 

@@ -23,7 +23,6 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -34,6 +33,7 @@ from core.readiness import DependencyState
 from gateways.errors import GatewayError
 from gateways.site_recovery import AzureSiteRecovery
 from gateways.vcenter import VCenterGateway
+from store.db import Engine
 from store.models import utcnow
 
 log = logging.getLogger(__name__)

@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Engine
 
 from bot.scheduler import Ticker
 from bot.views.home import MOST_LISTED, home_view
 from core.readiness import DependencyState
+from store.db import Engine
 from store.home_queries import channels_with_requests, database_error, home_requests
 
 log = logging.getLogger(__name__)

@@ -2,15 +2,14 @@
 
 Domain modules import no metrics library: Site Recovery calls are counted by an azure-core
 pipeline policy (every HTTP request, retries and polls included), writes by a wrapper of the
-gateway naming the operation, request and run transitions by SQLAlchemy session events when
-the transaction that made them commits, clicks from the audit rows written with them, and
-the outbox's backlog is read when `/metrics` is scraped. Counters are per process: sum them
-over replicas.
+gateway naming the operation, request and run transitions by the store's commit counts
+(`store.commit_counts`) when the transaction that made them commits, clicks from the audit
+rows written with them, and the outbox's backlog is read when `/metrics` is scraped.
+Counters are per process: sum them over replicas.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -19,12 +18,12 @@ from typing import Any, TypeVar
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import HTTPPolicy
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
-from sqlalchemy import Engine, Update, event, inspect
-from sqlalchemy.orm import ORMExecuteState, Session
 
 from gateways.errors import SiteRecoveryError
 from store.backlog import outbox_backlog
-from store.models import AuditEvent, Request, Run, utcnow
+from store.commit_counts import on_commit
+from store.db import Engine
+from store.models import utcnow
 
 T = TypeVar("T")
 
@@ -51,7 +50,6 @@ DEPENDENCY_UP = Gauge("reprotect_dependency_up", "1 when the last readiness prob
                       "dependency passed, else 0", ["dependency"])
 
 FINAL_RUN_STATES = ("protected", "failed", "timed_out")
-_PENDING = "reprotect_metrics"
 
 
 def render(engine: Engine) -> tuple[bytes, str]:
@@ -113,71 +111,18 @@ def submission(operation: str) -> Iterator[None]:
 # -- state transitions, counted on commit ---------------------------------------------------
 
 def count_transitions() -> None:
-    """Listen to every session (once per process): transitions and audit rows are counted
-    when their transaction commits, never for a rollback, a compare-and-set that lost, or
-    an update that keeps the state (a lease renewed)."""
-    if event.contains(Session, "after_commit", _commit):
-        return
-    event.listen(Session, "do_orm_execute", _update)
-    event.listen(Session, "before_flush", _flush)
-    event.listen(Session, "after_commit", _commit)
-    event.listen(Session, "after_rollback", _forget)
+    """Count transitions and audit rows when their transaction commits, never for a
+    rollback, a compare-and-set that lost, or an update that keeps the state (a lease
+    renewed): `store.commit_counts` sees them."""
+    on_commit(_count)
 
 
-def _pending(session: Session) -> defaultdict[tuple[str, str], int]:
-    found: defaultdict[tuple[str, str], int] = session.info.setdefault(
-        _PENDING, defaultdict(int))
-    return found
-
-
-def _update(state: ORMExecuteState) -> Any:
-    statement = state.statement
-    if not state.is_update or not isinstance(statement, Update):
-        return None
-    table = getattr(statement.table, "name", "")
-    if table not in ("requests", "runs"):
-        return None
-    params = statement.compile().params
-    new = params.get("status")
-    expected = [v for k, v in params.items() if k.startswith("status_") and isinstance(v, list)]
-    if new is None or any(new in values for values in expected):  # a touch, not a move
-        return None
-    result = state.invoke_statement()
-    changed = int(getattr(result, "rowcount", 0) or 0)
-    if changed:
-        _pending(state.session)[(table, str(new))] += changed
-    return result
-
-
-def _flush(session: Session, *_: object) -> None:
-    pending = _pending(session)
-    for obj in session.new:
-        if isinstance(obj, Request):
-            pending[("requests", str(obj.status))] += 1
-        elif isinstance(obj, AuditEvent):
-            pending[("audit", _audit_key(obj))] += 1
-    for obj in session.dirty:
-        if isinstance(obj, Request | Run) and inspect(obj).attrs.status.history.added:
-            pending[("requests" if isinstance(obj, Request) else "runs", str(obj.status))] += 1
-
-
-def _audit_key(row: AuditEvent) -> str:
-    if row.action == "click_refused":
-        return f"refused:{row.detail.get('refusal') or 'unknown'}"
-    return row.action
-
-
-def _commit(session: Session) -> None:
-    for (kind, value), count in session.info.pop(_PENDING, {}).items():
-        if kind == "requests":
-            REQUESTS.labels(state=value).inc(count)
-        elif kind == "runs" and value in FINAL_RUN_STATES:
-            JOBS.labels(outcome=value).inc(count)
-        elif kind == "audit" and value == "approve":
-            APPROVALS.inc(count)
-        elif kind == "audit" and value.startswith("refused:"):
-            REFUSALS.labels(reason=value.removeprefix("refused:")).inc(count)
-
-
-def _forget(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def _count(kind: str, value: str, count: int) -> None:
+    if kind == "requests":
+        REQUESTS.labels(state=value).inc(count)
+    elif kind == "runs" and value in FINAL_RUN_STATES:
+        JOBS.labels(outcome=value).inc(count)
+    elif kind == "audit" and value == "approve":
+        APPROVALS.inc(count)
+    elif kind == "audit" and value.startswith("refused:"):
+        REFUSALS.labels(reason=value.removeprefix("refused:")).inc(count)

@@ -19,8 +19,6 @@ from typing import cast
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Engine
-from sqlmodel import Session
 
 from bot import views
 from bot.views import thread
@@ -29,16 +27,11 @@ from core.log_context import about_request
 from core.plan import ResolvedPlan
 from operations import operation_named
 from store import outbox_queue as queue
-from store.models import (
-    Outbox,
-    OutboxKind,
-    OutboxStatus,
-    Request,
-    RequestStatus,
-    Run,
-    utcnow,
-)
-from store.repo import approvals_of, confirmations, get_request, runs_of
+from store.approvals import approvals_of, confirmations
+from store.db import Engine, read_scope
+from store.models import Outbox, OutboxKind, OutboxStatus, Request, RequestStatus, Run, utcnow
+from store.requests import get_request
+from store.runs import runs_of
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +261,7 @@ def render(engine: Engine, request: Request, event: Event, *,
     """Build the message at send time, from the request and its runs as they are now: the
     root shows where the request stands, the progress message where each VM stands."""
     assert request.id is not None
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         runs = runs_of(session, request.id)
     if isinstance(event, (RequestPosted, RequestChanged)):
         return _request_view(engine, request, runs, approval_confirms_manual)
@@ -278,7 +271,7 @@ def render(engine: Engine, request: Request, event: Event, *,
 def _request_view(engine: Engine, request: Request, runs: list[Run],
                   approval_confirms_manual: bool) -> views.Message:
     assert request.id is not None
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         fresh = get_request(session, request.id)
         assert fresh is not None
         approvals = approvals_of(session, request.id)

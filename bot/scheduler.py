@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -24,11 +26,16 @@ class Ticker:
             "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
         self.last_success: dict[str, datetime] = {}  # job -> end of its last clean tick
         self.last_error: dict[str, str] = {}          # job -> what its last tick raised
+        self._started: Counter[str] = Counter()
+        self._finished: Counter[str] = Counter()
+        self._counts = threading.Lock()
 
     def every(self, name: str, seconds: float, func: Callable[[], None]) -> None:
         timed = metrics.timed(name, func)
 
         def guarded() -> None:
+            with self._counts:
+                self._started[name] += 1
             try:
                 timed()
                 self.last_success[name] = datetime.now(UTC)
@@ -36,6 +43,9 @@ class Ticker:
             except Exception as exc:
                 self.last_error[name] = type(exc).__name__
                 log.exception("periodic job %s failed; it runs again at its next tick", name)
+            finally:
+                with self._counts:
+                    self._finished[name] += 1
 
         self._scheduler.add_job(guarded, "interval", seconds=seconds, id=name, name=name,
                                 next_run_time=datetime.now(UTC))
@@ -47,6 +57,12 @@ class Ticker:
                 self._scheduler.modify_job(job, next_run_time=datetime.now(UTC))
             except Exception:  # job missing or scheduler shutting down: the interval runs it
                 log.debug("could not wake %s", job)
+
+    def runs(self, name: str) -> tuple[int, int]:
+        """How many runs of `name` have started and finished: runs never overlap, so once
+        `finished` reaches a `started` read earlier plus N, N whole runs began after that read."""
+        with self._counts:
+            return self._started[name], self._finished[name]
 
     def start(self) -> None:
         self._scheduler.start()

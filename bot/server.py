@@ -14,7 +14,6 @@ from collections.abc import Sequence
 import uvicorn
 from slack_bolt import App, BoltRequest
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -23,6 +22,7 @@ from starlette.routing import Route
 
 from bot.http_limits import HttpLimits, protocol_with
 from bot.scheduler import Ticker
+from store.db import Engine, ping
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +109,7 @@ def _refuse(status: int, why: str) -> Response:
 
 def _database_ok(engine: Engine) -> bool:
     try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        ping(engine)
         return True
     except Exception as exc:
         log.warning("health check: database unreachable: %s", exc)

@@ -8,7 +8,6 @@ from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
-from sqlalchemy import Engine
 
 from approvals.retry import Retries
 from approvals.workflow import Approvals
@@ -19,6 +18,7 @@ from core.ports import Waker
 from core.readiness import DependencyState
 from intake.manual_items import ManualChecks
 from intake.slash import Intake
+from store.db import Engine
 
 log = logging.getLogger(__name__)
 

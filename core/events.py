@@ -1,6 +1,6 @@
 """What the bot tells a request's channel and thread, as typed values (no words).
 
-The domain queues these through the outbox (`store.repo.enqueue`) in the same transaction as
+The domain queues these through the outbox (`store.journal.enqueue`) in the same transaction as
 the change that causes them; only `bot.views` turns them into Block Kit and sentences. The
 outbox stores an event as its type name and fields (`encode`), and `decode` rebuilds it at
 send time: an unknown type or a missing field fails there, loudly, never a half message.

@@ -11,26 +11,16 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
-
 from core.decisions import Action, Click, Decision, Refusal
 from core.events import RequestChanged
 from core.plan import ManualItem, ResolvedPlan
 from core.policy import Policy
 from core.ports import Directory, Notifier
-from store.db import session_scope
+from store.approvals import confirm, confirmations, unconfirm
+from store.db import Conflict, Engine, Session, read_scope, session_scope
+from store.journal import audit, enqueue
 from store.models import Request, RequestStatus
-from store.repo import (
-    audit,
-    confirm,
-    confirmations,
-    enqueue,
-    get_request,
-    transition,
-    unconfirm,
-)
+from store.requests import get_request, transition
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +72,7 @@ class ManualChecks:
     def tick(self, ticks: Click, selected: frozenset[str]) -> bool:
         """Store the selection (Slack sends all of it on every change) if this person may
         confirm; the message shows the result."""
-        with Session(self._engine) as session:
+        with read_scope(self._engine) as session:
             request = get_request(session, ticks.request_id)
         if request is None:
             self._notifier.tell(ticks.channel_id, ticks.user_id,
@@ -105,7 +95,7 @@ class ManualChecks:
                           refusal="manual_confirm", reason=refusal.refusal,
                           team=ticks.user_team)
                 enqueue(session, request, RequestChanged())
-        except IntegrityError:  # another approver ticked the same item at the same moment
+        except Conflict:  # another approver ticked the same item at the same moment
             log.info("concurrent ticks on request %s; the other one is kept", ticks.request_id)
             return False
         if refusal is not None:

@@ -12,9 +12,6 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
 from core.decisions import Action, Decision, Refusal
 from core.events import Change, ChangeKind, PreflightChanged, RequestChanged
 from core.notices import PlanProblem
@@ -25,9 +22,11 @@ from intake.planning import Sources
 from intake.slash import replan
 from operations import fingerprint, operation_named
 from operations.base import Operation
-from store.db import session_scope
+from store.approvals import confirmations
+from store.db import Engine, read_scope, session_scope
+from store.journal import audit, enqueue
 from store.models import Request, RequestStatus, utcnow
-from store.repo import audit, confirmations, enqueue, get_request, transition
+from store.requests import get_request, transition
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +91,7 @@ class Recheck:
 
     def hold(self, request_id: int, approver: str) -> Decision | None:
         """None when the approval may count; else why not (the thread is told of changes)."""
-        with Session(self._engine) as session:
+        with read_scope(self._engine) as session:
             request = get_request(session, request_id)
             ticked = confirmations(session, request_id)
         if request is None:

@@ -13,10 +13,6 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
-
 from core.decisions import Click, decide_request
 from core.events import RequestPosted
 from core.log_context import about_request
@@ -34,17 +30,11 @@ from intake.parser import (
 )
 from intake.planning import Sources, resolve
 from operations import REPROTECT, fingerprint, operation_named
-from store.db import session_scope
+from store.db import Conflict, Engine, read_scope, session_scope
+from store.journal import audit, enqueue
+from store.locks import acquire_locks
 from store.models import Request, RequestStatus, utcnow
-from store.repo import (
-    acquire_locks,
-    audit,
-    enqueue,
-    get_request,
-    requests_in,
-    requests_since,
-    transition,
-)
+from store.requests import get_request, requests_in, requests_since, transition
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +138,7 @@ class Intake:
                 session.flush()
                 audit(session, command.user_id, "request", request.id, text=command.text,
                       channel=command.channel_id)
-        except IntegrityError:
+        except Conflict:
             log.info("duplicate delivery of trigger %s ignored", command.trigger_id)
             return Reply(Answer.ALREADY_RECEIVED, plan=parsed.plan)
         return Reply(Answer.CHECKING, request.id, plan=parsed.plan)
@@ -156,7 +146,7 @@ class Intake:
     @about_request
     def preflight(self, request_id: int) -> None:
         """Resolve and check the plan, then post it; an outage is told, never swallowed."""
-        with Session(self._engine) as session:
+        with read_scope(self._engine) as session:
             request = get_request(session, request_id)
         if request is None or request.status != RequestStatus.PREFLIGHT:
             return
@@ -235,7 +225,7 @@ class Intake:
 
     def resume_interrupted(self, older_than: timedelta = timedelta(seconds=60)) -> None:
         """Preflights cut short by a crash or restart run again; the first to finish wins."""
-        with Session(self._engine) as session:
+        with read_scope(self._engine) as session:
             stuck = requests_since(session, RequestStatus.PREFLIGHT, utcnow() - older_than)
         for request_id in stuck:
             log.info("resuming interrupted preflight of request %s", request_id)
@@ -243,5 +233,5 @@ class Intake:
 
     def status(self, channel_id: str) -> tuple[Request, ...]:
         """The channel's latest requests, newest first, for `/reprotect status`."""
-        with Session(self._engine) as session:
+        with read_scope(self._engine) as session:
             return tuple(requests_in(session, channel_id, 15))

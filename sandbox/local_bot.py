@@ -21,8 +21,10 @@ from bot.container import BotServices, build
 from bot.health import observe_routes
 from bot.server import build_http_app, make_server
 from bot.settings import Settings
+from store.outbox_queue import due_requests
 
 SIGNING_SECRET = "sandbox-signing-secret"
+IDLE_JOBS = ("track", "outbox")  # the ticks after which nothing more happens on its own
 
 
 def free_port() -> int:
@@ -67,6 +69,29 @@ class LocalBot:
                 raise RuntimeError("the bot's HTTP server did not start")
             time.sleep(0.02)
         return self
+
+    def idle(self, ticks: int = 2, timeout: float = 20.0) -> None:
+        """Return once the bot has nothing left to do, so a test may assert that something did
+        NOT happen: no work queued or running after an acknowledgement, `ticks` whole tracking
+        ticks and outbox passes (and power checks with vCenter) finished since the bot was last
+        seen busy, and no outbox message due. A listener Bolt starts just after its HTTP answer
+        is seen by a later check. Raises `TimeoutError` naming what was still busy."""
+        assert self.services is not None, "start the bot first"
+        ticker, pool, engine = self.services.ticker, self.services.after_ack, self.services.engine
+        deadline = time.monotonic() + timeout
+        jobs = (*IDLE_JOBS, "power") if self.services.vcenter is not None else IDLE_JOBS
+        marks = {job: ticker.runs(job)[0] for job in jobs}
+        while True:
+            now = {"after-ack work": pool.busy(), "outbox messages due": bool(due_requests(engine))}
+            busy = [what for what, is_busy in now.items() if is_busy]
+            if busy:
+                marks = {job: ticker.runs(job)[0] for job in jobs}
+            elif all(ticker.runs(job)[1] >= marks[job] + ticks for job in jobs):
+                return
+            if time.monotonic() > deadline:
+                waiting = busy or [f"{ticks} {job} ticks" for job in jobs]
+                raise TimeoutError(f"the bot was not idle after {timeout} s: {', '.join(waiting)}")
+            time.sleep(0.02)
 
     def stop(self) -> None:
         server = self._server

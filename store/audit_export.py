@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
+from store.db import read_scope
 from store.models import AuditEvent
 
 COLUMNS = ("at", "request_id", "actor", "actor_name", "channel_id", "channel_name", "action",
@@ -29,7 +30,7 @@ def audit_rows(engine: Engine, *, since: datetime | None = None,
         query = query.where(col(AuditEvent.at) >= since)
     if request_id is not None:
         query = query.where(AuditEvent.request_id == request_id)
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         events = session.exec(query).all()
     return [{"at": e.at.isoformat(), "request_id": e.request_id, "actor": e.actor,
              "actor_name": e.actor_name, "channel_id": e.channel_id,

@@ -1,8 +1,11 @@
-"""Engine, sessions and schema migrations.
+"""Engine, sessions and schema migrations: the only handle on the database the rest of the
+bot holds (no module outside `store/` imports SQLAlchemy; a test keeps it).
 
 SQLite (embedded, the default) and PostgreSQL (several replicas) through one SQLAlchemy URL.
 Migrations are Alembic revisions shipped in the package, so `reprotect-bot migrate` works
-from any directory after `pip install`.
+from any directory after `pip install`. One session style: `session_scope` for a
+transaction that writes, `read_scope` for reads; the queries are functions of `store/`
+modules that take that session.
 """
 
 from __future__ import annotations
@@ -17,7 +20,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, create_engine
+
+__all__ = ["Conflict", "DatabaseError", "Engine", "Session", "make_engine", "migrate", "ping",
+           "read_scope", "schema_is_current", "session_scope"]
+
+Conflict = IntegrityError  # a unique row another transaction (or replica) inserted first
+DatabaseError = SQLAlchemyError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 PG_MIGRATION_LOCK = 0x52455052  # advisory lock id: replicas starting together migrate once
@@ -51,6 +61,19 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """Reads only: nothing is committed; rows read stay usable after the block."""
+    with Session(engine) as session:
+        yield session
+
+
+def ping(engine: Engine) -> None:
+    """`SELECT 1` on a connection of its own; raises `DatabaseError` when it cannot."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
 
 
 def _alembic_config(engine: Engine) -> Config:

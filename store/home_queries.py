@@ -6,8 +6,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
+from store.db import read_scope
 from store.models import OPEN_STATUSES, Request, Run
 
 
@@ -21,7 +22,7 @@ class HomeRequest:
 
 def channels_with_requests(engine: Engine) -> list[str]:
     """Every channel the bot has taken a request in: the ones the Home tab may list."""
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         return sorted(set(session.exec(select(Request.channel_id).distinct()).all()))
 
 
@@ -31,7 +32,7 @@ def home_requests(engine: Engine, channels: Collection[str], *,
     closed ones (newest first), each with its runs counted by state."""
     if not channels:
         return [], []
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         where = col(Request.channel_id).in_(list(channels))
         opened = session.exec(select(Request).where(where, col(Request.status).in_(
             list(OPEN_STATUSES))).order_by(col(Request.id))).all()

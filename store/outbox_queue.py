@@ -10,15 +10,15 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, or_, update
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
-from store.db import session_scope
+from store.db import read_scope, session_scope
 from store.models import Outbox, OutboxKind, OutboxStatus, Request, utcnow
 
 
 def due_requests(engine: Engine) -> list[int]:
     """Requests with a pending message whose time has come, in id order."""
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         rows = session.exec(select(Outbox.request_id).where(
             Outbox.status == OutboxStatus.PENDING,
             col(Outbox.next_attempt_at) <= utcnow()).distinct()).all()
@@ -27,7 +27,7 @@ def due_requests(engine: Engine) -> list[int]:
 
 def pending(engine: Engine, request_id: int) -> tuple[list[Outbox], Request | None]:
     """The request's pending messages in order, with the request as it is now."""
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         rows = session.exec(select(Outbox).where(
             Outbox.request_id == request_id, Outbox.status == OutboxStatus.PENDING)
             .order_by(col(Outbox.id))).all()
@@ -36,7 +36,7 @@ def pending(engine: Engine, request_id: int) -> tuple[list[Outbox], Request | No
 
 def held_replies(engine: Engine, row: Outbox, owner: str) -> list[Outbox]:
     """The replies queued after `row` that this replica holds: candidates to merge into it."""
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         return list(session.exec(select(Outbox).where(
             Outbox.request_id == row.request_id, Outbox.status == OutboxStatus.PENDING,
             Outbox.lease_owner == owner, col(Outbox.id) > row.id,
@@ -46,7 +46,7 @@ def held_replies(engine: Engine, row: Outbox, owner: str) -> list[Outbox]:
 def progress_ts(engine: Engine, row: Outbox) -> str | None:
     """The thread's progress message, once posted: later progress edits it in place. The
     latest one: a deleted progress message is posted again (`bot.outbox`)."""
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         return session.exec(select(Outbox.ts).where(
             Outbox.request_id == row.request_id, Outbox.kind == OutboxKind.PROGRESS,
             Outbox.status == OutboxStatus.SENT, col(Outbox.ts).is_not(None))
@@ -55,7 +55,7 @@ def progress_ts(engine: Engine, row: Outbox) -> str | None:
 
 def sent_of_types(engine: Engine, request_id: int, types: Collection[str]) -> int:
     """How many of the request's replies of these event types were sent."""
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         rows = session.exec(select(Outbox.payload).where(
             Outbox.request_id == request_id, Outbox.kind == OutboxKind.REPLY,
             Outbox.status == OutboxStatus.SENT)).all()
@@ -108,7 +108,7 @@ def release(engine: Engine, request_id: int, owner: str) -> None:
 
 
 def root_pending(engine: Engine, request_id: int) -> bool:
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         return session.exec(select(Outbox.id).where(
             Outbox.request_id == request_id, Outbox.kind == OutboxKind.ROOT,
             Outbox.status == OutboxStatus.PENDING)).first() is not None
@@ -117,7 +117,7 @@ def root_pending(engine: Engine, request_id: int) -> bool:
 def superseded(engine: Engine, row: Outbox) -> bool:
     """An older edit of the root, or of the progress message, is pointless when a newer
     one is queued (the progress message shows every change up to the newest)."""
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         return session.exec(select(Outbox.id).where(
             Outbox.request_id == row.request_id, Outbox.kind == row.kind,
             Outbox.status == OutboxStatus.PENDING, col(Outbox.id) > row.id)).first() \

@@ -13,14 +13,13 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, or_, update
-from sqlmodel import Session, col, select
-
 from core.events import Event, Progress, RunStarted
 from core.plan import ResolvedPlan
-from store.db import session_scope
+from store.db import Engine, read_scope, session_scope
+from store.journal import audit, enqueue
 from store.models import FINAL_RUN_STATUSES, Run, RunStatus, utcnow
-from store.repo import audit, enqueue, get_request, transition_run
+from store.requests import get_request
+from store.runs import claim_due, leased_due, release_leases, set_flags, transition_run
 from tracking.machine import Step
 
 LEASE = timedelta(seconds=60)   # longer than a Site Recovery write's timeouts (WRITE_TIMEOUTS)
@@ -37,18 +36,10 @@ class Leases:
     def claim(self) -> list[Run]:
         """Lease the due runs no replica holds; the runs this replica holds and may look at."""
         now = utcnow()
-        free = or_(col(Run.lease_until).is_(None), col(Run.lease_until) < now)
-        due = (select(Run.id).where(col(Run.status).not_in(list(FINAL_RUN_STATUSES)),
-                                    col(Run.next_poll_at) <= now, free)
-               .order_by(col(Run.next_poll_at)).limit(CLAIM_BATCH))
         with session_scope(self._engine) as session:
-            session.execute(update(Run).where(col(Run.id).in_(due.scalar_subquery()), free)
-                            .values(lease_owner=self._owner, lease_until=now + LEASE))
-        with Session(self._engine) as session:
-            return list(session.exec(select(Run).where(  # not a run this replica is writing
-                Run.lease_owner == self._owner, col(Run.lease_until) > now,
-                col(Run.next_poll_at) <= now, col(Run.status).not_in(list(FINAL_RUN_STATUSES)))
-                .order_by(col(Run.request_id), col(Run.id))).all())
+            claim_due(session, self._owner, now, now + LEASE, CLAIM_BATCH)
+        with read_scope(self._engine) as session:
+            return leased_due(session, self._owner, now)
 
     def save_all(self, saves: Sequence[tuple[Run, RunStatus, Step]]) -> list[tuple[Run, Step]]:
         """Store the machine's steps in one transaction: each run moved by compare-and-set
@@ -113,10 +104,8 @@ class Leases:
         if not run_ids:
             return
         with session_scope(self._engine) as session:
-            session.execute(update(Run).where(col(Run.id).in_(list(run_ids)),
-                                              col(Run.lease_owner) == self._owner)
-                            .values(lease_owner=None, lease_until=None,
-                                    next_poll_at=utcnow() + (delay or self._poll_interval)))
+            release_leases(session, run_ids, self._owner,
+                           utcnow() + (delay or self._poll_interval))
 
     def mark_auth(self, runs: Sequence[Run], value: bool, notice: Event,
                   quiet: set[int]) -> None:
@@ -127,16 +116,14 @@ class Leases:
         with session_scope(self._engine) as session:
             for run in runs:
                 run.flags = {**run.flags, "auth": value}
-                session.execute(update(Run).where(col(Run.id) == run.id,
-                                                  col(Run.lease_owner) == self._owner)
-                                .values(flags=run.flags))
+                set_flags(session, run.id, self._owner, run.flags)
             for request_id in sorted({r.request_id for r in runs} - quiet):
                 request = get_request(session, request_id)
                 assert request is not None
                 enqueue(session, request, notice)
 
     def plan(self, request_id: int) -> ResolvedPlan:
-        with Session(self._engine) as session:
+        with read_scope(self._engine) as session:
             request = get_request(session, request_id)
             assert request is not None
             return ResolvedPlan.from_json(request.plan)

@@ -13,24 +13,14 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
-
 from core.events import PoweredOn
 from core.plan import ResolvedPlan
 from core.ports import VCenter
 from gateways.errors import VCenterError
-from store.db import session_scope
+from store.db import Conflict, Engine, read_scope, session_scope
+from store.journal import audit, enqueue
 from store.models import PowerWatch, Request, RequestStatus, utcnow
-from store.repo import (
-    audit,
-    enqueue,
-    mark_warned,
-    move_power_state,
-    power_watches,
-    watched_requests,
-)
+from store.power import mark_warned, move_power_state, power_watches, watched_requests
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +51,13 @@ class PowerGuard:
         for request, vms in watched:
             try:
                 self._record(request, vms, states)
-            except IntegrityError:  # another replica saw the VM first: it warns
+            except Conflict:  # another replica saw the VM first: it warns
                 log.info("power state of request %s recorded by another replica", request.id)
 
     def _watched(self) -> list[tuple[Request, list[tuple[str, str]]]]:
         """Executing requests and those finished within `watch_after`, with their AVS VMs."""
         since = utcnow() - self._watch_after
-        with Session(self._engine) as session:
+        with read_scope(self._engine) as session:
             requests = watched_requests(session, since)
         watched = []
         for request in requests:

@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
-from sqlmodel import Session, select
-
 from core.events import ApprovalsVoid, Progress, RequestChanged, Summary
 from core.plan import ResolvedPlan
-from store.db import session_scope
-from store.models import (
-    FINAL_RUN_STATUSES,
-    Approval,
-    Request,
-    RequestStatus,
-    Run,
-    RunStatus,
-    utcnow,
-)
-from store.repo import audit, enqueue, runs_of, transition
+from store.approvals import approvers_of
+from store.db import Engine, Session, read_scope, session_scope
+from store.journal import audit, enqueue
+from store.models import FINAL_RUN_STATUSES, Request, RequestStatus, Run, RunStatus, utcnow
+from store.requests import requests_with, transition
+from store.runs import runs_of
 from tracking.machine import AGENT_GATE
 
 
 def start_approved(engine: Engine) -> None:
     """Open the runs of approved requests, once each (a compare-and-set on the request)."""
-    with Session(engine) as session:
-        approved = session.exec(select(Request).where(
-            Request.status == RequestStatus.APPROVED)).all()
+    with read_scope(engine) as session:
+        approved = requests_with(session, RequestStatus.APPROVED)
     for request in approved:
         assert request.id is not None
         plan = ResolvedPlan.from_json(request.plan)
@@ -47,9 +38,7 @@ def start_approved(engine: Engine) -> None:
 def _approvals_bind(session: Session, request: Request) -> bool:
     """Execute only what was approved: enough approvals of this exact fingerprint."""
     assert request.id is not None
-    approvers = set(session.exec(select(Approval.approver_id).where(
-        Approval.request_id == request.id, Approval.fingerprint == request.fingerprint,
-        Approval.approver_id != request.requester_id)).all())
+    approvers = approvers_of(session, request)
     if len(approvers) >= request.required_approvals:
         return True
     if transition(session, request.id, [RequestStatus.APPROVED], RequestStatus.CANCELLED,
@@ -63,9 +52,8 @@ def _approvals_bind(session: Session, request: Request) -> bool:
 
 def finish_requests(engine: Engine) -> None:
     """Close executing requests whose runs are all final, with the summary."""
-    with Session(engine) as session:
-        executing = session.exec(select(Request).where(
-            Request.status == RequestStatus.EXECUTING)).all()
+    with read_scope(engine) as session:
+        executing = requests_with(session, RequestStatus.EXECUTING)
     for request in executing:
         assert request.id is not None
         with session_scope(engine) as session:

@@ -34,9 +34,6 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from functools import partial
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
 from core.decisions import Action, Decision, Refusal
 from core.events import (
     AuthProblem,
@@ -54,21 +51,17 @@ from gateways.site_recovery_models import (
 )
 from operations import operation_named
 from operations.base import Scope
-from store.db import session_scope
+from store.db import Engine, read_scope, session_scope
+from store.journal import audit
+from store.locks import acquire_locks
 from store.models import (
     RequestStatus,
     Run,
     RunStatus,
     utcnow,
 )
-from store.repo import (
-    RETRY_VOTES,
-    acquire_locks,
-    audit,
-    lead_runs,
-    transition,
-    transition_run,
-)
+from store.requests import transition
+from store.runs import RETRY_VOTES, get_run, lead_runs, transition_run
 from tracking import machine, observe
 from tracking.leases import LEASE, WRITE_GRACE, Leases
 from tracking.requests import finish_requests, start_approved
@@ -194,7 +187,7 @@ class Runner:
                       if operation_named(r.operation).scope is Scope.PLAN}
         if not plan_scope:
             return
-        with Session(self._engine) as session:
+        with read_scope(self._engine) as session:
             leads = lead_runs(session, plan_scope)
         tick.leads = {request_id: observe.RunView.of(run) for request_id, run in leads.items()}
         for request_id in plan_scope:
@@ -330,7 +323,9 @@ class Runner:
             before = {run.id: status for run, status, _ in saves}
             for run, step in self._leases.save_all(saves):
                 if step.status is not None and step.status != before[run.id]:
-                    log.info("run %s: %s -> %s", run.id, before[run.id].value, step.status.value)
+                    with log_context(request=run.request_id, run=run.id, vm_name=run.vm_name):
+                        log.info("run %s: %s -> %s", run.id, before[run.id].value,
+                                 step.status.value)
                 if step.started is not None:
                     tick.started[run.request_id].append((run.vm_name, step.started))
 
@@ -341,7 +336,7 @@ class Runner:
         refusal. The compare-and-set from `failed` makes a second click change nothing."""
         now = utcnow()
         with session_scope(self._engine) as session:
-            run = session.get(Run, run_id)
+            run = get_run(session, run_id)
             if run is None or run.status != RunStatus.FAILED or not run.job_id:
                 return Decision(False, Action.RETRY, Refusal.NOT_FAILED,
                                 status=run.status if run else "gone")

@@ -12,8 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
-
 from approvals.retry import Retries
 from approvals.workflow import Approvals
 from bot.admission import BUSY_RETRY, AfterAckPool
@@ -24,6 +22,7 @@ from core.ports import SlackUnavailable, Throttled, Waker
 from core.readiness import DependencyState
 from intake.manual_items import ManualChecks
 from intake.slash import Intake
+from store.db import Engine
 from store.models import row_number
 
 log = logging.getLogger(__name__)

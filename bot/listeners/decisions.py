@@ -10,7 +10,6 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlmodel import Session
 
 from bot import views
 from bot.listeners import Services, action_of, click_of
@@ -18,7 +17,8 @@ from bot.views import private
 from core import actions
 from core.decisions import Click
 from core.plan import ResolvedPlan
-from store.repo import get_request
+from store.db import read_scope
+from store.requests import get_request
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def register(app: App, services: Services) -> None:
         c = click_of(body)
 
         def show() -> None:
-            with Session(services.engine) as session:
+            with read_scope(services.engine) as session:
                 request = get_request(session, c.request_id)
             if request is not None and request.channel_id == c.channel_id:
                 services.notifier.ephemeral(c.channel_id, c.user_id, views.passed_list(

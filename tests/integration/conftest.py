@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -143,9 +142,10 @@ def reprotect_posts(arm: ArmEmulator) -> list[Any]:
             if r.method == "POST" and r.path.lower().endswith("/reprotect")]
 
 
-def settle(seconds: float = 1.0) -> None:
-    """Let background ticks run when a test asserts that something did NOT happen."""
-    time.sleep(seconds)
+def settle(bot: LocalBot, ticks: int = 2) -> None:
+    """Before asserting that something did NOT happen: wait until `bot` is idle (nothing
+    queued after an acknowledgement, `ticks` whole tracking and outbox ticks, nothing due)."""
+    bot.idle(ticks)
 
 
 def confirm(driver: SlackDriver, slack: SlackEmulator, root: Message, user: str) -> Message:

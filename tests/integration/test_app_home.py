@@ -24,6 +24,8 @@ from tests.integration.conftest import (
     workspace,
 )
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 WAR_ROOM = "C0WARROOM"  # where Alice is not
 
 

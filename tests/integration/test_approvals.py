@@ -26,7 +26,7 @@ from intake.planning import Sources
 from intake.recheck import Recheck
 from intake.slash import Intake, SlashCommand
 from sandbox.arm_emulator import ArmEmulator
-from sandbox.local_bot import SIGNING_SECRET
+from sandbox.local_bot import SIGNING_SECRET, LocalBot
 from sandbox.slack_driver import SlackDriver
 from sandbox.slack_emulator import SlackEmulator
 from store.db import make_engine, migrate, session_scope
@@ -38,7 +38,7 @@ from store.models import (
     Request,
     RequestStatus,
 )
-from store.repo import transition
+from store.requests import transition
 from tests.integration.conftest import (
     APPROVER,
     CHANNEL,
@@ -58,6 +58,8 @@ from tests.integration.conftest import (
     wait_summary,
 )
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 
 def last_ephemeral(slack: SlackEmulator, user: str) -> str:
     slack.wait_for(lambda s: bool(s.ephemerals(user)))
@@ -67,14 +69,14 @@ def last_ephemeral(slack: SlackEmulator, user: str) -> str:
 def test_quorum_of_two_needs_two_distinct_approvers(start_bot: BotFactory,
                                                     slack: SlackEmulator,
                                                     arm: ArmEmulator) -> None:
-    _bot, driver, root = open_request(
+    bot, driver, root = open_request(
         start_bot, slack, reprotect_required_approvals=2)
     approve(driver, slack, root, APPROVER)
     assert "1 more" in last_ephemeral(slack, APPROVER)
     driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
     slack.wait_for(lambda s: len(s.ephemerals(APPROVER)) >= 2)
     assert "already approved" in slack.ephemerals(APPROVER)[-1].params["text"]
-    settle(1.0)
+    settle(bot)
     assert not reprotect_posts(arm)
     assert buttons(slack.messages(CHANNEL)[0]) == ["Approve", "Reject", "Cancel"]
     assert f"<@{APPROVER}>" in str(slack.messages(CHANNEL)[0].blocks)
@@ -118,13 +120,13 @@ def test_pending_request_expires_and_loses_its_buttons(start_bot: BotFactory,
     assert ":hourglass: *Expired*: not approved in time" in str(slack.messages(CHANNEL)[0].blocks)
     driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
     assert "expired" in last_ephemeral(slack, APPROVER)
-    settle(0.5)
+    settle(bot)
     assert not reprotect_posts(arm)
 
 
 def test_cancel_by_command_and_by_button(start_bot: BotFactory, slack: SlackEmulator,
                                          arm: ArmEmulator) -> None:
-    _bot, driver, root = open_request(start_bot, slack)
+    bot, driver, root = open_request(start_bot, slack)
     driver.slash_command("cancel 1", user_id=REQUESTER, channel_id=CHANNEL)
     slack.wait_for(lambda s: s.messages(CHANNEL)[0].edits > 0)
     assert f"*Cancelled* by <@{REQUESTER}>" in str(slack.messages(CHANNEL)[0].blocks)
@@ -142,7 +144,7 @@ def test_cancel_by_command_and_by_button(start_bot: BotFactory, slack: SlackEmul
     slack.wait_for(lambda s: any("already cancelled" in c.params["text"]
                                  for c in s.ephemerals(APPROVER)))
     driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
-    settle(0.5)
+    settle(bot)
     assert not reprotect_posts(arm)
 
 
@@ -156,7 +158,7 @@ def test_second_request_for_the_same_vms_is_refused_with_a_link(
                          channel_id=CHANNEL)
     text = last_ephemeral(slack, APPROVER)
     assert "Request #1" in text and "cancel 1" in text and "https://" in text
-    settle(0.5)
+    settle(bot)
     assert len(roots(slack)) == 1
 
     driver.slash_command("cancel 1", user_id=REQUESTER, channel_id=CHANNEL)
@@ -173,7 +175,7 @@ def test_requesters_setting_limits_who_may_ask(start_bot: BotFactory,
     driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     assert "not allowed to request" in last_ephemeral(slack, REQUESTER)
-    settle(0.5)
+    settle(bot)
     assert slack.messages(CHANNEL) == []
     accepted = driver.slash_command(COMMAND, user_id=GROUP_MEMBERS[3], channel_id=CHANNEL)
     assert "Checking plan" in accepted.json()["text"]
@@ -185,7 +187,7 @@ def test_channel_restriction(start_bot: BotFactory, slack: SlackEmulator) -> Non
     driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
     refused = driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     assert "not enabled in this channel" in refused.json()["text"]
-    settle(0.5)
+    settle(bot)
     assert slack.messages(CHANNEL) == []
 
 
@@ -320,9 +322,9 @@ def restarts_of(arm: ArmEmulator) -> int:
 
 
 def failed_with_retry(start_bot: BotFactory, slack: SlackEmulator,
-                      arm: ArmEmulator) -> tuple[SlackDriver, Any, Any]:
-    """A request approved by a quorum of two whose app-02 fails: the driver, the root and
-    the failure reply carrying the Retry button."""
+                      arm: ArmEmulator) -> tuple[LocalBot, SlackDriver, Any, Any]:
+    """A request approved by a quorum of two whose app-02 fails: the bot, the driver, the
+    root and the failure reply carrying the Retry button."""
     arm.world.set_reprotect_failure("vm-app-02", times=1)
     bot = start_bot(reprotect_required_approvals=2)
     driver = SlackDriver(bot.events_url, SIGNING_SECRET, emulator=slack)
@@ -333,20 +335,20 @@ def failed_with_retry(start_bot: BotFactory, slack: SlackEmulator,
     thread = wait_summary(slack, root)
     assert "2/3 protected" in thread[-1].text
     failure = next(m for m in thread if "Retry" in buttons(m))
-    return driver, root, failure
+    return bot, driver, root, failure
 
 
 def test_retry_needs_the_same_quorum_as_the_approval(
         start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator) -> None:
     """Issue 20 item 13: with REPROTECT_REQUIRED_APPROVALS=2 one approver's Retry restarts
     nothing; a second distinct approver's does, once."""
-    driver, root, failure = failed_with_retry(start_bot, slack, arm)
+    bot, driver, root, failure = failed_with_retry(start_bot, slack, arm)
     driver.click(failure, "Retry", user_id=GROUP_MEMBERS[2], channel_id=CHANNEL)
     assert "1 more distinct approval" in last_ephemeral(slack, GROUP_MEMBERS[2])
     driver.click(failure, "Retry", user_id=GROUP_MEMBERS[2], channel_id=CHANNEL)
     slack.wait_for(lambda s: len(s.ephemerals(GROUP_MEMBERS[2])) >= 2)
     assert "already approved" in last_ephemeral(slack, GROUP_MEMBERS[2])
-    settle(1.0)
+    settle(bot)
     assert restarts_of(arm) == 0
     driver.click(failure, "Retry", user_id=GROUP_MEMBERS[3], channel_id=CHANNEL)
     slack.wait_for(lambda s: any("3/3 protected" in m.text
@@ -357,9 +359,9 @@ def test_retry_needs_the_same_quorum_as_the_approval(
 def test_two_retries_clicked_together_reach_a_quorum_of_two(
         start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator) -> None:
     """Each Retry is counted with the one it races (under the run's row lock): one restart."""
-    driver, root, failure = failed_with_retry(start_bot, slack, arm)
+    bot, driver, root, failure = failed_with_retry(start_bot, slack, arm)
     click_together(driver, failure, "Retry", GROUP_MEMBERS[2:4])
     slack.wait_for(lambda s: any("3/3 protected" in m.text
                                  for m in s.thread(CHANNEL, root.ts)), timeout=30)
-    settle(1.0)
+    settle(bot)
     assert restarts_of(arm) == 1

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+
 from sandbox.slack_emulator import SlackEmulator
 from store.db import make_engine
 from store.slack_names import remember
@@ -23,6 +25,8 @@ from tests.integration.conftest import (
     open_request,
     wait_summary,
 )
+
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
 
 
 def export(database_url: str, fmt: str) -> str:

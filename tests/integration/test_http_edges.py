@@ -98,7 +98,8 @@ def test_signed_but_malformed_payloads_get_400(driver: SlackDriver, payload: obj
 
 
 def test_malformed_clicks_change_nothing_and_log_no_traceback(
-        driver: SlackDriver, slack: SlackEmulator, caplog: pytest.LogCaptureFixture) -> None:
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator,
+        caplog: pytest.LogCaptureFixture) -> None:
     """Payloads Slack never sends, but a signed one could: a bad button value, no metadata."""
     user = {"id": APPROVER, "team_id": driver.team_id}
     bad_value = {"type": "block_actions", "user": user, "channel": {"id": CHANNEL},
@@ -111,7 +112,7 @@ def test_malformed_clicks_change_nothing_and_log_no_traceback(
     for payload in (bad_value, no_metadata):
         answer = driver.signed_post(form(payload), FORM)
         assert answer.status_code in (200, 400), answer.text
-    settle(0.5)
+    settle(bot)
     assert slack.messages(CHANNEL) == []
     assert tracebacks(caplog) == []
 
@@ -144,7 +145,7 @@ def test_a_client_leaving_mid_body_logs_no_traceback(bot: LocalBot,
         conn.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
                      b"\r\nabc")
         time.sleep(0.3)
-    settle(1.0)
+    settle(bot)
     assert tracebacks(caplog) == []
     assert requests.get(f"{bot.base_url}/healthz", timeout=5).status_code == 200
 
@@ -171,12 +172,12 @@ ODD_SHAPES = {
 @pytest.mark.usefixtures("server_log")
 @pytest.mark.parametrize("payload", ODD_SHAPES.values(), ids=ODD_SHAPES.keys())
 def test_signed_payloads_of_odd_shape_are_refused_without_a_traceback(
-        driver: SlackDriver, slack: SlackEmulator, payload: object,
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator, payload: object,
         caplog: pytest.LogCaptureFixture) -> None:
     """Nested past Python's recursion limit is a 400; a click whose parts are not shaped as
     Slack sends them reads as nobody's click on no request, refused or ignored."""
     answer = driver.signed_post(form(payload), FORM)
     assert answer.status_code in (200, 400), answer.text
-    settle(0.8)
+    settle(bot)
     assert tracebacks(caplog) == []
     assert slack.messages(CHANNEL) == []

@@ -18,9 +18,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from store.db import make_engine, migrate, session_scope
+from store.locks import acquire_locks
 from store.models import ItemLock, Request, RequestStatus
-from store.repo import acquire_locks, transition
+from store.requests import transition
 from tests.support.postgres import PostgresInstance, new_database, start_postgres
+
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
 
 ITEM = "/subscriptions/s/replicationProtectedItems/vm-app-02"
 

@@ -11,6 +11,7 @@ import pytest
 
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_modernized import APPLIANCE, ModernizedWorld
+from sandbox.local_bot import LocalBot
 from sandbox.slack_driver import SlackDriver
 from sandbox.slack_emulator import SlackEmulator
 from sandbox.walkthrough import run_sandbox
@@ -29,6 +30,8 @@ from tests.integration.conftest import (
     wait_summary,
 )
 from tracking import machine
+
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
 
 COMMAND = f'plan="Finance tier 1" appliance={APPLIANCE}'
 # InMageRcmReprotectInput's wire names (modernized.md §3), nothing else.
@@ -97,7 +100,7 @@ def test_modernized_plan_goes_to_three_of_three_protected(
 
 
 def test_unreachable_datastore_is_blocked_with_its_fix(
-        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
     driver.slash_command(COMMAND + " datastore=vmfs-avs-04", user_id=REQUESTER,
                          channel_id=CHANNEL)
     root = wait_root(slack)
@@ -106,12 +109,12 @@ def test_unreachable_datastore_is_blocked_with_its_fix(
     assert "appliance-datastore" in shown and "vmfs-avs-04" in shown
     assert "is not one replication appliance" in shown
     assert "Pass `datastore=` one the appliance reaches" in shown
-    settle(0.5)
+    settle(bot)
     assert not reprotect_posts(arm)
 
 
 def test_mixed_plan_is_blocked_with_how_to_split_it(
-        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
     mixed = ModernizedWorld.modernized_sample(2, classic_vm_count=2, plan_name="payroll-rp",
                                               plan_friendly_name="Payroll")
     mixed.add_plan("mixed-rp", friendly_name="Mixed", items=["vm-app-01", "vm-web-01"])
@@ -127,12 +130,12 @@ def test_mixed_plan_is_blocked_with_how_to_split_it(
     assert "master=&lt;master target&gt; vm=app-01" in shown
     assert "appliance=&lt;appliance&gt; vm=web-01" in shown
     assert "<master target>" not in shown
-    settle(0.5)
+    settle(bot)
     assert not reprotect_posts(arm)
 
 
 def test_master_on_a_modernized_plan_is_told_privately_with_the_appliances(
-        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
     driver.slash_command('plan="Finance tier 1" master=avs-mt-01', user_id=REQUESTER,
                          channel_id=CHANNEL)
     slack.wait_for(lambda s: bool(s.ephemerals(REQUESTER)), timeout=20)
@@ -141,13 +144,13 @@ def test_master_on_a_modernized_plan_is_told_privately_with_the_appliances(
     assert "`avs-appliance-01`" in text and "`avs-appliance-02`" in text
     assert 'Type: `/reprotect plan="Finance tier 1" appliance=&lt;replication appliance&gt;`' \
         in text
-    settle(0.5)
+    settle(bot)
     assert slack.messages(CHANNEL) == []
     assert not reprotect_posts(arm)
 
 
 def test_appliance_on_a_classic_plan_is_told_privately_with_the_master_targets(
-        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
     arm.world = ModernizedWorld.modernized_sample(2, classic_vm_count=2, plan_name="payroll-rp",
                                                   plan_friendly_name="Payroll")
     driver.slash_command(f'plan="Finance tier 1" appliance={APPLIANCE}', user_id=REQUESTER,
@@ -157,12 +160,12 @@ def test_appliance_on_a_classic_plan_is_told_privately_with_the_master_targets(
     assert "classic (configuration server) architecture" in text
     assert "`avs-mt-01`, `avs-mt-02`" in text
     assert 'Type: `/reprotect plan="Finance tier 1" master=&lt;master target server&gt;`' in text
-    settle(0.5)
+    settle(bot)
     assert slack.messages(CHANNEL) == []
 
 
 def test_a_changed_datastore_voids_the_approval(
-        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
     """The re-check at approval resolves the modernized plan again: one VM's datastore
     (its own, for original location) moved, so the values to send changed."""
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
@@ -178,7 +181,7 @@ def test_a_changed_datastore_voids_the_approval(
     assert "Datastore of `web-02`: `vsan-avs-01` → `vmfs-avs-02`" in reply.text
     slack.wait_for(lambda s: "*Stale*: the preflight changed" in s.messages(CHANNEL)[0].text)
     assert buttons(slack.messages(CHANNEL)[0]) == []
-    settle(1.0)
+    settle(bot)
     assert not reprotect_posts(arm)
 
 

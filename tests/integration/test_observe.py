@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -28,6 +29,8 @@ from tests.integration.conftest import (
     settle,
     wait_summary,
 )
+
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -82,7 +85,7 @@ def test_metrics_count_a_whole_reprotect(start_bot: BotFactory, slack: SlackEmul
     approve(opened.driver, slack, opened.root, APPROVER)
     summary = wait_summary(slack, opened.root)
     assert any("3/3 protected" in m.text for m in summary)
-    settle(1.5)  # the last outbox ticks and the final poll
+    settle(bot)  # the last outbox ticks and the final poll
     after = scrape(bot)
     posts = reprotect_posts(arm)
 

@@ -26,6 +26,8 @@ from tests.integration.conftest import (
 )
 from tests.integration.processes import BotProcess, bot_env
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 SETTINGS_VARIABLES = (
     "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT",
     "DATABASE_URL", "AZURE_SUBSCRIPTION_ID", "ASR_RESOURCE_GROUP", "ASR_VAULT_NAME",
@@ -112,7 +114,8 @@ def test_check_passes_and_names_missing_scopes(env: dict[str, str], slack: Slack
     assert result.returncode == 0, result.stdout
     assert "warn vault:" in result.stdout and "writes go unsigned" in result.stdout
     assert "all 4 checks passed" in result.stdout
-    assert "scopes commands, chat:write, usergroups:read, users:read granted" in result.stdout
+    assert ("scopes commands, chat:write, usergroups:read, users:read, channels:read, "
+            "groups:read granted") in result.stdout
     slack.scopes.remove("usergroups:read")
     result = run_cli(["check"], env)
     assert result.returncode == 1

@@ -16,7 +16,7 @@ from providers.classic.vcenter_checks import BY_HAND
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.arm_world import stable_guid
 from sandbox.console import manual_checkboxes
-from sandbox.local_bot import SIGNING_SECRET
+from sandbox.local_bot import SIGNING_SECRET, LocalBot
 from sandbox.slack_driver import SlackDriver
 from sandbox.slack_emulator import SlackEmulator
 from store.models import AuditEvent, ManualConfirmation
@@ -43,6 +43,8 @@ from tests.support.vcsim_shapes import (
     find_vm,
     reconfigure,
 )
+
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
 
 
 def test_unreachable_vcenter_leaves_its_checks_to_an_approver_and_the_run_proceeds(
@@ -117,7 +119,7 @@ def test_approve_waits_for_every_manual_item_in_tick_mode(
     slack.wait_for(lambda s: sum("Tick the manual checks" in t
                                  for t in ephemeral_texts(s, APPROVER)) == 2)
     assert "Failback ports are open" in ephemeral_texts(slack, APPROVER)[-1]
-    settle(0.5)
+    settle(bot)
     assert not reprotect_posts(arm)
 
     approve(driver, slack, root, APPROVER)
@@ -134,7 +136,8 @@ def test_approve_waits_for_every_manual_item_in_tick_mode(
     assert "confirmed by <@U0BOB>" in shown
 
 
-def test_a_changed_preflight_voids_the_approval(driver: SlackDriver, slack: SlackEmulator,
+def test_a_changed_preflight_voids_the_approval(bot: LocalBot, driver: SlackDriver,
+                                                slack: SlackEmulator,
                                                arm: ArmEmulator) -> None:
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     root = confirm(driver, slack, wait_root(slack), APPROVER)
@@ -150,7 +153,7 @@ def test_a_changed_preflight_voids_the_approval(driver: SlackDriver, slack: Slac
     assert any("preflight changed" in t for t in ephemeral_texts(slack, APPROVER))
     slack.wait_for(lambda s: "*Stale*: the preflight changed" in s.messages(CHANNEL)[0].text)
     assert buttons(slack.messages(CHANNEL)[0]) == []
-    settle(1.0)
+    settle(bot)
     assert not reprotect_posts(arm)
 
 
@@ -201,11 +204,11 @@ def test_power_guard_warns_once_per_power_on(start_bot: BotFactory, slack: Slack
     WaitForTask(app_02.PowerOnVM_Task())
     slack.wait_for(lambda s: bool(warnings()), timeout=30)
     assert "`app-02`" in warnings()[0] and "must stay off until failback" in warnings()[0]
-    settle(2.0)
+    settle(bot)
     assert len(warnings()) == 1  # once per power-on, not once per tick
 
     WaitForTask(app_02.PowerOffVM_Task())
-    settle(1.5)
+    settle(bot)
     WaitForTask(app_02.PowerOnVM_Task())
     slack.wait_for(lambda s: len(warnings()) == 2, timeout=30)
     WaitForTask(app_02.PowerOffVM_Task())

@@ -43,6 +43,8 @@ from tests.support.vcsim_shapes import (
     vim,
 )
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 OLD_HOST = "DC0_H0"
 # vcsim's hosts say 6.5.0 and report no licence per host: the cluster runs 7.0 here, so a
 # free-licence doubt (5.5 and 6.x only) does not apply; the standalone host is too old.

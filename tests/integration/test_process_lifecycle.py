@@ -26,6 +26,8 @@ from tests.integration.conftest import (
 )
 from tests.integration.processes import BotProcess, bot_env
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 
 @pytest.fixture
 def world() -> World:

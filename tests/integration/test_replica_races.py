@@ -45,6 +45,7 @@ from operations import REPROTECT, fingerprint
 from sandbox.arm_emulator import ArmEmulator
 from sandbox.slack_emulator import SlackEmulator
 from store.db import make_engine, migrate, session_scope
+from store.journal import enqueue
 from store.models import (
     FINAL_RUN_STATUSES,
     Approval,
@@ -55,10 +56,11 @@ from store.models import (
     RunStatus,
     utcnow,
 )
-from store.repo import enqueue
 from tests.integration.conftest import APPROVER, CHANNEL, COMMAND, REQUESTER, reprotect_posts
 from tests.support.postgres import PostgresInstance, new_database, start_postgres
 from tracking import Runner
+
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
 
 POLICY = Policy(workspace_team=lambda: "T0", channels=frozenset(), required_approvals=1,
                 approval_ttl=timedelta(hours=1), poll_interval=timedelta(0),

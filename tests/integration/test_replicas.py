@@ -27,6 +27,8 @@ from tests.integration.conftest import (
 )
 from tests.support.postgres import PostgresInstance, start_postgres
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[PostgresInstance]:

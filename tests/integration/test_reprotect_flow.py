@@ -29,6 +29,8 @@ from tests.integration.conftest import (
     wait_summary,
 )
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -88,43 +90,44 @@ def test_happy_path_three_vms_protected(driver: SlackDriver, slack: SlackEmulato
     ("plan=x appliance=z ps=p", "`ps` goes with `master=`"),
 ])
 def test_bad_input_gets_ephemeral_usage_and_nothing_else(
-        text: str, says: str, driver: SlackDriver, slack: SlackEmulator,
+        text: str, says: str, bot: LocalBot, driver: SlackDriver, slack: SlackEmulator,
         arm: ArmEmulator) -> None:
     answer = driver.slash_command(text, user_id=REQUESTER, channel_id=CHANNEL)
     assert answer.status_code == 200
     body = answer.json()
     assert body["response_type"] == "ephemeral"
     assert says in body["text"] and "/reprotect plan=" in body["text"]
-    settle(0.5)
+    settle(bot)
     assert slack.messages(CHANNEL) == []
     assert not reprotect_posts(arm)
 
 
 def test_unknown_plan_is_told_privately_with_suggestions(
-        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
     driver.slash_command('plan="Finance tier 2" master=avs-mt-01', user_id=REQUESTER,
                          channel_id=CHANNEL)
     slack.wait_for(lambda s: bool(s.ephemerals(REQUESTER)))
     text = slack.ephemerals(REQUESTER)[-1].params["text"]
     assert "`Finance tier 2` is not in the vault" in text and "Finance tier 1" in text
-    settle(0.5)
+    settle(bot)
     assert slack.messages(CHANNEL) == []
     assert not reprotect_posts(arm)
 
 
 def test_unknown_master_target_blocks_without_approve(
-        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
     driver.slash_command('plan="Finance tier 1" master=avs-mt-99', user_id=REQUESTER,
                          channel_id=CHANNEL)
     root = wait_root(slack)
     assert buttons(root) == []
     shown = str(root.blocks)
     assert "avs-mt-99" in shown and "mt-exists" in shown and "avs-mt-01" in shown
-    settle(0.5)
+    settle(bot)
     assert not reprotect_posts(arm)
 
 
-def test_requester_and_non_approver_are_refused(driver: SlackDriver, slack: SlackEmulator,
+def test_requester_and_non_approver_are_refused(bot: LocalBot, driver: SlackDriver,
+                                                slack: SlackEmulator,
                                                 arm: ArmEmulator) -> None:
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     root = wait_root(slack)
@@ -133,13 +136,13 @@ def test_requester_and_non_approver_are_refused(driver: SlackDriver, slack: Slac
     slack.wait_for(lambda s: bool(s.ephemerals(REQUESTER)) and bool(s.ephemerals(OUTSIDER)))
     assert "own request" in slack.ephemerals(REQUESTER)[-1].params["text"]
     assert "not an approver" in slack.ephemerals(OUTSIDER)[-1].params["text"]
-    settle(1.0)
+    settle(bot)
     assert slack.messages(CHANNEL)[0].edits == 0
     assert buttons(slack.messages(CHANNEL)[0]) == ["Approve", "Reject", "Cancel"]
     assert not reprotect_posts(arm)
 
 
-def test_slack_connect_user_cannot_approve(driver: SlackDriver, slack: SlackEmulator,
+def test_slack_connect_user_cannot_approve(bot: LocalBot, driver: SlackDriver, slack: SlackEmulator,
                                            arm: ArmEmulator) -> None:
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     root = wait_root(slack)
@@ -147,11 +150,12 @@ def test_slack_connect_user_cannot_approve(driver: SlackDriver, slack: SlackEmul
                  user_team_id="T0OTHERORG")
     slack.wait_for(lambda s: bool(s.ephemerals(APPROVER)))
     assert "workspace" in slack.ephemerals(APPROVER)[-1].params["text"]
-    settle(0.5)
+    settle(bot)
     assert not reprotect_posts(arm)
 
 
-def test_reject_removes_buttons_and_sends_nothing(driver: SlackDriver, slack: SlackEmulator,
+def test_reject_removes_buttons_and_sends_nothing(bot: LocalBot, driver: SlackDriver,
+                                                  slack: SlackEmulator,
                                                   arm: ArmEmulator) -> None:
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     root = wait_root(slack)
@@ -168,7 +172,7 @@ def test_reject_removes_buttons_and_sends_nothing(driver: SlackDriver, slack: Sl
     assert buttons(updated) == [] and "*Rejected* by <@U0BOB>" in str(updated.blocks)
     assert "MT has a snapshot" in str(updated.blocks)
     assert "MT has a snapshot" in slack.thread(CHANNEL, root.ts)[-1].text
-    settle(1.0)
+    settle(bot)
     assert not reprotect_posts(arm)
 
 
@@ -196,7 +200,7 @@ def test_twenty_concurrent_approvals_submit_each_vm_once(
     assert sorted(items) == sorted(set(items)) and len(items) == 3
 
 
-def test_slack_retry_of_a_command_makes_one_request(driver: SlackDriver,
+def test_slack_retry_of_a_command_makes_one_request(bot: LocalBot, driver: SlackDriver,
                                                     slack: SlackEmulator) -> None:
     first = driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL,
                                  trigger_id="trig.1")
@@ -204,11 +208,11 @@ def test_slack_retry_of_a_command_makes_one_request(driver: SlackDriver,
                                  trigger_id="trig.1", retry_num=1)
     assert first.status_code == again.status_code == 200
     wait_root(slack)
-    settle(1.5)
+    settle(bot)
     assert len(slack.messages(CHANNEL)) == 1
 
 
-def test_forged_signature_and_stale_timestamp_get_401(driver: SlackDriver,
+def test_forged_signature_and_stale_timestamp_get_401(bot: LocalBot, driver: SlackDriver,
                                                       slack: SlackEmulator) -> None:
     body = b"command=%2Freprotect&text=plan%3Dx+master%3Dy&user_id=U0ALICE&channel_id=C0INCIDENT"
     forged = driver.signed_post(body, "application/x-www-form-urlencoded",
@@ -216,7 +220,7 @@ def test_forged_signature_and_stale_timestamp_get_401(driver: SlackDriver,
     stale = driver.signed_post(body, "application/x-www-form-urlencoded",
                                timestamp=int(time.time()) - 3600)
     assert forged.status_code == 401 and stale.status_code == 401
-    settle(0.5)
+    settle(bot)
     assert slack.messages(CHANNEL) == []
 
 

@@ -18,6 +18,8 @@ import pytest
 
 from sandbox.sandbox_plans import BLOCKED, FAILING, PENDING
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 ROOT = Path(__file__).parents[2]
 PROMPT_READY = "help                this list"
 

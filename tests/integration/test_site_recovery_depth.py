@@ -41,6 +41,8 @@ from tests.integration.conftest import (
 )
 from tracking import machine, runner
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 
 def start(start_bot: BotFactory, slack: SlackEmulator) -> tuple[LocalBot, SlackDriver]:
     bot = start_bot()
@@ -78,7 +80,7 @@ def restarts(arm: ArmEmulator) -> list[RecordedRequest]:
 
 def test_names_are_case_insensitive_defaults_explained_foreign_values_refused(
         start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator) -> None:
-    _, driver = start(start_bot, slack)
+    bot, driver = start(start_bot, slack)
     driver.slash_command('plan="FINANCE TIER 1" master=AVS-MT-01', user_id=REQUESTER,
                          channel_id=CHANNEL)
     root = wait_root(slack)
@@ -95,7 +97,7 @@ def test_names_are_case_insensitive_defaults_explained_foreign_values_refused(
     assert buttons(refused) == []
     assert "datastore=vmfs-avs-04" in shown and "vsan-avs-01" in shown and "vmfs-avs-02" in shown
     assert "retention=T:" in shown and "`R:`" in shown and "`S:`" in shown
-    settle(0.5)
+    settle(bot)
     assert not reprotect_posts(arm)
 
 
@@ -139,14 +141,14 @@ def test_missing_failback_policy_blocks_and_missing_extended_info_warns_with_fix
     mapping = next(k for k in world.resources if k.endswith("cs01-vmware-azure-policy-failback"))
     del world.resources[mapping]
     world.integrity_key = None
-    _, driver = start(start_bot, slack)
+    bot, driver = start(start_bot, slack)
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     root = wait_root(slack)
     shown = str(root.blocks)
     assert buttons(root) == []
     assert "failback-policy" in shown and "No failback (InMage) policy" in shown
     assert "vault-signing" in shown and "extendedInformation/vaultExtendedInfo" in shown
-    settle(0.5)
+    settle(bot)
     assert not reprotect_posts(arm)
 
 

@@ -20,6 +20,8 @@ from tests.integration.conftest import (
     wait_summary,
 )
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 
 def test_outage_during_tracking_delays_but_loses_nothing(
         driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:

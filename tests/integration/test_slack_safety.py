@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from sqlmodel import Session, select
@@ -27,6 +28,8 @@ from tests.integration.conftest import (
     settle,
     wait_root,
 )
+
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
 
 EVIL = "<!channel> URGENT: re-approve at <https://evil.example/login|Azure portal> <@U0CAROL> `x`"
 
@@ -69,12 +72,12 @@ def test_a_reject_reason_is_shown_as_text_not_as_markup(start_bot: BotFactory,
 def test_the_requester_cannot_reject_and_is_pointed_to_cancel(start_bot: BotFactory,
                                                                slack: SlackEmulator) -> None:
     """Reject is an approver's (four-eyes) decision; the requester withdraws with Cancel."""
-    _bot, driver, root = open_request(start_bot, slack)
+    bot, driver, root = open_request(start_bot, slack)
     driver.click(root, "Reject", user_id=REQUESTER, channel_id=CHANNEL)
     slack.wait_for(lambda s: bool(s.ephemerals(REQUESTER)))
     refusal = ephemeral_texts(slack, REQUESTER)[-1]
     assert "Cancel" in refusal and "/reprotect cancel" in refusal
-    settle(0.5)
+    settle(bot)
     assert not any(c.method == "views.open" for c in slack.calls)
     assert slack.messages(CHANNEL)[0].edits == 0
     assert buttons(slack.messages(CHANNEL)[0]) == ["Approve", "Reject", "Cancel"]
@@ -106,13 +109,13 @@ def test_reject_changes_nothing_when_the_reason_dialog_cannot_open(
         start_bot: BotFactory, slack: SlackEmulator, arm: ArmEmulator) -> None:
     """A rejection needs its reason: without the dialog, nothing happens and the approver is
     told why and to click again."""
-    _bot, driver, root = open_request(start_bot, slack)
+    bot, driver, root = open_request(start_bot, slack)
     slack.inject("views.open", status=503)
     driver.click(root, "Reject", user_id=APPROVER, channel_id=CHANNEL)
     slack.wait_for(lambda s: bool(s.ephemerals(APPROVER)))
     told = ephemeral_texts(slack, APPROVER)[-1]
     assert "dialog" in told and "click Reject again" in told and "Nothing changed" in told
-    settle(1.0)
+    settle(bot)
     assert slack.messages(CHANNEL)[0].edits == 0 and slack.thread(CHANNEL, root.ts) == []
     assert buttons(slack.messages(CHANNEL)[0]) == ["Approve", "Reject", "Cancel"]
 
@@ -148,7 +151,7 @@ def test_only_the_bots_own_workspace_decides(start_bot: BotFactory, slack: Slack
     driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL, user_team_id=team)
     slack.wait_for(lambda s: bool(s.ephemerals(APPROVER)))
     assert "Only members of this workspace" in ephemeral_texts(slack, APPROVER)[-1]
-    settle(1.0)
+    settle(bot)
     assert not reprotect_posts(arm)
     assert buttons(slack.messages(CHANNEL)[0]) == ["Approve", "Reject", "Cancel"]
 
@@ -164,7 +167,7 @@ def test_a_slash_command_from_another_workspace_is_refused_at_the_door(
                                   user_team_id="T0OTHERORG")
     assert answer.json()["response_type"] == "ephemeral"
     assert "Only members of this workspace can use `/reprotect`" in answer.json()["text"]
-    settle(1.0)
+    settle(bot)
     assert slack.messages(CHANNEL) == [] and arm.requests == []
     with Session(bot.services.engine) as session:  # type: ignore[union-attr]
         assert session.exec(select(Request)).all() == []
@@ -185,7 +188,7 @@ def test_a_burst_of_commands_from_one_person_is_turned_away_privately(
     assert "Try again in about" in answers[2] and "nothing changed" in answers[2]
     assert driver.slash_command("status", user_id=REQUESTER,
                                 channel_id=CHANNEL).status_code == 200  # reads no Azure
-    settle(1.0)
+    settle(bot)
     assert not any("replicationRecoveryPlans" in r.path for r in arm.requests)
     driver.slash_command(COMMAND, user_id=APPROVER, channel_id=CHANNEL)
     wait_root(slack)
@@ -198,15 +201,15 @@ def test_group_membership_is_not_trusted_past_its_lifetime_when_slack_fails(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("bot.slack_ports.MEMBERSHIP_TTL", 0.5)
     member = GROUP_MEMBERS[0]
-    _bot, driver, root = open_request(start_bot, slack, approvers=GROUP)
+    bot, driver, root = open_request(start_bot, slack, approvers=GROUP)
     ticked = confirm(driver, slack, root, member)  # the group's members are read now
-    settle(1.0)  # ...and are now older than their lifetime
+    time.sleep(1.0)  # ...and are now older than their lifetime
     slack.inject("usergroups.users.list", status=503, count=2)
     driver.click(ticked, "Approve", user_id=member, channel_id=CHANNEL)
     slack.wait_for(lambda s: bool(s.ephemerals(member)))
     told = ephemeral_texts(slack, member)[-1]
     assert "user group S0APPROVERS" in told and "try again" in told
-    settle(1.0)
+    settle(bot)
     assert not reprotect_posts(arm)
     assert buttons(slack.messages(CHANNEL)[0]) == ["Approve", "Reject", "Cancel"]
 

@@ -22,6 +22,8 @@ from sandbox.slack_driver import SlackDriver
 from sandbox.slack_emulator import SlackEmulator
 from tests.integration.conftest import CHANNEL, REQUESTER, BotFactory
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 CAP = 40
 DEADLINE = 1.0
 ATTACKERS = 300

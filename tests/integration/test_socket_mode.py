@@ -32,6 +32,8 @@ from tests.integration.conftest import (
 )
 from tests.integration.processes import BotProcess, bot_env
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 APP_TOKEN = "xapp-1-A0SANDBOX-1-socketmode"
 OPEN = "apps.connections.open"
 

@@ -26,10 +26,12 @@ from bot.outbox import BROADCAST_MOST, PROTECTED_HOLD, ChannelPacer, OutboxSende
 from core import events as ev
 from sandbox.slack_emulator import Message, SlackEmulator
 from store.db import migrate, session_scope
+from store.journal import enqueue
 from store.models import Outbox, Request, RequestStatus, Run, RunStatus, utcnow
-from store.repo import enqueue
 from tests.integration.conftest import CHANNEL
 from tests.unit.test_views_limits import healthy
+
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
 
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 

@@ -184,6 +184,7 @@ def run_to_summary(driver: SlackDriver, slack: SlackEmulator,
     return shown, [m.text for m in wait_summary(slack, root)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("world", [3, 8], indirect=True)
 def test_respelled_healthy_plan_is_approved_reprotected_and_protected(
         world: World, driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
@@ -198,6 +199,7 @@ def test_respelled_healthy_plan_is_approved_reprotected_and_protected(
         assert details["processServerId"] != built_in
 
 
+@pytest.mark.slow
 def test_named_run_as_account_is_sent(driver: SlackDriver, slack: SlackEmulator,
                                       arm: ArmEmulator) -> None:
     _, thread = run_to_summary(driver, slack, f"{COMMAND} account=windows-push")
@@ -206,6 +208,7 @@ def test_named_run_as_account_is_sent(driver: SlackDriver, slack: SlackEmulator,
             for p in reprotect_posts(arm)} == {"2"}
 
 
+@pytest.mark.slow
 def test_forbidden_extended_information_warns_and_writes_go_unsigned(
         driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
     arm.fail_next("GET", r"/extendedInformation/vaultExtendedInfo$", 403, count=1000)

@@ -24,6 +24,8 @@ from sandbox.arm_emulator import ArmEmulator
 from store.models import utcnow
 from tests.integration.conftest import COMMAND, reprotect_posts
 
+pytestmark = pytest.mark.slow  # a whole bot per test: `pytest -m "not slow"` leaves them out
+
 BUDGET_S = 1.0
 
 

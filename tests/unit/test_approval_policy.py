@@ -15,7 +15,7 @@ from approvals.policy import (
     decide_retry,
 )
 from bot.views.private import decision as said
-from core.decisions import Refusal, decide_request
+from core.decisions import Action, Decision, Refusal, decide_request
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 BASE = ApprovalFacts(clicker="U2", clicker_team="T1", workspace_team="T1", requester="U1",
@@ -24,21 +24,38 @@ BASE = ApprovalFacts(clicker="U2", clicker_team="T1", workspace_team="T1", reque
                      required=1)
 
 
-@pytest.mark.parametrize(("change", "refusal"), [
-    ({"clicker": "U1"}, Refusal.OWN_REQUEST),
-    ({"clicker": "U9"}, Refusal.NOT_APPROVER),
-    ({"clicker_team": "T_OTHER"}, Refusal.OTHER_WORKSPACE),
-    ({"clicker_team": None}, Refusal.OTHER_WORKSPACE),  # unknown workspace: fail closed
-    ({"status": "approved"}, Refusal.ALREADY_DECIDED),
-    ({"status": "rejected"}, Refusal.ALREADY_DECIDED),
-    ({"expires_at": NOW}, Refusal.EXPIRED),
-    ({"required": 2, "approved_by": frozenset({"U2"})}, Refusal.ALREADY_APPROVED),
+OTHERS = frozenset({"U2", "U3"})  # the approvers who are not the requester U1
+APPROVE, REJECT, CANCEL, RETRY = Action.APPROVE, Action.REJECT, Action.CANCEL, Action.RETRY
+
+
+def refused(action: Action, refusal: Refusal, **values: object) -> Decision:
+    return Decision(False, action, refusal, **values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("change", "decision"), [
+    ({}, Decision(True, APPROVE, missing=0, quorum_reached=True)),
+    ({"clicker": "U1"}, refused(APPROVE, Refusal.OWN_REQUEST, ask=OTHERS)),
+    ({"clicker": "U9"}, refused(APPROVE, Refusal.NOT_APPROVER, ask=OTHERS)),
+    ({"clicker_team": "T_OTHER"}, refused(APPROVE, Refusal.OTHER_WORKSPACE)),
+    ({"clicker_team": None}, refused(APPROVE, Refusal.OTHER_WORKSPACE)),  # unknown: fail closed
+    ({"status": "approved"}, refused(APPROVE, Refusal.ALREADY_DECIDED, status="approved")),
+    ({"status": "rejected"}, refused(APPROVE, Refusal.ALREADY_DECIDED, status="rejected")),
+    ({"expires_at": NOW}, refused(APPROVE, Refusal.EXPIRED)),  # the boundary is expired
+    ({"expires_at": NOW + timedelta(microseconds=1)},
+     Decision(True, APPROVE, missing=0, quorum_reached=True)),
+    ({"expires_at": None}, Decision(True, APPROVE, missing=0, quorum_reached=True)),
+    ({"required": 2, "approved_by": frozenset({"U2"})},
+     refused(APPROVE, Refusal.ALREADY_APPROVED, missing=1)),
+    ({"required": 3, "approved_by": frozenset({"U2"})},
+     refused(APPROVE, Refusal.ALREADY_APPROVED, missing=2)),
+    # The first rule that refuses wins: workspace, then state, then lifetime, then four eyes.
+    ({"clicker_team": "T2", "status": "approved"}, refused(APPROVE, Refusal.OTHER_WORKSPACE)),
+    ({"status": "approved", "expires_at": NOW},
+     refused(APPROVE, Refusal.ALREADY_DECIDED, status="approved")),
+    ({"clicker": "U1", "expires_at": NOW}, refused(APPROVE, Refusal.EXPIRED)),
 ])
-def test_refusals(change: dict[str, object], refusal: Refusal) -> None:
-    decision = decide_approval(replace(BASE, **change))  # type: ignore[arg-type]
-    assert not decision.accepted
-    assert decision.refusal is refusal
-    assert said(decision)
+def test_approval_decision(change: dict[str, object], decision: Decision) -> None:
+    assert decide_approval(replace(BASE, **change)) == decision  # type: ignore[arg-type]
 
 
 def test_requester_refusal_names_who_can_approve() -> None:
@@ -46,77 +63,91 @@ def test_requester_refusal_names_who_can_approve() -> None:
     assert "<@U2>" in said(decision) and "<@U1>" not in said(decision)
 
 
-@pytest.mark.parametrize(("required", "already", "quorum"), [
-    (1, frozenset(), True),
-    (2, frozenset(), False),
-    (2, frozenset({"U3"}), True),
-    (2, frozenset({"U1"}), False),  # the requester never counts
+@pytest.mark.parametrize(("required", "already", "missing", "quorum"), [
+    (1, frozenset(), 0, True),
+    (2, frozenset(), 1, False),
+    (2, frozenset({"U3"}), 0, True),
+    (2, frozenset({"U1"}), 1, False),  # the requester never counts
+    (3, frozenset({"U3"}), 1, False),
+    (1, frozenset({"U3"}), 0, True),   # beyond the quorum, nothing is missing
 ])
 def test_quorum_counts_distinct_approvers_but_never_the_requester(
-        required: int, already: frozenset[str], quorum: bool) -> None:
+        required: int, already: frozenset[str], missing: int, quorum: bool) -> None:
     decision = decide_approval(replace(BASE, required=required, approved_by=already))
-    assert decision.accepted
-    assert decision.quorum_reached is quorum
+    assert decision == Decision(True, APPROVE, missing=missing, quorum_reached=quorum)
 
 
-def test_rejection_by_an_approver_other_than_the_requester_only() -> None:
-    assert decide_rejection(BASE).accepted
-    own = decide_rejection(replace(BASE, clicker="U1"))
-    assert not own.accepted and own.refusal is Refusal.OWN_REQUEST and "Cancel" in said(own)
-    refused = decide_rejection(replace(BASE, clicker="U9"))
-    assert not refused.accepted and refused.refusal is Refusal.NOT_APPROVER
-    assert not decide_rejection(replace(BASE, status="approved")).accepted
-
-
-@pytest.mark.parametrize(("user", "requesters", "accepted"), [
-    ("U1", None, True),
-    ("U1", frozenset({"U1", "U2"}), True),
-    ("U9", frozenset({"U1", "U2"}), False),
-    ("U9", frozenset(), False),
+@pytest.mark.parametrize(("change", "decision"), [
+    ({}, Decision(True, REJECT)),
+    ({"clicker": "U1"}, refused(REJECT, Refusal.OWN_REQUEST, ask=OTHERS)),
+    ({"clicker": "U9"}, refused(REJECT, Refusal.NOT_APPROVER, ask=OTHERS)),
+    ({"status": "approved"}, refused(REJECT, Refusal.ALREADY_DECIDED, status="approved")),
+    ({"clicker_team": "T2"}, refused(REJECT, Refusal.OTHER_WORKSPACE)),
+    ({"clicker_team": "T2", "status": "approved"}, refused(REJECT, Refusal.OTHER_WORKSPACE)),
+    ({"clicker": "U1", "status": "approved"},
+     refused(REJECT, Refusal.ALREADY_DECIDED, status="approved")),
 ])
-def test_who_may_request(user: str, requesters: frozenset[str] | None, accepted: bool) -> None:
-    decision = decide_request(user, requesters)
-    assert decision.accepted is accepted
-    if not accepted:
-        assert decision.refusal is Refusal.NOT_REQUESTER and "REPROTECT_REQUESTERS" in \
-            said(decision)
+def test_rejection_by_an_approver_other_than_the_requester_only(
+        change: dict[str, object], decision: Decision) -> None:
+    assert decide_rejection(replace(BASE, **change)) == decision  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("change", "accepted", "refusal"), [
-    ({}, True, None),
-    ({"clicker": "U1"}, True, None),
-    ({"status": "approved"}, True, None),
-    ({"clicker": "U9"}, False, Refusal.NOT_APPROVER),
-    ({"status": "executing"}, False, Refusal.ALREADY_DECIDED),
-    ({"status": "done"}, False, Refusal.ALREADY_DECIDED),
-    ({"clicker_team": "T2"}, False, Refusal.OTHER_WORKSPACE),
+def test_the_requester_rejecting_is_pointed_to_cancel() -> None:
+    assert "Cancel" in said(decide_rejection(replace(BASE, clicker="U1")))
+
+
+@pytest.mark.parametrize(("user", "requesters", "decision"), [
+    ("U1", None, Decision(True, Action.REQUEST)),
+    ("U1", frozenset({"U1", "U2"}), Decision(True, Action.REQUEST)),
+    ("U9", frozenset({"U1", "U2"}),
+     refused(Action.REQUEST, Refusal.NOT_REQUESTER, ask=frozenset({"U1", "U2"}))),
+    ("U9", frozenset(), refused(Action.REQUEST, Refusal.NOT_REQUESTER)),
+])
+def test_who_may_request(user: str, requesters: frozenset[str] | None,
+                         decision: Decision) -> None:
+    assert decide_request(user, requesters) == decision
+    if not decision.accepted:
+        assert "REPROTECT_REQUESTERS" in said(decision)
+
+
+@pytest.mark.parametrize(("change", "decision"), [
+    ({}, Decision(True, CANCEL)),
+    ({"clicker": "U1"}, Decision(True, CANCEL)),
+    ({"status": "approved"}, Decision(True, CANCEL)),
+    ({"expires_at": NOW}, Decision(True, CANCEL)),
+    ({"clicker": "U9"}, refused(CANCEL, Refusal.NOT_APPROVER, ask=OTHERS)),
+    ({"status": "executing"}, refused(CANCEL, Refusal.ALREADY_DECIDED, status="executing")),
+    ({"status": "done"}, refused(CANCEL, Refusal.ALREADY_DECIDED, status="done")),
+    ({"clicker_team": "T2"}, refused(CANCEL, Refusal.OTHER_WORKSPACE)),
+    ({"clicker_team": "T2", "status": "done"}, refused(CANCEL, Refusal.OTHER_WORKSPACE)),
+    ({"clicker": "U9", "status": "done"},
+     refused(CANCEL, Refusal.ALREADY_DECIDED, status="done")),
 ])
 def test_cancel_until_execution_by_requester_or_approver(
-        change: dict[str, object], accepted: bool, refusal: Refusal | None) -> None:
-    decision = decide_cancel(replace(BASE, **change))  # type: ignore[arg-type]
-    assert decision.accepted is accepted and decision.refusal is refusal
+        change: dict[str, object], decision: Decision) -> None:
+    assert decide_cancel(replace(BASE, **change)) == decision  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("change", "refusal"), [
-    ({}, None),
-    ({"status": "failed"}, None),
-    ({"clicker": "U1"}, Refusal.OWN_REQUEST),
-    ({"clicker": "U9"}, Refusal.NOT_APPROVER),
-    ({"clicker_team": "T2"}, Refusal.OTHER_WORKSPACE),
+@pytest.mark.parametrize(("change", "decision"), [
+    ({}, Decision(True, RETRY, missing=0, quorum_reached=True)),
+    ({"status": "failed"}, Decision(True, RETRY, missing=0, quorum_reached=True)),
+    ({"expires_at": NOW}, Decision(True, RETRY, missing=0, quorum_reached=True)),
+    ({"required": 2}, Decision(True, RETRY, missing=1, quorum_reached=False)),
+    ({"required": 2, "clicker": "U3", "approved_by": frozenset({"U2"})},
+     Decision(True, RETRY, missing=0, quorum_reached=True)),
+    ({"required": 2, "approved_by": frozenset({"U2"})},
+     refused(RETRY, Refusal.ALREADY_APPROVED, missing=1)),
+    ({"clicker": "U1"}, refused(RETRY, Refusal.OWN_REQUEST, ask=OTHERS)),
+    ({"clicker": "U9"}, refused(RETRY, Refusal.NOT_APPROVER, ask=OTHERS)),
+    ({"clicker_team": "T2"}, refused(RETRY, Refusal.OTHER_WORKSPACE)),
+    ({"clicker_team": "T2", "clicker": "U1"}, refused(RETRY, Refusal.OTHER_WORKSPACE)),
 ])
 def test_retry_follows_the_approval_rules(change: dict[str, object],
-                                          refusal: Refusal | None) -> None:
-    decision = decide_retry(replace(BASE, **change))  # type: ignore[arg-type]
-    assert decision.accepted is (refusal is None) and decision.refusal is refusal
+                                          decision: Decision) -> None:
+    assert decide_retry(replace(BASE, **change)) == decision  # type: ignore[arg-type]
 
 
 def test_retry_counts_towards_the_request_quorum() -> None:
     """Retry needs REPROTECT_REQUIRED_APPROVALS distinct approvers, counted like approvals."""
     first = decide_retry(replace(BASE, required=2))
-    assert first.accepted and not first.quorum_reached and first.missing == 1
     assert "1 more distinct approval" in said(first) and "restarts" in said(first)
-    second = decide_retry(replace(BASE, required=2, clicker="U3",
-                                  approved_by=frozenset({"U2"})))
-    assert second.accepted and second.quorum_reached
-    again = decide_retry(replace(BASE, required=2, approved_by=frozenset({"U2"})))
-    assert again.refusal is Refusal.ALREADY_APPROVED

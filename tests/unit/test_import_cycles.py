@@ -119,3 +119,33 @@ def test_the_shipped_bot_loads_no_sandbox_module() -> None:
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
                           text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+# Every query lives in store/: no other shipped module imports a database library, so the
+# domain holds only `store.db`'s handle (Engine, Session, read_scope/session_scope, Conflict).
+DATABASE_LIBRARIES = ("sqlalchemy", "sqlmodel", "alembic")
+
+
+def _database_imports(source: str, where: str) -> list[str]:
+    found: list[str] = []
+    for node in _imports(ast.parse(source), deferred=True):
+        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+            [a.name for a in node.names]
+        found += [f"{where}:{node.lineno}: {name}" for name in names
+                  if name.split(".")[0] in DATABASE_LIBRARIES]
+    return found
+
+
+def test_only_the_store_imports_the_database_libraries() -> None:
+    outside = [p for pkg in PACKAGES if pkg != "store" for p in sorted((ROOT / pkg).rglob("*.py"))]
+    assert [line for path in outside
+            for line in _database_imports(path.read_text(), str(path.relative_to(ROOT)))] == []
+
+
+def test_the_database_rule_sees_every_form_of_import() -> None:
+    source = ("import sqlalchemy\nfrom sqlmodel import Session\n"
+              "def f():\n    from sqlalchemy.exc import IntegrityError\n"
+              "if TYPE_CHECKING:\n    from alembic import command\nimport json\n")
+    assert _database_imports(source, "probe") == [
+        "probe:1: sqlalchemy", "probe:2: sqlmodel", "probe:4: sqlalchemy.exc",
+        "probe:6: alembic"]

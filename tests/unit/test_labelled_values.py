@@ -12,7 +12,9 @@ def test_a_modernized_vm_carries_its_own_datastore_and_log_storage() -> None:
     plan = resolved_plan(3, varied=True)
     for number, item in enumerate(plan.items):
         values = plan.labelled(REPROTECT.values(plan), item.item_id)
-        sent = REPROTECT.submission(plan, item.item_id).inputs
+        submission = REPROTECT.submission(plan, item.item_id)
+        assert submission.target == item.item_id, "one write per protected item"
+        sent = submission.inputs
         assert isinstance(sent, RcmReprotectInput)
         assert set(values) == {"plan", "vm", "appliance", "datastore", "log_storage",
                                "policy"}, "no classic value, none left out"

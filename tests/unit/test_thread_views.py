@@ -8,7 +8,6 @@ rewrites them after a deliberate change (review the diff).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from core import events as ev
 from gateways.site_recovery_models import HealthIssue
 from store.models import Run, RunStatus
 from tests.support.runs import GUID, PORTAL, VAULT, failing_runs, healthy_runs, run
+from tests.support.snapshots import assert_matches_snapshot
 from tests.unit.test_views_limits import healthy
 
 SNAPSHOTS = Path(__file__).with_name("snapshots")
@@ -124,10 +124,21 @@ def test_event_renders_like_its_snapshot_within_slack_limits(name: str) -> None:
     assert all(len(text) <= 3000 for text in sections(message))
     rendered = json.dumps(message, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
     path = SNAPSHOTS / f"thread_{name}.json"
-    if os.environ.get("UPDATE_SNAPSHOTS"):
-        path.write_text(rendered, encoding="utf-8")
-    assert path.exists(), f"no snapshot {path.name}; run with UPDATE_SNAPSHOTS=1"
-    assert rendered == path.read_text(encoding="utf-8")
+    assert_matches_snapshot(path, rendered)
+
+
+@pytest.mark.parametrize("value", ["0", "", "yes", "true"])
+def test_a_snapshot_is_rewritten_only_on_an_explicit_1(
+        value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    committed = tmp_path / "thread_sample.json"
+    committed.write_text("old\n", encoding="utf-8")
+    monkeypatch.setenv("UPDATE_SNAPSHOTS", value)
+    with pytest.raises(AssertionError, match=r"thread_sample\.json differs"):
+        assert_matches_snapshot(committed, "new\n")
+    assert committed.read_text(encoding="utf-8") == "old\n"
+    monkeypatch.setenv("UPDATE_SNAPSHOTS", "1")
+    assert_matches_snapshot(committed, "new\n")
+    assert committed.read_text(encoding="utf-8") == "new\n"
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))

@@ -8,7 +8,6 @@ rewrites them after a deliberate change (review the diff).
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import replace
 from datetime import timedelta
@@ -26,6 +25,7 @@ from store.models import Run
 from tests.support import modernized as rcm
 from tests.support.preflight import NOW, facts, inventory, reading
 from tests.support.runs import ended, failing_runs, healthy_runs
+from tests.support.snapshots import assert_matches_snapshot
 
 SNAPSHOTS = Path(__file__).with_name("snapshots")
 SIZES = (1, 10, 100)
@@ -137,11 +137,7 @@ def test_within_slack_limits(case: str) -> None:
 def test_matches_snapshot(case: str) -> None:
     rendered = json.dumps(CASES[case](), indent=1, ensure_ascii=False) + "\n"
     path = SNAPSHOTS / f"request_{case}.json"
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
-        SNAPSHOTS.mkdir(exist_ok=True)
-        path.write_text(rendered)
-    assert path.exists(), f"no snapshot {path.name}: run with UPDATE_SNAPSHOTS=1 and review it"
-    assert rendered == path.read_text()
+    assert_matches_snapshot(path, rendered)
 
 
 def test_reads_summary_then_blockers_then_warnings_then_passes() -> None:

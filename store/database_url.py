@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from store.db import ping
 
 BACKENDS = ("sqlite", "postgresql")
 EXTRA_FOR = {"postgresql": "pip install 'reprotect-bot[postgres]' (psycopg)"}
@@ -68,8 +70,7 @@ def database_unreachable(engine: Engine) -> str | None:
     """Why the database cannot be used (without the URL or the driver's text, which can name
     the password's user and host); None when `SELECT 1` answers."""
     try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        ping(engine)
     except SQLAlchemyError as exc:
         cause = type(getattr(exc, "orig", None) or exc).__name__
         return (f"the database cannot be reached ({cause}): check the host, port, "
