@@ -17,6 +17,9 @@ from bot.views import private
 from bot.views.i18n import using
 from core import actions
 from core.decisions import Click
+from core.plan import ResolvedPlan
+from store.db import read_scope
+from store.requests import get_request
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,22 @@ def register(app: App, services: Services) -> None:
         c = click_of(body)
         services.after_ack(c.channel_id, c.user_id, "retry",
                            lambda: services.retries.retry(c.request_id, c))
+
+    @app.action(actions.SHOW_PASSED)
+    def on_show_passed(ack: Ack, body: dict[str, Any]) -> None:
+        """Details on demand: the request's passed checks, privately, to whoever asks in
+        the request's own channel."""
+        ack()
+        c = click_of(body)
+
+        def show() -> None:
+            with read_scope(services.engine) as session:
+                request = get_request(session, c.request_id)
+            if request is not None and request.channel_id == c.channel_id:
+                services.notifier.ephemeral(c.channel_id, c.user_id, views.passed_list(
+                    c.request_id, ResolvedPlan.from_json(request.plan)))
+
+        services.after_ack(c.channel_id, c.user_id, "list of passed checks", show)
 
     @app.action(actions.CONFIRM_MANUAL)
     def on_manual_ticks(ack: Ack, body: dict[str, Any]) -> None:

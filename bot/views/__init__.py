@@ -15,17 +15,21 @@ from typing import Any
 from bot.views import checks
 from bot.views.mrkdwn import code, escape
 from bot.views.plan_problems import plan_problem
+from bot.views.request_state import headline
 from core import actions
 from core.events import Change, ChangeKind
 from core.plan import CheckResult, Choice, ResolvedPlan, Verdict
 from operations import REPROTECT
 from operations.base import Operation
-from store.models import row_number
+from store.models import Run, row_number
 
 SECTION_LIMIT = 2900
 Message = dict[str, Any]
 ICON = {Verdict.BLOCK: ":no_entry:", Verdict.WARN: ":warning:", Verdict.MANUAL: ":ballot_box:",
         Verdict.PASS: ":white_check_mark:"}
+# Findings are labelled in words as well as icons: an icon alone is lost on a screen reader,
+# in a notification, and on a tired reader.
+LABEL = {Verdict.BLOCK: "Blocker", Verdict.WARN: "Warning"}
 
 
 def clip(text: str, limit: int = SECTION_LIMIT) -> str:
@@ -79,7 +83,8 @@ def _findings(results: Sequence[CheckResult]) -> list[str]:
 
 def _group_line(group: Sequence[CheckResult], shown: int | None, chars: int, names: int) -> str:
     """One check: its findings (VMs: message), and its fix once when they share it."""
-    head = f"{ICON[group[0].verdict]} *{escape(group[0].check)}*"
+    verdict = group[0].verdict
+    head = f"{ICON[verdict]} *{LABEL[verdict]}:* *{escape(group[0].check)}*"
     fixes = {checks.fix(r) for r in group}
     one_fix = len(fixes) == 1
 
@@ -111,14 +116,32 @@ def manual_request(block_id: str) -> int:
     return number or 0
 
 
-def check_blocks(plan: ResolvedPlan) -> list[dict[str, Any]]:
-    """Blockers with their fix, then warnings, then every pass folded into one line."""
-    blocks = [section(chunk) for chunk in _chunks(_findings(plan.checks), most=6)]
+def passed_checks(plan: ResolvedPlan) -> list[str]:
+    """The checks that passed for every VM (a check with a finding is not among them)."""
     failing = {c.check for c in plan.checks if c.verdict in (Verdict.BLOCK, Verdict.WARN)}
-    passed = sorted({c.check for c in plan.checks if c.verdict is Verdict.PASS} - failing)
-    if passed:
-        blocks.append(context(f":white_check_mark: Passed ({len(passed)}): " + ", ".join(passed)))
-    return blocks
+    return sorted({c.check for c in plan.checks if c.verdict is Verdict.PASS} - failing)
+
+
+def check_blocks(plan: ResolvedPlan, request_id: int | None = None) -> list[dict[str, Any]]:
+    """Blockers with their fix, then warnings, then the passes folded to a count; with a
+    `request_id`, a button that lists them privately on demand."""
+    blocks = [section(chunk) for chunk in _chunks(_findings(plan.checks), most=6)]
+    passed = passed_checks(plan)
+    if not passed:
+        return blocks
+    count = f":white_check_mark: {len(passed)} check{'s' if len(passed) != 1 else ''} passed"
+    if request_id is None:
+        return [*blocks, context(count)]
+    return [*blocks, {**section(count), "accessory": {
+        "type": "button", "action_id": actions.SHOW_PASSED, "value": str(request_id),
+        "text": {"type": "plain_text", "text": "Show passed checks"}}}]
+
+
+def passed_list(request_id: int, plan: ResolvedPlan) -> str:
+    """The private answer to "Show passed checks": every check id that passed."""
+    passed = passed_checks(plan)
+    return (f":white_check_mark: Checks passed for request #{request_id} ({len(passed)}): "
+            + (", ".join(code(p) for p in passed) or "none"))
 
 
 def _manual_blocks(request_id: int, plan: ResolvedPlan, status: str,
@@ -204,10 +227,11 @@ def _values(operation: Operation, plan: ResolvedPlan) -> str:
 
 
 def summary_line(plan: ResolvedPlan) -> str:
+    """VMs, blockers, warnings (what is left to confirm by hand is the first line's)."""
     count = {v: sum(1 for c in plan.checks if c.verdict is v) for v in Verdict}
     vms = len(plan.items)
     return (f"{vms} VM{'s' if vms != 1 else ''} · {count[Verdict.BLOCK]} blocker(s) · "
-            f"{count[Verdict.WARN]} warning(s) · {count[Verdict.MANUAL]} to confirm")
+            f"{count[Verdict.WARN]} warning(s)")
 
 
 def decided_note(status: str, decided_by: str | None, reason: str) -> str:
@@ -222,18 +246,25 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
                     expires_at: datetime | None, decided_note: str = "",
                     confirmations: Mapping[str, tuple[str, datetime]] | None = None,
                     approval_confirms_manual: bool = True,
-                    operation: Operation = REPROTECT) -> Message:
-    """The channel message: request, values, preflight, manual items, and buttons while
-    approvable. `confirmations` maps ticked manual item keys to (who, when)."""
-    title = (f"Reprotect #{request_id}: plan *{escape(plan.plan_friendly_name)}*, "
+                    operation: Operation = REPROTECT, runs: Sequence[Run] = ()) -> Message:
+    """The channel message: where the request stands (first line), the request, values,
+    preflight, manual items, and buttons while approvable. `confirmations` maps ticked
+    manual item keys to (who, when); `runs` are the request's runs as they are now (the
+    thread's progress message shows each VM; the first line counts them)."""
+    ticked = confirmations or {}
+    state = headline(status, plan, runs, missing=max(required - len(approvals), 0),
+                     unconfirmed=sum(1 for i in plan.manual_items if i.key not in ticked),
+                     approval_confirms=approval_confirms_manual, decided_note=decided_note,
+                     done_word=operation.done_word)
+    what = operation.name.capitalize()
+    title = (f"{what} #{request_id}: plan *{escape(plan.plan_friendly_name)}*, "
              f"{architecture(plan)} — {summary_line(plan)}")
     blocks: list[dict[str, Any]] = [
-        section(f":arrows_counterclockwise: {title}\nRequested by <@{requester}>."),
+        section(f"{state}\n{title}\nRequested by <@{requester}>."),
         section(_values(operation, plan)),
         section(f"*VMs ({len(plan.items)})*: " + vm_list([i.vm_name for i in plan.items], 40)),
-        *check_blocks(plan),
-        *_manual_blocks(request_id, plan, status, confirmations or {},
-                        approval_confirms_manual),
+        *check_blocks(plan, request_id),
+        *_manual_blocks(request_id, plan, status, ticked, approval_confirms_manual),
     ]
     if approvals:
         blocks.append(context("Approved by " + ", ".join(
@@ -251,18 +282,16 @@ def request_message(*, request_id: int, requester: str, plan: ResolvedPlan, stat
              "text": {"type": "plain_text", "text": "Cancel"}},
         ]})
     elif status == "blocked":
-        blocks.append(context(":no_entry: Blocked: fix the blockers above, then run "
-                              "`/reprotect` again. Nothing was sent to Site Recovery."))
+        blocks.append(context(f":no_entry: Blocked: fix the blockers above, then run "
+                              f"`{operation.form.command}` again. Nothing was sent to Site "
+                              "Recovery."))
     elif status == "stale":
         blocks.append(context(":arrows_counterclockwise: Preflight changed when an approver "
                               "clicked (" + (decided_note or "see the thread") + "): approval "
-                              "refused and nothing was sent. Run `/reprotect` again for a fresh "
-                              "request."))
-    else:
-        blocks.append(context(f"Status: *{status}*" + (f" — {decided_note}"
-                                                        if decided_note else "")))
-    text = f"Reprotect #{request_id} for plan {escape(plan.plan_friendly_name)}: {status}"
-    return {"text": text, "blocks": blocks[:50]}
+                              f"refused and nothing was sent. Run `{operation.form.command}` "
+                              "again for a fresh request."))
+    text = f"{what} #{request_id} for plan {escape(plan.plan_friendly_name)}: {state}"
+    return {"text": clip(text, 3000), "blocks": blocks[:50]}
 
 
 def _chunks(lines: Sequence[str], limit: int = SECTION_LIMIT, most: int = 30) -> list[str]:

@@ -10,29 +10,61 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bot.views import Message, _chunks, clip, powered_on, preflight_changed, section
+from bot.views import Message, _chunks, clip, powered_on, preflight_changed, run_words, section
 from bot.views.job_errors import KNOWN_FIXES
 from bot.views.mrkdwn import code, escape
 from core import actions
 from core import events as ev
 from core.plan import ResolvedPlan
 from operations import operation_named
+from store.models import FINAL_RUN_STATUSES, Run, RunStatus
 
 REPLY_LIMIT = 3900      # Slack reads best under 4,000 characters of text
 LIST_TEXT_LIMIT = 39_000  # Slack truncates text past 40,000 characters
+# Characters of the progress message's VM lines: at 100 VMs, with links, it stays well under
+# the ~13,000 characters of blocks at which Slack answers msg_blocks_too_long.
+PROGRESS_BUDGET = 8000
+LINKED_MOST = 5  # failed VMs that keep their portal links once the list is folded
 AGENT_FIX = ("Check that the Azure VM is running and that its Mobility service (InMage Scout "
              "application service) runs and reaches the configuration server on 443 and the "
              "process server on 9443")
 
 
-def render(event: ev.Event, progress_log: Sequence[tuple[str, str, str]] = ()) -> Message:
-    """The reply for an event; `progress_log` is every change the progress message shows."""
+def render(event: ev.Event, runs: Sequence[Run] = (), portal: str | None = None) -> Message:
+    """The reply for an event. `runs` are the request's runs as they are at send time (the
+    progress message shows each; the summary names the failed VMs; a failure links its job
+    and item in the Azure `portal` when it is known)."""
     if isinstance(event, ev.Progress):
-        return progress(progress_log or event.changes)
+        return progress(runs, portal)
+    if isinstance(event, ev.Summary):
+        return summary(event, runs)
     builder = _BUILDERS.get(type(event))
     if builder is None:
         raise ValueError(f"no thread view for {type(event).__name__}")
-    return builder(event)
+    message = builder(event)
+    if type(event) not in FAILURES:
+        return message
+    vm = getattr(event, "vm", "")
+    run = next((r for r in runs if r.vm_name == vm), None)
+    linked = _linked(message, run_words.links(run, portal)) if run is not None else message
+    return {**linked, "reply_broadcast": True}
+
+
+# A VM's run ended badly: these replies go to the channel too (`reply_broadcast`), so whoever
+# follows the channel but not the thread hears of it; the outbox keeps a mass failure in the
+# thread past the first few (`bot.outbox.BROADCAST_MOST`), and the summary names them all.
+FAILURES = frozenset({ev.JobFailed, ev.JobCancelled, ev.WriteRefused, ev.NotStarted,
+                      ev.RestartLost, ev.AgentGaveUp, ev.TimedOut})
+
+
+def _linked(message: Message, links: str) -> Message:
+    """A failure with its job and item links in the Azure portal after its first line."""
+    if not links:
+        return message
+    where = f"\nIn the Azure portal: {links}"
+    return {**message, "text": message["text"] + where, **(
+        {"blocks": [section(message["blocks"][0]["text"]["text"] + where),
+                    *message["blocks"][1:]]} if message.get("blocks") else {})}
 
 
 def listed(head: str, lines: Sequence[str], tail: str = "") -> Message:
@@ -51,22 +83,38 @@ def started(event: ev.RunStarted) -> Message:
                   lines)
 
 
-def progress(changes: Sequence[tuple[str, str, str]]) -> Message:
-    """The one progress message, edited in place: every change, latest last; when too long,
-    the oldest give way."""
-    lines = [f"• {code(vm)}: {escape(state)}" + (f" — _{escape(task)}_" if task else "")
-             for vm, state, task in changes]
-    head = ":hourglass_flowing_sand: Progress (this message is updated in place, latest last)"
-    kept: list[str] = []
-    size = len(head) + 40
-    for line in reversed(lines):
-        if size + len(line) + 1 > REPLY_LIMIT:
-            break
-        kept.insert(0, line)
-        size += len(line) + 1
-    dropped = len(lines) - len(kept)
-    more = [f"… {dropped} earlier change(s)"] if dropped else []
-    return {"text": "\n".join([head, *more, *kept])}
+def progress(runs: Sequence[Run], portal: str | None) -> Message:
+    """The one progress message, edited in place: each VM's state now, in words, with its
+    job and item in the Azure portal; VMs done fold into one line when the list is long."""
+    word = operation_named(runs[0].operation).done_word if runs else ""
+    going = any(r.status not in FINAL_RUN_STATUSES for r in runs)
+    icon = ":hourglass_flowing_sand:" if going or not runs else ":checkered_flag:"
+    head = (f"{icon} *Progress* — {run_words.tally(runs, word)}" if runs
+            else f"{icon} *Progress* — waiting for Site Recovery's first answer")
+    head += " (this message is updated in place)"
+    return listed(head, _progress_lines(runs, word, portal))
+
+
+def _progress_lines(runs: Sequence[Run], word: str, portal: str | None) -> list[str]:
+    """Every VM with its links; past PROGRESS_BUDGET, links only where something went
+    wrong, the VMs done in one line, then the others grouped by state."""
+    full = [f"• {run_words.vm_line(r, word, portal)}" for r in runs]
+    if sum(len(line) + 1 for line in full) <= PROGRESS_BUDGET:
+        return full
+    done = [r for r in runs if r.status == RunStatus.PROTECTED]
+    bad = run_words.ended_badly(runs)
+    rest = [r for r in runs if r not in done and r not in bad]
+    head = [f"• {word} ({len(done)}): {run_words.named(done, 30)}"] if done else []
+    lines = [*head, *(f"• {run_words.vm_line(r, word, portal if i < LINKED_MOST else None)}"
+                      for i, r in enumerate(bad)),
+             *(f"• {run_words.vm_line(r, word, None)}" for r in rest)]
+    if sum(len(line) + 1 for line in lines) <= PROGRESS_BUDGET:
+        return lines
+    groups: dict[str, list[Run]] = {}
+    for r in [*bad, *rest]:
+        groups.setdefault(run_words.state(r, word), []).append(r)
+    return [*head, *(f"• {state} ({len(members)}): {run_words.named(members, 20)}"
+                     for state, members in groups.items())]
 
 
 # What an operation's done means for the operator: (for one VM, the head for several,
@@ -257,14 +305,19 @@ def timed_out(event: ev.TimedOut) -> Message:
                   "replicated item and its jobs in the Azure portal.")
 
 
-def summary(event: ev.Summary) -> Message:
+def summary(event: ev.Summary, runs: Sequence[Run] = ()) -> Message:
+    """The outcome, counted, naming the VMs that failed or timed out; also in the channel."""
     parts = [f"{event.done}/{event.total} {operation_named(event.operation).done_word}"]
+    failed_runs = [r for r in runs if r.status == RunStatus.FAILED]
+    late = [r for r in runs if r.status == RunStatus.TIMED_OUT]
     if event.failed:
-        parts.append(f"{event.failed} failed")
+        parts.append(f"{event.failed} failed" + (f" ({run_words.named(failed_runs)})"
+                                                 if failed_runs else ""))
     if event.timed_out:
-        parts.append(f"{event.timed_out} timed out")
+        parts.append(f"{event.timed_out} timed out" + (f" ({run_words.named(late)})"
+                                                       if late else ""))
     icon = ":tada:" if event.done == event.total else ":warning:"
-    return {"text": f"{icon} *Summary*: " + ", ".join(parts) + "."}
+    return {"text": f"{icon} *Summary*: " + ", ".join(parts) + ".", "reply_broadcast": True}
 
 
 def decided(event: ev.Decided) -> Message:
@@ -303,7 +356,6 @@ _BUILDERS: dict[type, Callable[[Any], Message]] = {
     ev.AgentGaveUp: agent_gave_up,
     ev.HealthWarning: health_warning,
     ev.TimedOut: timed_out,
-    ev.Summary: summary,
     ev.Decided: decided,
     ev.ApprovalsVoid: approvals_void,
     ev.AuthProblem: auth_problem,
