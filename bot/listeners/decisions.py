@@ -93,8 +93,9 @@ def register(app: App, services: Services) -> None:
             with read_scope(services.engine) as session:
                 request = get_request(session, c.request_id)
             if request is not None and request.channel_id == c.channel_id:
-                services.notifier.ephemeral(c.channel_id, c.user_id, views.passed_list(
-                    c.request_id, ResolvedPlan.from_json(request.plan)))
+                plan = ResolvedPlan.from_json(request.plan)
+                services.notifier.say(c.channel_id, c.user_id,
+                                      lambda: views.passed_list(c.request_id, plan))
 
         services.after_ack(c.channel_id, c.user_id, "list of passed checks", show)
 

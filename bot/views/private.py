@@ -211,7 +211,8 @@ def reply(r: Reply) -> str:
 COMMAND = "command"
 WORK = {COMMAND: N_("command"), "preflight": N_("preflight"), "approval": N_("approval"),
         "cancellation": N_("cancellation"), "rejection": N_("rejection"),
-        "retry": N_("retry request"), "confirmation": N_("confirmation")}
+        "retry": N_("retry request"), "confirmation": N_("confirmation"),
+        "list of passed checks": N_("list of passed checks")}
 
 
 def work(what: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.views import checks
+from bot.views.i18n import _, ngettext
 from bot.views.mrkdwn import escape
 from bot.views.run_words import ended_badly, named, tally
 from core.plan import ResolvedPlan
@@ -34,36 +35,43 @@ def headline(status: str, plan: ResolvedPlan, runs: Sequence[Run], *, missing: i
     counted = f" — {tally(runs, done_word)}" if runs else ""
     match status:
         case "preflight":
-            words = "*Checking*: the preflight is running"
+            words = _("*Checking*: the preflight is running")
         case "pending":
-            words = (f"*Waiting for approval*: {missing} more approval"
-                     f"{'s' if missing != 1 else ''} needed")
+            words = ngettext("*Waiting for approval*: {count} more approval needed",
+                             "*Waiting for approval*: {count} more approvals needed",
+                             missing).format(count=missing)
             if unconfirmed:
-                words += (f"; {unconfirmed} to confirm by hand"
-                          + (" (Approve confirms them)" if approval_confirms
-                             else " (Approve waits until they are ticked)"))
+                words += (_("; {count} to confirm by hand (Approve confirms them)")
+                          if approval_confirms else
+                          _("; {count} to confirm by hand (Approve waits until they are "
+                            "ticked)")).format(count=unconfirmed)
         case "approved":
-            words = "*Approved*: sending to Site Recovery"
+            words = _("*Approved*: sending to Site Recovery")
         case "executing":  # drawn when the runs start: their counts live in the thread
-            words = (f"*Running* in Site Recovery: {len(runs) or len(plan.items)} VM"
-                     f"{'s' if (len(runs) or len(plan.items)) != 1 else ''}; the thread's "
-                     "progress message shows each one")
+            vms = len(runs) or len(plan.items)
+            words = ngettext("*Running* in Site Recovery: {count} VM; the thread's progress "
+                             "message shows each one",
+                             "*Running* in Site Recovery: {count} VMs; the thread's progress "
+                             "message shows each one", vms).format(count=vms)
         case "done":
-            words = "*Done*" + counted
+            words = _("*Done*") + counted
         case "failed":
             bad = ended_badly(runs)
-            words = "*Failed*" + (f": {named(bad)}" if bad else "") + counted
+            words = (_("*Failed*: {vms}").format(vms=named(bad)) if bad else _("*Failed*")) \
+                + counted
         case "blocked":
-            words = "*Blocked*: " + _why_blocked(plan)
+            words = _("*Blocked*: {why}").format(why=_why_blocked(plan))
         case "rejected" | "cancelled":
-            words = f"*{status.capitalize()}*" + (f" {decided_note}" if decided_note else "") \
-                + "; nothing was sent"
+            head = _("*Rejected*") if status == "rejected" else _("*Cancelled*")
+            words = head + (f" {decided_note}" if decided_note else "") \
+                + _("; nothing was sent")
         case "expired":
-            words = "*Expired*: not approved in time; nothing was sent"
+            words = _("*Expired*: not approved in time; nothing was sent")
         case "stale":
-            words = "*Stale*: the preflight changed when an approver clicked; nothing was sent"
+            words = _("*Stale*: the preflight changed when an approver clicked; nothing was "
+                      "sent")
         case "error":
-            words = "*Preflight could not run*; nothing was sent"
+            words = _("*Preflight could not run*; nothing was sent")
         case _:
             words = f"*{escape(status)}*"
     return f"{icon} {words}"
@@ -73,9 +81,11 @@ def _why_blocked(plan: ResolvedPlan) -> str:
     """The first blocker's words, and how many more there are."""
     blockers = plan.blockers
     if not blockers:
-        return "see below"
+        return _("see below")
     first = checks.message(blockers[0])  # escaped mrkdwn: never cut, or a span stays open
     more = len(blockers) - 1
     return (f"*{escape(blockers[0].check)}*"
-            + (f" — {first}" if len(first) <= BLOCKER_CHARS else " (its words below)")
-            + (f" (and {more} more blocker{'s' if more != 1 else ''} below)" if more else ""))
+            + (f" — {first}" if len(first) <= BLOCKER_CHARS else " " + _("(its words below)"))
+            + (" " + ngettext("(and {count} more blocker below)",
+                              "(and {count} more blockers below)", more).format(count=more)
+               if more else ""))

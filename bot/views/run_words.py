@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from urllib.parse import quote, urlsplit
 
+from bot.views.i18n import _
 from bot.views.mrkdwn import code, escape
 from store.models import Run, RunStatus
 
@@ -55,8 +56,8 @@ def job_arm_id(run: Run) -> str | None:
 
 def links(run: Run, portal: str | None) -> str:
     """"job · item": a run's links into the portal, or "" when there is nothing to link."""
-    return " · ".join(link for link in (portal_link(portal, job_arm_id(run), "job"),
-                                        portal_link(portal, run.item_id, "item")) if link)
+    return " · ".join(link for link in (portal_link(portal, job_arm_id(run), _("job")),
+                                        portal_link(portal, run.item_id, _("item"))) if link)
 
 
 def _task(text: str) -> str:
@@ -66,8 +67,8 @@ def _task(text: str) -> str:
         return escape(text)
     step = min(int(found["done"]) + 1, int(found["total"]))
     name = found["name"]
-    return (f"{escape(name)} (step {step} of {found['total']})" if name
-            else f"step {step} of {found['total']}")
+    return (_("{task} (step {step} of {total})") if name else _("step {step} of {total}")).format(
+        task=escape(name or ""), step=step, total=found["total"])
 
 
 def codes(run: Run) -> list[str]:
@@ -83,31 +84,35 @@ def state(run: Run, done_word: str) -> str:
             return done_word
         case RunStatus.FAILED:
             if run.error.get("state") == "Cancelled":
-                return "cancelled"
+                return _("cancelled")
             found = codes(run)
-            return "failed" + (f" (code {', '.join(escape(c) for c in found)})" if found else "")
+            return _("failed (code {codes})").format(codes=", ".join(escape(c) for c in found)) \
+                if found else _("failed")
         case RunStatus.TIMED_OUT:
-            return "timed out"
+            return _("timed out")
         case RunStatus.QUEUED:
-            return "queued"
+            return _("queued")
         case RunStatus.SUBMITTING:
-            return "being sent to Site Recovery"
+            return _("being sent to Site Recovery")
         case RunStatus.WAITING_AGENT:
-            return "waiting for its agent to register"
+            return _("waiting for its agent to register")
         case RunStatus.RESTARTING:
-            return "restarting its job"
+            return _("restarting its job")
         case RunStatus.SYNCING:
             percent = run.flags.get("percent")
             if isinstance(percent, int | float):
-                return f"initial replication {percent:g} %"
+                return _("initial replication {percent} %").format(percent=f"{percent:g}")
             health = run.flags.get("health")
-            return (f"job done, waiting until {done_word}"
-                    + (f" (health errors {escape(str(health))})" if health else ""))
+            if health:
+                return _("job done, waiting until {word} (health errors {health})").format(
+                    word=done_word, health=escape(str(health)))
+            return _("job done, waiting until {word}").format(word=done_word)
     if run.job_state == "Suspended":
-        return "suspended: waits for a manual action"
+        return _("suspended: waits for a manual action")
     if run.job_state == "NotStarted" or not run.job_state:
-        return "job starting"
-    return "running" + (f": {_task(run.job_task)}" if run.job_task else "")
+        return _("job starting")
+    return _("running: {task}").format(task=_task(run.job_task)) if run.job_task \
+        else _("running")
 
 
 def vm_line(run: Run, done_word: str, portal: str | None) -> str:
@@ -123,7 +128,8 @@ def ended_badly(runs: Sequence[Run]) -> list[Run]:
 def named(runs: Sequence[Run], most: int = NAMED_MOST) -> str:
     """The runs' VMs as code spans, "and N more" past `most`."""
     shown = ", ".join(code(r.vm_name) for r in runs[:most])
-    return shown + (f" and {len(runs) - most} more" if len(runs) > most else "")
+    return _("{names} and {count} more").format(names=shown, count=len(runs) - most) \
+        if len(runs) > most else shown
 
 
 def tally(runs: Sequence[Run], done_word: str) -> str:
@@ -132,8 +138,8 @@ def tally(runs: Sequence[Run], done_word: str) -> str:
     failed = sum(1 for r in runs if r.status == RunStatus.FAILED)
     timed_out = sum(1 for r in runs if r.status == RunStatus.TIMED_OUT)
     going = len(runs) - done - failed - timed_out
-    parts = [f"{done}/{len(runs)} {done_word}"]
-    parts += [f"{failed} failed"] if failed else []
-    parts += [f"{timed_out} timed out"] if timed_out else []
-    parts += [f"{going} in progress"] if going else []
+    parts = [f"{done}/{len(runs)} {done_word}"]  # the operation's word: the contract's token
+    parts += [_("{count} failed").format(count=failed)] if failed else []
+    parts += [_("{count} timed out").format(count=timed_out)] if timed_out else []
+    parts += [_("{count} in progress").format(count=going)] if going else []
     return " · ".join(parts)

@@ -73,7 +73,7 @@ def test_private_replies_follow_the_person_and_the_channel_the_workspace(
     root = wait_root(slack)
     shown = str(root.blocks)
     assert "Site-to-site VPN or ExpressRoute private peering is up" in shown  # the workspace's
-    assert "Le VPN site à site" not in shown
+    assert "Le VPN site à site" not in shown and "Values that will be sent" in shown
     assert buttons(root) == ["Approve", "Reject", "Cancel"]
 
     driver.click(root, "Approve", user_id=REQUESTER, channel_id=CHANNEL)
@@ -101,14 +101,19 @@ def test_a_french_workspace_words_the_request_and_keeps_the_contract_words(
     shown = str(root.blocks)
     assert "Le VPN site à site ou le peering privé ExpressRoute est actif" in shown
     assert "Les ports de la restauration automatique sont ouverts" in shown
+    assert "*En attente d'approbation* : encore 1 approbation nécessaire" in shown
+    assert "Valeurs qui seront envoyées" in shown and "Values that will be sent" not in shown
     assert buttons(root) == ["Approve", "Reject", "Cancel"]
 
     driver.click(root, "Approve", user_id=OUTSIDER, channel_id=CHANNEL)
     assert "You are not an approver for reprotect" in last_private(slack, OUTSIDER)  # en-US
 
     approve(driver, slack, root, APPROVER)
-    summary = wait_summary(slack, root)[-1].text
-    assert "Summary" in summary and "3/3 protected" in summary
+    thread = wait_summary(slack, root)
+    summary = thread[-1].text
+    assert "*Summary* (bilan) : 3/3 protected" in summary  # the contract's tokens, in French
+    assert any("*Progression* — 3/3 protected" in m.text for m in thread)
+    slack.wait_for(lambda s: "*Terminée* — 3/3 protected" in str(s.messages(CHANNEL)[0].blocks))
     assert len(reprotect_posts(arm)) == 3
 
 
