@@ -104,7 +104,7 @@ def _progress_lines(runs: Sequence[Run], word: str, portal: str | None) -> list[
         return full
     done = [r for r in runs if r.status == RunStatus.PROTECTED]
     bad = run_words.ended_badly(runs)
-    rest = [r for r in runs if r not in done and r not in bad]
+    rest = [r for r in runs if r.status not in FINAL_RUN_STATUSES]
     head = [f"• {word} ({len(done)}): {run_words.named(done, 30)}"] if done else []
     lines = [*head, *(f"• {run_words.vm_line(r, word, portal if i < LINKED_MOST else None)}"
                       for i, r in enumerate(bad)),

@@ -247,7 +247,7 @@ def test_job_failure_is_reported_with_code_and_fix(start_bot: BotFactory, slack:
 
 
 def test_passed_checks_are_a_count_with_the_list_given_privately_on_demand(
-        driver: SlackDriver, slack: SlackEmulator) -> None:
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator) -> None:
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     root = wait_root(slack)
     assert re.search(r":white_check_mark: \d+ checks passed", str(root.blocks))
@@ -258,6 +258,6 @@ def test_passed_checks_are_a_count_with_the_list_given_privately_on_demand(
                                  for c in s.ephemerals("U0MALLORY")))
     (listed,) = [str(c.params["text"]) for c in slack.ephemerals("U0MALLORY")]
     assert "`cs-connected`" in listed and "`reprotect-allowed`" in listed
-    settle(0.5)
+    settle(bot)
     assert slack.ephemerals("U0CAROL") == []  # another channel's click learns nothing
     assert buttons(slack.messages(CHANNEL)[0]) == ["Approve", "Reject", "Cancel"]
