@@ -36,6 +36,7 @@ TRANSLATED = [lang for lang in LANGUAGES if lang != SOURCE_LANGUAGE]
 # Tokens a translation must keep as they are: the command's keys and sub-commands, settings
 # and the API's field names (hidden tests and people type or search for them).
 KEPT = re.compile(r"/reprotect(?: (?:status|cancel|help))?|\b[a-z]+=|\b[A-Z][A-Z0-9_]{4,}\b"
+                  r"|\b(?:Approve|Reject|Cancel|Retry)\b|\*Summary\*"
                   r"|\b[a-z]{2,}[A-Z][A-Za-z]+\b")
 
 
