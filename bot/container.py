@@ -27,6 +27,8 @@ from bot.settings import Settings
 from bot.slack_app import build_app
 from bot.slack_ports import SlackDirectory, SlackNotifier, SlackWorkspace
 from bot.socket_mode import SocketModeRunner
+from bot.views.i18n import set_workspace_language
+from bot.views.run_words import portal_for
 from core.policy import Policy
 from core.ports import SlackUnavailable
 from gateways.site_recovery import AzureSiteRecovery
@@ -82,6 +84,7 @@ def _expire(engine: Engine) -> None:
 
 def build(settings: Settings) -> BotServices:
     metrics.count_transitions()
+    set_workspace_language(settings.reprotect_language)
     engine = make_engine(settings.database_url)
     migrate(engine)
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -121,7 +124,8 @@ def build(settings: Settings) -> BotServices:
     manual = ManualChecks(engine, directory, notifier, policy)
     runner = Runner(engine, site_recovery, policy, owner)
     sender = OutboxSender(engine, client, owner,
-                          approval_confirms_manual=policy.approval_confirms_manual)
+                          approval_confirms_manual=policy.approval_confirms_manual,
+                          portal=portal_for(settings.azure_arm_endpoint))
     ticker.every("track", min(settings.reprotect_poll_seconds, 5.0), runner.tick)
     ticker.every("outbox", 0.5, sender.tick)
     ticker.every("expire", 15.0, lambda: _expire(engine))

@@ -38,6 +38,8 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("REPROTECT_REQUIRED_APPROVALS", "distinct approvers needed, never the requester", "1"),
     ("REPROTECT_MANUAL_CONFIRMATION", "approve: Approve confirms unticked manual items; "
                                       "tick: every item must be ticked first", "approve"),
+    ("REPROTECT_LANGUAGE", "en or fr: channel messages, and private replies to people "
+                           "whose Slack locale has no words here", "en"),
     ("REPROTECT_APPROVAL_TTL_MINUTES", "a pending request expires after this", "60"),
     ("REPROTECT_POLL_SECONDS", "Site Recovery polling interval", "30"),
     ("REPROTECT_PROTECT_TIMEOUT_MINUTES", "give up waiting for Protected after this", "720"),

@@ -22,15 +22,16 @@ from slack_sdk.errors import SlackApiError
 
 from bot import views
 from bot.views import thread
-from core.events import Done, Event, Progress, RequestChanged, RequestPosted, decode
+from core.events import Done, Event, RequestChanged, RequestPosted, decode
 from core.log_context import about_request
 from core.plan import ResolvedPlan
 from operations import operation_named
 from store import outbox_queue as queue
 from store.approvals import approvals_of, confirmations
 from store.db import Engine, read_scope
-from store.models import Outbox, OutboxKind, OutboxStatus, Request, RequestStatus, utcnow
+from store.models import Outbox, OutboxKind, OutboxStatus, Request, RequestStatus, Run, utcnow
 from store.requests import get_request
+from store.runs import runs_of
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,10 @@ MERGE_MOST = 500  # Done replies sent as one (one line per 10 VMs)
 # longer than PROTECTED_HOLD; plans of up to this many VMs get one reply per tick, unheld.
 PROTECTED_REPLIES = 10
 PROTECTED_HOLD = timedelta(minutes=5)
+# Failure replies of one request also sent to the channel (`reply_broadcast`); past these,
+# the rest stay in the thread, so a mass failure does not flood the channel (the summary,
+# always broadcast, names every VM that failed).
+BROADCAST_MOST = 5
 
 
 class ChannelPacer:
@@ -78,12 +83,14 @@ class ChannelPacer:
 class OutboxSender:
     def __init__(self, engine: Engine, client: WebClient, owner: str,
                  pacer: ChannelPacer | None = None, *,
-                 approval_confirms_manual: bool = True) -> None:
+                 approval_confirms_manual: bool = True, portal: str | None = None) -> None:
+        """`portal`: the Azure portal that jobs and items link to (None: no links)."""
         self._engine = engine
         self._client = client
         self._owner = owner
         self._pacer = pacer or ChannelPacer()
         self._approval_confirms_manual = approval_confirms_manual
+        self._portal = portal
         self._lock = threading.Lock()
 
     def tick(self) -> None:
@@ -137,8 +144,13 @@ class OutboxSender:
         if isinstance(event, Done) and merged:
             event = Done(tuple(vm for r in [row, *merged]
                                for vm in cast(Done, decode(r.payload)).vms), event.operation)
-        message = render(self._engine, request, row, event,
-                         approval_confirms_manual=self._approval_confirms_manual)
+        message = render(self._engine, request, event,
+                         approval_confirms_manual=self._approval_confirms_manual,
+                         portal=self._portal)
+        if type(event) in thread.FAILURES and queue.sent_of_types(
+                self._engine, row.request_id,
+                {t.__name__ for t in thread.FAILURES}) >= BROADCAST_MOST:
+            message = {k: v for k, v in message.items() if k != "reply_broadcast"}
         try:
             if row.kind == OutboxKind.ROOT:
                 response = self._client.chat_postMessage(channel=row.channel_id, **message)
@@ -244,20 +256,19 @@ def _gathering(request: Request | None, held: list[Outbox]) -> bool:
     return vms < batch and utcnow() - min(r.created_at for r in held) < PROTECTED_HOLD
 
 
-def render(engine: Engine, request: Request, row: Outbox, event: Event, *,
-           approval_confirms_manual: bool = True) -> views.Message:
-    """Build the message at send time: the root always shows the request as it is now, the
-    progress message every change queued up to this row."""
+def render(engine: Engine, request: Request, event: Event, *,
+           approval_confirms_manual: bool = True, portal: str | None = None) -> views.Message:
+    """Build the message at send time, from the request and its runs as they are now: the
+    root shows where the request stands, the progress message where each VM stands."""
+    assert request.id is not None
+    with read_scope(engine) as session:
+        runs = runs_of(session, request.id)
     if isinstance(event, (RequestPosted, RequestChanged)):
-        return _request_view(engine, request, approval_confirms_manual)
-    if isinstance(event, Progress):
-        payloads = queue.progress_payloads(engine, row)
-        return thread.render(event, [change for payload in payloads
-                                     for change in cast(Progress, decode(payload)).changes])
-    return thread.render(event)
+        return _request_view(engine, request, runs, approval_confirms_manual)
+    return thread.render(event, runs, portal)
 
 
-def _request_view(engine: Engine, request: Request,
+def _request_view(engine: Engine, request: Request, runs: list[Run],
                   approval_confirms_manual: bool) -> views.Message:
     assert request.id is not None
     with read_scope(engine) as session:
@@ -272,6 +283,4 @@ def _request_view(engine: Engine, request: Request,
         approvals=[(a.approver_id, a.created_at) for a in approvals],
         required=fresh.required_approvals, expires_at=fresh.expires_at, decided_note=note,
         confirmations=ticked, approval_confirms_manual=approval_confirms_manual,
-        operation=operation_named(fresh.operation))
-
-
+        operation=operation_named(fresh.operation), runs=runs)

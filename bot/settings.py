@@ -82,6 +82,7 @@ class Settings(LogSettings):
     reprotect_channels: Annotated[list[str], NoDecode] = []
     reprotect_requesters: Annotated[list[str], NoDecode] = []
     reprotect_manual_confirmation: Literal["approve", "tick"] = "approve"
+    reprotect_language: Literal["en", "fr"] = "en"
     reprotect_required_approvals: int = Field(default=1, ge=1, le=10)
     reprotect_approval_ttl_minutes: int = Field(default=60, ge=1)
     reprotect_poll_seconds: float = Field(default=30, gt=0)
@@ -95,6 +96,11 @@ class Settings(LogSettings):
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("reprotect_language", mode="before")
+    @classmethod
+    def _language(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("reprotect_approvers")
     @classmethod

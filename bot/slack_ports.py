@@ -1,31 +1,103 @@
-"""Slack-backed implementations of the domain's ports: private replies and approver lookup."""
+"""Slack-backed implementations of the domain's ports: private replies (in each person's
+language) and approver lookup."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.views import private
+from bot.views.i18n import from_locale, using
 from core.notices import Notice
 from core.ports import SlackUnavailable
 
 log = logging.getLogger(__name__)
 
 
-class SlackNotifier:
-    """Ephemeral replies through `chat.postEphemeral` (response_url allows only 5 posts)."""
+# How long a person's Slack locale is trusted: a change in their Slack preferences shows in
+# the bot's private replies within this. A failed lookup is tried again sooner.
+LOCALE_TTL = 3600.0
+LOCALE_RETRY = 60.0
+# An acknowledgement waits at most this for a locale not yet known, well inside Slack's 3
+# seconds; past it, it is worded in the workspace's language and the answer, when it comes,
+# serves the person's next reply.
+ACK_LOOKUP_SECONDS = 0.8
+
+
+class UserLanguages:
+    """Each person's language, from the locale Slack gives (`users.info` with
+    `include_locale`), cached for LOCALE_TTL seconds per person.
+
+    None means the workspace's language (`REPROTECT_LANGUAGE`): Slack gave no locale, one
+    the bot has no words for, or could not be asked (a private reply is still sent, in the
+    workspace's language, rather than held back for a word choice)."""
 
     def __init__(self, client: WebClient) -> None:
         self._client = client
+        self._cache: dict[str, tuple[float, str | None]] = {}
+        self._lock = threading.Lock()
+        self._lookups = ThreadPoolExecutor(max_workers=2, thread_name_prefix="locale")
+
+    def of(self, user: str) -> str | None:
+        """The person's language, asking Slack when it is not known (or known too long)."""
+        cached = self._cached(user)
+        return cached[0] if cached is not None else self._ask(user)
+
+    def for_ack(self, user: str) -> str | None:
+        """The same within ACK_LOOKUP_SECONDS: an acknowledgement never waits longer."""
+        cached = self._cached(user)
+        if cached is not None:
+            return cached[0]
+        try:
+            return self._lookups.submit(self._ask, user).result(timeout=ACK_LOOKUP_SECONDS)
+        except FutureTimeout:
+            return None
+
+    def _cached(self, user: str) -> tuple[str | None] | None:
+        with self._lock:
+            cached = self._cache.get(user)
+        return (cached[1],) if cached and time.monotonic() < cached[0] else None
+
+    def _ask(self, user: str) -> str | None:
+        now = time.monotonic()
+        try:
+            found = self._client.users_info(user=user, include_locale=True).get("user")
+            language = from_locale(str(found.get("locale") or "")) \
+                if isinstance(found, dict) else None
+            until = now + LOCALE_TTL
+        except (SlackApiError, OSError) as exc:
+            log.info("locale of %s not known (%s): the workspace's language is used", user,
+                     type(exc).__name__)
+            language, until = None, now + LOCALE_RETRY
+        with self._lock:
+            self._cache[user] = (until, language)
+        return language
+
+
+class SlackNotifier:
+    """Ephemeral replies through `chat.postEphemeral` (response_url allows only 5 posts),
+    each worded in its reader's language."""
+
+    def __init__(self, client: WebClient, languages: UserLanguages | None = None) -> None:
+        self._client = client
+        self.languages = languages or UserLanguages(client)
 
     def tell(self, channel: str, user: str, notice: Notice) -> None:
         """The domain's notice, worded by `bot.views.private`."""
-        self.ephemeral(channel, user, private.notice(notice))
+        self.say(channel, user, lambda: private.notice(notice))
+
+    def say(self, channel: str, user: str, words: Callable[[], str]) -> None:
+        """`words()` worded in `user`'s language, sent to them alone."""
+        with using(self.languages.of(user)):
+            text = words()
+        self.ephemeral(channel, user, text)
 
     def ephemeral(self, channel: str, user: str, text: str) -> None:
         try:

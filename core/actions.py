@@ -8,6 +8,7 @@ REJECT = "reject"
 CANCEL = "cancel"
 RETRY = "retry"
 CONFIRM_MANUAL = "confirm_manual"
+SHOW_PASSED = "show_passed"      # lists a request's passed checks privately
 MANUAL_BLOCK = "manual"           # block id `manual:<request id>` of the manual checkboxes
 REJECT_CALLBACK = "reject_reason"  # callback id of the reason dialog
 REASON_BLOCK = "reason"           # block id of the reason input in that dialog

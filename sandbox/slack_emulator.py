@@ -78,6 +78,7 @@ class Message:
     user: str = BOT_USER_ID
     thread_ts: str | None = None
     edits: int = 0
+    broadcast: bool = False  # a thread reply also shown in the channel (`reply_broadcast`)
 
     def as_payload(self) -> JsonDict:
         """The message object Slack embeds in API answers and interaction payloads."""
@@ -92,6 +93,8 @@ class Message:
         }
         if self.thread_ts is not None:
             body["thread_ts"] = self.thread_ts
+        if self.broadcast:  # Slack's subtype for a reply sent to the channel too
+            body["subtype"] = "thread_broadcast"
         return body
 
 
@@ -341,6 +344,10 @@ class SlackEmulator:
     def thread(self, channel: str, ts: str) -> list[Message]:
         return [m for m in self.messages(channel) if m.thread_ts == ts]
 
+    def channel_view(self, channel: str) -> list[Message]:
+        """What the channel itself shows: its messages and the replies broadcast to it."""
+        return [m for m in self.messages(channel) if m.thread_ts is None or m.broadcast]
+
     def ephemerals(self, user: str | None = None) -> list[ApiCall]:
         """Successful ephemeral replies: chat.postEphemeral and ephemeral response_url posts."""
         with self._cond:
@@ -478,7 +485,11 @@ class SlackEmulator:
         parent = self._find(channel, thread_ts)
         if parent is not None and parent.thread_ts is not None:  # replies go to the root
             thread_ts = parent.thread_ts
-        message = Message(channel, self._next_ts(), text, blocks, BOT_USER_ID, thread_ts)
+        # `reply_broadcast` counts only with `thread_ts` (Slack: "used in conjunction with
+        # thread_ts"); a JSON body gives a boolean, a form one the string "true" or "1".
+        broadcast = thread_ts is not None and params.get("reply_broadcast") in (True, "true", "1")
+        message = Message(channel, self._next_ts(), text, blocks, BOT_USER_ID, thread_ts,
+                          broadcast=broadcast)
         self._channels.setdefault(channel, {})[message.ts] = message
         return message
 
@@ -496,6 +507,7 @@ class SlackEmulator:
             "is_bot": False,
             "deleted": False,
             "tz": "UTC",
+            "locale": "en-US",  # given only when asked (`include_locale`), as Slack does
             **extra,
         }
         profile.setdefault(
@@ -561,7 +573,10 @@ class SlackEmulator:
         user = self._users.get(str(params.get("user", "")))
         if user is None:
             raise _SlackError("user_not_found")
-        return {"user": copy.deepcopy(user)}
+        shown = copy.deepcopy(user)
+        if str(params.get("include_locale", "")).lower() not in ("1", "true"):
+            shown.pop("locale", None)
+        return {"user": shown}
 
     def _open_view(self, params: JsonDict) -> JsonDict:
         _required(params, "trigger_id", "invalid_trigger_id")

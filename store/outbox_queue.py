@@ -6,9 +6,8 @@ order) and renews that lease, by compare-and-set on owner and status, before eac
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Engine, or_, update
 from sqlmodel import col, select
@@ -54,12 +53,13 @@ def progress_ts(engine: Engine, row: Outbox) -> str | None:
             .order_by(col(Outbox.id).desc())).first()
 
 
-def progress_payloads(engine: Engine, row: Outbox) -> list[Mapping[str, Any]]:
-    """Every progress change queued for the request up to `row`, oldest first."""
+def sent_of_types(engine: Engine, request_id: int, types: Collection[str]) -> int:
+    """How many of the request's replies of these event types were sent."""
     with read_scope(engine) as session:
-        return list(session.exec(select(Outbox.payload).where(
-            Outbox.request_id == row.request_id, Outbox.kind == OutboxKind.PROGRESS,
-            col(Outbox.id) <= row.id).order_by(col(Outbox.id))).all())
+        rows = session.exec(select(Outbox.payload).where(
+            Outbox.request_id == request_id, Outbox.kind == OutboxKind.REPLY,
+            Outbox.status == OutboxStatus.SENT)).all()
+    return sum(1 for payload in rows if payload.get("type") in types)
 
 
 def claim(engine: Engine, request_id: int, owner: str, lease: timedelta) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.events import ApprovalsVoid, RequestChanged, Summary
+from core.events import ApprovalsVoid, Progress, RequestChanged, Summary
 from core.plan import ResolvedPlan
 from store.approvals import approvers_of
 from store.db import Engine, Session, read_scope, session_scope
@@ -68,6 +68,7 @@ def finish_requests(engine: Engine) -> None:
                 continue
             audit(session, "bot", "finish", request.id, status=final.value,
                   counts={k.value: v for k, v in counts.items()})
+            enqueue(session, request, Progress(()))  # the progress message's final states
             enqueue(session, request, Summary(len(runs), counts[RunStatus.PROTECTED],
                                               counts[RunStatus.FAILED],
                                               counts[RunStatus.TIMED_OUT], request.operation,

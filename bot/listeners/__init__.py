@@ -48,7 +48,7 @@ class Services:
         """Queue `work`, unless the queue is full: then the person is told when to retry.
         A slash command's work was `admitted` before its acknowledgement (`bot.admission`)."""
         if not admitted and not self.background.has_room():
-            self.notifier.ephemeral(channel, user, private.throttled(
+            self.notifier.say(channel, user, lambda: private.throttled(
                 Throttled(retry_in=BUSY_RETRY, everyone=True), what))
             return
         self.background.submit(self.report_failures, channel, user, what, work)
@@ -61,10 +61,11 @@ class Services:
             work()
             self.waker.wake("outbox")
         except SlackUnavailable as exc:
-            self.notifier.ephemeral(channel, user, private.not_taken(what, exc.what))
+            asked = exc.what
+            self.notifier.say(channel, user, lambda: private.not_taken(what, asked))
         except Exception:
             log.exception("%s failed after acknowledgement", what)
-            self.notifier.ephemeral(channel, user, private.crashed(what))
+            self.notifier.say(channel, user, lambda: private.crashed(what))
 
 
 def click_of(body: dict[str, Any]) -> Click:

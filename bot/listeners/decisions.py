@@ -14,8 +14,12 @@ from slack_sdk.errors import SlackApiError
 from bot import views
 from bot.listeners import Services, action_of, click_of
 from bot.views import private
+from bot.views.i18n import using
 from core import actions
 from core.decisions import Click
+from core.plan import ResolvedPlan
+from store.db import read_scope
+from store.requests import get_request
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +43,15 @@ def register(app: App, services: Services) -> None:
         def open_modal() -> None:
             if not approvals.may_reject(c).accepted:
                 return
+            with using(services.notifier.languages.for_ack(c.user_id)):  # the clicker's own
+                modal = views.reject_modal(c.request_id, c.channel_id)
             try:
-                client.views_open(trigger_id=str(body.get("trigger_id", "")),
-                                  view=views.reject_modal(c.request_id, c.channel_id))
+                client.views_open(trigger_id=str(body.get("trigger_id", "")), view=modal)
             except (SlackApiError, OSError) as exc:  # a rejection needs its reason: wait
                 log.warning("reject reason dialog did not open (%s); nothing changed", exc)
-                services.notifier.ephemeral(c.channel_id, c.user_id, private.dialog_failed(
-                    c.request_id, _slack_error(exc)))
+                why = _slack_error(exc)
+                services.notifier.say(c.channel_id, c.user_id,
+                                      lambda: private.dialog_failed(c.request_id, why))
 
         services.report_failures(c.channel_id, c.user_id, "rejection",
                                  open_modal)  # now: the trigger id expires within 3 seconds
@@ -54,7 +60,9 @@ def register(app: App, services: Services) -> None:
     def on_reject_reason(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         reason = views.reject_reason(view)
         if not reason:
-            ack(response_action="errors", errors={actions.REASON_BLOCK: "Say why, in a few words."})
+            with using(services.notifier.languages.for_ack(click_of(body).user_id)):
+                errors = {actions.REASON_BLOCK: private.reason_missing()}
+            ack(response_action="errors", errors=errors)
             return
         ack()
         target = views.reject_target(view)
@@ -73,6 +81,23 @@ def register(app: App, services: Services) -> None:
         c = click_of(body)
         services.after_ack(c.channel_id, c.user_id, "retry",
                            lambda: services.retries.retry(c.request_id, c))
+
+    @app.action(actions.SHOW_PASSED)
+    def on_show_passed(ack: Ack, body: dict[str, Any]) -> None:
+        """Details on demand: the request's passed checks, privately, to whoever asks in
+        the request's own channel."""
+        ack()
+        c = click_of(body)
+
+        def show() -> None:
+            with read_scope(services.engine) as session:
+                request = get_request(session, c.request_id)
+            if request is not None and request.channel_id == c.channel_id:
+                plan = ResolvedPlan.from_json(request.plan)
+                services.notifier.say(c.channel_id, c.user_id,
+                                      lambda: views.passed_list(c.request_id, plan))
+
+        services.after_ack(c.channel_id, c.user_id, "list of passed checks", show)
 
     @app.action(actions.CONFIRM_MANUAL)
     def on_manual_ticks(ack: Ack, body: dict[str, Any]) -> None:
@@ -100,8 +125,8 @@ def _on_click(app: App, services: Services, action_id: str, what: str,
         services.after_ack(c.channel_id, c.user_id, what, lambda: decide(c))
 
 
-def _slack_error(exc: Exception) -> str:
-    """What Slack said (its error code), or that it could not be reached."""
+def _slack_error(exc: Exception) -> str | None:
+    """What Slack said (its error code), or None: it could not be reached."""
     if isinstance(exc, SlackApiError) and exc.response is not None:
-        return f"Slack answered `{exc.response.get('error') or exc.response.status_code}`"
-    return "Slack could not be reached"
+        return str(exc.response.get("error") or exc.response.status_code)
+    return None

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 
 from bot.home_publisher import publish_home
 from bot.listeners import Services
+from bot.views.i18n import using
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ def register(app: App, services: Services) -> None:
 
 def _publish(services: Services, client: WebClient, user_id: str) -> None:
     try:
-        publish_home(client, services.engine, services.readiness, user_id)
+        with using(services.notifier.languages.of(user_id)):  # the tab is the person's own
+            publish_home(client, services.engine, services.readiness, user_id)
     except Exception:  # nobody to tell but the log: the tab keeps its previous version
         log.exception("App Home of %s not published", user_id)

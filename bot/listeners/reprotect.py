@@ -13,6 +13,7 @@ from slack_bolt import Ack, App
 
 from bot.listeners import Services
 from bot.views import private
+from bot.views.i18n import using
 from bot.views.mrkdwn import decode_slash_text
 from intake.slash import Answer, SlashCommand
 
@@ -32,7 +33,9 @@ def on_command(services: Services, name: str) -> Callable[[Ack, dict[str, Any]],
                                text=decode_slash_text(str(body.get("text", ""))),
                                command=name)
         reply = services.intake.receive(command)
-        ack(text=private.reply(reply), response_type="ephemeral")
+        with using(services.notifier.languages.for_ack(command.user_id)):
+            text = private.reply(reply)
+        ack(text=text, response_type="ephemeral")
         if reply.answer is Answer.STATUS and reply.throttled is None:
             services.after_ack(command.channel_id, command.user_id, "status",
                                lambda: services.notifier.tell(

@@ -1,4 +1,7 @@
-"""The shape of a check's words, shared by the catalogs of `bot.views.checks`."""
+"""The shape of a check's words, shared by the catalogs of `bot.views.checks`.
+
+Each whole template (after the parts below are put together) is a gettext message id:
+`bot.views.checks.extract_catalog` gives it to Babel and `checks.message` translates it."""
 
 from __future__ import annotations
 

@@ -11,16 +11,20 @@ To word a new check: return `CheckResult("my-check", Verdict.BLOCK, "my-outcome"
 {"vm": name, "count": n}, vms)` (or `passed("my-check")`) with raw values, never sentences;
 add `("my-check", "my-outcome"): Words("… {vm!c} … {count} …", "What to do …")` to the
 architecture's catalog (or a new catalog merged into CATALOG). `tests/unit/test_views_hostile`
-then renders it with hostile values and checks that every outcome the code writes has words.
+then renders it with hostile values and checks that every outcome the code writes has words;
+`tests/unit/test_i18n` that the French catalog translates it (`extract_catalog` gives Babel
+every template: add the French with `pybabel update`, see the README's "Language").
 """
 
 from __future__ import annotations
 
 import string
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
+
+from babel.messages.extract import extract_python
 
 from bot.views.check_words import Words
 from bot.views.checks_classic import CLASSIC
@@ -28,6 +32,7 @@ from bot.views.checks_failback import FAILBACK
 from bot.views.checks_modernized import MODERNIZED
 from bot.views.checks_to_azure import TO_AZURE
 from bot.views.commit import CATALOG as STEPS
+from bot.views.i18n import N_, _
 from bot.views.mrkdwn import code, escape
 from core.plan import STORED, CheckResult, Verdict
 
@@ -35,9 +40,9 @@ CATALOG: dict[tuple[str, str], Words] = CLASSIC | MODERNIZED | FAILBACK | STEPS 
 STORED_WORDS = Words("{message}", "{fix}")  # a result an older version stored as text
 
 # The appliance's services as the portal names them (Site Recovery's component kinds).
-SERVICES = {"reprotectAgent": "reprotect agent", "processServers": "process server",
-            "rcmProxies": "RCM proxy", "pushInstallers": "push installer",
-            "replicationAgents": "replication agent", "marsAgents": "MARS agent"}
+SERVICES = {"reprotectAgent": N_("reprotect agent"), "processServers": N_("process server"),
+            "rcmProxies": N_("RCM proxy"), "pushInstallers": N_("push installer"),
+            "replicationAgents": N_("replication agent"), "marsAgents": N_("MARS agent")}
 
 
 @dataclass(frozen=True)
@@ -47,36 +52,45 @@ class _Shown:
     text: str
 
 
-def spans(values: Sequence[Any], join: str = ", ", empty: str = "none") -> str:
-    """Each value once, in order, as a code span."""
-    return join.join(code(str(v)) for v in dict.fromkeys(values)) or empty
+def spans(values: Sequence[Any], join: str = ", ", empty: str | None = None) -> str:
+    """Each value once, in order, as a code span ("none" when there is none)."""
+    return join.join(code(str(v)) for v in dict.fromkeys(values)) or (
+        _("none") if empty is None else empty)
+
+
+def service(kind: str) -> str:
+    """An appliance service's kind as the portal names it."""
+    return _(SERVICES[kind]) if kind in SERVICES else escape(kind)
 
 
 def age(minutes: int | None) -> str:
     """A heartbeat's age (None: there never was one)."""
-    return "never" if minutes is None else f"{minutes} min ago"
+    return _("never") if minutes is None else _("{minutes} min ago").format(minutes=minutes)
 
 
 def _problems(problems: Sequence[int | str | None]) -> str:
     """A stale heartbeat (its age in minutes, None: never) and Site Recovery's health errors."""
-    return "; ".join(escape(p) if isinstance(p, str) else f"last heartbeat {age(p)}"
-                     for p in problems)
+    return "; ".join(escape(p) if isinstance(p, str)
+                     else _("last heartbeat {age}").format(age=age(p)) for p in problems)
 
 
 def _service_problems(problems: Sequence[Sequence[Any]]) -> str:
     """An appliance's services: (kind, "health" | "heartbeat" | "error", value)."""
-    shown = {"health": lambda v: f"health {escape(v)}",
-             "heartbeat": lambda v: f"last heartbeat {age(v)}", "error": escape}
-    return "; ".join(f"{SERVICES.get(kind, escape(kind))} {shown[what](value)}"
-                     for kind, what, value in problems)
+    shown: dict[str, Callable[[Any], str]] = {
+        "health": lambda v: _("health {health}").format(health=escape(v)),
+        "heartbeat": lambda v: _("last heartbeat {age}").format(age=age(v)), "error": escape}
+    return "; ".join(f"{service(kind)} {shown[what](value)}" for kind, what, value in problems)
 
 
 def _moves(moves: Sequence[Sequence[str]]) -> str:
     """Storage vMotions from vCenter's events: (when, from, to, by whom or "")."""
-    return "; ".join(
-        f"on {datetime.fromisoformat(when):%Y-%m-%d %H:%M} UTC from {code(source)} to "
-        f"{code(target)}" + (f" by {code(user)}" if user else "")
-        for when, source, target, user in moves)
+    def move(when: str, source: str, target: str, user: str) -> str:
+        values = {"when": f"{datetime.fromisoformat(when):%Y-%m-%d %H:%M}",
+                  "source": code(source), "target": code(target), "user": code(user)}
+        return (_("on {when} UTC from {source} to {target} by {user}") if user
+                else _("on {when} UTC from {source} to {target}")).format(**values)
+
+    return "; ".join(move(*m) for m in moves)
 
 
 def _points(points: Sequence[Sequence[Any]]) -> str:
@@ -97,21 +111,23 @@ CONVERSIONS: dict[str, Callable[[Any], str]] = {
     "c": lambda v: code(str(v)),                                   # one code span
     "l": spans,                                                    # names, or "none"
     "o": lambda v: spans(v, " or "),                               # the values expected
-    "d": lambda v: f"Did you mean {spans(v)}?" if v else "",       # suggested names
+    "d": lambda v: _("Did you mean {names}?").format(names=spans(v)) if v else "",  # names
     "j": lambda v: "; ".join(escape(str(x)) for x in v),           # texts as given
     "a": age,                                                      # heartbeat minutes
     "e": _points,                                                  # recovery points
     "p": _problems,                                                # heartbeat and errors
     "q": _service_problems,                                        # appliance services'
-    "k": lambda v: SERVICES.get(v, escape(v)),                     # a service's kind
+    "k": service,                                                  # a service's kind
     "n": lambda v: ", ".join(f"{code(n)} ({escape(str(d))})" for n, d in v),  # name (detail)
-    "r": lambda v: "; ".join(f"{escape(p)} on {code(e)}" for p, e in v),      # privileges
+    "r": lambda v: "; ".join(_("{privilege} on {entity}").format(
+        privilege=escape(p), entity=code(e)) for p, e in v),       # privileges
     "b": lambda v: ", ".join(escape(w) + (f" ({n})" if n else "") for w, n in v),  # found by
     "m": _moves,                                                   # Storage vMotions
     "g": _progress,                                                # failback progress
-    "w": lambda v: f" Why: {escape(v)}." if v else "",             # a gateway's why
-    "h": lambda v: f"master target host {code(v)}" if v else "the master target's host",
-    "t": lambda v: escape(v) if v else "of unknown type",          # a datastore type
+    "w": lambda v: _(" Why: {why}.").format(why=escape(v)) if v else "",  # a gateway's why
+    "h": lambda v: _("master target host {host}").format(host=code(v)) if v
+    else _("the master target's host"),
+    "t": lambda v: escape(v) if v else _("of unknown type"),       # a datastore type
 }
 
 
@@ -124,7 +140,7 @@ class _Filler(string.Formatter):
     def format_field(self, value: Any, format_spec: str) -> str:
         if isinstance(value, _Shown):
             return value.text
-        return escape(format("none" if value is None else value, format_spec))
+        return escape(format(_("none") if value is None else value, format_spec))
 
 
 _FILLER = _Filler()
@@ -155,10 +171,27 @@ def manual_item(check: str, key: str) -> str:
 
 
 def message(result: CheckResult) -> str:
-    """What the check found, every value escaped."""
-    return fill(words(result).message, result.values)
+    """What the check found, in the current language, every value escaped."""
+    return fill(_(words(result).message), result.values)
 
 
 def fix(result: CheckResult) -> str:
     """What to do about it ("" when nothing)."""
-    return fill(words(result).fix, result.values)
+    template = words(result).fix
+    return fill(_(template), result.values) if template else ""
+
+
+def catalog_templates() -> list[str]:
+    """Every template of the catalog with words to translate (not a bare `{fix}`), once."""
+    templates = (t for w in CATALOG.values() for t in (w.message, w.fix))
+    return [t for t in dict.fromkeys(templates)
+            if t and any(text.strip() for text, *_rest in string.Formatter().parse(t))]
+
+
+def extract_catalog(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
+                    options: Any) -> Iterator[tuple[Any, ...]]:
+    """Babel's extractor for this module (babel.cfg): its marked words, then every
+    template of the check catalog, which the catalogs compose from shared parts."""
+    yield from extract_python(fileobj, keywords, comment_tags, options)
+    for template in catalog_templates():
+        yield 0, None, template, []

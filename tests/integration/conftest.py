@@ -124,6 +124,14 @@ def wait_summary(slack: SlackEmulator, root: Message, timeout: float = 60) -> li
     return slack.thread(CHANNEL, root.ts)
 
 
+def progress_history(slack: SlackEmulator) -> list[str]:
+    """Every version the thread's progress message went through (it is edited in place, so
+    the thread shows only its last): the texts of the posts and edits that carried it."""
+    return [str(c.params.get("text", "")) for c in slack.calls
+            if c.ok and c.method in ("chat.postMessage", "chat.update")
+            and "*Progress*" in str(c.params.get("text", ""))]
+
+
 def buttons(message: Message) -> list[str]:
     return [e["text"]["text"] for b in message.blocks if b.get("type") == "actions"
             for e in b["elements"] if e.get("type") == "button"]

@@ -117,7 +117,7 @@ def test_pending_request_expires_and_loses_its_buttons(start_bot: BotFactory,
     assert expire_due(engine) == 1
     slack.wait_for(lambda s: s.messages(CHANNEL)[0].edits > 0)
     assert buttons(slack.messages(CHANNEL)[0]) == []
-    assert "expired" in str(slack.messages(CHANNEL)[0].blocks)
+    assert ":hourglass: *Expired*: not approved in time" in str(slack.messages(CHANNEL)[0].blocks)
     driver.click(root, "Approve", user_id=APPROVER, channel_id=CHANNEL)
     assert "expired" in last_ephemeral(slack, APPROVER)
     settle(bot)
@@ -129,7 +129,7 @@ def test_cancel_by_command_and_by_button(start_bot: BotFactory, slack: SlackEmul
     bot, driver, root = open_request(start_bot, slack)
     driver.slash_command("cancel 1", user_id=REQUESTER, channel_id=CHANNEL)
     slack.wait_for(lambda s: s.messages(CHANNEL)[0].edits > 0)
-    assert "cancelled" in str(slack.messages(CHANNEL)[0].blocks)
+    assert f"*Cancelled* by <@{REQUESTER}>" in str(slack.messages(CHANNEL)[0].blocks)
     assert buttons(slack.messages(CHANNEL)[0]) == []
 
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
@@ -139,7 +139,7 @@ def test_cancel_by_command_and_by_button(start_bot: BotFactory, slack: SlackEmul
     assert "Only the requester or an approver" in last_ephemeral(slack, "U0MALLORY")
     driver.click(second, "Cancel", user_id=APPROVER, channel_id=CHANNEL)
     slack.wait_for(lambda s: roots(s)[1].edits > 0)
-    assert "cancelled" in str(roots(slack)[1].blocks)
+    assert f"*Cancelled* by <@{APPROVER}>" in str(roots(slack)[1].blocks)
     driver.click(second, "Approve", user_id=APPROVER, channel_id=CHANNEL)
     slack.wait_for(lambda s: any("already cancelled" in c.params["text"]
                                  for c in s.ephemerals(APPROVER)))

@@ -4,6 +4,7 @@ checked against the wire names of shared/asr-api/modernized.md §3."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from tests.integration.conftest import (
     approve,
     buttons,
     confirm,
+    progress_history,
     reprotect_posts,
     roots,
     settle,
@@ -68,7 +70,8 @@ def test_modernized_plan_goes_to_three_of_three_protected(
     assert any("Reprotect started" in t for t in texts)
     for vm in ("web-01", "web-02", "web-03"):
         assert any(vm in t and "protected" in t for t in texts), f"no protected reply for {vm}"
-    assert any("initial replication" in t and "%" in t for t in texts), \
+    assert any(re.search(r"`web-0\d` — initial replication \d+ %", t)
+               for t in progress_history(slack)), \
         "progress shows initialReplicationProgressPercentage"
     assert "Summary" in texts[-1] and "3/3 protected" in texts[-1]
 
@@ -176,7 +179,7 @@ def test_a_changed_datastore_voids_the_approval(
     slack.wait_for(lambda s: bool(s.thread(CHANNEL, root.ts)))
     reply = slack.thread(CHANNEL, root.ts)[-1]
     assert "Datastore of `web-02`: `vsan-avs-01` → `vmfs-avs-02`" in reply.text
-    slack.wait_for(lambda s: "stale" in s.messages(CHANNEL)[0].text)
+    slack.wait_for(lambda s: "*Stale*: the preflight changed" in s.messages(CHANNEL)[0].text)
     assert buttons(slack.messages(CHANNEL)[0]) == []
     settle(bot)
     assert not reprotect_posts(arm)

@@ -169,7 +169,7 @@ def test_reject_removes_buttons_and_sends_nothing(bot: LocalBot, driver: SlackDr
     slack.wait_for(lambda s: s.messages(CHANNEL)[0].edits > 0
                    and bool(s.thread(CHANNEL, root.ts)))
     updated = slack.messages(CHANNEL)[0]
-    assert buttons(updated) == [] and "rejected" in str(updated.blocks)
+    assert buttons(updated) == [] and "*Rejected* by <@U0BOB>" in str(updated.blocks)
     assert "MT has a snapshot" in str(updated.blocks)
     assert "MT has a snapshot" in slack.thread(CHANNEL, root.ts)[-1].text
     settle(bot)
@@ -244,3 +244,20 @@ def test_job_failure_is_reported_with_code_and_fix(start_bot: BotFactory, slack:
     failure = next(t for t in texts if "app-02" in t and "failed" in t)
     assert "95226" in failure and "InMage Scout" in failure
     assert "2/3 protected" in texts[-1] and "1 failed" in texts[-1]
+
+
+def test_passed_checks_are_a_count_with_the_list_given_privately_on_demand(
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator) -> None:
+    driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
+    root = wait_root(slack)
+    assert re.search(r":white_check_mark: \d+ checks passed", str(root.blocks))
+    assert "`cs-connected`" not in str(root.blocks)
+    driver.click(root, "Show passed checks", user_id="U0CAROL", channel_id="C0ELSEWHERE")
+    driver.click(root, "Show passed checks", user_id="U0MALLORY", channel_id=CHANNEL)
+    slack.wait_for(lambda s: any("Checks passed for request #1" in str(c.params.get("text"))
+                                 for c in s.ephemerals("U0MALLORY")))
+    (listed,) = [str(c.params["text"]) for c in slack.ephemerals("U0MALLORY")]
+    assert "`cs-connected`" in listed and "`reprotect-allowed`" in listed
+    settle(bot)
+    assert slack.ephemerals("U0CAROL") == []  # another channel's click learns nothing
+    assert buttons(slack.messages(CHANNEL)[0]) == ["Approve", "Reject", "Cancel"]

@@ -33,6 +33,7 @@ from tests.integration.conftest import (
     BotFactory,
     approve,
     buttons,
+    progress_history,
     reprotect_posts,
     settle,
     wait_root,
@@ -237,9 +238,17 @@ def test_task_progress_suspended_and_cancelled_jobs(
     assert "Stop-AzRecoveryServicesAsrJob" in cancelled
     world.job_action(by_vm["vm-app-01"], "resume")
     final = wait_summary(slack, root)[-1].text
-    assert "2/3 protected" in final and "1 failed" in final
-    progress = "\n".join(t for t in texts(slack, root) if "Progress" in t)
-    assert "Preparing for reprotect (InProgress)" in progress and "tasks done" in progress
+    assert "2/3 protected" in final and "1 failed (`app-02`)" in final
+    # The failure and the summary reach the channel too, not only the thread's followers.
+    in_channel = [m.text for m in slack.channel_view(CHANNEL)]
+    assert final in in_channel and any(cancelled in t for t in in_channel)
+    # While it ran, the one progress message said each VM's task in words, not API spellings.
+    history = progress_history(slack)
+    assert any("`app-01` — running: Preparing for reprotect (step " in t for t in history)
+    assert not any("InProgress" in t for t in history)
+    progress = [t for t in texts(slack, root) if "*Progress*" in t]
+    assert len(progress) == 1 and "`app-02` — cancelled" in progress[0]
+    assert "`app-01` — protected" in progress[0] and "`app-03` — protected" in progress[0]
 
 
 # -- 5. until protected --------------------------------------------------------------------

@@ -110,6 +110,24 @@ def test_posted_blocks_get_slack_generated_ids(emu: SlackEmulator, client: WebCl
     assert "block_id" not in emu.calls[-1].params["blocks"][0]  # recorded as the bot sent it
 
 
+def test_a_broadcast_reply_shows_in_the_thread_and_in_the_channel(
+        emu: SlackEmulator, client: WebClient) -> None:
+    """Slack's `reply_broadcast` counts with `thread_ts` only; the reply's subtype says so."""
+    root = str(client.chat_postMessage(channel=CHANNEL, text="root")["ts"])
+    quiet = client.chat_postMessage(channel=CHANNEL, thread_ts=root, text="quiet")
+    loud = client.chat_postMessage(channel=CHANNEL, thread_ts=root, text="loud",
+                                   reply_broadcast=True)
+    client.chat_postMessage(channel=CHANNEL, text="plain", reply_broadcast=True)
+    form = requests.post(emu.api_url + "chat.postMessage", timeout=5, data={
+        "token": TOKEN, "channel": CHANNEL, "thread_ts": root, "text": "form",
+        "reply_broadcast": "true"}).json()
+
+    assert loud["message"]["subtype"] == "thread_broadcast" and "subtype" not in quiet["message"]
+    assert form["message"]["subtype"] == "thread_broadcast"
+    assert [m.text for m in emu.thread(CHANNEL, root)] == ["quiet", "loud", "form"]
+    assert [m.text for m in emu.channel_view(CHANNEL)] == ["root", "loud", "plain", "form"]
+
+
 def test_unknown_messages_users_and_groups_are_refused(client: WebClient) -> None:
     assert _error_of(lambda: client.chat_update(channel=CHANNEL, ts="1.000001", text="x")) == (
         "message_not_found"

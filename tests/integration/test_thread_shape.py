@@ -19,14 +19,15 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 from sqlalchemy import Engine, create_engine, update
+from sqlmodel import select
 
 from benchmarks.thread_size import measure
-from bot.outbox import PROTECTED_HOLD, ChannelPacer, OutboxSender
+from bot.outbox import BROADCAST_MOST, PROTECTED_HOLD, ChannelPacer, OutboxSender
 from core import events as ev
 from sandbox.slack_emulator import Message, SlackEmulator
 from store.db import migrate, session_scope
 from store.journal import enqueue
-from store.models import Outbox, Request, RequestStatus, utcnow
+from store.models import Outbox, Request, RequestStatus, Run, RunStatus, utcnow
 from tests.integration.conftest import CHANNEL
 from tests.unit.test_views_limits import healthy
 
@@ -80,6 +81,17 @@ class Outboxed:
     sender: OutboxSender
     thread: Callable[[], list[Message]]
 
+    def run(self, vm: str, task: str) -> None:
+        """VM `vm`'s run, as tracking leaves it, at job task `task` (written as tracking
+        writes it: "<task> (<state>), <done>/<total> tasks done")."""
+        assert self.request.id is not None
+        with session_scope(self.engine) as session:
+            found = session.exec(select(Run).where(Run.vm_name == vm)).first()
+            run = found or Run(request_id=self.request.id, item_id=f"/items/{vm}", vm_name=vm)
+            run.status, run.job_id, run.job_state, run.job_task = (
+                RunStatus.RUNNING, f"job-{vm}", "InProgress", task)
+            session.add(run)
+
     def send(self, *events: ev.Event) -> list[Message]:
         with session_scope(self.engine) as session:
             for event in events:
@@ -110,20 +122,38 @@ def test_protected_vms_are_not_held_past_the_hold(outbox: Outboxed) -> None:
 
 def test_progress_is_one_message_edited_in_place_past_held_protected(outbox: Outboxed) -> None:
     outbox.send(ev.Done(("app-1",)))
-    first = outbox.send(ev.Progress((("app-2", "InProgress", "Task A (InProgress)"),)))
-    assert len(first) == 1
-    again = outbox.send(ev.Progress((("app-2", "InProgress", "Task B (InProgress)"),)))
+    outbox.run("app-2", "Task A (InProgress), 0/2 tasks done")
+    first = outbox.send(ev.Progress((("app-2", "InProgress", "Task A"),)))
+    assert len(first) == 1 and "`app-2` — running: Task A (step 1 of 2)" in first[0].text
+    outbox.run("app-2", "Task B (InProgress), 1/2 tasks done")
+    again = outbox.send(ev.Progress((("app-2", "InProgress", "Task B"),)))
     assert len(again) == 1 and again[0].ts == first[0].ts and again[0].edits == 1
-    assert "Task A" in again[0].text and "Task B" in again[0].text
+    # Where the VM stands now, not a log of what it went through.
+    assert "`app-2` — running: Task B (step 2 of 2)" in again[0].text
+    assert "Task A" not in again[0].text
 
 
 def test_a_deleted_progress_message_is_posted_again(outbox: Outboxed,
                                                     slack: SlackEmulator) -> None:
-    """Someone deleted it: Slack answers `message_not_found` to the edit, so the progress so
-    far goes in a new message, and later progress edits that one."""
-    (first,) = outbox.send(ev.Progress((("app-1", "InProgress", "Task A (InProgress)"),)))
+    """Someone deleted it: Slack answers `message_not_found` to the edit, so the progress
+    goes in a new message, and later progress edits that one."""
+    outbox.run("app-1", "Task A (InProgress), 0/3 tasks done")
+    (first,) = outbox.send(ev.Progress((("app-1", "InProgress", "Task A"),)))
     slack.delete(CHANNEL, first.ts)
-    (again,) = outbox.send(ev.Progress((("app-1", "InProgress", "Task B (InProgress)"),)))
-    assert again.ts != first.ts and "Task A" in again.text and "Task B" in again.text
-    (last,) = outbox.send(ev.Progress((("app-1", "InProgress", "Task C (InProgress)"),)))
-    assert last.ts == again.ts and last.edits == 1 and "Task C" in last.text
+    outbox.run("app-1", "Task B (InProgress), 1/3 tasks done")
+    (again,) = outbox.send(ev.Progress((("app-1", "InProgress", "Task B"),)))
+    assert again.ts != first.ts and "Task B (step 2 of 3)" in again.text
+    outbox.run("app-1", "Task C (InProgress), 2/3 tasks done")
+    (last,) = outbox.send(ev.Progress((("app-1", "InProgress", "Task C"),)))
+    assert last.ts == again.ts and last.edits == 1 and "Task C (step 3 of 3)" in last.text
+
+
+def test_failures_reach_the_channel_until_a_mass_failure_would_flood_it(
+        outbox: Outboxed, slack: SlackEmulator) -> None:
+    """The first BROADCAST_MOST failures are also sent to the channel; the rest stay in the
+    thread, and the summary, always in the channel too, names them all."""
+    sent = outbox.send(*(ev.JobCancelled(f"app-{i}", f"job-{i}") for i in range(1, 8)))
+    assert [m.broadcast for m in sent] == [True] * BROADCAST_MOST + [False] * 2
+    (summary,) = [m for m in outbox.send(ev.Summary(7, 0, 7, 0)) if "Summary" in m.text]
+    assert summary.broadcast and summary in slack.channel_view(CHANNEL)
+    assert sum(m.broadcast for m in slack.channel_view(CHANNEL)) == BROADCAST_MOST + 1

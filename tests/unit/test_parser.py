@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.views.usage import USAGE, problem, usage
+from bot.views.usage import problem, usage, usage_text
 from intake.parser import (
     CancelRequest,
     HelpRequest,
@@ -173,7 +173,7 @@ def test_usage_errors_name_the_problem_and_its_words_say_exactly_what_is_wrong(
 
 
 def test_the_usage_shows_both_forms_with_every_key_and_the_other_commands() -> None:
-    assert USAGE.splitlines() == [
+    assert usage_text().splitlines() == [
         "Usage:",
         "• `/reprotect plan=<recovery plan> master=<master target server> [ps=<process server>] "
         "[datastore=<datastore>] [retention=<retention volume>] [vm=<name>[,<name>…]] "

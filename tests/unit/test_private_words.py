@@ -48,7 +48,7 @@ def test_decisions_carry_values_not_words() -> None:
      "(the bot cannot see them): Failback ports are open between Azure and the private cloud; "
      "*some-check*. Your approval was not recorded."),
     (Decision(True, Action.APPROVE, missing=2),
-     "Approval recorded: 2 more distinct approval(s) needed."),
+     "Approval recorded: 2 more distinct approvals needed."),
 ])
 def test_refusals_name_what_they_carry(made: Decision, says: str) -> None:
     assert says in decision(made)

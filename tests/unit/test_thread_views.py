@@ -8,19 +8,19 @@ rewrites them after a deliberate change (review the diff).
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
 
-from bot.views import thread
+from bot.views import run_words, thread
 from core import events as ev
 from gateways.site_recovery_models import HealthIssue
+from store.models import Run, RunStatus
+from tests.support.runs import GUID, PORTAL, VAULT, failing_runs, healthy_runs, run
 from tests.support.snapshots import assert_matches_snapshot
 from tests.unit.test_views_limits import healthy
 
 SNAPSHOTS = Path(__file__).with_name("snapshots")
-GUID = "9f0c3a7e-3b1d-4c55-8a2e-0d6b1f2e4a{:02d}"
 ERRORS = (ev.JobErrorInfo("95226", "The Azure VM could not reach the configuration server.",
                           "The Mobility service is stopped.", "Start the InMage Scout service.",
                           "ProviderError", "scout unreachable"),
@@ -48,9 +48,8 @@ SAMPLES: dict[str, ev.Event] = {
                                     ("app-pending", None))),
     "run_started_100": ev.RunStarted(tuple((vm, GUID.format(i))
                                            for i, vm in enumerate(vms(100)))),
-    "progress_3": ev.Progress((("app-001", "InProgress",
-                                "Preparing for reprotect (InProgress), 1/4 tasks done"),
-                               ("app-002", "Succeeded", ""))),
+    **{f"progress_healthy_{n}": ev.Progress(()) for n in (1, 10, 100)},
+    **{f"progress_failing_{n}": ev.Progress(()) for n in (1, 10, 100)},
     "protected_1": ev.Done(("app-001",)),
     "protected_100": ev.Done(vms(100)),
     "job_failed_retry": ev.JobFailed("app-001", GUID.format(1), "Enable replication", ERRORS, 5),
@@ -80,9 +79,27 @@ SAMPLES: dict[str, ev.Event] = {
     "auth_recovered": ev.AuthRecovered(),
     "summary_all": ev.Summary(3, 3, 0, 0),
     "summary_mixed": ev.Summary(100, 97, 2, 1),
+    **{f"summary_failing_{n}": ev.Summary(n, sum(r.status == RunStatus.PROTECTED
+                                                   for r in failing_runs(n)),
+                                           sum(r.status == RunStatus.FAILED
+                                               for r in failing_runs(n)),
+                                           sum(r.status == RunStatus.TIMED_OUT
+                                               for r in failing_runs(n)))
+       for n in (1, 10, 100)},
     "powered_on": ev.PoweredOn(vms(3), False),
 }
 ROOT_EVENTS = {ev.RequestPosted, ev.RequestChanged}  # the request view: test_views_limits
+# The runs each sample is sent with (the outbox reads them at send time); others have none.
+RUNS: dict[str, tuple[Run, ...]] = {
+    **{f"progress_healthy_{n}": healthy_runs(n) for n in (1, 10, 100)},
+    **{f"progress_failing_{n}": failing_runs(n) for n in (1, 10, 100)},
+    **{f"summary_failing_{n}": failing_runs(n) for n in (1, 10, 100)},
+    "job_failed_retry": failing_runs(1),
+}
+
+
+def render(name: str) -> thread.Message:
+    return thread.render(SAMPLES[name], RUNS.get(name, ()), PORTAL)
 
 
 def sections(message: thread.Message) -> list[str]:
@@ -100,8 +117,9 @@ def test_every_thread_event_has_a_sample() -> None:
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_event_renders_like_its_snapshot_within_slack_limits(name: str) -> None:
-    message = thread.render(SAMPLES[name])
+    message = render(name)
     assert message["text"] and len(message["text"]) <= 40_000
+    assert len(json.dumps(message.get("blocks", []))) < 13_000
     assert len(message.get("blocks", [])) <= 50
     assert all(len(text) <= 3000 for text in sections(message))
     rendered = json.dumps(message, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
@@ -140,27 +158,82 @@ def test_outbox_refuses_what_it_cannot_rebuild() -> None:
 
 
 def test_a_hundred_vm_start_keeps_every_job_id() -> None:
-    message = thread.render(SAMPLES["run_started_100"])
+    message = render("run_started_100")
     assert all(GUID.format(i) in shown(message) and GUID.format(i) in message["text"]
                for i in range(100))
 
 
 def test_a_hundred_protected_vms_are_each_named_in_one_reply() -> None:
-    message = thread.render(SAMPLES["protected_100"])
+    message = render("protected_100")
     assert "protected" in message["text"]
     assert all(f"`{vm}`" in shown(message) and f"`{vm}`" in message["text"] for vm in vms(100))
 
 
-def test_the_progress_message_keeps_the_latest_changes_when_long() -> None:
-    log = [(f"app-{i:03d}", "InProgress", f"Task {i} (InProgress), 1/4 tasks done")
-           for i in range(300)]
-    text = thread.render(ev.Progress(()), log)["text"]
-    assert len(text) <= 4000 and "app-299" in text and "app-000" not in text
-    assert re.search(r"… \d+ earlier change\(s\)", text)
+def test_the_progress_message_says_where_each_vm_stands_in_words() -> None:
+    text = render("progress_healthy_10")["text"]
+    assert "`app-001` — initial replication 40 %" in text
+    assert "`app-002` — running: Preparing for reprotect (step 2 of 4)" in text
+    assert "`app-003` — job done, waiting until protected" in text
+    assert "`app-004` — queued" in text and "`app-005` — protected" in text
+    assert "InProgress" not in text and "Succeeded" not in text
+    assert f"<{PORTAL}/#@/resource{VAULT}/replicationJobs/{GUID.format(1)}|job>" in text
+    assert f"<{PORTAL}/#@/resource{VAULT}/replicationFabrics/cs-01/" in text
+    failing = render("progress_failing_10")["text"]
+    assert "`app-001` — failed (code 8038)" in failing and "`app-002` — timed out" in failing
+    assert "`app-003` — cancelled" in failing
+    assert "`app-005` — suspended: waits for a manual action" in failing
+
+
+def test_a_hundred_vm_progress_folds_what_went_well_and_keeps_every_failure() -> None:
+    message = render("progress_failing_100")
+    text = shown(message)
+    failed = [r.vm_name for r in failing_runs(100) if r.status == RunStatus.FAILED]
+    assert all(f"`{vm}` — failed (code 8038)" in text or f"`{vm}` — cancelled" in text
+               for vm in failed)
+    assert text.count(f"<{PORTAL}/") == 2 * thread.LINKED_MOST  # the first failures' links
+    assert "• protected (22): `app-006`, `app-009`" in text  # the VMs done, on one line
+
+
+def test_failures_and_the_summary_reach_the_channel_and_name_the_failed_vms() -> None:
+    assert all(render(name).get("reply_broadcast") for name in (
+        "job_failed_retry", "job_cancelled", "write_refused_reprotect", "not_started",
+        "restart_lost", "agent_gave_up", "timed_out_item", "summary_mixed"))
+    assert not any(render(name).get("reply_broadcast") for name in (
+        "progress_healthy_10", "protected_100", "run_started_3", "job_suspended"))
+    summary = render("summary_failing_10")["text"]
+    assert ("*Summary*: 2/10 protected, 5 failed (`app-001`, `app-003`, `app-004`, `app-007`, "
+            "`app-010`), 1 timed out (`app-002`).") in summary
+    linked = render("job_failed_retry")
+    assert f"<{PORTAL}/#@/resource{VAULT}/replicationJobs/{GUID.format(1)}|job>" in \
+        linked["text"] and "In the Azure portal" in sections(linked)[0]
+
+
+def test_portal_links_follow_the_cloud_and_never_carry_markup() -> None:
+    assert run_words.portal_for("https://management.usgovcloudapi.net/") == \
+        "https://portal.azure.us"
+    assert run_words.portal_for("https://management.chinacloudapi.cn") == "https://portal.azure.cn"
+    assert run_words.portal_for("https://127.0.0.1:8443") is None  # unknown: no link at all
+    assert run_words.portal_link(None, VAULT, "x") == ""
+    hostile = run_words.portal_link(PORTAL, "/subscriptions/s/x|<!channel>&y", "job")
+    assert hostile.count("|") == 1 and "<!channel>" not in hostile and "&y" not in hostile
 
 
 def test_words_come_from_the_fields_people_cannot_inject() -> None:
     """A reason typed by a person cannot notify the channel."""
-    text = thread.render(SAMPLES["decided_rejected"])["text"]
+    text = render("decided_rejected")["text"]
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text
 
+
+
+def test_what_azure_says_about_a_run_cannot_notify_or_link() -> None:
+    """VM names, task names, error codes and health codes come from Azure: shown, escaped."""
+    hostile = "<!channel> <https://evil|x> &"
+    runs = (run(1, RunStatus.RUNNING, vm_name=hostile, job_state="InProgress",
+                job_task=f"{hostile} (InProgress), 0/2 tasks done"),
+            run(2, RunStatus.FAILED, vm_name=hostile, error={"codes": [hostile]}),
+            run(3, RunStatus.SYNCING, flags={"health": hostile}))
+    for message in (thread.render(ev.Progress(()), runs, PORTAL),
+                    thread.render(ev.Summary(3, 0, 1, 0), runs, PORTAL),
+                    thread.render(ev.JobCancelled(hostile, "job"), runs, PORTAL)):
+        text = message["text"]
+        assert "<!channel>" not in text and "<https://evil" not in text, text

@@ -4,6 +4,7 @@ try to notify the channel, hide a link, or leave their code span are shown inert
 The samples are the snapshot samples of `test_thread_views`, with every text field that comes
 from outside (VM names, job ids, Site Recovery's messages, reasons) replaced by HOSTILE; the
 user IDs Slack gives the bot stay real IDs, since the bot writes those mentions itself.
+Every test runs in each language the bot speaks: a translation must keep values inert too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import ast
 import dataclasses
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ import pytest
 from bot import views
 from bot.views import checks, private, thread
 from bot.views.check_words import Words
+from bot.views.i18n import LANGUAGES, using
 from bot.views.mrkdwn import BACKTICK_STAND_IN
 from core import events as ev
 from core.decisions import Action, Decision, Refusal
@@ -42,6 +45,13 @@ NOT_TEXT = {"by", "cause", "outcome", "kind", "plan", "command", "operation"}
 # The hostile name whole in one code span that closes after it (maybe with more of a command).
 SPAN_END = re.compile(r"&lt;@U123&gt; &lt;https://x\|y&gt; &amp; \*bold\* line2 ˋy[^`\n]*`")
 LIVE = re.compile(r"<!(?!date\^)|<@U123|<https://x")
+
+
+@pytest.fixture(autouse=True, params=LANGUAGES)
+def language(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each test once per language, the views worded in it."""
+    with using(request.param):
+        yield request.param
 
 
 def hostile(value: Any) -> Any:
@@ -90,7 +100,14 @@ def test_every_thread_event_shows_outside_text_inert(name: str) -> None:
         assert_inert(text)
 
 
-def test_job_errors_from_site_recovery_are_shown_as_text() -> None:
+# The words each test expects next to the values, as each language says them.
+KNOWN_FIX = {"en": ":bulb: The Azure VM cannot reach the configuration server",
+             "fr": ":bulb: La VM Azure ne peut pas joindre le serveur de configuration"}
+NOT_PROTECTED = {"en": "is not protected yet", "fr": "n'est pas encore protégée"}
+VALUE_OF = {"en": "Datastore of `xˋ", "fr": "Datastore de `xˋ"}
+
+
+def test_job_errors_from_site_recovery_are_shown_as_text(language: str) -> None:
     """r03: the job error's message, causes, action and provider message stay inert."""
     error = ev.JobErrorInfo("95226", "VM <!channel> re-enter creds at "
                             "<https://evil.example/login|Azure portal>", "<!here> causes",
@@ -100,16 +117,16 @@ def test_job_errors_from_site_recovery_are_shown_as_text() -> None:
     for raw in ("<!channel>", "<!here>", "<https://evil.example", "<@U0CAROL>"):
         assert raw not in text
     assert "&lt;!channel&gt;" in text and "&lt;@U0CAROL&gt; says hi" in text
-    assert ":bulb: The Azure VM cannot reach the configuration server" in text
+    assert KNOWN_FIX[language] in text
 
 
-def test_a_vm_name_cannot_leave_its_code_span_in_the_health_warning() -> None:
+def test_a_vm_name_cannot_leave_its_code_span_in_the_health_warning(language: str) -> None:
     """r04: a backtick in a VM's name does not end its code span; health errors are text."""
     item = ev.ItemState("InitialReplicationInProgress", "Critical", (
         ev.HealthIssue("78122", "Initial replication of <!here> is not progressing.",
                        "Check the process server."),))
     text = thread.render(ev.HealthWarning("app-02` <!channel> `x", item))["text"]
-    assert text.startswith(":warning: `app-02ˋ &lt;!channel&gt; ˋx` is not protected yet")
+    assert text.startswith(f":warning: `app-02ˋ &lt;!channel&gt; ˋx` {NOT_PROTECTED[language]}")
     assert "<!" not in text and "Initial replication of &lt;!here&gt;" in text
 
 
@@ -199,7 +216,7 @@ def test_the_request_message_shows_every_name_inert_in_every_state(status: str,
         assert_inert(text)
 
 
-def test_preflight_changes_show_every_name_inert() -> None:
+def test_preflight_changes_show_every_name_inert(language: str) -> None:
     plan = hostile_plan()
     blocker = plan.blockers[0]
     changes = (Change(ChangeKind.BLOCKS, blocker.check, vms=blocker.vms),
@@ -211,7 +228,7 @@ def test_preflight_changes_show_every_name_inert() -> None:
     message = views.preflight_changed(7, HOSTILE, changes, plan)
     for text in texts(message):
         assert_inert(text)
-    assert "Datastore of `xˋ" in message["text"]
+    assert VALUE_OF[language] in message["text"]
 
 
 # -- private replies -------------------------------------------------------------------------
@@ -238,7 +255,13 @@ def test_every_private_reply_shows_outside_text_inert() -> None:
         assert_inert(text)
 
 
-def test_a_vm_name_from_azure_cannot_mention_the_channel_in_the_request_message() -> None:
+# The unknown OS type's line, as each language says it.
+ODD_OS = {"en": "VM `app-02ˋ &lt;!channel&gt; ˋx`'s OS type is `Plan9`",
+          "fr": "Le type de système de la VM `app-02ˋ &lt;!channel&gt; ˋx` est `Plan9`"}
+
+
+def test_a_vm_name_from_azure_cannot_mention_the_channel_in_the_request_message(
+        language: str) -> None:
     """r09: a VM whose VMware display name holds a backtick and `<!channel>`, with an OS type
     the bot does not know: its check lines show the name inert, in one code span."""
     odd = replace(facts().items[0], friendly_name="app-02` <!channel> `x", os_type="Plan9")
@@ -248,7 +271,7 @@ def test_a_vm_name_from_azure_cannot_mention_the_channel_in_the_request_message(
         required=1, expires_at=None)
     shown = "\n".join(texts(message))
     assert "<!channel>" not in shown
-    assert "VM `app-02ˋ &lt;!channel&gt; ˋx`'s OS type is `Plan9`" in shown
+    assert ODD_OS[language] in shown
 
 
 def _outcomes_in_code() -> set[tuple[str, str]]:

@@ -8,6 +8,7 @@ rewrites them after a deliberate change (review the diff).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -20,8 +21,10 @@ from core import actions
 from core.events import Change, ChangeKind
 from core.plan import STORED, CheckResult, Choice, PlannedItem, ResolvedPlan, Verdict
 from providers.classic.preflight import run_checks
+from store.models import Run
 from tests.support import modernized as rcm
 from tests.support.preflight import NOW, facts, inventory, reading
+from tests.support.runs import ended, failing_runs, healthy_runs
 from tests.support.snapshots import assert_matches_snapshot
 
 SNAPSHOTS = Path(__file__).with_name("snapshots")
@@ -80,11 +83,13 @@ def every_vm_blocked_differently(vms: int) -> ResolvedPlan:
     return plan(vms, checks + run_checks(facts(vms=1))[-2:])
 
 
-def render(p: ResolvedPlan, status: str, ticked: int = 0) -> views.Message:
+def render(p: ResolvedPlan, status: str, ticked: int = 0,
+           runs: tuple[Run, ...] = ()) -> views.Message:
     confirmations = {i.key: ("U0BOB", NOW) for i in p.manual_items[:ticked]}
+    approvals = [("U0BOB", NOW)] if runs else []
     return views.request_message(
-        request_id=42, requester="U0ALICE", plan=p, status=status, approvals=[], required=1,
-        expires_at=NOW + timedelta(hours=1), confirmations=confirmations)
+        request_id=42, requester="U0ALICE", plan=p, status=status, approvals=approvals,
+        required=1, expires_at=NOW + timedelta(hours=1), confirmations=confirmations, runs=runs)
 
 
 CASES = {
@@ -94,6 +99,13 @@ CASES = {
                                                        "blocked"),
     **{f"modernized_{n}": lambda n=n: render(rcm.resolved_plan(n), "pending") for n in SIZES},
     "modernized_varied_100": lambda: render(rcm.resolved_plan(100, varied=True), "pending"),
+    # The same message once it ran: its first line says how it ended, and which VMs failed.
+    **{f"executing_{n}": lambda n=n: render(healthy(n), "executing", 2, healthy_runs(n))
+       for n in SIZES},
+    **{f"done_{n}": lambda n=n: render(healthy(n), "done", 2, ended(healthy_runs(n)))
+       for n in SIZES},
+    **{f"failed_{n}": lambda n=n: render(healthy(n), "failed", 2, ended(failing_runs(n)))
+       for n in SIZES},
 }
 
 
@@ -132,13 +144,43 @@ def test_reads_summary_then_blockers_then_warnings_then_passes() -> None:
     blocks = render(troubled(100), "blocked")["blocks"]
     flat = "\n".join(texts(blocks))
     assert "100 VMs · " in texts(blocks)[0] and "blocker(s)" in texts(blocks)[0]
-    assert flat.index(":no_entry: *reprotect-allowed*") < flat.index(":warning:")
-    assert flat.index(":warning: *agent-registered*") < flat.index("Passed (")
+    assert texts(blocks)[0].startswith(":no_entry: *Blocked*: *")  # first, and why
+    findings = flat[len(texts(blocks)[0]):]
+    assert findings.index(":no_entry: *Blocker:* *reprotect-allowed*") < findings.index(
+        ":warning: *Warning:*")
+    assert findings.index(":warning: *Warning:* *agent-registered*") < findings.index(
+        "checks passed")
     # 50 VMs share one problem: one entry naming them, its fix once.
-    assert flat.count("*reprotect-allowed*") == 1
+    assert findings.count("*reprotect-allowed*") == 1
     assert "and 38 more" in flat
-    passes = [t for t in texts(blocks) if t.startswith(":white_check_mark: Passed")]
-    assert len(passes) == 1 and "mt-no-snapshots" not in passes[0]
+    (passes,) = [b for b in blocks if "checks passed" in b.get("text", {}).get("text", "")]
+    assert re.fullmatch(r":white_check_mark: \d+ checks passed", passes["text"]["text"])
+    assert passes["accessory"]["action_id"] == actions.SHOW_PASSED
+    assert passes["accessory"]["text"]["text"] == "Show passed checks"
+    assert passes["accessory"]["value"] == "42"
+
+
+def test_the_first_line_says_where_the_request_stands_and_changes_when_it_ends() -> None:
+    def first(message: views.Message) -> str:
+        return str(message["blocks"][0]["text"]["text"].splitlines()[0])
+
+    p = healthy(3)
+    assert first(render(p, "pending")) == (
+        ":hourglass_flowing_sand: *Waiting for approval*: 1 more approval needed; 2 to confirm "
+        "by hand (Approve confirms them)")
+    assert "2 to confirm" in render(p, "pending")["blocks"][0]["text"]["text"]
+    assert first(render(p, "executing", 2, healthy_runs(3))).startswith(
+        ":arrows_counterclockwise: *Running* in Site Recovery: 3 VMs")
+    done = render(p, "done", 2, ended(healthy_runs(3)))
+    assert first(done) == ":white_check_mark: *Done* — 3/3 protected"
+    assert "to confirm" not in done["blocks"][0]["text"]["text"] and "Done" in done["text"]
+    failed = render(p, "failed", 2, ended(failing_runs(3)))
+    assert first(failed) == (":x: *Failed*: `app-001`, `app-002`, `app-003` — 0/3 protected · "
+                             "2 failed · 1 timed out")
+    blocked = render(troubled(3), "blocked")
+    assert first(blocked).startswith(":no_entry: *Blocked*: *") and "more blocker" in \
+        first(blocked)
+    assert not any(b["type"] == "actions" for b in blocked["blocks"])
 
 
 def test_hundred_different_blockers_fold_per_check() -> None:
