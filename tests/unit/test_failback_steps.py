@@ -173,5 +173,5 @@ def test_the_commit_request_says_the_azure_vms_are_removed_before_approve() -> N
     warning = next(n for n, t in enumerate(texts) if "removes the VMs in Azure" in t)
     assert "cannot be undone" in texts[warning]
     assert warning < texts.index("actions")
-    assert texts[0].startswith(":arrows_counterclockwise: Commit failback #7: plan *Finance*")
+    assert texts[0].split("\n")[1].startswith("Commit failback #7: plan *Finance*")
     assert any("`failoverCommit on the recovery plan, without a body`" in t for t in texts)
