@@ -18,6 +18,6 @@ class Policy:
     poll_interval: timedelta
     protect_timeout: timedelta
     # True: an approver's Approve click confirms the manual items left unticked, in their name
-    # (the runtime contract: an approver's click records the approval). False: Approve is
+    # (an approver's click records the approval). False: Approve is
     # refused until an approver ticked every one (REPROTECT_MANUAL_CONFIRMATION=tick).
     approval_confirms_manual: bool = True

@@ -1,7 +1,7 @@
 """The project's own view of the modernized architecture (replication appliance, ``InMageRcm``).
 
 Companion of `site_recovery_models` for vaults whose VMware side is a replication appliance
-(`shared/asr-api/modernized.md`). Plain frozen dataclasses, so the preflight and tracking can
+(Microsoft's modernized architecture). Plain frozen dataclasses, so the preflight and tracking can
 use them without importing azure; `gateways.site_recovery_rcm` fills them from SDK objects.
 """
 

@@ -1,4 +1,4 @@
-"""The failback journey's reads and request bodies (`/work/shared`-free: wire names are the
+"""The failback journey's reads and request bodies (wire names are the
 SDK's, sources in the README): fail back, commit or cancel, reprotect AVS → Azure.
 
 Conversions read by wire name through the SDK models' mapping interface (as

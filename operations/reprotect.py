@@ -23,7 +23,7 @@ FORM = Form(
     command="/reprotect",
     keys=("plan", "master", "appliance", "ps", "datastore", "retention", "logstorage", "vm",
           "account"),
-    # Keys of one architecture's form only (runtime contract, "The command"); `account` goes
+    # Keys of one architecture's form only (README: Using it); `account` goes
     # with both once the direction is known (`reprotect_to_azure.misdirected`).
     form_keys={"master": ("ps", "retention"), "appliance": ("logstorage",)},
 )

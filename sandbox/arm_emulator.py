@@ -4,7 +4,8 @@ The bot is exercised with the real ``SiteRecoveryManagementClient`` and the real
 ``DefaultAzureCredential``: this module serves ARM over verified HTTPS (a throw-away CA, see
 :mod:`sandbox.tls`) and an App Service style managed-identity endpoint over plain loopback
 HTTP, so nothing in the client stack is patched. Behaviour follows
-``/work/shared/asr-api/facts.md``; the vault itself lives in :mod:`sandbox.arm_world`.
+Site Recovery's REST reference (api-version 2025-08-01); the vault itself lives in
+:mod:`sandbox.arm_world`.
 
 Usage::
 

@@ -1,6 +1,7 @@
 """Where a protected item stands in the failback journey, as the emulator's vault shows it.
 
-The failback journey after reprotect (``/work/shared/asr-api/failback.md``): protected to
+The failback journey after reprotect (Microsoft's failback tutorials and REST reference):
+protected to
 AVS → failed back, awaiting commit → committed (or, modernized only, cancelled: back to
 protected to AVS) → reprotected to Azure. Each ``enter_*`` function rewrites one item's wire
 JSON to a stage; :func:`set_plan_stage` puts every item of a plan there at once, so tests and

@@ -7,7 +7,8 @@ Azure, the ``InMageRcmFailback`` policy with its container mapping, and a reprot
 an ``InMageRcm`` input and turns the item into ``InMageRcmFailback``. Classic items in the same
 vault keep the classic behaviour, so one world can hold both (a mixed plan included).
 
-Wire names follow ``/work/shared/asr-api/modernized.md`` and the SDK 2.0.0 models
+Wire names follow Site Recovery's REST reference for the modernized architecture and the SDK
+2.0.0 models
 (``InMageRcmFabricSpecificDetails``, ``ReprotectAgentDetails``, ``InMageRcmReplicationDetails``,
 ``InMageRcmFailbackReplicationDetails``, ``InMageRcmReprotectInput``). Values are guesses where
 Microsoft shows none (modernized.md §7): the item ends ``Protected`` as classic does, and the

@@ -5,7 +5,7 @@ tests mutate are the same object. Jobs are the exception: their state depends on
 they are records rendered to wire JSON on demand, and :meth:`World.settle` applies their effects
 on protected items lazily (no background thread, deterministic with an injected clock).
 
-Field names and enumerations follow ``/work/shared/asr-api/facts.md`` and the SDK 2.0.0 models.
+Field names and enumerations follow Site Recovery's REST reference and the SDK 2.0.0 models.
 Numeric codes for reprotect refusals are emulator choices (the service does not document
 them); the job failure codes are the documented failback/reprotect ones.
 """

@@ -1,7 +1,8 @@
 """Preflight checks: small functions from facts to verdicts, listed in one registry.
 
 Each check reads the `Facts` gathered in bulk and returns `CheckResult`s; expected refusals
-are values, never exceptions. Ids and verdicts follow `shared/reprotect-prerequisites.md`.
+are values, never exceptions. Ids and verdicts follow Microsoft's reprotect prerequisites
+(README: What blocks).
 
 A blocker is a certainty: every check that can block names its source in `BLOCK_SOURCES`
 (a tutorial step, a Microsoft doc, Azure PowerShell's own guard, or an enumeration of the

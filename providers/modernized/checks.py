@@ -1,7 +1,8 @@
 """Preflight checks of a modernized plan (replication appliance), one small function each.
 
 Same rule as `providers.classic.preflight`: a blocker is a certainty, and every check that can block
-names its source in `BLOCK_SOURCES` (a prerequisite of `shared/asr-api/modernized.md` §6 with
+names its source in `BLOCK_SOURCES` (a prerequisite of Microsoft's modernized failback
+documentation with
 the Microsoft doc it cites, or an enumeration of the REST spec or SDK). Free-text values are
 compared case-insensitively with the known-good ones; any other value is a warning that shows
 it (`unseen`). What the bot cannot see is a manual item the approver ticks.

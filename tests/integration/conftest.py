@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -146,6 +147,19 @@ def settle(bot: LocalBot, ticks: int = 2) -> None:
     """Before asserting that something did NOT happen: wait until `bot` is idle (nothing
     queued after an acknowledgement, `ticks` whole tracking and outbox ticks, nothing due)."""
     bot.idle(ticks)
+
+
+def probed(bot: LocalBot, arm: ArmEmulator, timeout: float = 20) -> int:
+    """Wait for the bot's first readiness probe of the vault (its own background reads), and
+    return how many requests Site Recovery had by then: what a command reads comes after."""
+    assert bot.services is not None
+    readiness = bot.services.readiness
+    deadline = time.monotonic() + timeout
+    while readiness.report()[1]["dependencies"]["vault"]["state"] == "starting":
+        if time.monotonic() > deadline:
+            raise TimeoutError("the vault was never probed")
+        time.sleep(0.05)
+    return len(arm.requests)
 
 
 def confirm(driver: SlackDriver, slack: SlackEmulator, root: Message, user: str) -> Message:

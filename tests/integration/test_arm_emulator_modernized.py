@@ -2,7 +2,7 @@
 
 Everything goes through HTTPS with CA verification and a managed-identity token (the
 `arm` fixture of conftest), through `gateways.site_recovery_rcm` for the conversions, and each
-reprotect body is compared with the wire names of `shared/asr-api/modernized.md` §3.
+reprotect body is compared with the wire names of the SDK's InMageRcmReprotectInput.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`/reprotect` of a modernized plan (replication appliance) end to end over real HTTP: Bolt,
 slack_sdk, the Azure SDK and azure-identity against the emulators. Each reprotect body is
-checked against the wire names of shared/asr-api/modernized.md §3."""
+checked against the wire names of the SDK's InMageRcmReprotectInput."""
 
 from __future__ import annotations
 

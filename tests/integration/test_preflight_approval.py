@@ -76,7 +76,7 @@ def ephemeral_texts(slack: SlackEmulator, user: str) -> list[str]:
 
 def test_approve_confirms_unticked_manual_items_by_default(
         driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator, bot: Any) -> None:
-    """The runtime contract: an approver's click records the approval. The message says that
+    """The documented behaviour: an approver's click records the approval. The message says that
     approving confirms the manual items, and they are recorded in the approver's name."""
     driver.slash_command(COMMAND, user_id=REQUESTER, channel_id=CHANNEL)
     root = wait_root(slack)
