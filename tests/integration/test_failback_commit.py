@@ -18,6 +18,7 @@ from sandbox.arm_journey import (
     set_item_stage,
 )
 from sandbox.arm_modernized import ModernizedWorld
+from sandbox.local_bot import LocalBot
 from sandbox.slack_driver import SlackDriver
 from sandbox.slack_emulator import Message, SlackEmulator
 from tests.integration.conftest import (
@@ -100,19 +101,19 @@ def test_cancel_of_a_modernized_failback_goes_to_three_of_three_cancelled(
 
 
 def test_cancel_on_a_classic_plan_is_answered_privately_and_nothing_is_sent(
-        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
     failback(driver, f"cancel plan={CLASSIC_PLAN}")
     slack.wait_for(lambda s: any("cannot be cancelled" in e.params["text"]
                                  for e in s.ephemerals(REQUESTER)), timeout=20)
     text = slack.ephemerals(REQUESTER)[-1].params["text"]
     assert "classic (configuration server)" in text and "Nothing was sent" in text
-    settle(1.0)
+    settle(bot)
     assert slack.messages(CHANNEL) == []
     assert not writes(arm)
 
 
 def test_a_vm_not_failed_back_blocks_the_commit_with_its_name(
-        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
     world = arm.world
     item = next(i for i in world.of_type("replicationProtectedItems") if i["name"] == "vm-app-02")
     with world.lock:
@@ -123,7 +124,7 @@ def test_a_vm_not_failed_back_blocks_the_commit_with_its_name(
     shown = str(root.blocks)
     assert "`app-02` is not failed back" in shown
     assert "Fail it back first" in shown
-    settle(1.0)
+    settle(bot)
     assert not writes(arm)
 
 
@@ -142,7 +143,7 @@ def failed_back(driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator,
 
 
 def test_the_commit_button_after_a_failback_opens_a_commit_request(
-        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator,
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator,
         monkeypatch: pytest.MonkeyPatch) -> None:
     summary = failed_back(driver, slack, arm, MODERNIZED_PLAN)
     assert buttons(summary) == ["Commit", "Cancel failback"]
@@ -153,7 +154,7 @@ def test_the_commit_button_after_a_failback_opens_a_commit_request(
     driver.click(summary, "Commit", user_id=OTHER_REQUESTER, channel_id=CHANNEL)
     driver.click(summary, "Commit", user_id=OTHER_REQUESTER, channel_id=CHANNEL, retry_num=1)
     slack.wait_for(lambda s: len(roots(s)) == 2, timeout=20)
-    settle(1.0)
+    settle(bot)
     assert len(roots(slack)) == 2, "a retried click opens no second request"
     request = roots(slack)[-1]
     head = request.blocks[0]["text"]["text"]
@@ -171,7 +172,7 @@ def test_the_commit_button_after_a_failback_opens_a_commit_request(
 
 
 def test_a_classic_failback_offers_commit_only_and_a_click_from_elsewhere_is_refused(
-        driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
+        bot: LocalBot, driver: SlackDriver, slack: SlackEmulator, arm: ArmEmulator) -> None:
     summary = failed_back(driver, slack, arm, CLASSIC_PLAN)
     assert buttons(summary) == ["Commit"]
 
@@ -182,7 +183,7 @@ def test_a_classic_failback_offers_commit_only_and_a_click_from_elsewhere_is_ref
     driver.click(summary, "Commit", user_id=REQUESTER, channel_id="C0ELSEWHERE")
     slack.wait_for(lambda s: any("is not a failback of this channel" in e.params["text"]
                                  for e in s.ephemerals(REQUESTER)), timeout=20)
-    settle(1.0)
+    settle(bot)
     assert len(roots(slack)) == 1, "a refused click opens nothing"
     assert not writes(arm, "failoverCommit")
 

@@ -57,7 +57,7 @@ def test_classic_plan_fails_back_in_one_unplanned_failover(
     root = wait_root(slack)
     assert buttons(root) == ["Approve", "Reject", "Cancel"]
     shown = str(root.blocks)
-    assert root.blocks[0]["text"]["text"].startswith(":arrows_counterclockwise: Failback #")
+    assert root.blocks[0]["text"]["text"].split("\n")[1].startswith("Failback #")
     for value in ("unplannedFailover on the recovery plan", "`RecoveryToPrimary`", "`InMage`",
                   "`NotRequired`", "`LatestTime`", "application is down",
                   "Latest recovery point of each VM", "min old"):
